@@ -1,0 +1,1 @@
+"""servestack's reusable Pulumi components (importable as ``components``)."""

@@ -1,0 +1,24 @@
+"""The ``servestack`` command line. Subcommands live in :mod:`servestack.commands`."""
+
+from __future__ import annotations
+
+import click
+
+from . import __version__
+from .commands.plan import plan_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="servestack")
+def cli() -> None:
+    """servestack: a model-serving environment on EKS as code.
+
+    Exit codes: 0 success, 1 a check or plan failed, 2 invalid input (config, arguments).
+    """
+
+
+cli.add_command(plan_command)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""One module per ``servestack`` subcommand; :mod:`servestack.cli` assembles them."""

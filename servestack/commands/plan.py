@@ -1,0 +1,29 @@
+"""``servestack plan``: the offline plan of one stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import plan_or_exit, project_option, stack_option
+
+
+@click.command("plan")
+@stack_option
+@project_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Plan directory. Default: build/plan/<stack>.")
+def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
+    """Plan STACK offline: run the program under Pulumi's mock runtime and write
+    preview.json (the shape of `pulumi preview --json`) and manifests/."""
+    from rich.console import Console
+
+    from ..summary import component_tree
+
+    project, plan = plan_or_exit(project_dir, stack, out)
+    console = Console(highlight=False)
+    console.print(component_tree(plan.document))
+    where = plan.out.relative_to(project.root) if plan.out.is_relative_to(project.root) else plan.out
+    console.print(f"\nPlan of stack [bold]{stack}[/bold]: {len(plan.steps)} steps, "
+                  f"{len(plan.manifests())} Kubernetes manifests, written to {where}/")

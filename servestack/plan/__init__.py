@@ -1,0 +1,55 @@
+"""The offline plan: run the program under mocks and write ``preview.json`` and ``manifests/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .document import kubernetes_objects, preview_document, write_plan
+from .engine import PlanError, run_program
+from .project import Project, ProjectError, load_project
+
+__all__ = ["Plan", "PlanError", "ProjectError", "build_plan", "load_project", "plan_stack"]
+
+
+@dataclass
+class Plan:
+    stack: str
+    document: dict[str, Any]
+    out: Path | None = None
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return self.document["steps"]
+
+    def manifests(self) -> list[tuple[str, dict[str, Any]]]:
+        return kubernetes_objects(self.document)
+
+
+def build_plan(project: Project, stack: str, _referencing: tuple[str, ...] = ()) -> Plan:
+    """Plan one stack in memory. Stacks it references (StackReference) are planned first."""
+    stack_file = project.read_stack(stack)
+
+    def stack_outputs(reference: str) -> dict[str, Any]:
+        # "org/project/stack" or "stack": answered by planning that stack of this project.
+        target = reference.rsplit("/", 1)[-1]
+        if target in (*_referencing, stack):
+            raise PlanError(f"stack references form a cycle: {' -> '.join((*_referencing, stack, target))}")
+        if target not in project.stacks():
+            raise PlanError(
+                f"stack {stack!r} references {reference!r}, which has no stack file in {project.stack_dir.name}/ "
+                f"(stacks here: {', '.join(project.stacks())})"
+            )
+        return build_plan(project, target, (*_referencing, stack)).document["outputs"]
+
+    run = run_program(project, stack_file, stack_outputs)
+    return Plan(stack, preview_document(run, stack_file.decoded))
+
+
+def plan_stack(project: Project, stack: str, out: Path | None = None) -> Plan:
+    """Plan one stack and write its plan directory (default ``build/plan/<stack>``)."""
+    plan = build_plan(project, stack)
+    plan.out = out or project.root / "build" / "plan" / stack
+    write_plan(plan.document, plan.out)
+    return plan

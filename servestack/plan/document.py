@@ -1,0 +1,126 @@
+"""Turn a recorded program run into the plan files: ``preview.json`` and ``manifests/``.
+
+``preview.json`` has the shape of ``pulumi preview --json`` (see DESIGN.md), so that
+``check``, ``diff`` and ``cost`` read servestack's offline plans and real previews alike.
+Steps are ordered parents and dependencies first, ties broken by URN, so the file is
+byte-identical for identical input whatever order the program's RPCs completed in.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .engine import ProgramRun, Registration
+
+# Types whose inputs are not one Kubernetes object (providers, Helm releases, kustomize, yaml).
+_NOT_AN_OBJECT = re.compile(r"^(pulumi:providers:|kubernetes:helm\.sh/|kubernetes:kustomize:|kubernetes:yaml:)")
+
+
+def ordered(registrations: list[Registration]) -> list[Registration]:
+    """Topological order (parent, provider and dependencies first), ties by URN."""
+    by_urn = {r.urn: r for r in registrations}
+    deps = {
+        r.urn: {d for d in (r.parent, r.provider.rsplit("::", 1)[0] if r.provider else "", *r.dependencies) if d in by_urn and d != r.urn}
+        for r in registrations
+    }
+    waiting = {urn: len(d) for urn, d in deps.items()}
+    users: dict[str, list[str]] = {urn: [] for urn in by_urn}
+    for urn, d in deps.items():
+        for dep in d:
+            users[dep].append(urn)
+    # The stack comes first, as in a real preview; everything else by dependencies, then URN.
+    rank = {urn: (0 if r.type == "pulumi:pulumi:Stack" else 1, urn) for urn, r in by_urn.items()}
+    ready = [rank[urn] for urn, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    result = []
+    while ready:
+        _, urn = heapq.heappop(ready)
+        result.append(by_urn[urn])
+        for user in users[urn]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, rank[user])
+    if len(result) != len(registrations):  # a cycle cannot happen in Pulumi, but never drop a step
+        result += sorted((r for r in registrations if r not in result), key=lambda r: r.urn)
+    return result
+
+
+def _provider_registrations(run: ProgramRun) -> list[Registration]:
+    providers = []
+    for package, ref in sorted(run.default_providers.items()):
+        urn = ref.rsplit("::", 1)[0]
+        providers.append(Registration(
+            type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1], urn=urn, custom=True, parent="",
+            provider="", dependencies=[], property_dependencies={}, protect=False, retain_on_delete=False, inputs={},
+        ))
+    return providers
+
+
+def _stack_registration(run: ProgramRun) -> Registration:
+    urn = f"urn:pulumi:{run.stack}::{run.project}::pulumi:pulumi:Stack::{run.project}-{run.stack}"
+    return Registration("pulumi:pulumi:Stack", f"{run.project}-{run.stack}", urn, False, "", "", [], {}, False, False, {})
+
+
+def preview_document(run: ProgramRun, config: dict[str, Any]) -> dict[str, Any]:
+    registrations = [_stack_registration(run), *_provider_registrations(run), *run.registrations]
+    steps = []
+    for r in ordered(registrations):
+        new_state = {
+            "type": r.type,
+            "urn": r.urn,
+            "custom": r.custom,
+            "parent": r.parent,
+            "provider": r.provider,
+            "dependencies": r.dependencies,
+            "propertyDependencies": r.property_dependencies,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "inputs": r.inputs,
+        }
+        if not r.provider:
+            del new_state["provider"]
+        steps.append({"op": "create", "urn": r.urn, **({"provider": r.provider} if r.provider else {}), "newState": new_state})
+    return {
+        "config": dict(sorted(config.items())),
+        "steps": steps,
+        "changeSummary": {"create": len(steps)},
+        "outputs": run.outputs,
+    }
+
+
+def kubernetes_objects(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, object) for every Kubernetes object the plan declares, by file name."""
+    objects = []
+    for step in document["steps"]:
+        state = step["newState"]
+        if not state["type"].startswith("kubernetes:") or _NOT_AN_OBJECT.match(state["type"]):
+            continue
+        inputs = state["inputs"]
+        if "apiVersion" not in inputs or "kind" not in inputs:
+            continue
+        metadata = dict(inputs.get("metadata") or {})
+        metadata.setdefault("name", step["urn"].rsplit("::", 1)[1])
+        obj = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"], "metadata": metadata}
+        obj.update({k: v for k, v in sorted(inputs.items()) if k not in obj})
+        namespace = metadata.get("namespace", "_cluster")
+        filename = f"{namespace}__{inputs['kind']}__{metadata['name']}.yaml".lower()
+        objects.append((filename, obj))
+    return sorted(objects, key=lambda item: item[0])
+
+
+def write_plan(document: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "preview.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    manifests = out / "manifests"
+    if manifests.exists():
+        for old in manifests.glob("*.yaml"):
+            old.unlink()
+    manifests.mkdir(exist_ok=True)
+    for filename, obj in kubernetes_objects(document):
+        (manifests / filename).write_text(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False))

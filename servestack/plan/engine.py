@@ -1,0 +1,253 @@
+"""Run the real Pulumi program in-process under the mock runtime and record what it declares.
+
+The program (``__main__.py``) runs exactly as ``pulumi up`` would run it, except that every
+call to the engine goes to :class:`RecordingMonitor`: it records each resource registration
+(type, parent, provider, dependencies, options and inputs) and answers with the
+deterministic outputs of :mod:`servestack.plan.mocks`. Each run gets a fresh
+``contextvars.Context`` and event loop, so runs never share Pulumi state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import runpy
+import sys
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+
+from components.config.base import ConfigError
+from components.config.stack import REGION_KEY, SECRET_MASK
+
+from .mocks import MockContext, PlanMocks, UnknownInvoke, UnknownStackReference
+from .project import Project, StackFile
+
+# Signatures Pulumi's wire format uses for special values (sdk/go/common/resource/sig).
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+_ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class PlanError(Exception):
+    """The program could not be planned (not a config problem: those raise ConfigError)."""
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    parent: str
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    retain_on_delete: bool
+    inputs: dict[str, Any]
+    remote: bool = False
+
+
+@dataclass
+class ProgramRun:
+    project: str
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    default_providers: dict[str, str] = field(default_factory=dict)
+
+
+def to_plain(value: Any) -> Any:
+    """Pulumi wire value (protobuf Struct as python) -> JSON value; secrets become the mask."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET_MASK
+        if sig == _RESOURCE_REF_SIG:
+            return value.get("urn")
+        if sig == _OUTPUT_SIG:
+            return SECRET_MASK if value.get("secret") else to_plain(value.get("value", UNKNOWN))
+        if sig in (_ASSET_SIG, _ARCHIVE_SIG):
+            return {k: to_plain(v) for k, v in sorted(value.items()) if k != _SIG}
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _struct_to_plain(struct) -> dict[str, Any]:
+    return to_plain(json_format.MessageToDict(struct)) if struct is not None else {}
+
+
+def _package_version(package: str) -> str:
+    try:
+        return metadata.version(f"pulumi_{package}").replace(".", "_")
+    except metadata.PackageNotFoundError:
+        return "0_0_0"
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that also records every registration with its options."""
+
+    def __init__(self, mocks: PlanMocks, project: str, stack: str):
+        super().__init__(mocks)
+        self.plan_mocks = mocks
+        self.project = project
+        self.stack = stack
+        self.registrations: list[Registration] = []
+        self.outputs_by_urn: dict[str, dict[str, Any]] = {}
+        self.default_providers: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the real engine does: a child's URN type is its parent's qualified type (the whole
+        # chain, the root stack excluded) joined by '$' to its own.
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
+
+    def _default_provider(self, type_token: str) -> str:
+        package = type_token.split(":", 1)[0]
+        if package == "pulumi":
+            return ""
+        with self._lock:
+            ref = self.default_providers.get(package)
+            if ref is None:
+                name = f"default_{_package_version(package)}"
+                urn = f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::{name}"
+                ref = f"{urn}::{UNKNOWN}"
+                self.default_providers[package] = ref
+            return ref
+
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.plan_mocks.current.urn = urn
+        response = super().RegisterResource(request)
+        provider = request.provider
+        if request.custom and not provider and not request.type.startswith("pulumi:providers:"):
+            provider = self._default_provider(request.type)
+        registration = Registration(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            custom=bool(request.custom),
+            parent=request.parent,
+            provider=provider,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())},
+            protect=bool(request.protect) if request.HasField("protect") else False,
+            retain_on_delete=bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+            inputs=_struct_to_plain(request.object),
+            remote=bool(request.remote),
+        )
+        with self._lock:
+            self.registrations.append(registration)
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        with self._lock:
+            self.outputs_by_urn[request.urn] = _struct_to_plain(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(project: Project, stack_file: StackFile, stack_outputs=None) -> ProgramRun:
+    """Run ``project.main`` for one stack under mocks, in a context of its own."""
+    context = contextvars.Context()
+    return context.run(_run_in_fresh_context, project, stack_file, stack_outputs)
+
+
+def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs) -> ProgramRun:
+    from pulumi.runtime import config as runtime_config
+    from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.mocks import MockEngine, MockSettings
+    from pulumi.runtime.stack import run_in_stack
+
+    region = stack_file.config.get(REGION_KEY, "us-east-1")
+    mocks = PlanMocks(MockContext(project.name, stack_file.name, region, stack_outputs))
+    monitor = RecordingMonitor(mocks, project.name, stack_file.name)
+    logger = logging.getLogger("servestack.plan")
+    settings = MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=MockEngine(logger),
+        project=project.name,
+        stack=stack_file.name,
+        dry_run=False,
+        organization="organization",
+        root_directory=str(project.root),
+        callbacks=None,
+        outputs=set(),
+        lock=threading.Lock(),
+        parallel=None,
+        legacy_apply_enabled=False,
+        package_refs={},
+        base_providers_by_ref={},
+    )
+    runtime_settings.configure(settings)
+    runtime_config.set_all_config(dict(stack_file.config), sorted(stack_file.secret_keys))
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    added_path = str(project.root) not in sys.path
+    if added_path:
+        sys.path.insert(0, str(project.root))
+    try:
+        loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+    except ConfigError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
+        if mocks.unknown_invokes:
+            raise PlanError(str(UnknownInvoke(sorted(set(mocks.unknown_invokes))[0]))) from None
+        cause = _root_cause(error)
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        if isinstance(cause, (UnknownInvoke, UnknownStackReference)):
+            raise PlanError(str(cause)) from None
+        raise PlanError(f"the program failed: {type(cause).__name__}: {cause}") from error
+    finally:
+        if added_path:
+            sys.path.remove(str(project.root))
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(None)
+    if mocks.unknown_invokes:
+        raise PlanError(str(UnknownInvoke(sorted(set(mocks.unknown_invokes))[0])))
+
+    stack_urn = f"urn:pulumi:{stack_file.name}::{project.name}::pulumi:pulumi:Stack::{project.name}-{stack_file.name}"
+    return ProgramRun(
+        project=project.name,
+        stack=stack_file.name,
+        registrations=monitor.registrations,
+        outputs=monitor.outputs_by_urn.get(stack_urn, {}),
+        default_providers=dict(monitor.default_providers),
+    )
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    seen = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        nxt = error.__cause__ or error.__context__
+        if isinstance(error, (ConfigError, UnknownInvoke, UnknownStackReference)) or nxt is None:
+            return error
+        error = nxt
+    return error

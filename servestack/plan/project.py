@@ -1,0 +1,105 @@
+"""The Pulumi project on disk: ``Pulumi.yaml`` and the stack files under ``stackConfigDir``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config.stack import SECRET_MASK
+
+
+class ProjectError(Exception):
+    """The project or stack files cannot be read (missing, not YAML, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """A stack's config as the Pulumi CLI would hand it to the program."""
+
+    name: str
+    path: Path
+    config: dict[str, str]
+    """Config key -> value as Pulumi passes it: strings, structured values as JSON text."""
+    decoded: dict[str, Any]
+    """The same values as YAML gave them (objects stay objects), secrets masked."""
+    secret_keys: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str
+    stack_dir: Path
+    main: Path
+
+    def stack_path(self, stack: str) -> Path:
+        return self.stack_dir / f"Pulumi.{stack}.yaml"
+
+    def stacks(self) -> list[str]:
+        return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in self.stack_dir.glob("Pulumi.*.yaml"))
+
+    def read_stack(self, stack: str) -> StackFile:
+        path = self.stack_path(stack)
+        if not path.is_file():
+            known = ", ".join(self.stacks()) or "none"
+            raise ProjectError(f"no stack file {path.relative_to(self.root)} (stacks here: {known})")
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ProjectError(f"{path.relative_to(self.root)} is not valid YAML: {error}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+            raise ProjectError(f"{path.relative_to(self.root)} must be a mapping with a 'config:' mapping inside")
+        config, decoded, secrets = {}, {}, set()
+        for key, value in (document.get("config") or {}).items():
+            key = str(key)
+            if ":" not in key:
+                key = f"{self.name}:{key}"  # Pulumi reads an unqualified key as the project's own
+            masked, had_secret = _mask_secrets(value)
+            if had_secret:
+                secrets.add(key)
+            decoded[key] = masked
+            config[key] = _as_pulumi_string(masked)
+        return StackFile(stack, path, config, decoded, frozenset(secrets))
+
+
+def _mask_secrets(value: Any) -> tuple[Any, bool]:
+    """Replace every ``{secure: ...}`` by the mask: ciphertext cannot be decrypted offline."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_MASK, True
+        items = [(k, *_mask_secrets(v)) for k, v in value.items()]
+        return {k: v for k, v, _ in items}, any(s for _, _, s in items)
+    if isinstance(value, list):
+        items = [_mask_secrets(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _as_pulumi_string(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def load_project(root: Path | str = ".") -> Project:
+    root = Path(root).resolve()
+    manifest = root / "Pulumi.yaml"
+    if not manifest.is_file():
+        raise ProjectError(f"no Pulumi.yaml in {root}: run servestack from the project directory or pass --project")
+    try:
+        document = yaml.safe_load(manifest.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ProjectError(f"Pulumi.yaml is not valid YAML: {error}") from None
+    name = document.get("name")
+    if not name:
+        raise ProjectError("Pulumi.yaml has no 'name'")
+    main = root / document.get("main", ".")
+    if main.is_dir():
+        main = main / "__main__.py"
+    return Project(root, str(name), root / document.get("stackConfigDir", "."), main)
