@@ -9,7 +9,6 @@ the program creates any resource.
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from typing import Any, Literal
 

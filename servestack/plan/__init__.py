@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .document import kubernetes_objects, preview_document, write_plan
 from .engine import PlanError, run_program
-from .project import Project, ProjectError, load_project
+from .project import Project, ProjectError, StackFile, load_project
 
 __all__ = ["Plan", "PlanError", "ProjectError", "build_plan", "load_project", "plan_stack"]
 
@@ -27,9 +28,14 @@ class Plan:
         return kubernetes_objects(self.document)
 
 
-def build_plan(project: Project, stack: str, _referencing: tuple[str, ...] = ()) -> Plan:
-    """Plan one stack in memory. Stacks it references (StackReference) are planned first."""
-    stack_file = project.read_stack(stack)
+def build_plan(project: Project, stack: str, _referencing: tuple[str, ...] = (), *,
+               stack_file: StackFile | None = None, program: Callable[[], Any] | None = None) -> Plan:
+    """Plan one stack in memory. Stacks it references (StackReference) are planned first.
+
+    ``stack_file`` replaces the stack's file on disk, ``program`` the project's ``__main__.py``
+    (tests use both to plan a component on its own).
+    """
+    stack_file = stack_file or project.read_stack(stack)
 
     def stack_outputs(reference: str) -> dict[str, Any]:
         # "org/project/stack" or "stack": answered by planning that stack of this project.
@@ -43,7 +49,7 @@ def build_plan(project: Project, stack: str, _referencing: tuple[str, ...] = ())
             )
         return build_plan(project, target, (*_referencing, stack)).document["outputs"]
 
-    run = run_program(project, stack_file, stack_outputs)
+    run = run_program(project, stack_file, stack_outputs, program)
     return Plan(stack, preview_document(run, stack_file.decoded))
 
 

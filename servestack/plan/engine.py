@@ -15,12 +15,14 @@ import logging
 import runpy
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from components.config.base import ConfigError
 from components.config.stack import REGION_KEY, SECRET_MASK
@@ -110,6 +112,25 @@ class RecordingMonitor(MockMonitor):
         self.outputs_by_urn: dict[str, dict[str, Any]] = {}
         self.default_providers: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _note_thread_loop(self) -> None:
+        # The mock monitor runs in executor threads and gives each one an event loop; they are
+        # closed after the run so that nothing is left for the garbage collector at exit.
+        loop = _ensure_event_loop()
+        with self._lock:
+            self.thread_loops.add(loop)
+
+    def close_thread_loops(self, main_loop: asyncio.AbstractEventLoop) -> None:
+        for loop in self.thread_loops:
+            if loop is not main_loop and not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self.thread_loops.clear()
+
+    def Invoke(self, request):
+        response = super().Invoke(request)
+        self._note_thread_loop()
+        return response
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # As the real engine does: a child's URN type is its parent's qualified type (the whole
@@ -138,6 +159,7 @@ class RecordingMonitor(MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         self.plan_mocks.current.urn = urn
         response = super().RegisterResource(request)
+        self._note_thread_loop()
         provider = request.provider
         if request.custom and not provider and not request.type.startswith("pulumi:providers:"):
             provider = self._default_provider(request.type)
@@ -165,13 +187,13 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def run_program(project: Project, stack_file: StackFile, stack_outputs=None) -> ProgramRun:
-    """Run ``project.main`` for one stack under mocks, in a context of its own."""
+def run_program(project: Project, stack_file: StackFile, stack_outputs=None, program: Callable[[], Any] | None = None) -> ProgramRun:
+    """Run ``project.main`` (or ``program``) for one stack under mocks, in a context of its own."""
     context = contextvars.Context()
-    return context.run(_run_in_fresh_context, project, stack_file, stack_outputs)
+    return context.run(_run_in_fresh_context, project, stack_file, stack_outputs, program)
 
 
-def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs) -> ProgramRun:
+def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs, program) -> ProgramRun:
     from pulumi.runtime import config as runtime_config
     from pulumi.runtime import settings as runtime_settings
     from pulumi.runtime.mocks import MockEngine, MockSettings
@@ -207,7 +229,8 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
     if added_path:
         sys.path.insert(0, str(project.root))
     try:
-        loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+        main = program or (lambda: runpy.run_path(str(project.main), run_name="__main__"))
+        loop.run_until_complete(run_in_stack(main))
     except ConfigError:
         raise
     except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
@@ -227,6 +250,7 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_default_executor())
+        monitor.close_thread_loops(loop)
         loop.close()
         asyncio.set_event_loop(None)
     if mocks.unknown_invokes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,40 +66,12 @@ def _no_outputs(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any
     return {}
 
 
-for _token, _prefix in {
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
-}.items():
-    RESOURCE_OUTPUTS[_token] = (_prefix, _no_outputs)
-
-
-@computes("aws:ec2/vpc:Vpc", "vpc")
-def _vpc(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
-    return {"arn": arn(ctx, "ec2", f"vpc/{rid}"), "defaultSecurityGroupId": f"sg-{digest(call.urn, 'default-sg')}",
-            "mainRouteTableId": f"rtb-{digest(call.urn, 'main')}", "ownerId": ACCOUNT_ID}
-
-
-@computes("aws:ec2/subnet:Subnet", "subnet")
-def _subnet(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
-    return {"arn": arn(ctx, "ec2", f"subnet/{rid}"), "ownerId": ACCOUNT_ID}
-
-
-@computes("aws:ec2/eip:Eip", "eipalloc")
-def _eip(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
-    n = int(digest(call.urn, length=4), 16)
-    return {"allocationId": rid, "publicIp": f"203.0.{(n >> 8) % 256}.{n % 256}"}
-
-
 def computed_outputs(call: ResourceCall, ctx: MockContext) -> tuple[str, dict[str, Any]]:
     """The id and full state (inputs plus computed outputs) of one new resource."""
-    prefix, fn = RESOURCE_OUTPUTS.get(call.type, (None, _no_outputs))
+    from . import answers  # noqa: F401 - registers every answer on first use
     if call.type == "pulumi:pulumi:StackReference":
         return _stack_reference(call, ctx)
+    prefix, fn = RESOURCE_OUTPUTS.get(call.type, (None, _no_outputs))
     rid = f"{prefix}-{digest(call.urn)}" if prefix else f"{call.name}-{digest(call.urn, length=7)}"
     state = {**call.inputs, **fn(call, rid, ctx)}
     if call.type.startswith("aws:") and "tags" in call.inputs:
@@ -134,63 +105,6 @@ def answers(token: str):
     return register
 
 
-@answers("aws:index/getAvailabilityZones:getAvailabilityZones")
-def _availability_zones(args: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
-    letters = "abcdef"
-    names = [f"{ctx.region}{c}" for c in letters]
-    return {"id": ctx.region, "names": names, "zoneIds": [f"use1-az{i + 1}" for i in range(len(names))],
-            "groupNames": [ctx.region] * len(names), "state": args.get("state", "available")}
-
-
-@answers("aws:index/getCallerIdentity:getCallerIdentity")
-def _caller_identity(args: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
-    return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/servestack-plan",
-            "id": ACCOUNT_ID, "userId": "AIDASERVESTACKPLAN00001"}
-
-
-@answers("aws:index/getPartition:getPartition")
-def _partition(args: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
-    return {"id": PARTITION, "partition": PARTITION, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
-
-
-@answers("aws:index/getRegion:getRegion")
-def _region(args: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
-    return {"id": ctx.region, "name": ctx.region, "region": ctx.region, "endpoint": f"ec2.{ctx.region}.amazonaws.com",
-            "description": ctx.region}
-
-
-@answers("aws:iam/getPolicyDocument:getPolicyDocument")
-def _policy_document(args: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
-    """Render the IAM JSON the AWS provider would, for the statement shapes we use."""
-    statements = []
-    for s in args.get("statements") or []:
-        out: dict[str, Any] = {}
-        if s.get("sid"):
-            out["Sid"] = s["sid"]
-        out["Effect"] = s.get("effect", "Allow")
-        for key, name in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
-            if s.get(key):
-                values = sorted(s[key])
-                out[name] = values[0] if len(values) == 1 else values
-        for principal_key, name in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
-            if s.get(principal_key):
-                block: dict[str, Any] = {}
-                for p in s[principal_key]:
-                    ids = sorted(p["identifiers"])
-                    block[p["type"]] = ids[0] if len(ids) == 1 else ids
-                out[name] = block
-        if s.get("conditions"):
-            cond: dict[str, dict[str, Any]] = {}
-            for c in s["conditions"]:
-                values = list(c["values"])
-                cond.setdefault(c["test"], {})[c["variable"]] = values[0] if len(values) == 1 else values
-            out["Condition"] = cond
-        statements.append(out)
-    document = {"Version": args.get("version") or "2012-10-17", "Statement": statements}
-    return {"id": digest(json.dumps(document, sort_keys=True), length=10), "json": json.dumps(document, indent=2),
-            "minifiedJson": json.dumps(document, separators=(",", ":"))}
-
-
 # --------------------------------------------------------------------------- the Mocks
 
 
@@ -213,6 +127,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         return computed_outputs(ResourceCall(args.typ, args.name, urn, dict(args.inputs)), self.context)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        from . import answers  # noqa: F401 - registers every answer on first use
+
         answer = INVOKES.get(args.token)
         if answer is None:
             self.unknown_invokes.append(args.token)

@@ -51,10 +51,14 @@ class Project:
             document = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:
             raise ProjectError(f"{path.relative_to(self.root)} is not valid YAML: {error}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
             raise ProjectError(f"{path.relative_to(self.root)} must be a mapping with a 'config:' mapping inside")
+        return self.stack_from_config(stack, document.get("config") or {}, path)
+
+    def stack_from_config(self, stack: str, values: dict[str, Any], path: Path | None = None) -> StackFile:
+        """A stack whose config is given as the ``config:`` mapping of a stack file would hold it."""
         config, decoded, secrets = {}, {}, set()
-        for key, value in (document.get("config") or {}).items():
+        for key, value in values.items():
             key = str(key)
             if ":" not in key:
                 key = f"{self.name}:{key}"  # Pulumi reads an unqualified key as the project's own
@@ -63,7 +67,7 @@ class Project:
                 secrets.add(key)
             decoded[key] = masked
             config[key] = _as_pulumi_string(masked)
-        return StackFile(stack, path, config, decoded, frozenset(secrets))
+        return StackFile(stack, path or self.stack_path(stack), config, decoded, frozenset(secrets))
 
 
 def _mask_secrets(value: Any) -> tuple[Any, bool]:
