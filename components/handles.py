@@ -1,0 +1,42 @@
+"""What one layer of the environment hands to the next: cluster -> platform -> endpoints.
+
+The cluster layer fills a :class:`ClusterHandle` whether it created the cluster or took it
+from another stack (StackReference); the platform layer fills a :class:`PlatformHandle`.
+Components below take these instead of reaching into each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .placement import PoolPlacement
+
+
+@dataclass
+class ClusterHandle:
+    name: pulumi.Input[str]
+    kubernetes_provider: k8s.Provider
+    """Every Kubernetes resource of the stack is created through this provider."""
+    oidc_provider_arn: pulumi.Input[str]
+    """IAM OIDC provider of the cluster, for IRSA trust policies."""
+    oidc_issuer: pulumi.Input[str]
+    """Issuer host and path without ``https://`` (the condition key prefix in trust policies)."""
+    placements: dict[str, PoolPlacement]
+    """Node pools by name, with the labels, taints and accelerators endpoints are placed by."""
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """Node groups and device plugins: what must exist before workloads are scheduled."""
+
+
+@dataclass
+class PlatformHandle:
+    deployment_mode: str
+    """Default KServe deployment mode of endpoints: ``Knative`` or ``Standard``."""
+    kserve_version: str
+    """Version of the KServe that serves endpoints (standalone or Kubeflow's)."""
+    namespaces: dict[str, pulumi.Resource]
+    """Namespaces endpoints may use, by name, already labelled for KServe and the mesh."""
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """CRDs, controllers and runtimes: what must exist before an InferenceService is created."""
