@@ -16,6 +16,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, problems_from_validation_error
 from .cluster import ClusterConfig
+from .endpoints import EndpointConfig, EndpointName, endpoint_problems
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
 from .platform import PlatformConfig
@@ -43,6 +44,8 @@ class StackConfig(ConfigModel):
     """Node pools keyed by name. At least one is required."""
     platform: PlatformConfig = PlatformConfig()
     """The serving platform. Default: KServe in Knative mode."""
+    endpoints: dict[EndpointName, EndpointConfig] = {}
+    """Model-serving endpoints (KServe InferenceServices) keyed by name. Default: none."""
 
     @property
     def is_production(self) -> bool:
@@ -50,7 +53,13 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return []
+        found: list[Finding] = []
+        found += endpoint_problems(self.endpoints, self.node_pools, self.platform.kserve.deployment_mode)
+        return found
+
+    def deployment_mode_of(self, endpoint: str) -> str:
+        """The KServe deployment mode of one endpoint: its own, else the platform's."""
+        return self.endpoints[endpoint].deployment_mode or self.platform.kserve.deployment_mode
 
 
 def section_keys() -> dict[str, str]:

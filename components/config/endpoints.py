@@ -1,0 +1,530 @@
+"""``servestack:endpoints``: model-serving endpoints (KServe InferenceServices), keyed by name.
+
+An endpoint is a model (a KServe model format served by a runtime, or a custom predictor
+container), the node pool it runs on, its resources and autoscaling, optional transformer,
+explainer, payload logger and batcher, and a rollout of a candidate model through traffic
+stages. Node selectors, tolerations and accelerator resource names are never written here:
+they follow from the pool (see :mod:`components.placement`).
+
+Checks that need other sections (the pool exists and has the accelerator, the deployment
+mode the platform defaults to) run in :meth:`StackConfig.problems`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from .base import ConfigModel, Finding
+from .node_pools import PoolName
+from .platform import DeploymentMode
+
+if TYPE_CHECKING:
+    from ..rollout import Rollout
+
+EndpointName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,44}$")]
+"""A DNS-1035 label short enough that KServe's derived names (``<name>-predictor-...``) fit."""
+
+ModelFormat = Literal[
+    "sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch", "onnx", "triton", "tensorrt",
+    "huggingface", "pmml", "paddle", "mlflow", "vllm",
+]
+ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
+
+#: KServe v0.20's built-in ClusterServingRuntimes (chart ``kserve-runtime-configs``) per model
+#: format, each with the protocol versions it speaks. A format missing here (``vllm``) has no
+#: built-in runtime and needs an explicit ``runtime``. Source: kserve/kserve config/runtimes/*.yaml
+#: (supportedModelFormats, protocolVersions).
+BUILT_IN_RUNTIMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "sklearn": {"kserve-sklearnserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
+    "xgboost": {"kserve-xgbserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
+    "lightgbm": {"kserve-lgbserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
+    "tensorflow": {"kserve-tensorflow-serving": ("v1", "grpc-v1"), "kserve-tritonserver": ("v2", "grpc-v2")},
+    "pytorch": {"kserve-torchserve": ("v1", "v2", "grpc-v2"), "kserve-tritonserver": ("v2", "grpc-v2")},
+    "onnx": {"kserve-tritonserver": ("v2", "grpc-v2")},
+    "triton": {"kserve-tritonserver": ("v2", "grpc-v2")},
+    "tensorrt": {"kserve-tritonserver": ("v2", "grpc-v2")},
+    "huggingface": {"kserve-huggingfaceserver": ("v1", "v2")},
+    "pmml": {"kserve-pmmlserver": ("v1", "v2")},
+    "paddle": {"kserve-paddleserver": ("v1", "v2")},
+    "mlflow": {"kserve-mlserver": ("v2",)},
+}
+
+STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://")
+
+#: Shortest start-up timeout allowed with scale-to-zero on an accelerator pool: a node has to be
+#: launched, join, run its device plugin and pull a multi-GB image before the first request.
+MIN_ACCELERATOR_STARTUP_MINUTES = 10
+
+_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def cpu_millis(quantity: str) -> int:
+    """``"500m"`` -> 500, ``"2"`` -> 2000 (a quantity already checked by the pattern)."""
+    return int(quantity[:-1]) if quantity.endswith("m") else int(Decimal(quantity) * 1000)
+
+
+def memory_bytes(quantity: str) -> int:
+    match = re.match(r"^([0-9.]+)([A-Za-z]*)$", quantity)
+    assert match, quantity
+    return int(Decimal(match.group(1)) * _MEMORY_UNITS[match.group(2)])
+
+
+def image_pin_problem(image: str) -> str | None:
+    """Why ``image`` is not pinned (None when it is): a tag other than ``latest``, or a digest."""
+    if "@" in image:
+        name, _, digest = image.partition("@")
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            return "must pin a digest of the form @sha256:<64 hex digits>"
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "must be pinned by a tag or digest (repository:1.2.3 or repository@sha256:...); an untagged image floats"
+    if last.rsplit(":", 1)[1] == "latest":
+        return "must not use the tag latest, which floats; pin a version tag or a digest"
+    return None
+
+
+class QuantitiesConfig(ConfigModel):
+    """CPU and memory of one container (requests or limits)."""
+
+    cpu: str | None = None
+    """CPU as a Kubernetes quantity (``500m``, ``2``). Default: none."""
+    memory: str | None = None
+    """Memory as a Kubernetes quantity (``512Mi``, ``4Gi``). Default: none."""
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: str | None) -> str | None:
+        if value is not None and not _CPU.match(value):
+            raise ValueError("must be a CPU quantity such as 500m or 2")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None and not _MEMORY.match(value):
+            raise ValueError("must be a memory quantity such as 512Mi or 4Gi")
+        return value
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory)) if v is not None}
+
+
+class ResourcesConfig(ConfigModel):
+    """Requests and limits of a container. Accelerators are not set here (see ``accelerators``)."""
+
+    requests: QuantitiesConfig = QuantitiesConfig(cpu="500m", memory="1Gi")
+    """What the scheduler reserves. Default ``cpu: 500m, memory: 1Gi``."""
+    limits: QuantitiesConfig = QuantitiesConfig(cpu="1", memory="2Gi")
+    """The most the container may use. Default ``cpu: 1, memory: 2Gi``."""
+
+    def problems(self) -> list[Finding]:
+        found = []
+        if self.requests.cpu and self.limits.cpu and cpu_millis(self.requests.cpu) > cpu_millis(self.limits.cpu):
+            found.append(Finding(("requests", "cpu"), f"must not exceed limits.cpu ({self.limits.cpu})", self.requests.cpu))
+        if self.requests.memory and self.limits.memory and memory_bytes(self.requests.memory) > memory_bytes(self.limits.memory):
+            found.append(Finding(("requests", "memory"), f"must not exceed limits.memory ({self.limits.memory})", self.requests.memory))
+        return found
+
+
+class ContainerConfig(ConfigModel):
+    """A container servestack runs for the endpoint (custom predictor, transformer, explainer)."""
+
+    image: str
+    """Image pinned by a version tag or a digest; never ``latest`` or untagged. Required."""
+    args: list[str] = []
+    """Arguments. Default: none (the image's own)."""
+    env: dict[str, str] = {}
+    """Environment variables (no secrets: reference those by Kubernetes Secret instead). Default: none."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """The HTTP port the server listens on. Default: none (KServe's 8080)."""
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        problem = image_pin_problem(image)
+        if problem:
+            raise ValueError(problem)
+        return image
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        bad = sorted(k for k in env if not _ENV_NAME.match(k))
+        if bad:
+            raise ValueError(f"must use environment variable names of letters, digits and _; not: {', '.join(bad)}")
+        return env
+
+
+class ModelConfig(ConfigModel):
+    """What the predictor serves: a model format with a storage URI, or a custom container."""
+
+    version: str = Field(pattern=_LABEL_VALUE)
+    """The model version (a label value: ``1.4.0``, ``2026-11-01``). Required."""
+    name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+    """The model's name in labels. Default: the endpoint's name."""
+    format: ModelFormat | None = None
+    """KServe model format (``sklearn``, ``huggingface``, ...). Required unless ``container`` is set."""
+    runtime: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    """The (Cluster)ServingRuntime to use. Default: the one KServe selects for the format."""
+    protocol_version: ProtocolVersion | None = None
+    """Inference protocol (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: the runtime's."""
+    storage_uri: str | None = None
+    """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://`` or ``gs://``. Required with
+    ``format``; optional with ``container`` (KServe then downloads it for the container)."""
+    container: ContainerConfig | None = None
+    """A custom predictor container instead of a format and runtime. Default: none."""
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(STORAGE_SCHEMES):
+            raise ValueError(f"must start with one of {', '.join(STORAGE_SCHEMES)}")
+        if value.startswith("s3://"):
+            bucket, _, key = value.removeprefix("s3://").partition("/")
+            if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+                raise ValueError("must name a valid S3 bucket (s3://bucket/prefix/...)")
+            if "/" not in key.strip("/"):
+                raise ValueError("must name a model under a prefix (s3://bucket/models/<model>/<version>): "
+                                 "the endpoint may read only that prefix, never a whole bucket")
+        return value
+
+    def problems(self) -> list[Finding]:
+        found = []
+        if self.container is not None:
+            for field in ("format", "runtime", "protocol_version"):
+                if getattr(self, field) is not None:
+                    alias = type(self).model_fields[field].alias
+                    found.append(Finding((alias,), "cannot be set together with container (a custom predictor "
+                                                   "brings its own server)", getattr(self, field)))
+            return found
+        if self.format is None:
+            found.append(Finding(("format",), "is required unless container is set (a custom predictor)"))
+            return found
+        if self.storage_uri is None:
+            found.append(Finding(("storageUri",), f"is required for a {self.format} model"))
+        runtimes = BUILT_IN_RUNTIMES.get(self.format, {})
+        if self.runtime is None and not runtimes:
+            found.append(Finding(("runtime",), f"is required: KServe has no built-in runtime for format {self.format}; "
+                                               "name the ClusterServingRuntime that serves it"))
+        if self.runtime is None and runtimes and self.protocol_version is not None:
+            spoken = sorted({p for protocols in runtimes.values() for p in protocols})
+            if self.protocol_version not in spoken:
+                found.append(Finding(("protocolVersion",), f"is not spoken by KServe's built-in runtimes for "
+                                                           f"{self.format} ({', '.join(spoken)})", self.protocol_version))
+        if self.runtime in {r for rs in BUILT_IN_RUNTIMES.values() for r in rs} and self.format not in {
+                f for f, rs in BUILT_IN_RUNTIMES.items() if self.runtime in rs}:
+            found.append(Finding(("runtime",), f"does not serve format {self.format}", self.runtime))
+        return found
+
+
+class CandidateConfig(ConfigModel):
+    """The model a rollout moves traffic to: the stable model with these fields replaced."""
+
+    version: str = Field(pattern=_LABEL_VALUE)
+    """The candidate's model version; must differ from the stable one. Required."""
+    storage_uri: str | None = None
+    """Where the candidate is. Default: the stable model's (e.g. a new container image instead)."""
+    image: str | None = None
+    """A new image for a custom predictor container. Default: the stable container's."""
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        return ModelConfig._storage_uri(value)
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str | None) -> str | None:
+        return image if image is None else ContainerConfig._pinned(image)
+
+
+class RolloutConfig(ConfigModel):
+    """A candidate model taking traffic in stages. Edited by ``servestack rollout``."""
+
+    candidate: CandidateConfig
+    """The model being rolled out. Required."""
+    stages: list[int] = Field(min_length=1)
+    """Percent of traffic to the candidate at each stage: strictly increasing, ending at 100. Required."""
+    stage: int = Field(default=1, ge=1)
+    """The current stage, counted from 1. Default 1."""
+    rolled_back: bool = False
+    """The rollout was rolled back: all traffic to the stable model. Default false."""
+    candidate_replicas: int | None = Field(default=None, ge=1)
+    """Standard mode only: replicas of the candidate's Deployment. Default: KServe's (the stable
+    minReplicas times the stage's share, rounded up)."""
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, stages: list[int]) -> list[int]:
+        from ..rollout import Stages
+
+        return list(Stages.of(*stages))
+
+    def problems(self) -> list[Finding]:
+        if self.stage > len(self.stages):
+            return [Finding(("stage",), f"must be between 1 and {len(self.stages)} (the number of stages)", self.stage)]
+        return []
+
+
+class AutoscalingConfig(ConfigModel):
+    """Replicas of the predictor and what scales them."""
+
+    min_replicas: int = Field(default=1, ge=0, le=1000)
+    """Fewest replicas; 0 scales to zero (Knative mode only). Default 1."""
+    max_replicas: int = Field(default=3, ge=1, le=1000)
+    """Most replicas. Default 3."""
+    scale_metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
+    """What the autoscaler watches: ``concurrency``/``rps`` (Knative) or ``cpu``/``memory``. Default: KServe's."""
+    scale_target: int | None = Field(default=None, ge=1)
+    """Target value of the metric per replica. Default: KServe's."""
+
+    def problems(self) -> list[Finding]:
+        found = []
+        if self.min_replicas > self.max_replicas:
+            found.append(Finding(("minReplicas",), f"must not exceed maxReplicas ({self.max_replicas})", self.min_replicas))
+        if self.scale_target is not None and self.scale_metric is None:
+            found.append(Finding(("scaleTarget",), "needs scaleMetric (the metric the target is for)", self.scale_target))
+        if self.scale_metric in ("cpu", "memory") and self.scale_target is not None and self.scale_target > 100:
+            found.append(Finding(("scaleTarget",), f"is a utilization percent for {self.scale_metric}; must be <= 100", self.scale_target))
+        return found
+
+
+class TransformerConfig(ConfigModel):
+    """Pre/post-processing in front of the predictor."""
+
+    container: ContainerConfig
+    """The transformer's container. Required."""
+    resources: ResourcesConfig = ResourcesConfig()
+    """Default: see :class:`ResourcesConfig`."""
+
+
+class ExplainerConfig(ConfigModel):
+    """Explanations of predictions: KServe's ART explainer or a custom container."""
+
+    type: Literal["art", "custom"]
+    """``art`` (Adversarial Robustness Toolbox, KServe's built-in) or ``custom``. Required."""
+    art_type: Literal["SquareAttack"] = "SquareAttack"
+    """The ART attack that explains (only ``SquareAttack`` in KServe). Default ``SquareAttack``."""
+    config: dict[str, str] = {}
+    """ART explainer settings (``nb_classes``, ``max_iter``...). Default: none."""
+    container: ContainerConfig | None = None
+    """The custom explainer's container (required for ``custom``). Default: none."""
+    resources: ResourcesConfig = ResourcesConfig()
+    """Default: see :class:`ResourcesConfig`."""
+
+    def problems(self) -> list[Finding]:
+        if self.type == "custom" and self.container is None:
+            return [Finding(("container",), "is required for a custom explainer")]
+        if self.type == "art" and self.container is not None:
+            return [Finding(("container",), "cannot be set for the art explainer (KServe provides its image); use type: custom")]
+        if self.type == "custom" and self.config:
+            return [Finding(("config",), "is for the art explainer; pass settings to a custom explainer as container args", self.config)]
+        return []
+
+
+class LoggerConfig(ConfigModel):
+    """Payload logging: requests and/or responses sent as CloudEvents to a sink."""
+
+    mode: Literal["all", "request", "response"] = "all"
+    """What to log. Default ``all``."""
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    """The sink that receives the events (http or https URL). Required."""
+
+
+class BatcherConfig(ConfigModel):
+    """Server-side request batching in front of the predictor."""
+
+    max_batch_size: int = Field(default=32, ge=1, le=10000)
+    """Requests per batch at most. Default 32."""
+    max_latency_ms: int = Field(default=500, ge=1, le=60000)
+    """Milliseconds a request waits for its batch to fill. Default 500."""
+
+
+class EndpointConfig(ConfigModel):
+    """One model-serving endpoint: a KServe InferenceService."""
+
+    pool: PoolName
+    """The node pool the predictor runs on (a key of ``servestack:nodePools``). Required."""
+    model: ModelConfig
+    """The stable model. Required."""
+    namespace: str = Field(default="models", pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    """Kubernetes namespace (one the platform provides). Default ``models``."""
+    deployment_mode: DeploymentMode | None = None
+    """``Knative`` or ``Standard``. Default: the platform's (``servestack:platform.kserve.deploymentMode``)."""
+    resources: ResourcesConfig = ResourcesConfig()
+    """CPU and memory of the predictor. Default: see :class:`ResourcesConfig`."""
+    accelerators: int = Field(default=0, ge=0, le=64)
+    """Accelerators per replica (GPUs, Neuron devices, FPGAs: the pool's kind). Default 0."""
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+    """Default: 1 to 3 replicas, KServe's metric."""
+    startup_timeout_minutes: int | None = Field(default=None, ge=1, le=120)
+    """Knative mode: how long a new replica may take to become ready (the revision's progress
+    deadline). Required, at least 10, with scale-to-zero on an accelerator pool. Default: Knative's."""
+    container_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    """Knative mode: hard limit of concurrent requests per replica. Default: unlimited."""
+    timeout_seconds: int | None = Field(default=None, ge=1, le=3600)
+    """Request timeout of the predictor. Default: KServe's."""
+    transformer: TransformerConfig | None = None
+    """Default: none."""
+    explainer: ExplainerConfig | None = None
+    """Default: none."""
+    logger: LoggerConfig | None = None
+    """Payload logging. Default: none."""
+    batcher: BatcherConfig | None = None
+    """Request batching. Default: none."""
+    rollout: RolloutConfig | None = None
+    """A rollout in progress (or rolled back). Default: none."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kserve_spellings(cls, data: Any) -> Any:
+        # Someone who knows KServe writes its fields; say where they belong instead of "not a setting".
+        if isinstance(data, dict):
+            for field, text in KSERVE_SPELLINGS.items():
+                if field in data:
+                    raise ValueError(f"{field} {text}")
+        return data
+
+    def candidate_model(self) -> ModelConfig | None:
+        """The stable model with the rollout's candidate fields replaced (None without a rollout)."""
+        if self.rollout is None:
+            return None
+        update: dict[str, Any] = {"version": self.rollout.candidate.version}
+        if self.rollout.candidate.storage_uri is not None:
+            update["storage_uri"] = self.rollout.candidate.storage_uri
+        if self.rollout.candidate.image is not None and self.model.container is not None:
+            update["container"] = self.model.container.model_copy(update={"image": self.rollout.candidate.image})
+        return self.model.model_copy(update=update)
+
+    def rollout_state(self) -> "Rollout":
+        """The rollout as the pure state machine sees it."""
+        from ..rollout import Rollout, Stages
+
+        if self.rollout is None:
+            return Rollout.steady(self.model.version)
+        stages = Stages.of(*self.rollout.stages)
+        make = Rollout.rolled_back if self.rollout.rolled_back else Rollout.in_progress
+        return make(self.model.version, self.rollout.candidate.version, stages, self.rollout.stage)
+
+    def problems(self) -> list[Finding]:
+        from ..rollout import predictor_name
+
+        found = []
+        if self.rollout is not None:
+            candidate = self.rollout.candidate
+            if candidate.version == self.model.version:
+                found.append(Finding(("rollout", "candidate", "version"), "must differ from the stable model's version", candidate.version))
+            elif predictor_name(candidate.version) == predictor_name(self.model.version):
+                found.append(Finding(("rollout", "candidate", "version"),
+                                     f"must differ from the stable version {self.model.version} in more than punctuation or case "
+                                     f"(both name the predictor {predictor_name(candidate.version)})", candidate.version))
+            if candidate.image is not None and self.model.container is None:
+                found.append(Finding(("rollout", "candidate", "image"), "is for a custom predictor container; this model has a format", candidate.image))
+            if candidate.storage_uri is None and candidate.image is None:
+                found.append(Finding(("rollout", "candidate"), "must change storageUri or image: otherwise the candidate serves the stable model"))
+            elif candidate.storage_uri == self.model.storage_uri and candidate.image is None:
+                found.append(Finding(("rollout", "candidate", "storageUri"), "must differ from the stable model's storageUri", candidate.storage_uri))
+        return found
+
+
+KSERVE_SPELLINGS = {
+    "canaryTrafficPercent": "is KServe's Knative-mode canary field; servestack writes it from rollout.stages "
+                            "(Standard mode uses spec.canary[].trafficPercent instead). Declare rollout.stages",
+    "canary": "is KServe's Standard-mode canary list (spec.canary[]); servestack writes it from rollout "
+              "(Knative mode uses predictor.canaryTrafficPercent instead). Declare rollout",
+    "nodeSelector": "is derived from the pool; set pool instead",
+    "tolerations": "are derived from the pool's taints; set pool instead",
+}
+
+
+def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any], default_mode: str) -> list[Finding]:
+    """Checks of endpoints against the node pools and the deployment mode (StackConfig.problems)."""
+    from ..placement import placement_for
+
+    found: list[Finding] = []
+    for name, endpoint in sorted(endpoints.items()):
+        at = ("endpoints", name)
+        mode = endpoint.deployment_mode or default_mode
+        found += _mode_problems(at, endpoint, mode)
+        pool = pools.get(endpoint.pool)
+        if pool is None:
+            found.append(Finding(at + ("pool",), f"names no node pool; pools: {', '.join(sorted(pools))}", endpoint.pool))
+            continue
+        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size)
+        kind = placement.kind.value
+        if endpoint.accelerators and not placement.has_accelerator:
+            found.append(Finding(at + ("accelerators",), f"pool {endpoint.pool} has no accelerators (CPU-only instance types "
+                                                         f"{', '.join(pool.instance_types)}); place the endpoint on an "
+                                                         "nvidia, neuron or fpga pool", endpoint.accelerators))
+        elif placement.has_accelerator and endpoint.accelerators == 0:
+            found.append(Finding(at + ("accelerators",), f"pool {endpoint.pool} is a {kind} pool; request at least 1 "
+                                                         f"({placement.resource_name}) or place the endpoint on a CPU pool",
+                                 endpoint.accelerators))
+        elif endpoint.accelerators > placement.accelerators_per_node:
+            found.append(Finding(at + ("accelerators",), f"exceeds the {placement.accelerators_per_node} {kind} accelerator(s) "
+                                                         f"({placement.resource_name}) of one node of pool {endpoint.pool} "
+                                                         f"({', '.join(pool.instance_types)}); one replica must fit on one node",
+                                 endpoint.accelerators))
+        specs = pool.instance_specs()
+        node_millis = min(s.vcpus for s in specs) * 1000
+        node_bytes = min(s.memory_mib for s in specs) * 2**20
+        requests = endpoint.resources.requests
+        if requests.cpu and cpu_millis(requests.cpu) > node_millis:
+            found.append(Finding(at + ("resources", "requests", "cpu"), f"exceeds the {node_millis // 1000} vCPUs of the smallest "
+                                                                        f"node of pool {endpoint.pool}", requests.cpu))
+        if requests.memory and memory_bytes(requests.memory) > node_bytes:
+            found.append(Finding(at + ("resources", "requests", "memory"), f"exceeds the {node_bytes // 2**20}Mi memory of the "
+                                                                           f"smallest node of pool {endpoint.pool}", requests.memory))
+        if placement.has_accelerator and endpoint.autoscaling.min_replicas == 0:
+            timeout = endpoint.startup_timeout_minutes
+            if timeout is None or timeout < MIN_ACCELERATOR_STARTUP_MINUTES:
+                found.append(Finding(at + ("startupTimeoutMinutes",), f"must be set to at least {MIN_ACCELERATOR_STARTUP_MINUTES} "
+                                                                      f"when an endpoint on {kind} pool {endpoint.pool} scales to zero (autoscaling.minReplicas 0): "
+                                                                      "a node must launch, join and pull the image before the first "
+                                                                      "request is answered", _or_missing(timeout)))
+    return found
+
+
+def _or_missing(value: Any) -> Any:
+    from .base import MISSING
+
+    return MISSING if value is None else value
+
+
+def _mode_problems(at: tuple[str, ...], endpoint: EndpointConfig, mode: str) -> list[Finding]:
+    """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
+    found = []
+    if mode == "Knative":
+        if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
+            found.append(Finding(at + ("rollout", "candidateReplicas"),
+                                 "belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode the "
+                                 "candidate revision scales with the predictor's autoscaling and canaryTrafficPercent "
+                                 "has no replica count", endpoint.rollout.candidate_replicas))
+        return found
+    if endpoint.autoscaling.min_replicas == 0:
+        found.append(Finding(at + ("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
+                                                                 "keeps at least one replica per Deployment", 0))
+    if endpoint.autoscaling.scale_metric in ("concurrency", "rps"):
+        found.append(Finding(at + ("autoscaling", "scaleMetric"), f"{endpoint.autoscaling.scale_metric} belongs to Knative mode "
+                                                                 "(Knative Pod Autoscaler); Standard mode scales on cpu or memory",
+                             endpoint.autoscaling.scale_metric))
+    if endpoint.container_concurrency is not None:
+        found.append(Finding(at + ("containerConcurrency",), "belongs to Knative mode (the revision's hard concurrency limit); "
+                                                            "Standard mode ignores it", endpoint.container_concurrency))
+    if endpoint.startup_timeout_minutes is not None:
+        found.append(Finding(at + ("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
+                                                             "of the revision); Standard mode ignores it",
+                             endpoint.startup_timeout_minutes))
+    return found
