@@ -1,0 +1,173 @@
+"""Render one endpoint's KServe InferenceService (``serving.kserve.io/v1beta1``). Pure Python.
+
+Everything placement-related comes from the pool's :class:`PoolPlacement` (node selector,
+tolerations, the accelerator's extended resource), never from the endpoint's config; the
+rollout part comes from :func:`components.rollout.compile_predictor`, so each deployment mode
+gets only the fields it honours.
+
+Traceability: the InferenceService carries labels with the endpoint, model, versions and
+rollout stage, so ``kubectl get isvc -L servestack.io/rollout-stage`` shows what runs. KServe
+copies InferenceService labels and annotations into the pods' templates, where a change would
+restart every pod (a new Knative revision, a Deployment rollout) on every stage change; the
+platform must therefore list :data:`NOT_PROPAGATED_LABELS` and :data:`NOT_PROPAGATED_ANNOTATIONS`
+in KServe's ``serviceLabelDisallowedList``/``serviceAnnotationDisallowedList`` (inferenceservice-config
+``deploy``, kserve/kserve#3710). Pods are labelled with their own model version through the
+predictor's ``labels`` instead, which moves with the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config.endpoints import ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from .placement import PoolPlacement
+from .rollout import Mode, compile_predictor
+
+API_VERSION = "serving.kserve.io/v1beta1"
+KIND = "InferenceService"
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+#: Knative's per-revision start-up deadline (how long a new replica may take to become ready).
+PROGRESS_DEADLINE_ANNOTATION = "serving.knative.dev/progress-deadline"
+#: KServe's name for the predictor container of a custom predictor.
+PREDICTOR_CONTAINER = "kserve-container"
+
+LABEL_ENDPOINT = "servestack.io/endpoint"
+LABEL_MODEL = "servestack.io/model"
+LABEL_MODEL_VERSION = "servestack.io/model-version"
+LABEL_CANDIDATE_VERSION = "servestack.io/candidate-version"
+LABEL_ROLLOUT_STAGE = "servestack.io/rollout-stage"
+ANNOTATION_TRAFFIC = "servestack.io/traffic"
+ANNOTATION_STAGES = "servestack.io/rollout-stages"
+
+#: InferenceService labels/annotations that change during a rollout and must not reach pod templates.
+NOT_PROPAGATED_LABELS = (LABEL_MODEL_VERSION, LABEL_CANDIDATE_VERSION, LABEL_ROLLOUT_STAGE)
+NOT_PROPAGATED_ANNOTATIONS = (ANNOTATION_TRAFFIC, ANNOTATION_STAGES)
+
+
+def service_account_name(endpoint: str) -> str:
+    """The Kubernetes service account the endpoint's predictor runs as (and reads its model with)."""
+    return f"{endpoint}-model"
+
+
+def render_inference_service(name: str, endpoint: EndpointConfig, placement: PoolPlacement, mode: str,
+                             service_account: str | None = None) -> dict[str, Any]:
+    """The full InferenceService object of one endpoint in one deployment mode."""
+    mode = Mode(mode)
+    rollout = endpoint.rollout_state()
+    candidate = endpoint.candidate_model()
+    model_name = endpoint.model.name or name
+
+    labels = {LABEL_ENDPOINT: name, LABEL_MODEL: model_name, LABEL_MODEL_VERSION: endpoint.model.version,
+              LABEL_ROLLOUT_STAGE: rollout.stage_label}
+    annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value, ANNOTATION_TRAFFIC: str(rollout.traffic)}
+    if candidate is not None:
+        labels[LABEL_CANDIDATE_VERSION] = candidate.version
+        annotations[ANNOTATION_STAGES] = ",".join(str(p) for p in endpoint.rollout.stages)
+
+    spec: dict[str, Any] = compile_predictor(
+        mode, rollout,
+        shared=_shared_predictor_fields(endpoint, placement, mode, service_account or service_account_name(name)),
+        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement),
+        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement),
+        candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None and mode is Mode.STANDARD else None,
+    )
+    if endpoint.transformer is not None:
+        spec["transformer"] = {"containers": [container(endpoint.transformer.container, endpoint.transformer.resources)]}
+    if endpoint.explainer is not None:
+        spec["explainer"] = _explainer(endpoint)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": name, "namespace": endpoint.namespace, "labels": dict(sorted(labels.items())),
+                     "annotations": dict(sorted(annotations.items()))},
+        "spec": spec,
+    }
+
+
+def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement) -> dict[str, Any]:
+    """The predictor fields that belong to one model version (what a canary replaces)."""
+    requirements = resource_requirements(resources, accelerators, placement)
+    fields: dict[str, Any] = {"labels": {LABEL_MODEL_VERSION: model.version}}
+    if model.container is not None:
+        body = container(model.container, None)
+        body["resources"] = requirements
+        if model.storage_uri is not None:
+            # A custom predictor names its model through STORAGE_URI; KServe's storage initializer
+            # then downloads it to /mnt/models before the container starts.
+            body["env"] = sorted([*body.get("env", []), {"name": "STORAGE_URI", "value": model.storage_uri}], key=lambda e: e["name"])
+        fields["containers"] = [body]
+        return fields
+    spec: dict[str, Any] = {"modelFormat": {"name": model.format}}
+    if model.runtime is not None:
+        spec["runtime"] = model.runtime
+    if model.protocol_version is not None:
+        spec["protocolVersion"] = model.protocol_version
+    spec["storageUri"] = model.storage_uri
+    spec["resources"] = requirements
+    fields["model"] = spec
+    return fields
+
+
+def resource_requirements(resources: ResourcesConfig | None, accelerators: int = 0,
+                          placement: PoolPlacement | None = None) -> dict[str, dict[str, Any]]:
+    """Kubernetes ResourceRequirements; accelerators use the pool's extended resource name."""
+    resources = resources or ResourcesConfig()
+    requests, limits = resources.requests.as_dict(), resources.limits.as_dict()
+    if accelerators:
+        assert placement is not None and placement.resource_name, "checked by the config: the pool has accelerators"
+        # Extended resources cannot be overcommitted: request exactly what the limit says.
+        requests[placement.resource_name] = str(accelerators)
+        limits[placement.resource_name] = str(accelerators)
+    return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
+
+
+def container(config: ContainerConfig, resources: ResourcesConfig | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": PREDICTOR_CONTAINER, "image": config.image}
+    if config.args:
+        body["args"] = list(config.args)
+    if config.env:
+        body["env"] = [{"name": k, "value": v} for k, v in sorted(config.env.items())]
+    if config.port is not None:
+        body["ports"] = [{"containerPort": config.port, "protocol": "TCP"}]
+    if resources is not None:
+        body["resources"] = resource_requirements(resources)
+    return body
+
+
+def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement, mode: Mode, service_account: str) -> dict[str, Any]:
+    """Predictor fields that stay the same across model versions (a stage change never moves them)."""
+    autoscaling = endpoint.autoscaling
+    fields: dict[str, Any] = {
+        "serviceAccountName": service_account,
+        "nodeSelector": placement.node_selector(),
+    }
+    if placement.tolerations():
+        fields["tolerations"] = placement.tolerations()
+    fields["minReplicas"] = autoscaling.min_replicas
+    fields["maxReplicas"] = autoscaling.max_replicas
+    if autoscaling.scale_metric is not None:
+        fields["scaleMetric"] = autoscaling.scale_metric
+    if autoscaling.scale_target is not None:
+        fields["scaleTarget"] = autoscaling.scale_target
+    if endpoint.container_concurrency is not None and mode is Mode.KNATIVE:
+        fields["containerConcurrency"] = endpoint.container_concurrency
+    if endpoint.timeout_seconds is not None:
+        fields["timeout"] = endpoint.timeout_seconds
+    if endpoint.logger is not None:
+        fields["logger"] = {"mode": endpoint.logger.mode, "url": endpoint.logger.url}
+    if endpoint.batcher is not None:
+        fields["batcher"] = {"maxBatchSize": endpoint.batcher.max_batch_size, "maxLatency": endpoint.batcher.max_latency_ms}
+    if endpoint.startup_timeout_minutes is not None and mode is Mode.KNATIVE:
+        fields["annotations"] = {PROGRESS_DEADLINE_ANNOTATION: f"{endpoint.startup_timeout_minutes}m"}
+    return fields
+
+
+def _explainer(endpoint: EndpointConfig) -> dict[str, Any]:
+    explainer = endpoint.explainer
+    if explainer.type == "art":
+        art: dict[str, Any] = {"type": explainer.art_type}
+        if explainer.config:
+            art["config"] = dict(sorted(explainer.config.items()))
+        art["resources"] = resource_requirements(explainer.resources)
+        return {"art": art}
+    return {"containers": [container(explainer.container, explainer.resources)]}
