@@ -1,0 +1,185 @@
+"""ModelEndpoint: one KServe InferenceService with the identity that may read its model.
+
+Per endpoint: a Kubernetes service account; for ``s3://`` models an IAM role that only that
+service account can assume (IRSA) with read access to only that model's S3 prefix; and the
+InferenceService itself, created through the cluster's Kubernetes provider once the platform
+(CRDs, controller, runtimes) and the cluster's node pools and device plugins are ready.
+
+A rollout move (stage change, promotion, rollback) changes only the InferenceService: the
+service account and role do not depend on the rollout's stage, and the role grants the model's
+prefix (the parent of the versioned storage URI, ``s3://bucket/models/iris/`` for
+``s3://bucket/models/iris/1.4.0``), which the stable and candidate versions share.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .config.endpoints import EndpointConfig, ModelConfig
+from .handles import ClusterHandle, PlatformHandle
+from .inference_service import render_inference_service, service_account_name
+
+#: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+@dataclass(frozen=True, order=True)
+class S3Prefix:
+    """Objects an endpoint may read: every key under ``prefix`` (ends with ``/``) in ``bucket``."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def of_model(cls, storage_uri: str) -> "S3Prefix":
+        """The model's prefix: the parent of its versioned URI (``models/iris/`` of ``models/iris/1.4.0``)."""
+        bucket, _, key = storage_uri.removeprefix("s3://").partition("/")
+        parent = key.rstrip("/").rsplit("/", 1)[0]
+        return cls(bucket, f"{parent}/")
+
+
+def model_prefixes(*models: ModelConfig | None) -> list[S3Prefix]:
+    """The S3 prefixes of these models (stable, candidate), deduplicated and sorted."""
+    return sorted({S3Prefix.of_model(m.storage_uri) for m in models
+                   if m is not None and m.storage_uri is not None and m.storage_uri.startswith("s3://")})
+
+
+def read_policy(partition: str, prefixes: list[S3Prefix]) -> dict[str, Any]:
+    """IAM policy: GetObject under each prefix, ListBucket only for keys under it."""
+    statements = []
+    for bucket in sorted({p.bucket for p in prefixes}):
+        keys = sorted(p.prefix for p in prefixes if p.bucket == bucket)
+        statements.append({
+            "Sid": "ReadModel" + "".join(c for c in bucket.title() if c.isalnum()),
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [f"arn:{partition}:s3:::{bucket}/{k}*" for k in keys],
+        })
+        statements.append({
+            "Sid": "ListModel" + "".join(c for c in bucket.title() if c.isalnum()),
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:{partition}:s3:::{bucket}",
+            "Condition": {"StringLike": {"s3:prefix": [f"{k}*" for k in keys]}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """Trust policy: only this one service account, through the cluster's OIDC provider, for STS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{oidc_issuer}:aud": "sts.amazonaws.com",
+                f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+            }},
+        }],
+    }
+
+
+@dataclass
+class ModelEndpointArgs:
+    config: EndpointConfig
+    """The endpoint's validated config (``servestack:endpoints.<name>``)."""
+    cluster: ClusterHandle
+    platform: PlatformHandle
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags of the AWS resources (the IAM role)."""
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    """One model-serving endpoint. Outputs: inference service name, namespace, mode, role ARN."""
+
+    inference_service: k8s.apiextensions.CustomResource
+    service_account: k8s.core.v1.ServiceAccount
+    role: aws.iam.Role | None
+    deployment_mode: str
+    manifest: dict[str, Any]
+    """The rendered InferenceService (what the custom resource is created from)."""
+
+    def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("servestack:endpoint:ModelEndpoint", name, None, opts)
+        config, cluster, platform = args.config, args.cluster, args.platform
+        placement = cluster.placements.get(config.pool)
+        if placement is None:
+            raise ValueError(f"endpoint {name}: the cluster has no node pool {config.pool!r} "
+                             f"(pools: {', '.join(sorted(cluster.placements))})")
+        namespace = platform.namespaces.get(config.namespace)
+        if namespace is None:
+            raise ValueError(f"endpoint {name}: namespace {config.namespace!r} is not one the platform provides "
+                             f"({', '.join(sorted(platform.namespaces)) or 'none'})")
+        self.deployment_mode = config.deployment_mode or platform.deployment_mode
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
+        sa_name = service_account_name(name)
+
+        prefixes = model_prefixes(config.model, config.candidate_model())
+        self.role = None
+        read_access: list[pulumi.Resource] = []
+        annotations: dict[str, pulumi.Input[str]] = {}
+        if prefixes:
+            trust = pulumi.Output.all(cluster.oidc_provider_arn, cluster.oidc_issuer).apply(
+                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], config.namespace, sa_name), sort_keys=True))
+            self.role = aws.iam.Role(
+                f"{name}-model-reader",
+                assume_role_policy=trust,
+                description=f"Reads the model of endpoint {name} ({config.namespace}/{sa_name}) from S3",
+                max_session_duration=3600,
+                tags={**args.tags, "servestack:endpoint": name},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+            policy = aws.iam.RolePolicy(
+                f"{name}-model-read",
+                role=self.role.id,
+                policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes), sort_keys=True)),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            read_access = [policy]
+            annotations[IRSA_ANNOTATION] = self.role.arn
+
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=sa_name, namespace=config.namespace,
+                labels={"servestack.io/endpoint": name, "app.kubernetes.io/managed-by": "servestack"},
+                annotations=annotations or None,
+            ),
+            # Pods get the IRSA token through the webhook's own projected volume; they need no API token.
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+
+        self.manifest = render_inference_service(name, config, placement, self.deployment_mode, sa_name)
+        self.inference_service = k8s.apiextensions.CustomResource(
+            f"{name}-isvc",
+            api_version=self.manifest["apiVersion"],
+            kind=self.manifest["kind"],
+            metadata=self.manifest["metadata"],
+            spec=self.manifest["spec"],
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[self.service_account, *read_access, *platform.ready, *cluster.ready])),
+        )
+
+        rollout = config.rollout_state()
+        self.outputs = {
+            "name": name,
+            "namespace": config.namespace,
+            "deploymentMode": self.deployment_mode,
+            "pool": config.pool,
+            "serviceAccount": sa_name,
+            "roleArn": self.role.arn if self.role is not None else None,
+            "stableVersion": rollout.stable,
+            "candidateVersion": rollout.candidate,
+            "traffic": str(rollout.traffic),
+        }
+        self.register_outputs(self.outputs)

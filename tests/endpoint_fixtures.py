@@ -1,0 +1,78 @@
+"""Shared test inputs of the endpoint tests: a stack config with endpoints, and the program that
+plans ModelEndpoints against handles shaped like the cluster and platform layers' (no cluster
+or platform component needed)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from components.config.stack import parse_stack_config
+from components.placement import placement_for
+
+NODE_POOLS = {
+    "system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4},
+    "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 0, "maxSize": 2},
+    "gpu4": {"instanceTypes": ["g6.12xlarge"], "minSize": 0, "maxSize": 2},
+    "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2},
+    "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1},
+}
+
+IRIS = {
+    "pool": "system",
+    "model": {"format": "sklearn", "storageUri": "s3://acme-models/models/iris/1.0.0", "version": "1.0.0"},
+    "autoscaling": {"minReplicas": 1, "maxReplicas": 4},
+}
+IRIS_ROLLOUT = {"candidate": {"version": "1.1.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}, "stages": [10, 50, 100], "stage": 1}
+LLM = {
+    "pool": "gpu",
+    "accelerators": 1,
+    "model": {"format": "huggingface", "storageUri": "hf://meta-llama/Llama-3.1-8B-Instruct", "version": "3.1"},
+    "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "14Gi"}},
+    "autoscaling": {"minReplicas": 0, "maxReplicas": 2},
+    "startupTimeoutMinutes": 20,
+}
+
+
+def config(endpoints: dict[str, Any], mode: str = "Knative") -> dict[str, Any]:
+    """A stack config (as in a stack file) with the test pools and these endpoints."""
+    return {
+        "aws:region": "us-east-1",
+        "servestack:nodePools": copy.deepcopy(NODE_POOLS),
+        "servestack:platform": {"kserve": {"deploymentMode": mode}},
+        "servestack:endpoints": copy.deepcopy(endpoints),
+    }
+
+
+def parsed(endpoints: dict[str, Any], mode: str = "Knative"):
+    return parse_stack_config("test", config(endpoints, mode))
+
+
+def placements(stack) -> dict:
+    return {name: placement_for(name, pool.instance_types, pool.max_size) for name, pool in stack.node_pools.items()}
+
+
+def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative"):
+    """A program that declares one ModelEndpoint per endpoint against stand-in handles."""
+
+    def program():
+        import pulumi
+        import pulumi_kubernetes as k8s
+
+        from components.endpoint import ModelEndpoint, ModelEndpointArgs
+        from components.handles import ClusterHandle, PlatformHandle
+
+        stack = parsed(endpoints, mode)
+        provider = k8s.Provider("cluster-k8s", kubeconfig="{}", enable_server_side_apply=True)
+        cluster = ClusterHandle(
+            name="servestack-test", kubernetes_provider=provider,
+            oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123",
+            oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/ABC123",
+            placements=placements(stack),
+        )
+        namespace = k8s.core.v1.Namespace("models", metadata={"name": "models"}, opts=pulumi.ResourceOptions(provider=provider))
+        platform = PlatformHandle(deployment_mode=mode, kserve_version="v0.20.0", namespaces={"models": namespace})
+        for name, endpoint in sorted(stack.endpoints.items()):
+            ModelEndpoint(name, ModelEndpointArgs(endpoint, cluster, platform, tags={"team": "ml"}))
+
+    return program
