@@ -1,0 +1,341 @@
+"""``servestack rollout``: move model versions through their rollout stages, one reviewed commit each.
+
+Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with a round-trip YAML editor (comments,
+key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
+and refuses an illegal move with exit code 2 without touching the file. The legality of a move is
+decided by the pure state machine in :mod:`components.rollout`; the edited config is validated
+like ``pulumi up`` would before it is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
+
+from .common import EXIT_INVALID, fail, project_option
+
+ENDPOINTS_KEY = "servestack:endpoints"
+DEFAULT_STAGES = "10,50,100"
+
+
+class MoveRefused(Exception):
+    """A move that must not happen; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    stack: str
+    endpoint: str
+    summary: str
+    """One line for the commit message: what the move did."""
+    before: str
+    after: str
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip mode: keeps comments, key order, quotes and flow/block style
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _scalar(value: str) -> Any:
+    """A string that YAML would read back as a string (``"3.1"`` stays text, not a float)."""
+    import yaml as pyyaml
+
+    return value if isinstance(pyyaml.safe_load(value), str) else DoubleQuotedScalarString(value)
+
+
+def _flow_list(values: list[int]) -> CommentedSeq:
+    seq = CommentedSeq(values)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _last_leaf(mapping: CommentedMap) -> tuple[CommentedMap, Any]:
+    key = list(mapping)[-1]
+    value = mapping[key]
+    if isinstance(value, CommentedMap) and len(value):
+        return _last_leaf(value)
+    return mapping, key
+
+
+def _split_trailing(mapping: CommentedMap) -> str:
+    """Detach what follows the last line of ``mapping`` (blank lines, comment lines) and return it.
+
+    ruamel keeps those with the deepest last key, so appending or deleting a key would otherwise
+    move a blank line between two endpoints into the middle of one.
+    """
+    holder, key = _last_leaf(mapping)
+    entry = holder.ca.items.get(key)
+    if not entry or len(entry) < 3 or entry[2] is None:
+        return ""
+    head, newline, rest = entry[2].value.partition("\n")
+    entry[2].value = head + newline
+    return rest
+
+
+def _add_trailing(mapping: CommentedMap, text: str) -> None:
+    if not text:
+        return
+    holder, key = _last_leaf(mapping)
+    entry = holder.ca.items.setdefault(key, [None, None, None, None])
+    if entry[2] is None:
+        entry[2] = CommentToken("\n" + text, CommentMark(0), None)
+    else:
+        entry[2].value += text
+
+
+def _replace(mapping: CommentedMap, key: str, value: Any) -> None:
+    """Set ``key``, dropping a comment at the end of its line: it described the value replaced."""
+    mapping[key] = value
+    entry = mapping.ca.items.get(key)
+    if entry and len(entry) > 2 and entry[2] is not None and entry[2].value.lstrip(" ").startswith("#"):
+        _, newline, rest = entry[2].value.partition("\n")
+        entry[2].value = newline + rest
+
+
+def _load(text: str, path: str) -> CommentedMap:
+    document = _yaml().load(text)
+    if not isinstance(document, CommentedMap) or not isinstance(document.get("config"), CommentedMap):
+        raise MoveRefused(f"{path} must be a mapping with a 'config:' mapping inside")
+    return document
+
+
+def _dump(document: CommentedMap) -> str:
+    out = io.StringIO()
+    _yaml().dump(document, out)
+    return out.getvalue()
+
+
+def _typed_config(project, stack: str, config: dict[str, Any]):
+    """Validate a stack's ``config:`` mapping exactly as the program does; ConfigError if invalid."""
+    from components.config.stack import NAMESPACE, REGION_KEY, parse_stack_config
+
+    stack_file = project.stack_from_config(stack, _plain(config))
+    relevant = {k: v for k, v in stack_file.decoded.items() if k.startswith(f"{NAMESPACE}:") or k == REGION_KEY}
+    return parse_stack_config(stack, relevant, stack_file.secret_keys)
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, version: str | None = None,
+               storage_uri: str | None = None, image: str | None = None, stages: str = DEFAULT_STAGES) -> Edit:
+    """Apply one move to a stack file's text; returns the edit or raises MoveRefused."""
+    from components.config import ConfigError
+    from components.rollout import RolloutRefused, Stages
+
+    path = f"stacks/Pulumi.{stack}.yaml"
+    document = _load(text, path)
+    config = document["config"]
+    try:
+        typed = _typed_config(project, stack, config)
+    except ConfigError as error:
+        raise MoveRefused(f"{path} is not valid as it stands; fix it first:\n{error}") from None
+    if endpoint not in typed.endpoints:
+        known = ", ".join(sorted(typed.endpoints)) or "none"
+        raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
+    current = typed.endpoints[endpoint].rollout_state()
+    node: CommentedMap = config[ENDPOINTS_KEY][endpoint]
+
+    try:
+        if move == "start":
+            try:
+                stage_list = Stages.parse(stages)
+            except ValueError as error:
+                raise MoveRefused(f"--stages {error}") from None
+            nxt = current.start(version, stage_list)
+            candidate = CommentedMap()
+            candidate["version"] = _scalar(version)
+            if storage_uri is not None:
+                candidate["storageUri"] = storage_uri
+            if image is not None:
+                candidate["image"] = image
+            rollout = CommentedMap()
+            rollout["candidate"] = candidate
+            rollout["stages"] = _flow_list(list(stage_list))
+            rollout["stage"] = 1
+            trailing = _split_trailing(node)
+            node["rollout"] = rollout
+            _add_trailing(node, trailing)
+            summary = f"start rolling out {version} ({nxt.traffic})"
+        elif move == "advance":
+            nxt = current.advance()
+            node["rollout"]["stage"] = nxt.stage
+            summary = f"advance {nxt.candidate} to stage {nxt.stage} of {len(nxt.stages)} ({nxt.traffic})"
+        elif move == "rollback":
+            nxt = current.rollback()
+            trailing = _split_trailing(node["rollout"])
+            node["rollout"]["rolledBack"] = True
+            _add_trailing(node["rollout"], trailing)
+            summary = f"roll back {nxt.candidate} ({nxt.traffic})"
+        elif move == "promote":
+            nxt = current.promote()
+            rollout, model = node["rollout"], node["model"]
+            _replace(model, "version", rollout["candidate"]["version"])
+            if "storageUri" in rollout["candidate"]:
+                _replace(model, "storageUri", rollout["candidate"]["storageUri"])
+            if "image" in rollout["candidate"]:
+                _replace(model["container"], "image", rollout["candidate"]["image"])
+            trailing = _split_trailing(node)
+            del node["rollout"]
+            _add_trailing(node, trailing)
+            summary = f"promote {nxt.stable} to stable (replaces {current.stable})"
+        else:  # pragma: no cover - click restricts the moves
+            raise ValueError(move)
+    except RolloutRefused as error:
+        raise MoveRefused(f"{endpoint}: {error}") from None
+
+    try:
+        _typed_config(project, stack, config)
+    except ConfigError as error:
+        raise MoveRefused(f"the {move} would leave {path} invalid; nothing was written:\n{error}") from None
+    after = _dump(document)
+    if text.endswith("\n") and not after.endswith("\n"):
+        after += "\n"  # removing the last key can take the file's final newline with it
+    return Edit(stack, endpoint, summary, text, after)
+
+
+def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options: Any) -> None:
+    from ..plan import ProjectError, load_project
+
+    try:
+        project = load_project(project_dir)
+    except ProjectError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    path = project.stack_path(stack)
+    if not path.is_file():
+        raise fail(f"error: no stack file {path.relative_to(project.root)} (stacks here: "
+                   f"{', '.join(project.stacks()) or 'none'})", EXIT_INVALID)
+    text = path.read_text()
+    try:
+        edit = apply_move(project, stack, text, endpoint, move, **options)
+    except MoveRefused as error:
+        raise fail(f"refused: {error}", EXIT_INVALID) from None
+    path.write_text(edit.after)
+    relative = path.relative_to(project.root).as_posix()
+    diff = difflib.unified_diff(edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True),
+                                f"a/{relative}", f"b/{relative}")
+    click.echo(f"{endpoint}: {edit.summary}")
+    click.echo(f"\nChanged {relative}:")
+    click.echo("".join(diff), nl=False)
+    click.echo("\nReview the plan, then commit:")
+    click.echo(f"  servestack plan --stack {stack}")
+    click.echo(f"  git add {relative}")
+    click.echo(f"  git commit -m \"rollout({stack}/{endpoint}): {edit.summary}\"")
+
+
+@click.group("rollout")
+def rollout_command() -> None:
+    """Roll new model versions out through their traffic stages.
+
+    Each move edits stacks/Pulumi.<stack>.yaml (comments and layout kept) and prints the diff
+    and the commit to make; `pulumi up` then applies it. Illegal moves exit with code 2.
+    """
+
+
+stack_required = click.option("--stack", "-s", required=True, help="Stack name (stacks/Pulumi.<stack>.yaml).")
+endpoint_argument = click.argument("endpoint")
+
+
+@rollout_command.command("status")
+@click.option("--stack", "-s", default=None, help="Only this stack. Default: every stack.")
+@project_option
+def status_command(stack: str | None, project_dir: Path) -> None:
+    """Endpoints with their stable and candidate versions, stage and traffic split."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from components.config import ConfigError
+
+    from ..plan import ProjectError, load_project
+
+    try:
+        project = load_project(project_dir)
+        stacks = [stack] if stack else project.stacks()
+        rows = []
+        for name in stacks:
+            stack_file = project.read_stack(name)  # ProjectError names a missing or malformed file
+            typed = _typed_config(project, name, _load(stack_file.path.read_text(), str(stack_file.path))["config"])
+            for endpoint_name, endpoint in sorted(typed.endpoints.items()):
+                state = endpoint.rollout_state()
+                stage = f"{state.stage}/{len(state.stages)} ({state.stages})" if state.stages else "-"
+                if state.phase.value == "rolledBack":
+                    stage = f"rolled back at {stage}"
+                rows.append((name, endpoint_name, typed.deployment_mode_of(endpoint_name), endpoint.pool,
+                             state.stable, state.candidate or "-", stage, str(state.traffic)))
+    except ProjectError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    except MoveRefused as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    except ConfigError as error:
+        raise fail(str(error), EXIT_INVALID) from None
+
+    table = Table(title="Model endpoints", show_lines=False)
+    for column in ("Stack", "Endpoint", "Mode", "Pool", "Stable", "Candidate", "Stage", "Traffic"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(highlight=False, width=160).print(table if rows else "no endpoints")
+
+
+@rollout_command.command("start")
+@endpoint_argument
+@stack_required
+@click.option("--model-version", "version", required=True, help="Version of the candidate model.")
+@click.option("--storage-uri", default=None, help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://).")
+@click.option("--image", default=None, help="New image of a custom predictor container (pinned by tag or digest).")
+@click.option("--stages", default=DEFAULT_STAGES, show_default=True, help="Percent of traffic to the candidate per stage.")
+@project_option
+def start_command(endpoint: str, stack: str, version: str, storage_uri: str | None, image: str | None,
+                  stages: str, project_dir: Path) -> None:
+    """Start rolling ENDPOINT out to a candidate model at the first stage."""
+    if storage_uri is None and image is None:
+        raise fail("refused: give the candidate's --storage-uri (or --image for a custom predictor)", EXIT_INVALID)
+    _run_move(project_dir, stack, endpoint, "start", version=version, storage_uri=storage_uri, image=image, stages=stages)
+
+
+@rollout_command.command("advance")
+@endpoint_argument
+@stack_required
+@project_option
+def advance_command(endpoint: str, stack: str, project_dir: Path) -> None:
+    """Move ENDPOINT's rollout to its next stage."""
+    _run_move(project_dir, stack, endpoint, "advance")
+
+
+@rollout_command.command("rollback")
+@endpoint_argument
+@stack_required
+@project_option
+def rollback_command(endpoint: str, stack: str, project_dir: Path) -> None:
+    """Send all of ENDPOINT's traffic back to the stable model."""
+    _run_move(project_dir, stack, endpoint, "rollback")
+
+
+@rollout_command.command("promote")
+@endpoint_argument
+@stack_required
+@project_option
+def promote_command(endpoint: str, stack: str, project_dir: Path) -> None:
+    """Make ENDPOINT's candidate the stable model (only at the last stage)."""
+    _run_move(project_dir, stack, endpoint, "promote")
