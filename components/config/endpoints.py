@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from .base import ConfigModel, Finding
 from .node_pools import PoolName
@@ -387,15 +387,9 @@ class EndpointConfig(ConfigModel):
     rollout: RolloutConfig | None = None
     """A rollout in progress (or rolled back). Default: none."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _kserve_spellings(cls, data: Any) -> Any:
-        # Someone who knows KServe writes its fields; say where they belong instead of "not a setting".
-        if isinstance(data, dict):
-            for field, text in KSERVE_SPELLINGS.items():
-                if field in data:
-                    raise ValueError(f"{field} {text}")
-        return data
+    # Unknown keys are kept (not rejected while parsing) so that problems() can answer someone who
+    # writes KServe's own fields with where they belong, naming the field and its value.
+    model_config = ConfigDict(**ConfigModel.model_config | {"extra": "allow"})
 
     def candidate_model(self) -> ModelConfig | None:
         """The stable model with the rollout's candidate fields replaced (None without a rollout)."""
@@ -422,6 +416,10 @@ class EndpointConfig(ConfigModel):
         from ..rollout import predictor_name
 
         found = []
+        allowed = ", ".join(f.alias or n for n, f in type(self).model_fields.items())
+        for key, value in sorted((self.model_extra or {}).items()):
+            message = KSERVE_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}")
+            found.append(Finding((key,), message, value))
         if self.rollout is not None:
             candidate = self.rollout.candidate
             if candidate.version == self.model.version:
@@ -446,6 +444,8 @@ KSERVE_SPELLINGS = {
               "(Knative mode uses predictor.canaryTrafficPercent instead). Declare rollout",
     "nodeSelector": "is derived from the pool; set pool instead",
     "tolerations": "are derived from the pool's taints; set pool instead",
+    "nodeName": "is decided by the scheduler within the pool; set pool instead",
+    "affinity": "is derived from the pool; set pool instead",
 }
 
 

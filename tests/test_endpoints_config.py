@@ -1,0 +1,198 @@
+"""Every problem ``servestack:endpoints`` can have, with its exact message."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.config import ConfigError
+from endpoint_fixtures import IRIS, IRIS_ROLLOUT, LLM, parsed
+
+P = "servestack:endpoints"
+
+
+def problems(endpoints, mode="Knative") -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        parsed(endpoints, mode)
+    return [p.render() for p in error.value.problems]
+
+
+def iris(**changes):
+    endpoint = copy.deepcopy(IRIS)
+    for path, value in changes.items():
+        node = endpoint
+        *parents, leaf = path.split("__")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is DELETE:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return endpoint
+
+
+DELETE = object()
+CONTAINER = {"image": "ghcr.io/acme/fraud:2.3.1", "port": 8080}
+
+
+def test_valid_endpoints_parse():
+    stack = parsed({"iris": {**IRIS, "rollout": IRIS_ROLLOUT}, "llm": LLM})
+    assert stack.endpoints["iris"].rollout_state().traffic.candidate == 10
+    assert stack.deployment_mode_of("llm") == "Knative"
+
+
+# --- section-level (the endpoint does not parse) ---------------------------------------------------
+
+@pytest.mark.parametrize("endpoint, expected", [
+    (iris(canaryTrafficPercent=10),
+     f"{P}.iris.canaryTrafficPercent: is KServe's Knative-mode canary field; servestack writes it from rollout.stages "
+     "(Standard mode uses spec.canary[].trafficPercent instead). Declare rollout.stages (got 10)"),
+    (iris(canary=[]),
+     f"{P}.iris.canary: is KServe's Standard-mode canary list (spec.canary[]); servestack writes it from rollout "
+     "(Knative mode uses predictor.canaryTrafficPercent instead). Declare rollout (got [])"),
+    (iris(nodeSelector={"a": "b"}), f'{P}.iris.nodeSelector: is derived from the pool; set pool instead (got {{"a": "b"}})'),
+    (iris(tolerations=[]), f"{P}.iris.tolerations: are derived from the pool's taints; set pool instead (got [])"),
+    (iris(model={"container": {"image": "ghcr.io/acme/fraud:latest"}, "version": "1"}),
+     f'{P}.iris.model.container.image: must not use the tag latest, which floats; pin a version tag or a digest (got "ghcr.io/acme/fraud:latest")'),
+    (iris(model={"container": {"image": "localhost:5000/fraud"}, "version": "1"}),
+     f"{P}.iris.model.container.image: must be pinned by a tag or digest (repository:1.2.3 or repository@sha256:...); "
+     'an untagged image floats (got "localhost:5000/fraud")'),
+    (iris(model={"container": {"image": "ghcr.io/acme/fraud@sha256:abc"}, "version": "1"}),
+     f'{P}.iris.model.container.image: must pin a digest of the form @sha256:<64 hex digits> (got "ghcr.io/acme/fraud@sha256:abc")'),
+    (iris(model={"container": {**CONTAINER, "env": {"MODEL-NAME": "x"}}, "version": "1"}),
+     f'{P}.iris.model.container.env: must use environment variable names of letters, digits and _; not: MODEL-NAME (got {{"MODEL-NAME": "x"}})'),
+    (iris(model__storageUri="https://example.com/iris"),
+     f'{P}.iris.model.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs:// (got "https://example.com/iris")'),
+    (iris(model__storageUri="s3://acme-models/iris.joblib"),
+     f"{P}.iris.model.storageUri: must name a model under a prefix (s3://bucket/models/<model>/<version>): the endpoint "
+     'may read only that prefix, never a whole bucket (got "s3://acme-models/iris.joblib")'),
+    (iris(model__storageUri="s3://Acme_Models/models/iris/1"),
+     f'{P}.iris.model.storageUri: must name a valid S3 bucket (s3://bucket/prefix/...) (got "s3://Acme_Models/models/iris/1")'),
+    (iris(model__version="1.0 beta"), f'{P}.iris.model.version: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "1.0 beta")'),
+    (iris(model__format="keras"),
+     f'{P}.iris.model.format: must be one of sklearn, xgboost, lightgbm, tensorflow, pytorch, onnx, triton, tensorrt, '
+     'huggingface, pmml, paddle, mlflow or vllm (got "keras")'),
+    (iris(model__protocolVersion="v3"), f'{P}.iris.model.protocolVersion: must be one of v1, v2, grpc-v1 or grpc-v2 (got "v3")'),
+    (iris(resources={"requests": {"cpu": "half"}}), f'{P}.iris.resources.requests.cpu: must be a CPU quantity such as 500m or 2 (got "half")'),
+    (iris(resources={"limits": {"memory": "2GB"}}), f'{P}.iris.resources.limits.memory: must be a memory quantity such as 512Mi or 4Gi (got "2GB")'),
+    (iris(rollout={**IRIS_ROLLOUT, "stages": [50, 10, 100]}), f"{P}.iris.rollout.stages: must be strictly increasing (got [50, 10, 100])"),
+    (iris(rollout={**IRIS_ROLLOUT, "stages": [10, 50]}),
+     f"{P}.iris.rollout.stages: must end at 100 (the candidate takes all traffic before it is promoted) (got [10, 50])"),
+    (iris(logger={"url": "kafka://sink"}), f'{P}.iris.logger.url: must match the pattern ^https?://[^\\s]+$ (got "kafka://sink")'),
+    (iris(accelerators=-1), f"{P}.iris.accelerators: must be >= 0 (got -1)"),
+    (iris(deploymentMode="Serverless"), f'{P}.iris.deploymentMode: must be one of Knative or Standard (got "Serverless")'),
+])
+def test_field_problems(endpoint, expected):
+    assert problems({"iris": endpoint}) == [expected]
+
+
+def test_unknown_setting_lists_the_allowed_ones():
+    [line] = problems({"iris": iris(replicas=2)})
+    assert line == (f"{P}.iris.replicas: is not a known setting; allowed here: pool, model, namespace, deploymentMode, "
+                    "resources, accelerators, autoscaling, startupTimeoutMinutes, containerConcurrency, timeoutSeconds, "
+                    "transformer, explainer, logger, batcher, rollout (got 2)")
+
+
+def test_endpoint_names_are_dns_labels():
+    [line] = problems({"Iris_1": IRIS})
+    assert line == f'{P}.Iris_1: must match the pattern ^[a-z][a-z0-9-]{{0,44}}$ (got "Iris_1")'
+
+
+# --- model-level checks (problems()) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("endpoint, expected", [
+    (iris(model={"version": "1", "storageUri": "s3://acme-models/models/iris/1"}),
+     [f"{P}.iris.model.format: is required unless container is set (a custom predictor)"]),
+    (iris(model={"version": "1", "format": "sklearn", "container": CONTAINER}),
+     [f'{P}.iris.model.format: cannot be set together with container (a custom predictor brings its own server) (got "sklearn")']),
+    (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model"]),
+    (iris(model={"version": "1", "format": "vllm", "storageUri": "hf://meta-llama/Llama-3.1-8B"}),
+     [f"{P}.iris.model.runtime: is required: KServe has no built-in runtime for format vllm; name the ClusterServingRuntime that serves it"]),
+    (iris(model__protocolVersion="grpc-v1"),
+     [f'{P}.iris.model.protocolVersion: is not spoken by KServe\'s built-in runtimes for sklearn (v1, v2) (got "grpc-v1")']),
+    (iris(model__runtime="kserve-tritonserver"), [f'{P}.iris.model.runtime: does not serve format sklearn (got "kserve-tritonserver")']),
+    (iris(resources={"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}),
+     [f'{P}.iris.resources.requests.cpu: must not exceed limits.cpu (1) (got "2")',
+      f'{P}.iris.resources.requests.memory: must not exceed limits.memory (2Gi) (got "4Gi")']),
+    (iris(autoscaling={"minReplicas": 5, "maxReplicas": 2}), [f"{P}.iris.autoscaling.minReplicas: must not exceed maxReplicas (2) (got 5)"]),
+    (iris(autoscaling={"scaleTarget": 10}), [f"{P}.iris.autoscaling.scaleTarget: needs scaleMetric (the metric the target is for) (got 10)"]),
+    (iris(autoscaling={"scaleMetric": "cpu", "scaleTarget": 150}),
+     [f"{P}.iris.autoscaling.scaleTarget: is a utilization percent for cpu; must be <= 100 (got 150)"]),
+    (iris(explainer={"type": "custom"}), [f"{P}.iris.explainer.container: is required for a custom explainer"]),
+    (iris(explainer={"type": "art", "container": CONTAINER}),
+     [f"{P}.iris.explainer.container: cannot be set for the art explainer (KServe provides its image); use type: custom"]),
+    (iris(explainer={"type": "custom", "container": CONTAINER, "config": {"a": "b"}}),
+     [f'{P}.iris.explainer.config: is for the art explainer; pass settings to a custom explainer as container args (got {{"a": "b"}})']),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.0.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}}),
+     [f'{P}.iris.rollout.candidate.version: must differ from the stable model\'s version (got "1.0.0")']),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1-0-0", "storageUri": "s3://acme-models/models/iris/1.1.0"}}),
+     [f"{P}.iris.rollout.candidate.version: must differ from the stable version 1.0.0 in more than punctuation or case "
+      '(both name the predictor v1-0-0) (got "1-0-0")']),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.1.0", "image": "ghcr.io/acme/iris:1.1.0"}}),
+     [f'{P}.iris.rollout.candidate.image: is for a custom predictor container; this model has a format (got "ghcr.io/acme/iris:1.1.0")']),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.1.0"}}),
+     [f"{P}.iris.rollout.candidate: must change storageUri or image: otherwise the candidate serves the stable model"]),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.1.0", "storageUri": "s3://acme-models/models/iris/1.0.0"}}),
+     [f'{P}.iris.rollout.candidate.storageUri: must differ from the stable model\'s storageUri (got "s3://acme-models/models/iris/1.0.0")']),
+    (iris(rollout={**IRIS_ROLLOUT, "stage": 4}), [f"{P}.iris.rollout.stage: must be between 1 and 3 (the number of stages) (got 4)"]),
+])
+def test_model_problems(endpoint, expected):
+    assert problems({"iris": endpoint}) == expected
+
+
+# --- checks against the pools and the deployment mode (StackConfig.problems) ------------------------
+
+@pytest.mark.parametrize("endpoints, expected", [
+    ({"iris": iris(pool="cpu")}, [f'{P}.iris.pool: names no node pool; pools: fpga, gpu, gpu4, neuron, system (got "cpu")']),
+    ({"iris": iris(accelerators=1)},
+     [f"{P}.iris.accelerators: pool system has no accelerators (CPU-only instance types m7i.large); "
+      "place the endpoint on an nvidia, neuron or fpga pool (got 1)"]),
+    ({"llm": {**LLM, "accelerators": 0}},
+     [f"{P}.llm.accelerators: pool gpu is a nvidia pool; request at least 1 (nvidia.com/gpu) or place the endpoint on a CPU pool (got 0)"]),
+    ({"llm": {**LLM, "accelerators": 2}},
+     [f"{P}.llm.accelerators: exceeds the 1 nvidia accelerator(s) (nvidia.com/gpu) of one node of pool gpu (g6.xlarge, g5.xlarge); "
+      "one replica must fit on one node (got 2)"]),
+    ({"llm": {**LLM, "pool": "neuron", "accelerators": 2}},
+     [f"{P}.llm.accelerators: exceeds the 1 neuron accelerator(s) (aws.amazon.com/neuron) of one node of pool neuron (inf2.xlarge); "
+      "one replica must fit on one node (got 2)"]),
+    ({"iris": iris(resources={"requests": {"cpu": "3", "memory": "16Gi"}, "limits": {"cpu": "4", "memory": "32Gi"}})},
+     [f'{P}.iris.resources.requests.cpu: exceeds the 2 vCPUs of the smallest node of pool system (got "3")',
+      f'{P}.iris.resources.requests.memory: exceeds the 8192Mi memory of the smallest node of pool system (got "16Gi")']),
+    ({"llm": {k: v for k, v in LLM.items() if k != "startupTimeoutMinutes"}},
+     [f"{P}.llm.startupTimeoutMinutes: must be set to at least 10 when an endpoint on nvidia pool gpu scales to zero "
+      "(autoscaling.minReplicas 0): a node must launch, join and pull the image before the first request is answered"]),
+    ({"llm": {**LLM, "startupTimeoutMinutes": 5}},
+     [f"{P}.llm.startupTimeoutMinutes: must be set to at least 10 when an endpoint on nvidia pool gpu scales to zero "
+      "(autoscaling.minReplicas 0): a node must launch, join and pull the image before the first request is answered (got 5)"]),
+    ({"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})},
+     [f"{P}.iris.rollout.candidateReplicas: belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode "
+      "the candidate revision scales with the predictor's autoscaling and canaryTrafficPercent has no replica count (got 2)"]),
+])
+def test_stack_problems(endpoints, expected):
+    assert problems(endpoints) == expected
+
+
+def test_knative_only_settings_in_standard_mode():
+    endpoint = iris(autoscaling={"minReplicas": 0, "maxReplicas": 2, "scaleMetric": "concurrency", "scaleTarget": 4},
+                    containerConcurrency=8, startupTimeoutMinutes=15)
+    expected = [
+        f"{P}.iris.autoscaling.minReplicas: 0 (scale to zero) belongs to Knative mode; Standard mode keeps at least one replica per Deployment (got 0)",
+        f'{P}.iris.autoscaling.scaleMetric: concurrency belongs to Knative mode (Knative Pod Autoscaler); Standard mode scales on cpu or memory (got "concurrency")',
+        f"{P}.iris.containerConcurrency: belongs to Knative mode (the revision's hard concurrency limit); Standard mode ignores it (got 8)",
+        f"{P}.iris.startupTimeoutMinutes: belongs to Knative mode (serving.knative.dev/progress-deadline of the revision); Standard mode ignores it (got 15)",
+    ]
+    assert problems({"iris": endpoint}, mode="Standard") == expected
+    # the endpoint's own mode wins over the platform's
+    assert problems({"iris": {**endpoint, "deploymentMode": "Standard"}}, mode="Knative") == expected
+    assert parsed({"iris": {**endpoint, "deploymentMode": "Knative"}}, mode="Standard").deployment_mode_of("iris") == "Knative"
+
+
+def test_candidate_replicas_are_fine_in_standard_mode():
+    stack = parsed({"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})}, mode="Standard")
+    assert stack.endpoints["iris"].rollout.candidate_replicas == 2
+
+
+def test_all_problems_are_reported_together():
+    lines = problems({"iris": iris(pool="cpu"), "llm": {**LLM, "accelerators": 2}, "wine": iris(accelerators=1)})
+    assert [line.split(":", 2)[1] for line in lines] == ["endpoints.iris.pool", "endpoints.llm.accelerators", "endpoints.wine.accelerators"]
