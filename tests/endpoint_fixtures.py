@@ -64,14 +64,19 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative"):
 
         stack = parsed(endpoints, mode)
         provider = k8s.Provider("cluster-k8s", kubeconfig="{}", enable_server_side_apply=True)
+        # Stand-ins for what the cluster (node groups, device plugins) and platform (KServe) hand over.
+        on_cluster = pulumi.ResourceOptions(provider=provider)
+        node_pools = k8s.core.v1.ConfigMap("node-pools-ready", metadata={"name": "node-pools", "namespace": "default"}, opts=on_cluster)
+        kserve = k8s.core.v1.ConfigMap("kserve-ready", metadata={"name": "kserve", "namespace": "default"}, opts=on_cluster)
         cluster = ClusterHandle(
             name="servestack-test", kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123",
             oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/ABC123",
-            placements=placements(stack),
+            placements=placements(stack), ready=[node_pools],
         )
-        namespace = k8s.core.v1.Namespace("models", metadata={"name": "models"}, opts=pulumi.ResourceOptions(provider=provider))
-        platform = PlatformHandle(deployment_mode=mode, kserve_version="v0.20.0", namespaces={"models": namespace})
+        namespace = k8s.core.v1.Namespace("models", metadata={"name": "models"}, opts=on_cluster)
+        platform = PlatformHandle(deployment_mode=mode, kserve_version="v0.20.0", namespaces={"models": namespace},
+                                  ready=[kserve])
         for name, endpoint in sorted(stack.endpoints.items()):
             ModelEndpoint(name, ModelEndpointArgs(endpoint, cluster, platform, tags={"team": "ml"}))
 

@@ -1,0 +1,152 @@
+"""ModelEndpoint under the offline plan: exact resources, least-privilege IRSA, and the guarantee
+that a rollout move changes that endpoint's InferenceService and nothing else."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import kubernetes_validate
+import pytest
+
+from endpoint_fixtures import IRIS, LLM, endpoints_program
+from harness import by_urn, plan_program, resource, resources
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/rolePolicy:RolePolicy"
+SA = "kubernetes:core/v1:ServiceAccount"
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC123"
+COMPONENT = "urn:pulumi:test::servestack::servestack:endpoint:ModelEndpoint"
+
+CANDIDATE = {"version": "1.1.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}
+STATES = {
+    "steady": None,
+    "stage-1": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
+    "stage-2": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
+    "stage-3": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
+    "rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
+    "promoted": "promoted",
+}
+
+
+def endpoints_at(state: str) -> dict:
+    iris = copy.deepcopy(IRIS)
+    if STATES[state] == "promoted":
+        iris["model"].update(CANDIDATE)
+    elif STATES[state] is not None:
+        iris["rollout"] = copy.deepcopy(STATES[state])
+    return {"iris": iris, "llm": copy.deepcopy(LLM)}
+
+
+_PLANS: dict[tuple[str, str], dict] = {}
+
+
+def planned(mode: str, state: str) -> dict:
+    """Steps by URN of the plan of both endpoints with iris at ``state`` (planned once, only read)."""
+    if (mode, state) not in _PLANS:
+        endpoints = endpoints_at(state)
+        if mode == "Standard":
+            endpoints["llm"] = {**endpoints["llm"], "deploymentMode": "Knative"}  # scale-to-zero stays Knative
+        _PLANS[mode, state] = by_urn(plan_program(endpoints_program(endpoints, mode)))
+    return _PLANS[mode, state]
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    assert sorted(before) == sorted(after), "a rollout move neither creates nor deletes resources"
+    return sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
+
+
+@pytest.mark.parametrize("mode", ["Knative", "Standard"])
+@pytest.mark.parametrize("move, before, after", [
+    ("start", "steady", "stage-1"),
+    ("advance", "stage-1", "stage-2"),
+    ("advance", "stage-2", "stage-3"),
+    ("rollback", "stage-2", "rolled-back"),
+    ("promote", "stage-3", "promoted"),
+])
+def test_a_rollout_move_changes_only_that_endpoints_inference_service(mode, move, before, after):
+    assert changed(planned(mode, before), planned(mode, after)) == ["iris-isvc"]
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plan_program(endpoints_program(endpoints_at("stage-2")))
+
+
+def test_irsa_role_trusts_exactly_the_endpoints_service_account(plan):
+    role = resource(plan, ROLE, "iris-model-reader")
+    assert json.loads(role["inputs"]["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{ISSUER}"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com",
+                                           f"{ISSUER}:sub": "system:serviceaccount:models:iris-model"}},
+        }],
+    }
+    assert role["inputs"]["tags"] == {"servestack:endpoint": "iris", "team": "ml"}
+    assert role["parent"] == f"{COMPONENT}::iris"
+
+
+def test_role_may_read_only_the_models_prefix(plan):
+    policy = resource(plan, POLICY, "iris-model-read")
+    assert json.loads(policy["inputs"]["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ReadModelAcmeModels", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": ["arn:aws:s3:::acme-models/models/iris/*"]},
+            {"Sid": "ListModelAcmeModels", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": "arn:aws:s3:::acme-models", "Condition": {"StringLike": {"s3:prefix": ["models/iris/*"]}}},
+        ],
+    }
+    assert policy["inputs"]["role"] == "iris-model-reader-" + policy["inputs"]["role"].rsplit("-", 1)[1]
+
+
+def test_candidate_in_another_prefix_is_granted_too():
+    from components.config.endpoints import ModelConfig
+    from components.endpoint import S3Prefix, model_prefixes, read_policy
+
+    stable = ModelConfig(version="1", format="sklearn", storage_uri="s3://b-one/models/iris/1")
+    candidate = ModelConfig(version="2", format="sklearn", storage_uri="s3://b-two/retrained/iris/2/")
+    hf = ModelConfig(version="3", format="huggingface", storage_uri="hf://org/model")
+    assert model_prefixes(candidate, stable, hf, None) == [S3Prefix("b-one", "models/iris/"), S3Prefix("b-two", "retrained/iris/")]
+    assert [s["Resource"] for s in read_policy("aws-cn", model_prefixes(stable, candidate))["Statement"]] == [
+        ["arn:aws-cn:s3:::b-one/models/iris/*"], "arn:aws-cn:s3:::b-one", ["arn:aws-cn:s3:::b-two/retrained/iris/*"], "arn:aws-cn:s3:::b-two"]
+
+
+def test_service_accounts(plan):
+    iris = resource(plan, SA, "iris-sa")
+    assert iris["inputs"] == {
+        "apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+        "metadata": {"name": "iris-model", "namespace": "models",
+                     "labels": {"servestack.io/endpoint": "iris", "app.kubernetes.io/managed-by": "servestack"},
+                     "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/iris-model-reader"}},
+    }
+    # A Hugging Face model needs no AWS role: no role, no annotation.
+    assert "annotations" not in resource(plan, SA, "llm-sa")["inputs"]["metadata"]
+    assert sorted(resources(plan, ROLE)) == ["iris-model-reader"]
+    for name, obj in plan.manifests():
+        if obj["kind"] == "ServiceAccount":
+            kubernetes_validate.validate(obj, "1.34", strict=True)
+
+
+def test_inference_service_goes_through_the_cluster_provider_after_platform_and_cluster(plan):
+    isvc = resource(plan, ISVC, "iris-isvc")
+    assert isvc["provider"].split("::")[-2] == "cluster-k8s"
+    assert isvc["dependencies"] == sorted([
+        f"{COMPONENT}$aws:iam/rolePolicy:RolePolicy::iris-model-read",
+        f"{COMPONENT}$kubernetes:core/v1:ServiceAccount::iris-sa",
+        "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::kserve-ready",
+        "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::node-pools-ready",
+    ])
+    assert isvc["inputs"]["spec"]["predictor"]["serviceAccountName"] == "iris-model"
+    assert isvc["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] == "2-of-3"
+
+
+def test_unknown_pool_or_namespace_is_refused():
+    from servestack.plan import PlanError
+
+    with pytest.raises(PlanError, match="namespace 'serving' is not one the platform provides \\(models\\)"):
+        plan_program(endpoints_program({"iris": {**IRIS, "namespace": "serving"}}))
