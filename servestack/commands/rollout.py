@@ -66,7 +66,7 @@ def _flow_list(values: list[int]) -> CommentedSeq:
 def _last_leaf(mapping: CommentedMap) -> tuple[CommentedMap, Any]:
     key = list(mapping)[-1]
     value = mapping[key]
-    if isinstance(value, CommentedMap) and len(value):
+    if isinstance(value, CommentedMap) and len(value) and not value.fa.flow_style():
         return _last_leaf(value)
     return mapping, key
 

@@ -1,0 +1,191 @@
+"""``servestack rollout``: exact edits of the stack file, the printed diff and commit, and refusals
+that exit 2 and leave the file byte-identical."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness import REPO
+from servestack.cli import cli
+
+STACK = """\
+# dev: a small, cheap environment.
+config:
+  aws:region: us-east-1
+  servestack:nodePools:
+    system:
+      instanceTypes: [m7i.large]   # CPU only
+      minSize: 2
+      maxSize: 4
+
+  servestack:endpoints:
+    # The iris classifier: CPU, sklearn.
+    iris:
+      pool: system
+      model:
+        format: sklearn
+        storageUri: s3://acme-models/models/iris/1.0.0   # trained 2026-10-01
+        version: "1.0.0"
+      autoscaling: {minReplicas: 1, maxReplicas: 4}
+
+    wine:
+      pool: system
+      model:
+        format: xgboost
+        storageUri: s3://acme-models/models/wine/7
+        version: "7"
+"""
+
+IRIS_STARTED = STACK.replace(
+    "      autoscaling: {minReplicas: 1, maxReplicas: 4}\n",
+    "      autoscaling: {minReplicas: 1, maxReplicas: 4}\n"
+    "      rollout:\n"
+    "        candidate:\n"
+    "          version: 1.1.0\n"
+    "          storageUri: s3://acme-models/models/iris/1.1.0\n"
+    "        stages: [10, 50, 100]\n"
+    "        stage: 1\n",
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(STACK)
+    return tmp_path
+
+
+def run(project: Path, *args: str):
+    return CliRunner().invoke(cli, ["rollout", *args, "--project", str(project)], catch_exceptions=False)
+
+
+def stack_text(project: Path) -> str:
+    return (project / "stacks" / "Pulumi.dev.yaml").read_text()
+
+
+def test_start_writes_the_rollout_and_prints_diff_and_commit(project):
+    result = run(project, "start", "iris", "--stack", "dev", "--model-version", "1.1.0",
+                 "--storage-uri", "s3://acme-models/models/iris/1.1.0")
+    assert result.exit_code == 0, result.output
+    assert stack_text(project) == IRIS_STARTED
+    assert result.stdout == (
+        "iris: start rolling out 1.1.0 (stable 90% / candidate 10%)\n"
+        "\n"
+        "Changed stacks/Pulumi.dev.yaml:\n"
+        "--- a/stacks/Pulumi.dev.yaml\n"
+        "+++ b/stacks/Pulumi.dev.yaml\n"
+        "@@ -16,6 +16,12 @@\n"
+        "         storageUri: s3://acme-models/models/iris/1.0.0   # trained 2026-10-01\n"
+        '         version: "1.0.0"\n'
+        "       autoscaling: {minReplicas: 1, maxReplicas: 4}\n"
+        "+      rollout:\n"
+        "+        candidate:\n"
+        "+          version: 1.1.0\n"
+        "+          storageUri: s3://acme-models/models/iris/1.1.0\n"
+        "+        stages: [10, 50, 100]\n"
+        "+        stage: 1\n"
+        " \n"
+        "     wine:\n"
+        "       pool: system\n"
+        "\n"
+        "Review the plan, then commit:\n"
+        "  servestack plan --stack dev\n"
+        "  git add stacks/Pulumi.dev.yaml\n"
+        '  git commit -m "rollout(dev/iris): start rolling out 1.1.0 (stable 90% / candidate 10%)"\n'
+    )
+
+
+def test_the_whole_rollout_edits_only_what_each_move_means(project):
+    run(project, "start", "iris", "--stack", "dev", "--model-version", "1.1.0", "--storage-uri", "s3://acme-models/models/iris/1.1.0")
+    result = run(project, "advance", "iris", "--stack", "dev")
+    assert result.exit_code == 0
+    assert stack_text(project) == IRIS_STARTED.replace("        stage: 1\n", "        stage: 2\n")
+    assert result.stdout.splitlines()[0] == "iris: advance 1.1.0 to stage 2 of 3 (stable 50% / candidate 50%)"
+    assert run(project, "advance", "iris", "--stack", "dev").exit_code == 0
+    result = run(project, "promote", "iris", "--stack", "dev")
+    assert result.exit_code == 0
+    # The candidate becomes the model (its old end-of-line comment described the old URI and goes).
+    assert stack_text(project) == STACK.replace(
+        "        storageUri: s3://acme-models/models/iris/1.0.0   # trained 2026-10-01\n"
+        '        version: "1.0.0"\n',
+        "        storageUri: s3://acme-models/models/iris/1.1.0\n"
+        '        version: "1.1.0"\n')
+    assert result.stdout.splitlines()[-1] == '  git commit -m "rollout(dev/iris): promote 1.1.0 to stable (replaces 1.0.0)"'
+
+
+def test_rollback_marks_the_rollout_and_a_new_start_replaces_it(project):
+    run(project, "start", "wine", "--stack", "dev", "--model-version", "8", "--storage-uri", "s3://acme-models/models/wine/8",
+        "--stages", "25,100")
+    result = run(project, "rollback", "wine", "--stack", "dev")
+    assert result.exit_code == 0
+    assert stack_text(project) == STACK + (
+        "      rollout:\n"
+        "        candidate:\n"
+        '          version: "8"\n'
+        "          storageUri: s3://acme-models/models/wine/8\n"
+        "        stages: [25, 100]\n"
+        "        stage: 1\n"
+        "        rolledBack: true\n")
+    assert run(project, "start", "wine", "--stack", "dev", "--model-version", "9",
+               "--storage-uri", "s3://acme-models/models/wine/9").exit_code == 0
+    assert stack_text(project) == STACK + (
+        "      rollout:\n"
+        "        candidate:\n"
+        '          version: "9"\n'
+        "          storageUri: s3://acme-models/models/wine/9\n"
+        "        stages: [10, 50, 100]\n"
+        "        stage: 1\n")
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    ([], ["advance", "iris"], "refused: iris: no rollout to advance: 1.0.0 is the only model (start one first)"),
+    ([], ["promote", "iris"], "refused: iris: no rollout to promote: 1.0.0 is the only model (start one first)"),
+    ([["start", "iris", "--model-version", "1.1.0", "--storage-uri", "s3://acme-models/models/iris/1.1.0"]],
+     ["promote", "iris"], "refused: iris: 1.1.0 is at stage 1 of 3 (10%); advance it to the last stage (100%) before promoting"),
+    ([["start", "iris", "--model-version", "1.1.0", "--storage-uri", "s3://acme-models/models/iris/1.1.0", "--stages", "100"]],
+     ["advance", "iris"], "refused: iris: 1.1.0 is at the last stage (100%); promote it or roll it back"),
+    ([["start", "iris", "--model-version", "1.1.0", "--storage-uri", "s3://acme-models/models/iris/1.1.0"]],
+     ["start", "iris", "--model-version", "1.2.0", "--storage-uri", "s3://acme-models/models/iris/1.2.0"],
+     "refused: iris: a rollout of 1.1.0 is in progress (stage 1 of 3); promote or roll it back before starting another"),
+    ([], ["start", "cart", "--model-version", "2", "--storage-uri", "s3://acme-models/models/cart/2"],
+     "refused: stack dev has no endpoint 'cart' (endpoints: iris, wine)"),
+    ([], ["rollback", "iris"], "refused: iris: no rollout to roll back: 1.0.0 is the only model (start one first)"),
+    ([], ["start", "iris", "--model-version", "1.1.0", "--storage-uri", "s3://acme-models/models/iris/1.1.0", "--stages", "50,10,100"],
+     "refused: --stages must be strictly increasing"),
+    ([], ["start", "iris", "--model-version", "1.1.0"],
+     "refused: give the candidate's --storage-uri (or --image for a custom predictor)"),
+    ([], ["start", "iris", "--model-version", "1.1.0", "--storage-uri", "http://example.com/iris"],
+     "refused: the start would leave stacks/Pulumi.dev.yaml invalid; nothing was written:\n"
+     "stack 'dev' has 1 config problem(s); nothing was created:\n"
+     '  - servestack:endpoints.iris.rollout.candidate.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs:// '
+     '(got "http://example.com/iris")'),
+])
+def test_illegal_moves_exit_2_and_leave_the_file_untouched(project, setup, args, message):
+    for step in setup:
+        assert run(project, *step, "--stack", "dev").exit_code == 0
+    before = (project / "stacks" / "Pulumi.dev.yaml").read_bytes()
+    result = run(project, *args, "--stack", "dev")
+    assert (result.exit_code, result.stderr, result.stdout) == (2, message + "\n", "")
+    assert (project / "stacks" / "Pulumi.dev.yaml").read_bytes() == before
+
+
+def test_unknown_stack_is_refused(project):
+    result = run(project, "advance", "iris", "--stack", "prod")
+    assert (result.exit_code, result.stderr) == (2, "error: no stack file stacks/Pulumi.prod.yaml (stacks here: dev)\n")
+
+
+def test_status_table(project):
+    run(project, "start", "iris", "--stack", "dev", "--model-version", "1.1.0", "--storage-uri", "s3://acme-models/models/iris/1.1.0")
+    run(project, "advance", "iris", "--stack", "dev")
+    result = run(project, "status", "--stack", "dev")
+    assert result.exit_code == 0
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row.strip("│").split("│")] for row in rows] == [
+        ["dev", "iris", "Knative", "system", "1.0.0", "1.1.0", "2/3 (10,50,100)", "stable 50% / candidate 50%"],
+        ["dev", "wine", "Knative", "system", "7", "-", "-", "stable 100% / candidate 0%"],
+    ]
