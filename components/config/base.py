@@ -43,7 +43,7 @@ class ConfigModel(BaseModel):
         return []
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ConfigProblem:
     """One thing wrong with a stack's config."""
 
@@ -110,6 +110,8 @@ def problems_from_validation_error(key: str, error: ValidationError, model: type
             word = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}[kind]
             bound = next(iter(item["ctx"].values()))
             message = f"must be {word} {bound}"
+        elif kind == "too_short":
+            message = f"must hold at least {item['ctx']['min_length']} entr{'y' if item['ctx']['min_length'] == 1 else 'ies'}"
         elif kind == "string_pattern_mismatch":
             message = f"must match the pattern {item['ctx']['pattern']}"
         elif kind == "extra_forbidden" and model is not None:
@@ -131,7 +133,8 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, stack: str, problems: list[ConfigProblem]):
         self.stack = stack
-        self.problems = sorted(set(problems))
+        unique = {(p.path, p.render()): p for p in problems}
+        self.problems = [unique[k] for k in sorted(unique)]
         lines = [f"stack {stack!r} has {len(self.problems)} config problem(s); nothing was created:"]
         lines += [f"  - {p.render()}" for p in self.problems]
         super().__init__("\n".join(lines))
