@@ -23,6 +23,8 @@ from .platform import PlatformConfig
 
 Tier = Literal["dev", "staging", "prod"]
 REGION_KEY = "aws:region"
+#: Config keys that may hold ``secure:`` values: the program passes them on only as secret outputs.
+SECRET_CAPABLE: frozenset[str] = frozenset()
 #: What to write when a required section is missing.
 REQUIRED_HINTS = {"node_pools": "declare at least one node pool, e.g. {system: {instanceTypes: [m7i.large]}}"}
 SECRET_MASK = "[secret]"
@@ -92,10 +94,15 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
         if key.startswith(f"{NAMESPACE}:") and key not in sections:
             problems.append(ConfigProblem(key, f"is not a known setting; known: {', '.join(sorted(sections))}"))
 
+    for key in sorted(secret_keys & set(raw)):
+        if key not in SECRET_CAPABLE:
+            problems.append(ConfigProblem(key, "cannot hold a secret: its values end up in resource tags, names or "
+                                          "manifests that anyone with read access sees"))
+
     region = raw.get(REGION_KEY)
     if region is None:
         problems.append(ConfigProblem(REGION_KEY, "is required: the AWS region of the stack (pulumi config set aws:region us-east-1)"))
-    elif region not in _known_regions():
+    elif not isinstance(region, str) or region not in _known_regions():
         problems.append(ConfigProblem(REGION_KEY, "is not an AWS region where EKS runs", region))
     values["region"] = region
 
@@ -137,26 +144,15 @@ def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem
         try:
             TypeAdapter(key_type).validate_python(name)
         except ValidationError as error:
-            found += [ConfigProblem(join_path(key, (name,)), p.message) for p in problems_from_validation_error(key, error)]
+            found += [ConfigProblem(p.path, p.message) for p in problems_from_validation_error(key, error, prefix=(name,))]
             continue
         try:
             parsed = TypeAdapter(value_type).validate_python(entry)
         except ValidationError as error:
-            found += [ConfigProblem(join_path(key, (name, *_split(p.path, key))), p.message, p.value)
-                      for p in problems_from_validation_error("", error, value_type)]
+            found += problems_from_validation_error(key, error, value_type, prefix=(name,))
             continue
         found += check_tree(join_path(key, (name,)), parsed)
     return found
-
-
-def _split(path: str, key: str) -> tuple[str, ...]:
-    # problems_from_validation_error("", ...) gives ".a.b[0]"; turn that back into parts.
-    parts: list[Any] = []
-    for piece in path.replace("[", ".[").split("."):
-        if not piece:
-            continue
-        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
-    return tuple(parts)
 
 
 def _root_path(loc: tuple[Any, ...]) -> str:
