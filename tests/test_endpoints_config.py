@@ -96,7 +96,8 @@ def test_unknown_setting_lists_the_allowed_ones():
 
 def test_endpoint_names_are_dns_labels():
     [line] = problems({"Iris_1": IRIS})
-    assert line == f'{P}.Iris_1: must match the pattern ^[a-z][a-z0-9-]{{0,44}}$ (got "Iris_1")'
+    assert line == (f"{P}.Iris_1: an endpoint name must start with a lowercase letter and hold only lowercase letters, "
+                    "digits and '-', at most 45 characters (it names the InferenceService, and KServe derives longer names from it)")
 
 
 # --- model-level checks (problems()) ---------------------------------------------------------------

@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from .base import ConfigModel, Finding
 from .node_pools import PoolName
@@ -25,7 +25,17 @@ from .platform import DeploymentMode
 if TYPE_CHECKING:
     from ..rollout import Rollout
 
-EndpointName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,44}$")]
+_ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
+
+
+def _endpoint_name(name: str) -> str:
+    if not _ENDPOINT_NAME.match(name):
+        raise ValueError("an endpoint name must start with a lowercase letter and hold only lowercase letters, digits "
+                         "and '-', at most 45 characters (it names the InferenceService, and KServe derives longer names from it)")
+    return name
+
+
+EndpointName = Annotated[str, AfterValidator(_endpoint_name)]
 """A DNS-1035 label short enough that KServe's derived names (``<name>-predictor-...``) fit."""
 
 ModelFormat = Literal[
