@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .config.endpoints import EndpointConfig, ModelConfig
+from .config.endpoints import EndpointConfig, ModelConfig, placement_findings
 from .handles import ClusterHandle, PlatformHandle
 from .inference_service import render_inference_service, service_account_name
 
@@ -114,6 +114,11 @@ class ModelEndpoint(pulumi.ComponentResource):
         if placement is None:
             raise ValueError(f"endpoint {name}: the cluster has no node pool {config.pool!r} "
                              f"(pools: {', '.join(sorted(cluster.placements))})")
+        misfits = placement_findings(config, placement)
+        if misfits:
+            # Pools declared in this stack were checked with the config; a referenced cluster's are checked here.
+            raise ValueError(f"endpoint {name} does not fit pool {config.pool}: " + "; ".join(
+                f"{'.'.join(map(str, f.loc))} {f.message}" for f in misfits))
         namespace = platform.namespaces.get(config.namespace)
         if namespace is None:
             raise ValueError(f"endpoint {name}: namespace {config.namespace!r} is not one the platform provides "

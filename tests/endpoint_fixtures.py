@@ -52,8 +52,11 @@ def placements(stack) -> dict:
     return {name: placement_for(name, pool.instance_types, pool.max_size) for name, pool in stack.node_pools.items()}
 
 
-def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative"):
-    """A program that declares one ModelEndpoint per endpoint against stand-in handles."""
+def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_placements: dict | None = None):
+    """A program that declares one ModelEndpoint per endpoint against stand-in handles.
+
+    ``cluster_placements`` replaces the pools the cluster hands over (a cluster another stack owns).
+    """
 
     def program():
         import pulumi
@@ -72,7 +75,7 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative"):
             name="servestack-test", kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123",
             oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/ABC123",
-            placements=placements(stack), ready=[node_pools],
+            placements=cluster_placements or placements(stack), ready=[node_pools],
         )
         namespace = k8s.core.v1.Namespace("models", metadata={"name": "models"}, opts=on_cluster)
         platform = PlatformHandle(deployment_mode=mode, kserve_version="v0.20.0", namespaces={"models": namespace},

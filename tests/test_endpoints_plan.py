@@ -150,3 +150,18 @@ def test_unknown_pool_or_namespace_is_refused():
 
     with pytest.raises(PlanError, match="namespace 'serving' is not one the platform provides \\(models\\)"):
         plan_program(endpoints_program({"iris": {**IRIS, "namespace": "serving"}}))
+
+
+def test_a_referenced_clusters_pools_are_checked_when_the_endpoint_is_placed():
+    from components.placement import placement_for
+    from servestack.plan import PlanError
+
+    # This stack's config says gpu4 has 4 GPUs a node; the cluster it references has 1.
+    referenced = {"gpu4": placement_for("gpu4", ["g6.xlarge"], 2), "system": placement_for("system", ["m7i.large"], 2)}
+    llm = {**LLM, "pool": "gpu4", "accelerators": 2}
+    assert plan_program(endpoints_program({"llm": llm})).steps  # fits the declared pool
+    with pytest.raises(PlanError) as error:
+        plan_program(endpoints_program({"llm": llm}, cluster_placements=referenced))
+    assert str(error.value) == ("the program failed: ValueError: endpoint llm does not fit pool gpu4: accelerators exceeds "
+                                "the 1 nvidia accelerator(s) (nvidia.com/gpu) of one node of pool gpu4 (g6.xlarge); "
+                                "one replica must fit on one node")

@@ -23,6 +23,7 @@ from .node_pools import PoolName
 from .platform import DeploymentMode
 
 if TYPE_CHECKING:
+    from ..placement import PoolPlacement
     from ..rollout import Rollout
 
 _ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
@@ -466,44 +467,55 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any
     found: list[Finding] = []
     for name, endpoint in sorted(endpoints.items()):
         at = ("endpoints", name)
-        mode = endpoint.deployment_mode or default_mode
-        found += _mode_problems(at, endpoint, mode)
+        found += _mode_problems(at, endpoint, endpoint.deployment_mode or default_mode)
         pool = pools.get(endpoint.pool)
         if pool is None:
             found.append(Finding(at + ("pool",), f"names no node pool; pools: {', '.join(sorted(pools))}", endpoint.pool))
             continue
-        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size)
-        kind = placement.kind.value
-        if endpoint.accelerators and not placement.has_accelerator:
-            found.append(Finding(at + ("accelerators",), f"pool {endpoint.pool} has no accelerators (CPU-only instance types "
-                                                         f"{', '.join(pool.instance_types)}); place the endpoint on an "
-                                                         "nvidia, neuron or fpga pool", endpoint.accelerators))
-        elif placement.has_accelerator and endpoint.accelerators == 0:
-            found.append(Finding(at + ("accelerators",), f"pool {endpoint.pool} is a {kind} pool; request at least 1 "
-                                                         f"({placement.resource_name}) or place the endpoint on a CPU pool",
-                                 endpoint.accelerators))
-        elif endpoint.accelerators > placement.accelerators_per_node:
-            found.append(Finding(at + ("accelerators",), f"exceeds the {placement.accelerators_per_node} {kind} accelerator(s) "
-                                                         f"({placement.resource_name}) of one node of pool {endpoint.pool} "
-                                                         f"({', '.join(pool.instance_types)}); one replica must fit on one node",
-                                 endpoint.accelerators))
-        specs = pool.instance_specs()
-        node_millis = min(s.vcpus for s in specs) * 1000
-        node_bytes = min(s.memory_mib for s in specs) * 2**20
-        requests = endpoint.resources.requests
-        if requests.cpu and cpu_millis(requests.cpu) > node_millis:
-            found.append(Finding(at + ("resources", "requests", "cpu"), f"exceeds the {node_millis // 1000} vCPUs of the smallest "
-                                                                        f"node of pool {endpoint.pool}", requests.cpu))
-        if requests.memory and memory_bytes(requests.memory) > node_bytes:
-            found.append(Finding(at + ("resources", "requests", "memory"), f"exceeds the {node_bytes // 2**20}Mi memory of the "
-                                                                           f"smallest node of pool {endpoint.pool}", requests.memory))
-        if placement.has_accelerator and endpoint.autoscaling.min_replicas == 0:
-            timeout = endpoint.startup_timeout_minutes
-            if timeout is None or timeout < MIN_ACCELERATOR_STARTUP_MINUTES:
-                found.append(Finding(at + ("startupTimeoutMinutes",), f"must be set to at least {MIN_ACCELERATOR_STARTUP_MINUTES} "
-                                                                      f"when an endpoint on {kind} pool {endpoint.pool} scales to zero (autoscaling.minReplicas 0): "
-                                                                      "a node must launch, join and pull the image before the first "
-                                                                      "request is answered", _or_missing(timeout)))
+        # The FPGA device plugin's resource name is the stack's (pool config), not the catalog's.
+        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size,
+                                  resource_name=getattr(pool, "resource_name", None))
+        found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
+    return found
+
+
+def placement_findings(endpoint: EndpointConfig, placement: "PoolPlacement") -> list[Finding]:
+    """What does not fit the endpoint's pool: accelerators, node size, start-up time from zero.
+
+    Used by the config checks (pools declared in this stack) and by ModelEndpoint (pools of a
+    cluster that another stack owns), so both give the same answer.
+    """
+    from .. import catalog
+
+    found: list[Finding] = []
+    pool, kind, types = placement.name, placement.kind.value, ", ".join(placement.instance_types)
+    if endpoint.accelerators and not placement.has_accelerator:
+        found.append(Finding(("accelerators",), f"pool {pool} has no accelerators (CPU-only instance types {types}); "
+                                                "place the endpoint on an nvidia, neuron or fpga pool", endpoint.accelerators))
+    elif placement.has_accelerator and endpoint.accelerators == 0:
+        found.append(Finding(("accelerators",), f"pool {pool} is a {kind} pool; request at least 1 "
+                                                f"({placement.resource_name}) or place the endpoint on a CPU pool", endpoint.accelerators))
+    elif endpoint.accelerators > placement.accelerators_per_node:
+        found.append(Finding(("accelerators",), f"exceeds the {placement.accelerators_per_node} {kind} accelerator(s) "
+                                                f"({placement.resource_name}) of one node of pool {pool} ({types}); "
+                                                "one replica must fit on one node", endpoint.accelerators))
+    specs = [catalog.lookup(t) for t in placement.instance_types]
+    node_millis = min(s.vcpus for s in specs) * 1000
+    node_bytes = min(s.memory_mib for s in specs) * 2**20
+    requests = endpoint.resources.requests
+    if requests.cpu and cpu_millis(requests.cpu) > node_millis:
+        found.append(Finding(("resources", "requests", "cpu"), f"exceeds the {node_millis // 1000} vCPUs of the smallest "
+                                                              f"node of pool {pool}", requests.cpu))
+    if requests.memory and memory_bytes(requests.memory) > node_bytes:
+        found.append(Finding(("resources", "requests", "memory"), f"exceeds the {node_bytes // 2**20}Mi memory of the "
+                                                                 f"smallest node of pool {pool}", requests.memory))
+    if placement.has_accelerator and endpoint.autoscaling.min_replicas == 0:
+        timeout = endpoint.startup_timeout_minutes
+        if timeout is None or timeout < MIN_ACCELERATOR_STARTUP_MINUTES:
+            found.append(Finding(("startupTimeoutMinutes",), f"must be set to at least {MIN_ACCELERATOR_STARTUP_MINUTES} "
+                                                             f"when an endpoint on {kind} pool {pool} scales to zero "
+                                                             "(autoscaling.minReplicas 0): a node must launch, join and pull "
+                                                             "the image before the first request is answered", _or_missing(timeout)))
     return found
 
 
