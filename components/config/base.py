@@ -131,7 +131,8 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, stack: str, problems: list[ConfigProblem]):
         self.stack = stack
-        self.problems = sorted(set(problems))
+        # Values may be lists or mappings (unhashable): deduplicate and order by the rendered text.
+        self.problems = sorted({p.render(): p for p in problems}.values(), key=lambda p: (p.path, p.render()))
         lines = [f"stack {stack!r} has {len(self.problems)} config problem(s); nothing was created:"]
         lines += [f"  - {p.render()}" for p in self.problems]
         super().__init__("\n".join(lines))

@@ -9,11 +9,13 @@ the program creates any resource.
 from __future__ import annotations
 
 import json
+import typing
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, problems_from_validation_error
 from .cluster import ClusterConfig
 from .network import NetworkConfig
@@ -39,8 +41,9 @@ class StackConfig(ConfigModel):
     """The VPC. Default: a new VPC over two availability zones."""
     cluster: ClusterConfig = ClusterConfig()
     """The EKS control plane. Default: see :class:`ClusterConfig`."""
-    node_pools: dict[PoolName, NodePoolConfig] = Field(default={}, min_length=1)
-    """Node pools keyed by name. At least one is required."""
+    node_pools: dict[PoolName, NodePoolConfig] = {}
+    """Node pools keyed by name. At least one CPU pool with ``minSize`` >= 1 is required, unless
+    the cluster comes from another stack (``cluster.existing``), which then owns the pools."""
     platform: PlatformConfig = PlatformConfig()
     """The serving platform. Default: KServe in Knative mode."""
 
@@ -50,7 +53,37 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return []
+        return self._cluster_problems()
+
+    def _cluster_problems(self) -> list[Finding]:
+        found = []
+        if self.cluster.existing is not None:
+            # The referenced platform stack owns the network and the pools: declaring them here
+            # would create nothing and mislead the reader.
+            for field_name in ("network", "node_pools"):
+                if field_name in self.model_fields_set:
+                    alias = type(self).model_fields[field_name].alias
+                    found.append(Finding(
+                        (alias,),
+                        f"cannot be set together with cluster.existing (the stack {self.cluster.existing} owns the cluster's {alias})",
+                    ))
+            return found
+        if self.is_production and self.cluster.public_access_cidrs:
+            found.append(Finding(
+                ("cluster", "publicAccessCidrs"),
+                "must be empty in prod: the prod API endpoint is private only (reach it from the VPC, a VPN or a peered network)",
+                self.cluster.public_access_cidrs,
+            ))
+        system_pools = [name for name, pool in sorted(self.node_pools.items())
+                        if pool.kind is AcceleratorKind.NONE and pool.min_size >= 1]
+        if not system_pools:
+            found.append(Finding(
+                ("nodePools",),
+                "needs a CPU pool (instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS "
+                "tolerate no accelerator taint",
+                sorted(self.node_pools),
+            ))
+        return found
 
 
 def section_keys() -> dict[str, str]:
@@ -108,6 +141,7 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
             parsed_ok[field_name] = False
             field = StackConfig.model_fields[field_name].annotation
             problems += problems_from_validation_error(key, error, field)
+            problems += _entry_problems(key, field, raw[key])
 
     if not problems:
         config = StackConfig.model_validate(values)
@@ -116,6 +150,24 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
             return config
 
     raise ConfigError(stack, [_masked(p, secret_keys) for p in problems])
+
+
+def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem]:
+    """Semantic problems of the entries of a keyed section that parse on their own.
+
+    One pool with a typo must not hide what is wrong with the others: every problem at once.
+    """
+    if typing.get_origin(annotation) is not dict or not isinstance(value, dict):
+        return []
+    entry_type = typing.get_args(annotation)[1]
+    found: list[ConfigProblem] = []
+    for name, entry in value.items():
+        try:
+            parsed = TypeAdapter(entry_type).validate_python(entry)
+        except ValidationError:
+            continue  # already reported by the section's own validation
+        found += check_tree(key, parsed, (name,))
+    return found
 
 
 def _root_path(loc: tuple[Any, ...]) -> str:
