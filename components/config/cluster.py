@@ -27,7 +27,8 @@ class ClusterConfig(ConfigModel):
     months at six times the hourly price, so it is never the default. Default ``STANDARD``."""
     admin_role_arns: list[RoleArn] = []
     """IAM roles granted cluster admin through EKS access entries (AmazonEKSClusterAdminPolicy).
-    The identity that runs ``pulumi up`` gets no implicit admin. Default: none."""
+    The identity that runs ``pulumi up`` gets no implicit admin, so its role must be listed (the
+    Kubernetes provider acts as it). Required (at least one) unless ``existing`` is set."""
     public_access_cidrs: list[str] = []
     """Networks allowed to reach the public API endpoint. Empty keeps the endpoint private (reach
     it from the VPC); prod stacks must leave it empty; ``0.0.0.0/0`` is never accepted.
@@ -91,6 +92,11 @@ class ClusterConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         if self.existing is None:
+            if not self.admin_role_arns:
+                # Access entries are the only way in (API mode, no implicit creator admin): without
+                # one, nobody could use the cluster and the Kubernetes provider could not deploy.
+                return [Finding(("adminRoleArns",), "needs at least one IAM role: access entries are the only way into the cluster, "
+                                "and the role that runs pulumi up must be one of them")]
             return []
         # The referenced stack owns the control plane; settings here would silently do nothing.
         return [
