@@ -77,6 +77,10 @@ class NodePoolConfig(ConfigModel):
     max_unavailable: int = Field(default=1, ge=1, le=100)
     """Nodes replaced at once during a node group update (a version or launch template change).
     Default 1."""
+    pod_metadata_access: bool = False
+    """Let pods reach the instance metadata service (IMDSv2 hop limit 2 instead of 1). Off: pods
+    cannot borrow the node role's credentials and get AWS access only through IRSA; turn it on
+    only for software that insists on IMDS from inside a pod. Default false."""
     labels: dict[str, str] = {}
     """Extra node labels. Keys under ``servestack.io/`` are reserved (pool and accelerator labels
     come from the catalog). Default: none."""
