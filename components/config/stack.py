@@ -74,6 +74,13 @@ class StackConfig(ConfigModel):
                 "must be empty in prod: the prod API endpoint is private only (reach it from the VPC, a VPN or a peered network)",
                 self.cluster.public_access_cidrs,
             ))
+        fpga_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
+        if len(fpga_plugins) > 1:
+            found.append(Finding(
+                ("nodePools",),
+                "declares different fpgaDevicePlugin settings; FPGA pools must share one (one DaemonSet serves every FPGA node)",
+                sorted(name for name, pool in self.node_pools.items() if pool.fpga_device_plugin is not None),
+            ))
         system_pools = [name for name, pool in sorted(self.node_pools.items())
                         if pool.kind is AcceleratorKind.NONE and pool.min_size >= 1]
         if not system_pools:
