@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from components import versions
+from components import catalog, versions
 from components.catalog import AcceleratorKind
 from components.device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin, fpga_daemon_set, tolerations
 from components.placement import placement_for
@@ -116,3 +118,34 @@ def test_cpu_only_cluster_gets_no_plugin():
     plan = plan_program(plugins_program({"system": placements()["system"]}))
     assert resources(plan, "kubernetes:helm.sh/v3:Release") == {}
     assert [s["newState"]["type"] for s in plan.steps if s["newState"]["custom"]] == ["pulumi:providers:kubernetes"]
+
+
+# ----------------------------------------------------------------------------- properties
+
+_BY_KIND = {
+    kind: [t for t in catalog.known_instance_types() if catalog.lookup(t).kind is kind and catalog.lookup(t).architecture == "x86_64"]
+    for kind in (AcceleratorKind.NVIDIA, AcceleratorKind.NEURON, AcceleratorKind.FPGA)
+}
+
+
+@st.composite
+def pools_of_one_kind(draw):
+    kind = draw(st.sampled_from(sorted(_BY_KIND, key=lambda k: k.value)))
+    count = draw(st.integers(min_value=1, max_value=4))
+    pools = []
+    for i in range(count):
+        types = draw(st.lists(st.sampled_from(_BY_KIND[kind]), min_size=1, max_size=3, unique=True))
+        resource = draw(st.sampled_from(["example.com/fpga", "servestack.io/fpga"])) if kind is AcceleratorKind.FPGA else None
+        pools.append(placement_for(f"pool-{i}", types, 2, resource_name=resource))
+    return kind, pools
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools_of_one_kind())
+def test_plugin_tolerations_are_exactly_the_union_of_pool_taints(case):
+    kind, pools = case
+    result = tolerations(pools)
+    assert {(t["key"], t["value"], t["effect"]) for t in result} == {(t.key, t.value, t.effect) for p in pools for t in p.taints}
+    assert len(result) == len({(t["key"], t["value"], t["effect"]) for t in result})
+    assert result == sorted(result, key=lambda t: (t["key"], t["value"], t["effect"]))
+    assert all(p.labels[catalog.ACCELERATOR_LABEL] == kind.value for p in pools)
