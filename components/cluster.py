@@ -154,7 +154,6 @@ class Cluster(pulumi.ComponentResource):
         tags = args.tags
         self.partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.service_ipv4_cidr = config.service_ipv4_cidr
-        self.region = args.region
 
         role = aws.iam.Role(
             f"{name}-role",
@@ -253,8 +252,9 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             ))
 
-        addon_versions = versions.EKS_ADDONS[config.kubernetes_version]
-        self._addon_context = (cluster, addon_versions, tags)
+        self._cluster = cluster
+        self._addon_versions = versions.EKS_ADDONS[config.kubernetes_version]
+        self._tags = tags
         self.node_addons = {addon: self.addon(name, addon) for addon in NODE_ADDONS}
 
         self.kubernetes_provider = k8s.Provider(
@@ -277,12 +277,11 @@ class Cluster(pulumi.ComponentResource):
     def addon(self, name: str, addon: str, parent: pulumi.Resource | None = None,
               depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
         """One managed add-on at its pinned version, with its own IRSA role when it calls AWS APIs."""
-        cluster, addon_versions, tags = self._addon_context
         owner = parent or self
         role_arn = None
         if addon in ADDON_IRSA:
             service_account, policy = ADDON_IRSA[addon]
-            role = irsa_role(f"{name}-{addon}", self, "kube-system", service_account, tags, owner)
+            role = irsa_role(f"{name}-{addon}", self, "kube-system", service_account, self._tags, owner)
             attachment = aws.iam.RolePolicyAttachment(
                 f"{name}-{addon}-policy",
                 role=role.name,
@@ -293,14 +292,14 @@ class Cluster(pulumi.ComponentResource):
             depends_on = [*(depends_on or []), attachment]
         return aws.eks.Addon(
             f"{name}-{addon}",
-            cluster_name=cluster.name,
+            cluster_name=self._cluster.name,
             addon_name=addon,
-            addon_version=addon_versions[addon].version,
+            addon_version=self._addon_versions[addon].version,
             service_account_role_arn=role_arn,
             # Take over whatever runs under the add-on's name, and keep the declared config on update.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            tags=tags,
+            tags=self._tags,
             opts=pulumi.ResourceOptions(parent=owner, depends_on=depends_on or []),
         )
 
