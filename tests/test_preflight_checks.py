@@ -348,3 +348,14 @@ def test_no_credentials_at_all_is_unavailable(aws_env):  # noqa: F811
     aws_env.delenv("AWS_SESSION_TOKEN")
     with pytest.raises(AwsUnavailable, match="^no AWS credentials found: "):
         AwsClients(REGION).account()
+
+
+def test_without_aws_region_in_the_plan_the_standard_region_resolution_applies(aws_env):  # noqa: F811
+    from servestack.preflight import run_preflight
+
+    aws_env.setenv("AWS_REGION", "eu-west-1")
+    with mock_aws():
+        report = run_preflight({"config": {}, "steps": []}, "dev")
+    assert (report.region, report.account, report.results) == ("eu-west-1", "123456789012", [Result(
+        "eks-kubernetes-version", "cluster", Status.SKIP,
+        "the plan creates no EKS cluster and servestack:cluster.kubernetesVersion is not set: nothing to check")])

@@ -89,8 +89,12 @@ def is_not_implemented(error: Exception) -> bool:
     if isinstance(error, NotImplementedError):
         return True
     if isinstance(error, ClientError):
+        code = error_code(error)
         message = str(error.response.get("Error", {}).get("Message", "")).lower()
-        return error_code(error) in NOT_IMPLEMENTED or "not yet implemented" in message or "not implemented" in message
+        # A bare HTTP status as the code: the endpoint answered without an AWS error document (a
+        # mock server's "404 Not Found" page for a route it lacks); AWS itself always names the error.
+        bare_status = code.isdigit() and code not in ACCESS_DENIED
+        return code in NOT_IMPLEMENTED or bare_status or "not yet implemented" in message or "not implemented" in message
     return False
 
 
@@ -100,7 +104,7 @@ def cannot_tell(error: Exception, action: str) -> CannotTell:
         return CannotTell(f"the AWS endpoint does not implement {action}")
     if isinstance(error, ClientError) and error_code(error) in ACCESS_DENIED:
         return CannotTell(f"access denied to {action}: grant it to the credentials preflight runs with")
-    return CannotTell(f"{action} failed: {error}")
+    return CannotTell(f"{action} failed: {' '.join(str(error).split())[:300]}")
 
 
 def call(action: str, function: Callable[..., Any], **kwargs: Any) -> Any:
