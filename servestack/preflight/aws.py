@@ -1,7 +1,8 @@
 """AWS access for preflight: clients from the standard boto3 resolution, and error triage.
 
 Clients come from one :class:`boto3.Session` with nothing overridden but the region (the
-stack's ``aws:region``, as Pulumi uses it) and timeouts: ``AWS_PROFILE``, the credential
+stack's ``aws:region``, as Pulumi uses it; without one ``AWS_REGION``, then botocore's own
+``AWS_DEFAULT_REGION`` or the profile's region) and timeouts: ``AWS_PROFILE``, the credential
 chain, ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``, retries and CA bundles all
 work as in the AWS CLI.
 
@@ -143,7 +144,9 @@ class AwsClients:
             self.session = session or boto3.Session()
         except BotoCoreError as error:  # ProfileNotFound for a bad AWS_PROFILE
             raise unavailable(error) or AwsUnavailable(str(error)) from None
-        self.region = region or self.session.region_name
+        # The stack's aws:region first (what Pulumi deploys to); then AWS_REGION, which the AWS CLI v2
+        # and Pulumi read but botocore does not; then botocore's AWS_DEFAULT_REGION or profile region.
+        self.region = region or os.environ.get("AWS_REGION") or self.session.region_name
         if not self.region:
             raise unavailable(NoRegionError())  # type: ignore[misc]
         self._clients: dict[str, Any] = dict(overrides or {})
