@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from harness import REPO
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
-from preflight_fixtures import FAKE_AWS_ENV, aws_env, document, step, subnet, write_plan  # noqa: F401 - fixture
+from preflight_fixtures import FAKE_AWS_ENV, aws_env, document, subnet, write_plan  # noqa: F401 - fixture
 
 from servestack.cli import cli
 
@@ -81,16 +81,18 @@ def test_all_checks_pass_exit_0_with_json(aws_env, tmp_path):  # noqa: F811
 
 
 def test_a_failure_exits_1_and_the_text_names_what_is_wrong_and_the_fix(aws_env, tmp_path):  # noqa: F811
-    plan = write_plan(tmp_path, _plan(candidate="s3://models/iris/v3/"))
+    write_plan(tmp_path, _plan(candidate="s3://models/iris/v3/"))
     with mock_aws():
         _seed_models()
         result = CliRunner().invoke(cli, ["preflight", "--plan", str(tmp_path), "--stack", "dev"])
     assert result.exit_code == 1, result.output
     text = _words(result.stdout)
     assert text.startswith("Preflight of stack dev against AWS account 123456789012 in us-east-1")
+    assert ("FAIL endpoint iris (candidate) s3-artifact nothing at s3://models/iris/v3/: no object with that key and none "
+            "under that prefix fix: upload the model (aws s3 cp --recursive <model dir> s3://models/iris/v3/), or correct the "
+            "storageUri (config servestack:endpoints.iris.rollout.candidate.storageUri) ") in text
     assert text.endswith("preflight failed: 5 passed, 1 failed, 0 warnings, 2 skipped (a skipped check is not a pass: "
                          "the API could not tell)")
-    assert plan.exists()
 
 
 def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811

@@ -28,21 +28,25 @@ def _read_plan(path: Path) -> dict[str, Any]:
 
 def _print_text(report) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
-    console.print(f"Preflight of stack [bold]{report.stack}[/bold] against AWS account {report.account} in {report.region}")
-    table = Table(show_lines=False, expand=False)
-    for column in ("status", "check", "subject", "finding"):
-        table.add_column(column, overflow="fold")  # fold, never truncate: a finding must be read whole
+    console.print(f"Preflight of stack [bold]{report.stack}[/bold] against AWS account {report.account} in {report.region}\n")
+    # A grid, not a boxed table: findings are long and must wrap whole, in any terminal width.
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
     for result in report.results:
         status = result.status.value
-        finding = result.message + (f"\n[bold]fix:[/bold] {result.fix}" if result.fix else "")
-        table.add_row(f"[{_STYLE[status]}]{status.upper()}[/]", result.check, result.subject, finding)
-    console.print(table)
+        finding = f"[bold]{escape(result.subject)}[/bold] [dim]{result.check}[/dim]\n{escape(result.message)}"
+        if result.fix:
+            finding += f"\n[bold]fix:[/bold] {escape(result.fix)}"
+        grid.add_row(f"[{_STYLE[status]}]{status.upper()}[/]", finding)
+    console.print(grid)
     counts = report.counts()
     verdict = "[green]preflight passed[/green]" if report.ok else "[bold red]preflight failed[/bold red]"
-    console.print(f"{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings, "
+    console.print(f"\n{verdict}: {counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings, "
                   f"{counts['skip']} skipped (a skipped check is not a pass: the API could not tell)")
 
 
