@@ -6,6 +6,7 @@ import click
 
 from . import __version__
 from .commands.plan import plan_command
+from .commands.preflight import preflight_command
 from .commands.rollout import rollout_command
 
 
@@ -19,6 +20,7 @@ def cli() -> None:
 
 
 cli.add_command(plan_command)
+cli.add_command(preflight_command)
 cli.add_command(rollout_command)
 
 

@@ -460,14 +460,17 @@ KSERVE_SPELLINGS = {
 }
 
 
-def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any], default_mode: str) -> list[Finding]:
-    """Checks of endpoints against the node pools and the deployment mode (StackConfig.problems)."""
+def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any] | None, default_mode: str) -> list[Finding]:
+    """Checks of endpoints against the node pools (None: another stack owns them) and the
+    deployment mode (StackConfig.problems)."""
     from ..placement import placement_for
 
     found: list[Finding] = []
     for name, endpoint in sorted(endpoints.items()):
         at = ("endpoints", name)
         found += _mode_problems(at, endpoint, endpoint.deployment_mode or default_mode)
+        if pools is None:
+            continue
         pool = pools.get(endpoint.pool)
         if pool is None:
             found.append(Finding(at + ("pool",), f"names no node pool; pools: {', '.join(sorted(pools))}", endpoint.pool))
