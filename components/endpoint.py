@@ -145,7 +145,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
             policy = aws.iam.RolePolicy(
                 f"{name}-model-read",
-                role=self.role.id,
+                role=self.role.name,
                 policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes), sort_keys=True)),
                 opts=pulumi.ResourceOptions(parent=self),
             )

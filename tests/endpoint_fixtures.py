@@ -15,7 +15,9 @@ NODE_POOLS = {
     "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 0, "maxSize": 2},
     "gpu4": {"instanceTypes": ["g6.12xlarge"], "minSize": 0, "maxSize": 2},
     "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2},
-    "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1},
+    "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
+             "fpgaDevicePlugin": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0",
+                                  "resourceName": "acme.com/fpga"}},
 }
 
 IRIS = {
@@ -49,7 +51,8 @@ def parsed(endpoints: dict[str, Any], mode: str = "Knative"):
 
 
 def placements(stack) -> dict:
-    return {name: placement_for(name, pool.instance_types, pool.max_size) for name, pool in stack.node_pools.items()}
+    return {name: placement_for(name, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
+            for name, pool in stack.node_pools.items()}
 
 
 def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_placements: dict | None = None):

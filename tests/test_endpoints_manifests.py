@@ -121,7 +121,7 @@ def test_accelerator_placement_comes_from_the_pool():
     assert (predictor["minReplicas"], predictor["annotations"]) == (0, {"serving.knative.dev/progress-deadline": "20m"})
 
 
-@pytest.mark.parametrize("pool, resource", [("neuron", "aws.amazon.com/neuron"), ("fpga", "servestack.io/fpga")])
+@pytest.mark.parametrize("pool, resource", [("neuron", "aws.amazon.com/neuron"), ("fpga", "acme.com/fpga")])
 def test_neuron_and_fpga_custom_predictors(pool, resource):
     endpoint = {"pool": pool, "accelerators": 1, "model": {
         "version": "1.0", "container": {"image": f"ghcr.io/acme/{pool}-server:1.0.3", "port": 8080, "args": ["--workers=2"]},
