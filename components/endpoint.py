@@ -95,6 +95,8 @@ class ModelEndpointArgs:
     platform: PlatformHandle
     tags: dict[str, str] = field(default_factory=dict)
     """Tags of the AWS resources (the IAM role)."""
+    name: str | None = None
+    """The endpoint's name (the InferenceService's). Default: the component's name."""
 
 
 class ModelEndpoint(pulumi.ComponentResource):
@@ -110,22 +112,23 @@ class ModelEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:endpoint:ModelEndpoint", name, None, opts)
         config, cluster, platform = args.config, args.cluster, args.platform
+        endpoint = args.name or name
         placement = cluster.placements.get(config.pool)
         if placement is None:
-            raise ValueError(f"endpoint {name}: the cluster has no node pool {config.pool!r} "
+            raise ValueError(f"endpoint {endpoint}: the cluster has no node pool {config.pool!r} "
                              f"(pools: {', '.join(sorted(cluster.placements))})")
         misfits = placement_findings(config, placement)
         if misfits:
             # Pools declared in this stack were checked with the config; a referenced cluster's are checked here.
-            raise ValueError(f"endpoint {name} does not fit pool {config.pool}: " + "; ".join(
+            raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool}: " + "; ".join(
                 f"{'.'.join(map(str, f.loc))} {f.message}" for f in misfits))
         namespace = platform.namespaces.get(config.namespace)
         if namespace is None:
-            raise ValueError(f"endpoint {name}: namespace {config.namespace!r} is not one the platform provides "
+            raise ValueError(f"endpoint {endpoint}: namespace {config.namespace!r} is not one the platform provides "
                              f"({', '.join(sorted(platform.namespaces)) or 'none'})")
         self.deployment_mode = config.deployment_mode or platform.deployment_mode
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
-        sa_name = service_account_name(name)
+        sa_name = service_account_name(endpoint)
 
         prefixes = model_prefixes(config.model, config.candidate_model())
         self.role = None
@@ -137,9 +140,9 @@ class ModelEndpoint(pulumi.ComponentResource):
             self.role = aws.iam.Role(
                 f"{name}-model-reader",
                 assume_role_policy=trust,
-                description=f"Reads the model of endpoint {name} ({config.namespace}/{sa_name}) from S3",
+                description=f"Reads the model of endpoint {endpoint} ({config.namespace}/{sa_name}) from S3",
                 max_session_duration=3600,
-                tags={**args.tags, "servestack:endpoint": name},
+                tags={**args.tags, "servestack:endpoint": endpoint},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
@@ -156,7 +159,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             f"{name}-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=sa_name, namespace=config.namespace,
-                labels={"servestack.io/endpoint": name, "app.kubernetes.io/managed-by": "servestack"},
+                labels={"servestack.io/endpoint": endpoint, "app.kubernetes.io/managed-by": "servestack"},
                 annotations=annotations or None,
             ),
             # Pods get the IRSA token through the webhook's own projected volume; they need no API token.
@@ -164,7 +167,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
         )
 
-        self.manifest = render_inference_service(name, config, placement, self.deployment_mode, sa_name)
+        self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name)
         self.inference_service = k8s.apiextensions.CustomResource(
             f"{name}-isvc",
             api_version=self.manifest["apiVersion"],
@@ -177,7 +180,7 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         rollout = config.rollout_state()
         self.outputs = {
-            "name": name,
+            "name": endpoint,
             "namespace": config.namespace,
             "deploymentMode": self.deployment_mode,
             "pool": config.pool,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from . import naming
+from . import naming, versions
 from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, ExistingCluster
 from .config import StackConfig
 from .device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin
-from .handles import ClusterHandle
+from .endpoint import ModelEndpoint, ModelEndpointArgs
+from .handles import ClusterHandle, PlatformHandle
 from .network import Network, NetworkArgs
 from .node_pools import NodePools, NodePoolsArgs
 
@@ -19,6 +21,8 @@ class ServingEnvironment(pulumi.ComponentResource):
     outputs: dict[str, pulumi.Input]
     cluster: ClusterHandle
     """What the platform and endpoint layers build on, whether the cluster is ours or referenced."""
+    endpoints: dict[str, ModelEndpoint]
+    """Model endpoints by name."""
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:index:ServingEnvironment", name, None, opts)
@@ -40,6 +44,7 @@ class ServingEnvironment(pulumi.ComponentResource):
                 "clusterName": existing.name,
                 "clusterStack": config.cluster.existing,
             }
+            self._add_endpoints(name, config, tags)
             self.register_outputs(self.outputs)
             return
 
@@ -92,4 +97,31 @@ class ServingEnvironment(pulumi.ComponentResource):
             "privateSubnetIds": private_subnets,
             "publicSubnetIds": public_subnets,
         }
+        self._add_endpoints(name, config, tags)
         self.register_outputs(self.outputs)
+
+    def _add_endpoints(self, name: str, config: StackConfig, tags: dict[str, str]) -> None:
+        """One ModelEndpoint per configured endpoint, placed on the cluster's pools."""
+        self.endpoints = {}
+        if not config.endpoints:
+            return
+        # Stand-in until the serving platform component lands in this branch: a PlatformHandle from
+        # the config's default mode, with the endpoint namespaces created here. ServingPlatform's
+        # handle (KServe ready, its namespaces) replaces it; nothing else changes.
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes_provider, depends_on=self.cluster.ready)
+        namespaces = {
+            namespace: k8s.core.v1.Namespace(
+                f"{name}-ns-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={"app.kubernetes.io/managed-by": "servestack"}),
+                opts=on_cluster,
+            )
+            for namespace in sorted({e.namespace for e in config.endpoints.values()})
+        }
+        platform = PlatformHandle(config.platform.kserve.deployment_mode, versions.KSERVE_API.version, namespaces)
+        for endpoint, endpoint_config in sorted(config.endpoints.items()):
+            self.endpoints[endpoint] = ModelEndpoint(
+                f"{name}-endpoint-{endpoint}",
+                ModelEndpointArgs(endpoint_config, self.cluster, platform, tags, name=endpoint),
+                pulumi.ResourceOptions(parent=self),
+            )
+        self.outputs["endpoints"] = {k: e.outputs for k, e in sorted(self.endpoints.items())}

@@ -66,3 +66,8 @@ NEURON_HELM_CHART = Pinned(
 # --- serving platform: cert-manager, KServe, Knative, Kubeflow (issue: serving platform) -----
 
 # --- endpoints: model server and helper images (issue: endpoints) ---------------------------
+
+#: The KServe release whose InferenceService API (``serving.kserve.io/v1beta1``, including the
+#: Standard-mode ``spec.canary[]`` of kserve/kserve#5672) the endpoints are rendered for and
+#: validated against (tests/data/inferenceservice-v1beta1.schema.json).
+KSERVE_API = Pinned("kserve-inferenceservice-api", "v0.20.0", "https://github.com/kserve/kserve/releases/tag/v0.20.0")

@@ -40,7 +40,7 @@ def test_dev_small_cpu_pool_and_gpu_pool_from_zero(plans):
 
 def test_staging_adds_an_inf2_pool(plans):
     pools = pools_of(plans["staging"])
-    assert sorted(pools) == ["gpu", "neuron", "system"]
+    assert sorted(pools) == ["fpga", "gpu", "neuron", "system"]  # fpga: the staging FPGA endpoint's pool, as in prod
     assert (pools["neuron"]["instanceTypes"], pools["neuron"]["amiType"]) == (["inf2.xlarge"], "AL2023_x86_64_NEURON")
     assert sorted(resources(plans["staging"], RELEASE)) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
 
@@ -56,7 +56,7 @@ def test_prod_private_three_zones_all_kinds(plans):
     }
     assert all(v["subnetIds"] == vpc["subnetIds"] for v in pools.values())
     assert sorted(resources(plan, RELEASE)) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
-    assert [m["metadata"]["name"] for _, m in plan.manifests()] == ["fpga-device-plugin"]
+    assert [m["metadata"]["name"] for _, m in plan.manifests() if m["kind"] == "DaemonSet"] == ["fpga-device-plugin"]
 
 
 def test_nodes_wait_for_node_addons_and_coredns_waits_for_nodes(plans):
@@ -73,7 +73,7 @@ def test_exports_what_a_serving_stack_needs(plans):
     outputs = plans["dev"].document["outputs"]
     assert sorted(outputs) == sorted([
         "tier", "region", "clusterName", "clusterEndpoint", "clusterCertificateAuthority", "oidcProviderArn", "oidcIssuer",
-        "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds",
+        "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds", "endpoints",
     ])
     assert outputs["clusterName"] == "servestack-dev"
     assert outputs["oidcIssuer"].startswith("oidc.eks.us-east-1.amazonaws.com/id/")
@@ -99,11 +99,11 @@ def test_cluster_handle_for_the_next_layers():
 
     plan_program(program)
     (handle,) = handles
-    assert sorted(handle.placements) == ["gpu", "neuron", "system"]
+    assert sorted(handle.placements) == ["fpga", "gpu", "neuron", "system"]
     assert handle.placements["neuron"].tolerations() == [
         {"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
     assert handle.kubernetes_provider is not None
-    assert len(handle.ready) == 3 + 2 + 2  # node groups, late add-ons, device plugins
+    assert len(handle.ready) == 4 + 2 + 3  # node groups, late add-ons, device plugins
 
 
 # ----------------------------------------------------------------------------- StackReference

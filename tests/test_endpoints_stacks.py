@@ -1,0 +1,98 @@
+"""The endpoints of the repository's stacks, planned through the real program: what each stack
+serves, schema-valid manifests, and `servestack rollout` moves whose plan diff is one resource."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from harness import PROJECT, REPO, by_urn, plan_config, resources, stack_config
+from servestack.commands.rollout import apply_move
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+SCHEMA = jsonschema.Draft202012Validator(json.loads((Path(__file__).parent / "data" / "inferenceservice-v1beta1.schema.json").read_text()))
+
+_PLANS: dict[str, object] = {}
+
+
+def planned(stack: str):
+    """The plan of a repository stack (planned once per test session, only read)."""
+    if stack not in _PLANS:
+        _PLANS[stack] = plan_config(stack_config(stack), stack)
+    return _PLANS[stack]
+
+
+def isvcs(stack: str) -> dict[str, dict]:
+    return {name.removesuffix("-isvc").removeprefix("servestack-endpoint-"): state["inputs"]
+            for name, state in resources(planned(stack), ISVC).items()}
+
+
+def kinds(stack: str) -> dict[str, str]:
+    """Endpoint -> the accelerator kind of the pool it runs on."""
+    config = stack_config(stack)
+    pools = planned(stack).document["outputs"]["nodePools"]
+    return {name: pools[e["pool"]]["kind"] for name, e in sorted(config["servestack:endpoints"].items())}
+
+
+def test_dev_serves_a_cpu_sklearn_model_and_a_gpu_hugging_face_model():
+    assert kinds("dev") == {"chat": "nvidia", "iris": "none"}
+    services = isvcs("dev")
+    assert services["iris"]["spec"]["predictor"]["model"]["modelFormat"] == {"name": "sklearn"}
+    assert services["chat"]["spec"]["predictor"]["model"]["modelFormat"] == {"name": "huggingface"}
+    assert services["chat"]["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+@pytest.mark.parametrize("stack, mode", [("staging", "Knative"), ("prod", "Standard")])
+def test_staging_and_prod_serve_on_every_accelerator_kind(stack, mode):
+    assert kinds(stack) == {"anomaly": "fpga", "chat": "nvidia", "fraud": "none", "summarize": "neuron"}
+    services = isvcs(stack)
+    assert {n: s["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] for n, s in services.items()} == dict.fromkeys(services, mode)
+    # Neuron and FPGA run custom predictors with the pool's extended resource.
+    assert services["summarize"]["spec"]["predictor"]["containers"][0]["resources"]["limits"]["aws.amazon.com/neuron"] == "1"
+    assert services["anomaly"]["spec"]["predictor"]["containers"][0]["resources"]["limits"]["servestack.io/fpga"] == "1"
+    # fraud: mid-rollout, with transformer, explainer and payload logging
+    fraud = services["fraud"]
+    assert set(fraud["spec"]) >= {"predictor", "transformer", "explainer"}
+    assert fraud["spec"]["predictor"]["logger"]["mode"] == "all"
+    assert fraud["metadata"]["labels"]["servestack.io/candidate-version"] == "2.4.0"
+
+
+def test_the_mid_rollouts_in_each_mode():
+    staging = isvcs("staging")["fraud"]["spec"]
+    assert staging["predictor"]["canaryTrafficPercent"] == 50 and "canary" not in staging
+    prod = isvcs("prod")["fraud"]["spec"]
+    assert [(c["trafficPercent"], c["predictor"]["name"], c["predictor"]["minReplicas"]) for c in prod["canary"]] == [(5, "v2-4-0", 1)]
+    assert "canaryTrafficPercent" not in json.dumps(prod)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_manifest_is_valid(stack):
+    manifests = planned(stack).manifests()
+    checked = 0
+    for name, obj in manifests:
+        if obj["kind"] == "InferenceService":
+            assert list(SCHEMA.iter_errors(obj)) == [], name
+            checked += 1
+        elif obj["apiVersion"] in ("v1", "apps/v1"):
+            kubernetes_validate.validate(obj, "1.34", strict=True)
+    assert checked == len(stack_config(stack)["servestack:endpoints"])
+
+
+@pytest.mark.parametrize("stack, endpoint, moves", [
+    ("staging", "fraud", ["advance"]),
+    ("staging", "fraud", ["rollback"]),
+    ("prod", "fraud", ["advance"]),
+    ("prod", "fraud", ["advance", "advance", "advance", "promote"]),
+])
+def test_a_rollout_command_changes_one_resource_in_the_stack_plan(stack, endpoint, moves):
+    text = (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    for move in moves:
+        text = apply_move(PROJECT, stack, text, endpoint, move).after
+    before, after = by_urn(planned(stack)), by_urn(plan_config(yaml.safe_load(text)["config"], stack))
+    assert sorted(before) == sorted(after)
+    assert [urn.rsplit("::", 1)[1] for urn in sorted(before) if before[urn] != after[urn]] == [f"servestack-endpoint-{endpoint}-isvc"]
