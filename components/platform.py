@@ -232,12 +232,13 @@ class ServingPlatform(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, providers=[self._provider], depends_on=list(depends_on))
 
     def _release(self, key: str, pinned: Pinned, namespace: str, values: dict[str, Any],
-                 depends_on: Sequence[pulumi.Resource], release_name: str | None = None) -> k8s.helm.v3.Release:
+                 depends_on: Sequence[pulumi.Resource], chart: str | None = None) -> k8s.helm.v3.Release:
+        """A Helm release named ``key``; ``chart`` names the chart when one pin covers several (Istio)."""
         oci = pinned.source.startswith("oci://")
         release = k8s.helm.v3.Release(
             f"{self._name}-{key}",
-            name=release_name or key,
-            chart=pinned.source if oci else pinned.name,
+            name=key,
+            chart=pinned.source if oci else (chart or pinned.name),
             version=pinned.version,
             repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=pinned.source),
             namespace=namespace,
@@ -311,12 +312,13 @@ class ServingPlatform(pulumi.ComponentResource):
         """Istio (with its CNI plugin, so meshed pods need no NET_ADMIN) and net-istio."""
         cluster = self._cluster
         base = self._release("istio-base", versions.ISTIO, ISTIO_NAMESPACE, {"defaultRevision": "default"}, cluster.ready,
-                             release_name="istio-base")
-        cni = self._release("istio-cni", versions.ISTIO, ISTIO_NAMESPACE, {}, [base], release_name="istio-cni")
-        istiod = self._release("istiod", versions.ISTIO, ISTIO_NAMESPACE, {"pilot": {"cni": {"enabled": True}}}, [base, cni])
+                             chart="base")
+        cni = self._release("istio-cni", versions.ISTIO, ISTIO_NAMESPACE, {}, [base], chart="cni")
+        istiod = self._release("istiod", versions.ISTIO, ISTIO_NAMESPACE, {"pilot": {"cni": {"enabled": True}}},
+                               [base, cni], chart="istiod")
         # The release name makes the gateway `istio-ingressgateway` (labels istio=ingressgateway),
         # which net-istio's knative-ingress-gateway selects.
-        gateway = self._release("istio-ingressgateway", versions.ISTIO, ISTIO_NAMESPACE, {}, [istiod])
+        gateway = self._release("istio-ingressgateway", versions.ISTIO, ISTIO_NAMESPACE, {}, [istiod], chart="gateway")
         net_istio = k8s.yaml.v2.ConfigFile(
             f"{self._name}-knative-net-istio", file=release_manifest(versions.KNATIVE_NET_ISTIO, "net-istio.yaml"),
             opts=self._remote_child([*knative_core, istiod, gateway]),
