@@ -363,3 +363,51 @@ class ServingPlatform(pulumi.ComponentResource):
         for layer in names[: names.index(KUBEFLOW_KSERVE_LAYER) + 1]:
             serving += self.kubeflow_layers[layer]
         return serving
+
+
+# --------------------------------------------------------------------------- referenced platform
+
+
+def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str, Any]:
+    """The ``platform`` stack output: what a serving stack that references this cluster needs."""
+    return {
+        "deploymentMode": handle.deployment_mode,
+        "kserveVersion": handle.kserve_version,
+        "kubeflow": config.kubeflow.enabled,
+        "endpointNamespaces": sorted(handle.namespaces),
+    }
+
+
+class ExistingPlatform(pulumi.ComponentResource):
+    """The platform another (platform) stack installed on a referenced cluster.
+
+    A serving stack must not install cert-manager or KServe a second time; it reads the platform
+    stack's ``platform`` output and looks up the endpoint namespaces, so that endpoints build on
+    the same :class:`PlatformHandle` either way.
+    """
+
+    handle: PlatformHandle
+
+    def __init__(self, name: str, stack: str, cluster: ClusterHandle, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("servestack:platform:ExistingPlatform", name, None, opts)
+        from pulumi.runtime.sync_await import _sync_await
+
+        reference = pulumi.StackReference(f"{name}-ref", stack_name=stack, opts=pulumi.ResourceOptions(parent=self))
+        # Endpoints check their namespace and mode while the program runs: read the values now.
+        exported = _sync_await(reference.get_output_details("platform")).value
+        if exported is None:
+            raise pulumi.RunError(f"stack {stack!r} exports no platform; is it a servestack platform stack?")
+        namespaces = {
+            namespace: k8s.core.v1.Namespace.get(
+                f"{name}-ns-{namespace}", namespace,
+                opts=pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider),
+            )
+            for namespace in sorted(exported["endpointNamespaces"])
+        }
+        self.handle = PlatformHandle(
+            deployment_mode=exported["deploymentMode"],
+            kserve_version=exported["kserveVersion"],
+            namespaces=namespaces,
+            ready=[],  # installed and converged by the platform stack
+        )
+        self.register_outputs({"stack": stack, **{k: exported[k] for k in sorted(exported)}})
