@@ -150,11 +150,15 @@ def kubeflow_directory(repository: str, path: str, ref: str) -> str:
     return f"{repository.rstrip('/')}//{path}?ref={ref}"
 
 
+def kubeflow_short_name(path: str) -> str:
+    """``applications/kserve/kserve`` -> ``kserve-kserve``: the resource name of one kustomization."""
+    return path.split("/", 1)[1].replace("/", "-")
+
+
 def kubeflow_layers(repository: str, ref: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """(layer, [(short name, kustomize target)]) in install order."""
     return [
-        (layer, [(path.replace("/", "-").replace("applications-", "").replace("common-", ""), kubeflow_directory(repository, path, ref))
-                 for path in paths])
+        (layer, [(kubeflow_short_name(path), kubeflow_directory(repository, path, ref)) for path in paths])
         for layer, paths in KUBEFLOW_LAYERS
     ]
 

@@ -123,7 +123,7 @@ class PlatformConfig(ConfigModel):
                                      "(lower-case letters, digits and '-', at most 63 characters)", namespace))
             elif namespace in RESERVED_NAMESPACES:
                 found.append(Finding(("endpointNamespaces", index), "is a namespace the platform or Kubernetes "
-                                     f"owns; allowed: any other name", namespace))
+                                     "owns; allowed: any other name", namespace))
         duplicates = sorted({n for n in self.endpoint_namespaces if self.endpoint_namespaces.count(n) > 1})
         if duplicates:
             found.append(Finding(("endpointNamespaces",), "lists a namespace more than once", ", ".join(duplicates)))
