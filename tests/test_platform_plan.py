@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components.config.platform import PlatformConfig
 from components.handles import ClusterHandle
@@ -241,6 +243,18 @@ def test_knative_placement_features_are_absent_without_accelerator_pools(knative
 def test_knative_features_decision(pools, expected):
     placements = {name: placement_for(name, types, size) for name, (types, size) in pools.items()}
     assert knative_features(placements) == expected
+
+
+INSTANCE_TYPES = {"m7i.large": False, "c7i.xlarge": False, "r7i.large": False, "g6.xlarge": True,
+                  "inf2.xlarge": True, "trn1.2xlarge": True, "f2.6xlarge": True}
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(sorted(INSTANCE_TYPES)), max_size=4))
+def test_knative_features_exactly_when_some_pool_has_accelerators(pools):
+    placements = {name: placement_for(name, [t], 1, resource_name="servestack.io/fpga" if t.startswith("f2") else None)
+                  for name, t in pools.items()}
+    features = knative_features(placements)
+    assert features == (dict.fromkeys(KNATIVE_PLACEMENT_FEATURES, "enabled") if any(INSTANCE_TYPES[t] for t in pools.values()) else {})
 
 
 def test_istio_networking_installs_istio_with_cni_then_net_istio(istio):
