@@ -86,8 +86,9 @@ KNATIVE_NET_ISTIO = Pinned("net-istio", "knative-v1.21.1", "https://github.com/k
 ISTIO = Pinned("istio", "1.27.1", "https://istio-release.storage.googleapis.com/charts")
 
 # Standard mode: Envoy Gateway (bundles the Gateway API CRDs) is the Gateway API implementation
-# KServe tests Standard mode with (kserve-deps.env ENVOY_GATEWAY_VERSION).
-ENVOY_GATEWAY = Pinned("gateway-helm", "v1.7.0", "oci://docker.io/envoyproxy/gateway-helm")
+# KServe tests Standard mode with (kserve-deps.env ENVOY_GATEWAY_VERSION v1.7.0); v1.7.2 is the
+# latest patch of that minor.
+ENVOY_GATEWAY = Pinned("gateway-helm", "v1.7.2", "oci://docker.io/envoyproxy/gateway-helm")
 
 # Kubeflow AI reference platform 26.03 (kubeflow/website releases/kubeflow-26.03.md): manifests
 # tag `26.03`, which bundles KServe v0.16.0 (with Knative 1.20.0, Istio 1.29.0).
