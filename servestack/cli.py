@@ -6,6 +6,7 @@ import click
 
 from . import __version__
 from .commands.plan import plan_command
+from .commands.preflight import preflight_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +19,7 @@ def cli() -> None:
 
 
 cli.add_command(plan_command)
+cli.add_command(preflight_command)
 
 
 def main() -> None:
