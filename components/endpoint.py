@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .config.endpoints import EndpointConfig, ModelConfig, placement_findings
+from .config.endpoints import EndpointConfig, ModelConfig, mode_findings, placement_findings
 from .handles import ClusterHandle, PlatformHandle
 from .inference_service import render_inference_service, service_account_name
 
@@ -118,15 +118,16 @@ class ModelEndpoint(pulumi.ComponentResource):
             raise ValueError(f"endpoint {endpoint}: the cluster has no node pool {config.pool!r} "
                              f"(pools: {', '.join(sorted(cluster.placements))})")
         misfits = placement_findings(config, placement)
-        if misfits:
-            # Pools declared in this stack were checked with the config; a referenced cluster's are checked here.
-            raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool}: " + "; ".join(
-                f"{'.'.join(map(str, f.loc))} {f.message}" for f in misfits))
         namespace = platform.namespaces.get(config.namespace)
         if namespace is None:
             raise ValueError(f"endpoint {endpoint}: namespace {config.namespace!r} is not one the platform provides "
                              f"({', '.join(sorted(platform.namespaces)) or 'none'})")
         self.deployment_mode = config.deployment_mode or platform.deployment_mode
+        misfits += [f for f in mode_findings(config, self.deployment_mode)]
+        if misfits:
+            # A referenced cluster's pools and platform mode are known only now (this stack's were checked with its config).
+            raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool} in {self.deployment_mode} mode: " + "; ".join(
+                f"{'.'.join(map(str, f.loc))} {f.message}" for f in misfits))
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
         sa_name = service_account_name(endpoint)
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from . import naming, versions
+from . import naming
 from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, ExistingCluster
 from .config import StackConfig
 from .device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin
 from .endpoint import ModelEndpoint, ModelEndpointArgs
-from .handles import ClusterHandle, PlatformHandle
+from .handles import ClusterHandle
 from .network import Network, NetworkArgs
 from .node_pools import NodePools, NodePoolsArgs
+from .platform import ExistingPlatform, ServingPlatform, ServingPlatformArgs, platform_output
 
 
 class ServingEnvironment(pulumi.ComponentResource):
@@ -21,8 +21,11 @@ class ServingEnvironment(pulumi.ComponentResource):
     outputs: dict[str, pulumi.Input]
     cluster: ClusterHandle
     """What the platform and endpoint layers build on, whether the cluster is ours or referenced."""
+    platform: ServingPlatform | ExistingPlatform
+    """cert-manager, KServe (or Kubeflow) and their networking, installed here or by the referenced
+    platform stack; ``platform.handle`` is what endpoints build on."""
     endpoints: dict[str, ModelEndpoint]
-    """Model endpoints by name."""
+    """Model endpoints by name, on the cluster's pools and the platform's KServe."""
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:index:ServingEnvironment", name, None, opts)
@@ -38,6 +41,8 @@ class ServingEnvironment(pulumi.ComponentResource):
                 oidc_issuer=existing.oidc_issuer,
                 placements=existing.placements,
             )
+            # The platform stack installed KServe on its cluster; KServe is installed exactly once.
+            self.platform = ExistingPlatform(f"{name}-platform", config.cluster.existing, self.cluster, child)
             self.outputs = {
                 "tier": config.tier,
                 "region": config.region,
@@ -80,6 +85,7 @@ class ServingEnvironment(pulumi.ComponentResource):
             ready=[*node_groups, *(addons.addons[k] for k in sorted(addons.addons)),
                    *(plugins.plugins[k] for k in sorted(plugins.plugins))],
         )
+        self.platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config.platform, self.cluster), child)
 
         # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
         # plus the network for whoever places load balancers.
@@ -96,32 +102,20 @@ class ServingEnvironment(pulumi.ComponentResource):
             "vpcId": vpc_id,
             "privateSubnetIds": private_subnets,
             "publicSubnetIds": public_subnets,
+            "platform": platform_output(config.platform, self.platform.handle),
         }
         self._add_endpoints(name, config, tags)
         self.register_outputs(self.outputs)
 
     def _add_endpoints(self, name: str, config: StackConfig, tags: dict[str, str]) -> None:
-        """One ModelEndpoint per configured endpoint, placed on the cluster's pools."""
-        self.endpoints = {}
-        if not config.endpoints:
-            return
-        # Stand-in until the serving platform component lands in this branch: a PlatformHandle from
-        # the config's default mode, with the endpoint namespaces created here. ServingPlatform's
-        # handle (KServe ready, its namespaces) replaces it; nothing else changes.
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=self.cluster.kubernetes_provider, depends_on=self.cluster.ready)
-        namespaces = {
-            namespace: k8s.core.v1.Namespace(
-                f"{name}-ns-{namespace}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={"app.kubernetes.io/managed-by": "servestack"}),
-                opts=on_cluster,
-            )
-            for namespace in sorted({e.namespace for e in config.endpoints.values()})
-        }
-        platform = PlatformHandle(config.platform.kserve.deployment_mode, versions.KSERVE_API.version, namespaces)
-        for endpoint, endpoint_config in sorted(config.endpoints.items()):
-            self.endpoints[endpoint] = ModelEndpoint(
+        """One ModelEndpoint per configured endpoint, after the cluster and the platform."""
+        self.endpoints = {
+            endpoint: ModelEndpoint(
                 f"{name}-endpoint-{endpoint}",
-                ModelEndpointArgs(endpoint_config, self.cluster, platform, tags, name=endpoint),
+                ModelEndpointArgs(endpoint_config, self.cluster, self.platform.handle, tags, name=endpoint),
                 pulumi.ResourceOptions(parent=self),
             )
-        self.outputs["endpoints"] = {k: e.outputs for k, e in sorted(self.endpoints.items())}
+            for endpoint, endpoint_config in sorted(config.endpoints.items())
+        }
+        if self.endpoints:
+            self.outputs["endpoints"] = {k: e.outputs for k, e in sorted(self.endpoints.items())}

@@ -164,6 +164,6 @@ def test_a_referenced_clusters_pools_are_checked_when_the_endpoint_is_placed():
     assert plan_program(endpoints_program({"llm": llm})).steps  # fits the declared pool
     with pytest.raises(PlanError) as error:
         plan_program(endpoints_program({"llm": llm}, cluster_placements=referenced))
-    assert str(error.value) == ("the program failed: ValueError: endpoint llm does not fit pool gpu4: accelerators exceeds "
+    assert str(error.value) == ("the program failed: ValueError: endpoint llm does not fit pool gpu4 in Knative mode: accelerators exceeds "
                                 "the 1 nvidia accelerator(s) (nvidia.com/gpu) of one node of pool gpu4 (g6.xlarge); "
                                 "one replica must fit on one node")

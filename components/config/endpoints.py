@@ -24,6 +24,7 @@ from .platform import DeploymentMode
 
 if TYPE_CHECKING:
     from ..placement import PoolPlacement
+    from .platform import PlatformConfig
     from ..rollout import Rollout
 
 _ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
@@ -460,15 +461,33 @@ KSERVE_SPELLINGS = {
 }
 
 
-def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any] | None, default_mode: str) -> list[Finding]:
-    """Checks of endpoints against the node pools (None: another stack owns them) and the
-    deployment mode (StackConfig.problems)."""
+def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any] | None,
+                      platform: "PlatformConfig | None") -> list[Finding]:
+    """Checks of endpoints against the node pools and the platform (StackConfig.problems).
+
+    ``pools``/``platform`` are None when another stack owns them (``cluster.existing``): ModelEndpoint
+    then runs the same placement and mode checks against what that stack exports.
+    """
     from ..placement import placement_for
+    from .platform import feature_finding, kubeflow_kserve_version
 
     found: list[Finding] = []
     for name, endpoint in sorted(endpoints.items()):
         at = ("endpoints", name)
-        found += _mode_problems(at, endpoint, endpoint.deployment_mode or default_mode)
+        mode = endpoint.deployment_mode or (platform.deployment_mode if platform is not None else None)
+        if mode is not None:
+            found += [Finding(at + f.loc, f.message, f.value) for f in mode_findings(endpoint, mode)]
+        if platform is not None:
+            if platform.kubeflow.enabled and endpoint.deployment_mode == "Standard":
+                found.append(Finding(at + ("deploymentMode",), f"Standard mode needs the standalone KServe: Kubeflow's KServe "
+                                                               f"{kubeflow_kserve_version()} runs endpoints in Knative mode", "Standard"))
+            elif mode == "Standard" and endpoint.rollout is not None:
+                too_old = feature_finding(platform, "standardCanary", at + ("rollout",))
+                found += [too_old] if too_old is not None else []
+            if endpoint.namespace not in platform.endpoint_namespaces:
+                found.append(Finding(at + ("namespace",), "is not one of the platform's endpoint namespaces "
+                                                          f"({', '.join(platform.endpoint_namespaces)}); add it to "
+                                                          "servestack:platform.endpointNamespaces", endpoint.namespace))
         if pools is None:
             continue
         pool = pools.get(endpoint.pool)
@@ -528,28 +547,28 @@ def _or_missing(value: Any) -> Any:
     return MISSING if value is None else value
 
 
-def _mode_problems(at: tuple[str, ...], endpoint: EndpointConfig, mode: str) -> list[Finding]:
+def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
     """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
     found = []
     if mode == "Knative":
         if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
-            found.append(Finding(at + ("rollout", "candidateReplicas"),
+            found.append(Finding(("rollout", "candidateReplicas"),
                                  "belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode the "
                                  "candidate revision scales with the predictor's autoscaling and canaryTrafficPercent "
                                  "has no replica count", endpoint.rollout.candidate_replicas))
         return found
     if endpoint.autoscaling.min_replicas == 0:
-        found.append(Finding(at + ("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
+        found.append(Finding(("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
                                                                  "keeps at least one replica per Deployment", 0))
     if endpoint.autoscaling.scale_metric in ("concurrency", "rps"):
-        found.append(Finding(at + ("autoscaling", "scaleMetric"), f"{endpoint.autoscaling.scale_metric} belongs to Knative mode "
+        found.append(Finding(("autoscaling", "scaleMetric"), f"{endpoint.autoscaling.scale_metric} belongs to Knative mode "
                                                                  "(Knative Pod Autoscaler); Standard mode scales on cpu or memory",
                              endpoint.autoscaling.scale_metric))
     if endpoint.container_concurrency is not None:
-        found.append(Finding(at + ("containerConcurrency",), "belongs to Knative mode (the revision's hard concurrency limit); "
+        found.append(Finding(("containerConcurrency",), "belongs to Knative mode (the revision's hard concurrency limit); "
                                                             "Standard mode ignores it", endpoint.container_concurrency))
     if endpoint.startup_timeout_minutes is not None:
-        found.append(Finding(at + ("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
+        found.append(Finding(("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
                                                              "of the revision); Standard mode ignores it",
                              endpoint.startup_timeout_minutes))
     return found

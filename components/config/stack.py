@@ -61,21 +61,22 @@ class StackConfig(ConfigModel):
         return self._cluster_problems() + self._endpoint_problems()
 
     def _endpoint_problems(self) -> list[Finding]:
-        # With cluster.existing the pools are the other stack's: ModelEndpoint checks the
-        # endpoints against the placements that stack exports when it places them.
-        pools = None if self.cluster.existing is not None else self.node_pools
-        return endpoint_problems(self.endpoints, pools, self.platform.kserve.deployment_mode)
+        # With cluster.existing the pools and the platform are the other stack's: ModelEndpoint
+        # checks the endpoints against what that stack exports when it places them.
+        if self.cluster.existing is not None:
+            return endpoint_problems(self.endpoints, None, None)
+        return endpoint_problems(self.endpoints, self.node_pools, self.platform)
 
     def deployment_mode_of(self, endpoint: str) -> str:
         """The KServe deployment mode of one endpoint: its own, else the platform's."""
-        return self.endpoints[endpoint].deployment_mode or self.platform.kserve.deployment_mode
+        return self.endpoints[endpoint].deployment_mode or self.platform.deployment_mode
 
     def _cluster_problems(self) -> list[Finding]:
         found = []
         if self.cluster.existing is not None:
-            # The referenced platform stack owns the network and the pools: declaring them here
+            # The referenced platform stack owns the network, the pools and the platform: declaring them here
             # would create nothing and mislead the reader.
-            for field_name in ("network", "node_pools"):
+            for field_name in ("network", "node_pools", "platform"):
                 if field_name in self.model_fields_set:
                     alias = type(self).model_fields[field_name].alias
                     found.append(Finding(
