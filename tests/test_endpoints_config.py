@@ -197,3 +197,26 @@ def test_candidate_replicas_are_fine_in_standard_mode():
 def test_all_problems_are_reported_together():
     lines = problems({"iris": iris(pool="cpu"), "llm": {**LLM, "accelerators": 2}, "wine": iris(accelerators=1)})
     assert [line.split(":", 2)[1] for line in lines] == ["endpoints.iris.pool", "endpoints.llm.accelerators", "endpoints.wine.accelerators"]
+
+
+def test_endpoint_namespace_must_be_the_platforms():
+    assert problems({"iris": iris(namespace="serving")}) == [
+        f"{P}.iris.namespace: is not one of the platform's endpoint namespaces (models); add it to "
+        'servestack:platform.endpointNamespaces (got "serving")']
+
+
+def test_kubeflows_kserve_serves_only_knative_mode():
+    from endpoint_fixtures import config
+    from components.config.stack import parse_stack_config
+
+    raw = config({"iris": iris(deploymentMode="Standard")})
+    raw["servestack:platform"] = {"kubeflow": {"enabled": True}}
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config("test", raw)
+    assert [p.render() for p in error.value.problems] == [
+        f"{P}.iris.deploymentMode: Standard mode needs the standalone KServe: Kubeflow's KServe v0.16.0 runs endpoints "
+        'in Knative mode (got "Standard")']
+    # ... and the Kubeflow platform's default mode is Knative, whatever kserve.deploymentMode would say
+    raw["servestack:endpoints"] = {"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})}
+    with pytest.raises(ConfigError, match="rollout.candidateReplicas: belongs to Standard mode"):
+        parse_stack_config("test", raw)

@@ -147,13 +147,6 @@ def test_inference_service_goes_through_the_cluster_provider_after_platform_and_
     assert isvc["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] == "2-of-3"
 
 
-def test_unknown_pool_or_namespace_is_refused():
-    from servestack.plan import PlanError
-
-    with pytest.raises(PlanError, match="namespace 'serving' is not one the platform provides \\(models\\)"):
-        plan_program(endpoints_program({"iris": {**IRIS, "namespace": "serving"}}))
-
-
 def test_a_referenced_clusters_pools_are_checked_when_the_endpoint_is_placed():
     from components.placement import placement_for
     from servestack.plan import PlanError

@@ -79,7 +79,7 @@ def test_every_manifest_is_valid(stack):
             assert list(SCHEMA.iter_errors(obj)) == [], name
             checked += 1
         elif obj["apiVersion"] in ("v1", "apps/v1"):
-            kubernetes_validate.validate(obj, "1.34", strict=True)
+            kubernetes_validate.validate(obj, stack_config(stack)["servestack:cluster"]["kubernetesVersion"], strict=True)
     assert checked == len(stack_config(stack)["servestack:endpoints"])
 
 
@@ -96,3 +96,25 @@ def test_a_rollout_command_changes_one_resource_in_the_stack_plan(stack, endpoin
     before, after = by_urn(planned(stack)), by_urn(plan_config(yaml.safe_load(text)["config"], stack))
     assert sorted(before) == sorted(after)
     assert [urn.rsplit("::", 1)[1] for urn in sorted(before) if before[urn] != after[urn]] == [f"servestack-endpoint-{endpoint}-isvc"]
+
+
+def test_status_of_every_stack():
+    from click.testing import CliRunner
+
+    from servestack.cli import cli
+
+    result = CliRunner().invoke(cli, ["rollout", "status", "--project", str(REPO)])
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [(r[0], r[1], r[2], r[5], r[7]) for r in rows] == [
+        ("dev", "chat", "Knative", "-", "stable 100% / candidate 0%"),
+        ("dev", "iris", "Knative", "-", "stable 100% / candidate 0%"),
+        ("prod", "anomaly", "Standard", "-", "stable 100% / candidate 0%"),
+        ("prod", "chat", "Standard", "-", "stable 100% / candidate 0%"),
+        ("prod", "fraud", "Standard", "2.4.0", "stable 95% / candidate 5%"),
+        ("prod", "summarize", "Standard", "-", "stable 100% / candidate 0%"),
+        ("staging", "anomaly", "Knative", "-", "stable 100% / candidate 0%"),
+        ("staging", "chat", "Knative", "-", "stable 100% / candidate 0%"),
+        ("staging", "fraud", "Knative", "2.4.0", "stable 50% / candidate 50%"),
+        ("staging", "summarize", "Knative", "-", "stable 100% / candidate 0%"),
+    ]
