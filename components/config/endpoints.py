@@ -24,8 +24,8 @@ from .platform import DeploymentMode
 
 if TYPE_CHECKING:
     from ..placement import PoolPlacement
-    from .platform import PlatformConfig
     from ..rollout import Rollout
+    from .platform import PlatformConfig
 
 _ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
 
@@ -105,6 +105,29 @@ def image_pin_problem(image: str) -> str | None:
     return None
 
 
+def _checked_image(image: str) -> str:
+    problem = image_pin_problem(image)
+    if problem:
+        raise ValueError(problem)
+    return image
+
+
+def _checked_storage_uri(value: str | None) -> str | None:
+    """A storage URI of a known scheme; an S3 one names a bucket and a model prefix inside it."""
+    if value is None:
+        return value
+    if not value.startswith(STORAGE_SCHEMES):
+        raise ValueError(f"must start with one of {', '.join(STORAGE_SCHEMES)}")
+    if value.startswith("s3://"):
+        bucket, _, key = value.removeprefix("s3://").partition("/")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+            raise ValueError("must name a valid S3 bucket (s3://bucket/prefix/...)")
+        if "/" not in key.strip("/"):
+            raise ValueError("must name a model under a prefix (s3://bucket/models/<model>/<version>): "
+                             "the endpoint may read only that prefix, never a whole bucket")
+    return value
+
+
 class QuantitiesConfig(ConfigModel):
     """CPU and memory of one container (requests or limits)."""
 
@@ -163,10 +186,7 @@ class ContainerConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str) -> str:
-        problem = image_pin_problem(image)
-        if problem:
-            raise ValueError(problem)
-        return image
+        return _checked_image(image)
 
     @field_validator("env")
     @classmethod
@@ -199,18 +219,7 @@ class ModelConfig(ConfigModel):
     @field_validator("storage_uri")
     @classmethod
     def _storage_uri(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not value.startswith(STORAGE_SCHEMES):
-            raise ValueError(f"must start with one of {', '.join(STORAGE_SCHEMES)}")
-        if value.startswith("s3://"):
-            bucket, _, key = value.removeprefix("s3://").partition("/")
-            if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
-                raise ValueError("must name a valid S3 bucket (s3://bucket/prefix/...)")
-            if "/" not in key.strip("/"):
-                raise ValueError("must name a model under a prefix (s3://bucket/models/<model>/<version>): "
-                                 "the endpoint may read only that prefix, never a whole bucket")
-        return value
+        return _checked_storage_uri(value)
 
     def problems(self) -> list[Finding]:
         found = []
@@ -254,12 +263,12 @@ class CandidateConfig(ConfigModel):
     @field_validator("storage_uri")
     @classmethod
     def _storage_uri(cls, value: str | None) -> str | None:
-        return ModelConfig._storage_uri(value)
+        return _checked_storage_uri(value)
 
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str | None) -> str | None:
-        return image if image is None else ContainerConfig._pinned(image)
+        return image if image is None else _checked_image(image)
 
 
 class RolloutConfig(ConfigModel):
