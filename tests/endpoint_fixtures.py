@@ -36,18 +36,18 @@ LLM = {
 }
 
 
-def config(endpoints: dict[str, Any], mode: str = "Knative") -> dict[str, Any]:
+def config(endpoints: dict[str, Any], mode: str = "Knative", namespaces: tuple[str, ...] = ("models",)) -> dict[str, Any]:
     """A stack config (as in a stack file) with the test pools and these endpoints."""
     return {
         "aws:region": "us-east-1",
         "servestack:nodePools": copy.deepcopy(NODE_POOLS),
-        "servestack:platform": {"kserve": {"deploymentMode": mode}},
+        "servestack:platform": {"kserve": {"deploymentMode": mode}, "endpointNamespaces": list(namespaces)},
         "servestack:endpoints": copy.deepcopy(endpoints),
     }
 
 
-def parsed(endpoints: dict[str, Any], mode: str = "Knative"):
-    return parse_stack_config("test", config(endpoints, mode))
+def parsed(endpoints: dict[str, Any], mode: str = "Knative", namespaces: tuple[str, ...] = ("models",)):
+    return parse_stack_config("test", config(endpoints, mode, namespaces))
 
 
 def placements(stack) -> dict:
@@ -55,10 +55,12 @@ def placements(stack) -> dict:
             for name, pool in stack.node_pools.items()}
 
 
-def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_placements: dict | None = None):
+def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_placements: dict | None = None,
+                      config_namespaces: tuple[str, ...] = ("models",)):
     """A program that declares one ModelEndpoint per endpoint against stand-in handles.
 
-    ``cluster_placements`` replaces the pools the cluster hands over (a cluster another stack owns).
+    ``cluster_placements`` replaces the pools the cluster hands over (a cluster another stack owns);
+    the platform handle always offers the namespace ``models`` whatever ``config_namespaces`` says.
     """
 
     def program():
@@ -68,7 +70,7 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_
         from components.endpoint import ModelEndpoint, ModelEndpointArgs
         from components.handles import ClusterHandle, PlatformHandle
 
-        stack = parsed(endpoints, mode)
+        stack = parsed(endpoints, mode, config_namespaces)
         provider = k8s.Provider("cluster-k8s", kubeconfig="{}", enable_server_side_apply=True)
         # Stand-ins for what the cluster (node groups, device plugins) and platform (KServe) hand over.
         on_cluster = pulumi.ResourceOptions(provider=provider)

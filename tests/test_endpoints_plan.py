@@ -160,3 +160,13 @@ def test_a_referenced_clusters_pools_are_checked_when_the_endpoint_is_placed():
     assert str(error.value) == ("the program failed: ValueError: endpoint llm does not fit pool gpu4 in Knative mode: accelerators exceeds "
                                 "the 1 nvidia accelerator(s) (nvidia.com/gpu) of one node of pool gpu4 (g6.xlarge); "
                                 "one replica must fit on one node")
+
+
+def test_a_namespace_the_platform_does_not_provide_is_refused():
+    from servestack.plan import PlanError
+
+    # This stack's config allows "serving"; the (referenced) platform provides only "models".
+    with pytest.raises(PlanError) as error:
+        plan_program(endpoints_program({"iris": {**IRIS, "namespace": "serving"}}, config_namespaces=("models", "serving")))
+    assert str(error.value) == ("the program failed: ValueError: endpoint iris: namespace 'serving' is not one the "
+                                "platform provides (models)")
