@@ -148,3 +148,46 @@ def document(resources: list[dict[str, Any]], config: dict[str, Any] | None = No
 def replace(resources: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, Any]]:
     """The resources with the one of the same URN swapped for ``new``."""
     return [new if r["urn"] == new["urn"] else r for r in resources]
+
+
+def standard_isvc(name: str, version: str, candidate: str | None = None, traffic: int = 0, pool: str = "gpu",
+                  max_replicas: int = 1) -> dict[str, Any]:
+    """A Standard-mode endpoint: the stable predictor named by version, the candidate in spec.canary[]."""
+    def model(v: str) -> dict[str, Any]:
+        return {"modelFormat": {"name": "sklearn"}, "storageUri": f"s3://models-bucket/models/{name}/{v}",
+                "resources": {"requests": {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"},
+                              "limits": {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"}}}
+
+    spec: dict[str, Any] = {"predictor": {
+        "name": "v" + version.replace(".", "-"), "minReplicas": max_replicas, "maxReplicas": max_replicas,
+        "nodeSelector": {"servestack.io/pool": pool}, "tolerations": [GPU_TOLERATION],
+        "logger": {"mode": "all", "url": "http://payload-sink.monitoring.svc"}, "model": model(version)}}
+    labels = {"servestack.io/model-version": version}
+    if candidate:
+        labels["servestack.io/candidate-version"] = candidate
+        spec["canary"] = [{"trafficPercent": traffic, "predictor": {
+            "name": "v" + candidate.replace(".", "-"), "minReplicas": max_replicas, "maxReplicas": max_replicas,
+            "model": model(candidate)}}]
+    return res(ISVC, name, {
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": name, "namespace": "models", "labels": labels,
+                     "annotations": {"serving.kserve.io/deploymentMode": "Standard"}},
+        "spec": spec,
+    })
+
+
+def bucket(protect: bool = True) -> dict[str, Any]:
+    return res("aws:s3/bucketV2:BucketV2", "model-artifacts", {"bucket": "models-bucket"}, protect=protect)
+
+
+def endpoints_config(**rollouts: tuple[str, str, list[int], int] | str) -> dict[str, Any]:
+    """``servestack:endpoints`` with, per endpoint, (stable, candidate, stages, stage) or just the stable version."""
+    config = {}
+    for name, value in rollouts.items():
+        if isinstance(value, str):
+            config[name] = {"pool": "gpu", "model": {"version": value}}
+        else:
+            stable, candidate, stages, stage = value
+            config[name] = {"pool": "gpu", "model": {"version": stable},
+                            "rollout": {"candidate": {"version": candidate}, "stages": stages, "stage": stage}}
+    return config

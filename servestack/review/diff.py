@@ -98,7 +98,8 @@ def field_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found = []
         for key in sorted(set(old) | set(new), key=str):
-            here = f"{path}.{key}" if path else str(key)
+            part = f'["{key}"]' if "." in str(key) else (f".{key}" if path else str(key))
+            here = f"{path}{part}"
             found += field_changes(old.get(key, _MISSING), new.get(key, _MISSING), here)
         return found
     if isinstance(old, list) and isinstance(new, list) and old != new:
@@ -209,12 +210,12 @@ def pool_flags(base: PlanDoc, head: PlanDoc) -> list[Flag]:
             continue  # not a shrink: an unmet demand that was already there is check's business
         users = ", ".join(e.name for e, _ in needs)
         if new is None:
-            flags.append(Flag("pool-below-demand", name, f"pool {name} is removed while endpoints {users} need up to "
-                                                         f"{needed} {old.resource_name}"))
+            flags.append(Flag("pool-below-demand", name, f"pool {name} is removed while its endpoints ({users}) need "
+                                                         f"up to {needed} {old.resource_name}"))
         elif new.capacity < needed:
             flags.append(Flag("pool-below-demand", name,
                               f"pool {name} shrinks from maxSize {old.max_size} to {new.max_size} ({new.capacity} "
-                              f"{new.resource_name}) while endpoints {users} need up to {needed} at max replicas"))
+                              f"{new.resource_name}) while its endpoints ({users}) need up to {needed} at max replicas"))
     return flags
 
 
@@ -242,8 +243,18 @@ def diff_plans(base: PlanDoc, head: PlanDoc) -> PlanDiff:
 
 
 def preview_as_diff(plan: PlanDoc) -> tuple[PlanDoc, PlanDoc]:
-    """A real preview of a deployed stack already is a diff: its oldStates against its newStates."""
-    base = PlanDoc(plan.source, plan.stack, plan.project, plan.config, dict(plan.previous))
+    """A real preview of a deployed stack already is a diff: its oldStates against its newStates.
+
+    Its config is the new one only, so the deployed side keeps just the declared stages and reads
+    versions, traffic and stage from the deployed InferenceServices themselves.
+    """
+    config = {k: v for k, v in plan.config.items() if k != "servestack:endpoints"}
+    declared = plan.config.get("servestack:endpoints")
+    if isinstance(declared, dict):
+        config["servestack:endpoints"] = {
+            name: {"rollout": {"stages": list(dig(endpoint, "rollout", "stages") or [])}}
+            for name, endpoint in declared.items() if isinstance(dig(endpoint, "rollout"), dict)}
+    base = PlanDoc(plan.source, plan.stack, plan.project, config, dict(plan.previous))
     return base, plan
 
 
