@@ -177,7 +177,9 @@ def rollout_flags(change: RolloutChange) -> list[Flag]:
     flags = []
     same_candidate = b.candidate is not None and b.candidate == a.candidate
     if a.candidate and a.stages and a.stage:
-        from_stage = b.stage if same_candidate and b.stage else 0
+        from_stage = 0
+        if same_candidate:  # the base's own stage, else where its traffic sits in the declared stages
+            from_stage = b.stage or (a.stages.index(b.traffic) + 1 if b.traffic in a.stages else 0)
         if a.stage > from_stage + 1:
             skipped = [f"{i} ({a.stages[i - 1]}%)" for i in range(from_stage + 1, a.stage)]
             start = f"stage {from_stage} ({b.traffic}%)" if from_stage else "no rollout"
