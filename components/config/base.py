@@ -10,6 +10,7 @@ five mistakes reports all five at once.
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ class ConfigModel(BaseModel):
         return []
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ConfigProblem:
     """One thing wrong with a stack's config."""
 
@@ -69,11 +70,23 @@ def _show(value: Any) -> str:
 
 
 def join_path(key: str, loc: tuple[Any, ...] | list[Any]) -> str:
-    """``("servestack:nodePools", ("gpu", "maxSize"))`` -> ``servestack:nodePools.gpu.maxSize``."""
+    """``("servestack:nodePools", ("gpu", "maxSize"))`` -> ``servestack:nodePools.gpu.maxSize``.
+
+    A key that is not a plain word (a dot, a bracket, a control character) is shown quoted,
+    ``servestack:tags["a.b"]``, so that every problem stays one unambiguous line.
+    """
     path = key
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _PLAIN_KEY.match(str(part)):
+            path += f".{part}"
+        else:
+            path += f"[{json.dumps(str(part))}]"
     return path
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
 
 
 # pydantic's messages are good but speak Python; say them the way a config author reads them.
@@ -95,8 +108,9 @@ _TYPE_WORDS = {
 }
 
 
-def problems_from_validation_error(key: str, error: ValidationError, model: type[BaseModel] | Any = None) -> list[ConfigProblem]:
-    """Translate a pydantic error into config problems under ``key``."""
+def problems_from_validation_error(key: str, error: ValidationError, model: type[BaseModel] | Any = None,
+                                   prefix: tuple[Any, ...] = ()) -> list[ConfigProblem]:
+    """Translate a pydantic error into config problems under ``key`` (and ``prefix`` inside it)."""
     problems = []
     for item in error.errors(include_url=False):
         loc = tuple(p for p in item["loc"] if not _is_union_tag(p))
@@ -110,6 +124,8 @@ def problems_from_validation_error(key: str, error: ValidationError, model: type
             word = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}[kind]
             bound = next(iter(item["ctx"].values()))
             message = f"must be {word} {bound}"
+        elif kind == "too_short":
+            message = f"must hold at least {item['ctx']['min_length']} entr{'y' if item['ctx']['min_length'] == 1 else 'ies'}"
         elif kind == "string_pattern_mismatch":
             message = f"must match the pattern {item['ctx']['pattern']}"
         elif kind == "extra_forbidden" and model is not None:
@@ -117,7 +133,7 @@ def problems_from_validation_error(key: str, error: ValidationError, model: type
             if allowed:
                 message = f"is not a known setting; allowed here: {', '.join(allowed)}"
         value = item.get("input", _MISSING) if kind != "missing" else _MISSING
-        problems.append(ConfigProblem(join_path(key, loc), message, value))
+        problems.append(ConfigProblem(join_path(key, prefix + loc), message, value))
     return problems
 
 
@@ -131,7 +147,8 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, stack: str, problems: list[ConfigProblem]):
         self.stack = stack
-        self.problems = sorted(set(problems))
+        unique = {(p.path, p.render()): p for p in problems}
+        self.problems = [unique[k] for k in sorted(unique)]
         lines = [f"stack {stack!r} has {len(self.problems)} config problem(s); nothing was created:"]
         lines += [f"  - {p.render()}" for p in self.problems]
         super().__init__("\n".join(lines))

@@ -7,14 +7,24 @@ writing it.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field
 
 from .. import catalog
 from .base import ConfigModel, Finding
 
-PoolName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+
+def _pool_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError("a pool name must start with a lowercase letter and hold only lowercase letters, digits and '-', at most 31 characters")
+    return name
+
+
+PoolName = Annotated[str, AfterValidator(_pool_name)]
 
 
 class NodePoolConfig(ConfigModel):

@@ -9,12 +9,13 @@ the program creates any resource.
 from __future__ import annotations
 
 import json
+import typing
 from functools import cache
 from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, problems_from_validation_error
+from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
@@ -22,6 +23,10 @@ from .platform import PlatformConfig
 
 Tier = Literal["dev", "staging", "prod"]
 REGION_KEY = "aws:region"
+#: Config keys that may hold ``secure:`` values: the program passes them on only as secret outputs.
+SECRET_CAPABLE: frozenset[str] = frozenset()
+#: What to write when a required section is missing.
+REQUIRED_HINTS = {"node_pools": "declare at least one node pool, e.g. {system: {instanceTypes: [m7i.large]}}"}
 SECRET_MASK = "[secret]"
 
 
@@ -39,8 +44,8 @@ class StackConfig(ConfigModel):
     """The VPC. Default: a new VPC over two availability zones."""
     cluster: ClusterConfig = ClusterConfig()
     """The EKS control plane. Default: see :class:`ClusterConfig`."""
-    node_pools: dict[PoolName, NodePoolConfig] = Field(default={}, min_length=1)
-    """Node pools keyed by name. At least one is required."""
+    node_pools: dict[PoolName, NodePoolConfig] = Field(min_length=1)
+    """Node pools keyed by name. Required: at least one."""
     platform: PlatformConfig = PlatformConfig()
     """The serving platform. Default: KServe in Knative mode."""
 
@@ -60,7 +65,8 @@ def section_keys() -> dict[str, str]:
 
 @cache
 def _adapter(field_name: str) -> TypeAdapter:
-    return TypeAdapter(StackConfig.model_fields[field_name].annotation)
+    field = StackConfig.model_fields[field_name]
+    return TypeAdapter(typing.Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)
 
 
 @cache
@@ -88,26 +94,32 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
         if key.startswith(f"{NAMESPACE}:") and key not in sections:
             problems.append(ConfigProblem(key, f"is not a known setting; known: {', '.join(sorted(sections))}"))
 
+    for key in sorted(secret_keys & set(raw)):
+        if key not in SECRET_CAPABLE:
+            problems.append(ConfigProblem(key, "cannot hold a secret: its values end up in resource tags, names or "
+                                          "manifests that anyone with read access sees"))
+
     region = raw.get(REGION_KEY)
     if region is None:
         problems.append(ConfigProblem(REGION_KEY, "is required: the AWS region of the stack (pulumi config set aws:region us-east-1)"))
-    elif region not in _known_regions():
+    elif not isinstance(region, str) or region not in _known_regions():
         problems.append(ConfigProblem(REGION_KEY, "is not an AWS region where EKS runs", region))
     values["region"] = region
 
-    parsed_ok: dict[str, bool] = {}
     for key, field_name in sections.items():
+        field = StackConfig.model_fields[field_name]
         if key not in raw:
-            parsed_ok[field_name] = True
+            if field.is_required():
+                problems.append(ConfigProblem(key, f"is required: {REQUIRED_HINTS[field_name]}"))
             continue
-        try:
-            values[field_name] = _adapter(field_name).validate_python(raw[key])
-            parsed_ok[field_name] = True
-            problems += check_tree(key, values[field_name])
-        except ValidationError as error:
-            parsed_ok[field_name] = False
-            field = StackConfig.model_fields[field_name].annotation
-            problems += problems_from_validation_error(key, error, field)
+        section_problems = _entry_problems(key, field.annotation, raw[key])
+        if not section_problems:
+            try:
+                values[field_name] = _adapter(field_name).validate_python(raw[key])
+                section_problems = check_tree(key, values[field_name])
+            except ValidationError as error:
+                section_problems = problems_from_validation_error(key, error, field.annotation)
+        problems += section_problems
 
     if not problems:
         config = StackConfig.model_validate(values)
@@ -118,9 +130,32 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
     raise ConfigError(stack, [_masked(p, secret_keys) for p in problems])
 
 
-def _root_path(loc: tuple[Any, ...]) -> str:
-    from .base import join_path
+def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem]:
+    """For a keyed collection (``nodePools``, ``endpoints``), check every entry on its own.
 
+    One bad pool must not hide the semantic problems of the others, so each entry is parsed
+    and checked separately; the collection as a whole is parsed only when all entries pass.
+    """
+    if typing.get_origin(annotation) is not dict or not isinstance(value, dict):
+        return []
+    key_type, value_type = typing.get_args(annotation)
+    found: list[ConfigProblem] = []
+    for name, entry in value.items():
+        try:
+            TypeAdapter(key_type).validate_python(name)
+        except ValidationError as error:
+            found += [ConfigProblem(p.path, p.message) for p in problems_from_validation_error(key, error, prefix=(name,))]
+            continue
+        try:
+            parsed = TypeAdapter(value_type).validate_python(entry)
+        except ValidationError as error:
+            found += problems_from_validation_error(key, error, value_type, prefix=(name,))
+            continue
+        found += check_tree(join_path(key, (name,)), parsed)
+    return found
+
+
+def _root_path(loc: tuple[Any, ...]) -> str:
     head, *rest = loc
     key = REGION_KEY if head == "region" else f"{NAMESPACE}:{head}"
     return join_path(key, rest)

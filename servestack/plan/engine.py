@@ -81,7 +81,7 @@ def to_plain(value: Any) -> Any:
             return SECRET_MASK if value.get("secret") else to_plain(value.get("value", UNKNOWN))
         if sig in (_ASSET_SIG, _ARCHIVE_SIG):
             return {k: to_plain(v) for k, v in sorted(value.items()) if k != _SIG}
-        return {k: to_plain(v) for k, v in value.items()}
+        return {k: to_plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [to_plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():

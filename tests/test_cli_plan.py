@@ -1,0 +1,115 @@
+"""`servestack plan` as a user runs it: every stack plans, twice the same, bad input exits 2."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from harness import PROJECT
+from servestack.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("stack", PROJECT.stacks())
+def test_every_stack_in_stacks_plans(stack, project_dir, tmp_path):
+    out = tmp_path / "plan"
+    result = run("plan", "--stack", stack, "--project", str(project_dir), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "preview.json").read_text())
+    assert document["steps"][0]["newState"]["type"] == "pulumi:pulumi:Stack"
+    assert document["outputs"]["tier"] == stack
+    assert f"Plan of stack {stack}: {len(document['steps'])} steps" in result.output
+    assert "written to plan/" in result.output.replace("\n", "")
+
+
+def test_the_summary_shows_the_component_tree_with_counts_by_type(project_dir):
+    result = run("plan", "--stack", "dev", "--project", str(project_dir))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("servestack-dev (pulumi:pulumi:Stack): ")
+    assert "servestack (servestack:index:ServingEnvironment)" in result.output
+    assert "servestack-network (servestack:network:Network)" in result.output
+    assert any(line.endswith("4 × aws:ec2/subnet:Subnet") for line in lines)
+    assert "written to build/plan/dev/" in result.output.replace("\n", "")
+    assert (project_dir / "build" / "plan" / "dev" / "preview.json").is_file()
+
+
+def test_the_same_stack_planned_twice_gives_byte_identical_files(project_dir, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        assert run("plan", "--stack", "prod", "--project", str(project_dir), "--out", str(out)).exit_code == 0
+    comparison = filecmp.dircmp(first, second)
+    assert comparison.diff_files == [] and comparison.left_only == [] and comparison.right_only == []
+    assert (first / "preview.json").read_bytes() == (second / "preview.json").read_bytes()
+    for manifest in (first / "manifests").iterdir():
+        assert manifest.read_bytes() == (second / "manifests" / manifest.name).read_bytes()
+
+
+def break_stack(project_dir: Path, stack: str, edit) -> None:
+    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    edit(document["config"])
+    path.write_text(yaml.safe_dump(document))
+
+
+def test_a_broken_stack_exits_2_with_one_line_per_problem_and_writes_nothing(project_dir):
+    def edit(config):
+        config["servestack:nodePools"]["gpu"]["maxSize"] = -1
+        config["servestack:network"]["availabilityZones"] = 9
+        config["servestack:nodeGroups"] = {}
+
+    break_stack(project_dir, "dev", edit)
+    result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(project_dir)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "stack 'dev' has 3 config problem(s); nothing was created:",
+        "  - servestack:network.availabilityZones: must be <= 6 (got 9)",
+        "  - servestack:nodeGroups: is not a known setting; known: servestack:cluster, servestack:network, "
+        "servestack:nodePools, servestack:platform, servestack:tags, servestack:tier",
+        "  - servestack:nodePools.gpu.maxSize: must be >= 1 (got -1)",
+    ]
+    assert "Traceback" not in result.output
+    assert not (project_dir / "build").exists()
+
+
+def test_a_secret_where_it_would_be_shown_in_clear_is_refused_without_printing_it(project_dir):
+    ciphertext = "v1:AAAABBBBsecretciphertext"
+
+    def edit(config):
+        config["servestack:tags"]["costCenter"] = {"secure": ciphertext}
+
+    break_stack(project_dir, "dev", edit)
+    result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(project_dir)])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[1:] == [
+        "  - servestack:tags: cannot hold a secret: its values end up in resource tags, names or manifests "
+        "that anyone with read access sees",
+    ]
+    assert "secretciphertext" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "--stack", "qa"], "error: no stack file stacks/Pulumi.qa.yaml (stacks here: dev, prod, staging)"),
+    ],
+)
+def test_unknown_stacks_are_refused_with_exit_2(project_dir, args, message):
+    result = CliRunner().invoke(cli, [*args, "--project", str(project_dir)])
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+
+
+def test_a_stack_file_that_is_not_yaml_is_refused_with_exit_2(project_dir):
+    (project_dir / "stacks" / "Pulumi.dev.yaml").write_text("config: [unclosed\n")
+    result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(project_dir)])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: stacks/Pulumi.dev.yaml is not valid YAML:")
