@@ -29,7 +29,7 @@ def test_plans_base_and_head_checks_and_posts_the_diff():
     uses = [s["uses"] for s in steps if "uses" in s]
     assert uses == ["actions/checkout@v4", "actions/setup-python@v5", "actions/github-script@v7"]
     # Every servestack subcommand the workflow calls is registered.
-    called = set(re.findall(r"servestack (\w+) ", script))
+    called = set(re.findall(r"\.venv/bin/servestack (\w+) ", script))
     assert called <= set(cli.commands), called - set(cli.commands)
 
 
