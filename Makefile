@@ -22,3 +22,6 @@ test: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/bench.py

@@ -5,35 +5,89 @@ from __future__ import annotations
 import pulumi
 
 from . import naming
+from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, ExistingCluster
 from .config import StackConfig
+from .device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin
+from .handles import ClusterHandle
 from .network import Network, NetworkArgs
+from .node_pools import NodePools, NodePoolsArgs
 
 
 class ServingEnvironment(pulumi.ComponentResource):
     """Network, cluster, platform and endpoints of one stack. Outputs are always registered."""
 
     outputs: dict[str, pulumi.Input]
+    cluster: ClusterHandle
+    """What the platform and endpoint layers build on, whether the cluster is ours or referenced."""
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:index:ServingEnvironment", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         tags = naming.base_tags(config.tags)
-        cluster_name = naming.cluster_name()
 
-        if config.network.existing is None:
-            network = Network(
-                f"{name}-network", NetworkArgs(config.network, cluster_name, tags), pulumi.ResourceOptions(parent=self)
+        if config.cluster.existing is not None:
+            existing = ExistingCluster(f"{name}-cluster", config.cluster.existing, child)
+            self.cluster = ClusterHandle(
+                name=existing.name,
+                kubernetes_provider=existing.kubernetes_provider,
+                oidc_provider_arn=existing.oidc_provider_arn,
+                oidc_issuer=existing.oidc_issuer,
+                placements=existing.placements,
             )
+            self.outputs = {
+                "tier": config.tier,
+                "region": config.region,
+                "clusterName": existing.name,
+                "clusterStack": config.cluster.existing,
+            }
+            self.register_outputs(self.outputs)
+            return
+
+        cluster_name = naming.cluster_name()
+        if config.network.existing is None:
+            network = Network(f"{name}-network", NetworkArgs(config.network, cluster_name, tags), child)
             vpc_id, private_subnets, public_subnets = network.vpc_id, network.private_subnet_ids, network.public_subnet_ids
         else:
-            existing = config.network.existing
-            vpc_id = pulumi.Output.from_input(existing.vpc_id)
-            private_subnets = pulumi.Output.from_input(existing.private_subnet_ids)
-            public_subnets = pulumi.Output.from_input(existing.public_subnet_ids)
+            existing_network = config.network.existing
+            vpc_id = pulumi.Output.from_input(existing_network.vpc_id)
+            private_subnets = pulumi.Output.from_input(existing_network.private_subnet_ids)
+            public_subnets = pulumi.Output.from_input(existing_network.public_subnet_ids)
 
+        cluster = Cluster(
+            f"{name}-cluster",
+            ClusterArgs(config.cluster, cluster_name, private_subnets, config.region, config.is_production, tags),
+            child,
+        )
+        pools = NodePools(f"{name}-pools", NodePoolsArgs(config.node_pools, cluster, private_subnets, tags, cluster_name), child)
+        node_groups = [pools.node_groups[k] for k in sorted(pools.node_groups)]
+        addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(cluster, node_groups), child)
+        fpga = next((FpgaPlugin(p.fpga_device_plugin.image, p.fpga_device_plugin.resource_name)
+                     for _, p in sorted(config.node_pools.items()) if p.fpga_device_plugin is not None), None)
+        plugins = DevicePlugins(
+            f"{name}-device-plugins", DevicePluginsArgs(pools.placements, cluster.kubernetes_provider, fpga), child,
+        )
+        self.cluster = ClusterHandle(
+            name=cluster.name,
+            kubernetes_provider=cluster.kubernetes_provider,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            placements=pools.placements,
+            ready=[*node_groups, *(addons.addons[k] for k in sorted(addons.addons)),
+                   *(plugins.plugins[k] for k in sorted(plugins.plugins))],
+        )
+
+        # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
+        # plus the network for whoever places load balancers.
         self.outputs = {
             "tier": config.tier,
             "region": config.region,
-            "clusterName": cluster_name,
+            "clusterName": cluster.name,
+            "clusterEndpoint": cluster.endpoint,
+            "clusterCertificateAuthority": cluster.certificate_authority,
+            "oidcProviderArn": cluster.oidc_provider_arn,
+            "oidcIssuer": cluster.oidc_issuer,
+            "kubernetesVersion": config.cluster.kubernetes_version,
+            "nodePools": {k: pools.placements[k].to_output() for k in sorted(pools.placements)},
             "vpcId": vpc_id,
             "privateSubnetIds": private_subnets,
             "publicSubnetIds": public_subnets,

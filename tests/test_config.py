@@ -65,8 +65,11 @@ def test_every_problem_in_every_section_is_reported_together():
     ("change", "expected"),
     [
         ({"aws:region": None}, "aws:region: is required: the AWS region of the stack (pulumi config set aws:region us-east-1)"),
-        ({"servestack:nodePools": None}, "servestack:nodePools: is required: declare at least one node pool, e.g. {system: {instanceTypes: [m7i.large]}}"),
-        ({"servestack:nodePools": {}}, "servestack:nodePools: must hold at least 1 entry (got {})"),
+        ({"servestack:nodePools": None}, "servestack:nodePools: needs a CPU pool (instance types without accelerators) with minSize >= 1: "
+                                          "cluster add-ons such as CoreDNS tolerate no accelerator taint (got [])"),
+        ({"servestack:nodePools": {"gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 1}}},
+         'servestack:nodePools: needs a CPU pool (instance types without accelerators) with minSize >= 1: '
+         'cluster add-ons such as CoreDNS tolerate no accelerator taint (got ["gpu"])'),
         ({"servestack:nodePools": ["system"]}, 'servestack:nodePools: must be a mapping (got ["system"])'),
         ({"servestack:nodePools": {"a": {"instanceTypes": []}}}, "servestack:nodePools.a.instanceTypes: must hold at least 1 entry (got [])"),
         ({"servestack:nodePools": {"a": {"instanceTypes": ["m7i.large"], "maxSize": 0}}}, "servestack:nodePools.a.maxSize: must be >= 1 (got 0)"),

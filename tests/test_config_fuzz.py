@@ -3,7 +3,6 @@ one message per problem, each naming its config path: never a traceback."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 

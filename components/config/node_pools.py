@@ -8,9 +8,9 @@ writing it.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from .. import catalog
 from .base import ConfigModel, Finding
@@ -26,6 +26,42 @@ def _pool_name(name: str) -> str:
 
 PoolName = Annotated[str, AfterValidator(_pool_name)]
 
+#: Config spelling of a capacity type -> the EKS API's.
+CAPACITY_TYPES = {"onDemand": "ON_DEMAND", "spot": "SPOT", "capacityBlock": "CAPACITY_BLOCK"}
+
+# Kubernetes label key (optional DNS prefix) and value syntax.
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+/[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
+#: An image pinned by tag or digest: ``registry/repo:tag`` or ``registry/repo@sha256:...``.
+_PINNED_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
+RESERVED_LABEL_PREFIX = "servestack.io/"
+
+
+class FpgaDevicePluginConfig(ConfigModel):
+    """The FPGA device plugin of an FPGA pool. No vendor publishes one for EC2 F2, so the stack
+    names the image it built and the extended resource that image advertises."""
+
+    image: str
+    """Container image, pinned by tag (never ``latest``) or digest. Required."""
+    resource_name: str = catalog.DEFAULT_FPGA_RESOURCE
+    """Extended resource the plugin advertises and pods request; also the pool's taint key.
+    Default ``servestack.io/fpga``."""
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        if not _PINNED_IMAGE.match(image) or image.endswith(":latest"):
+            raise ValueError("must be an image pinned by tag or digest, such as registry.example.com/fpga-device-plugin:1.2.0 (never latest)")
+        return image
+
+    @field_validator("resource_name")
+    @classmethod
+    def _resource(cls, name: str) -> str:
+        if not _RESOURCE_NAME.match(name):
+            raise ValueError("must be an extended resource name with a domain prefix, such as example.com/fpga")
+        return name
+
 
 class NodePoolConfig(ConfigModel):
     """One EKS managed node group."""
@@ -33,15 +69,71 @@ class NodePoolConfig(ConfigModel):
     instance_types: list[str] = Field(min_length=1)
     """EC2 instance types, all of one accelerator kind and one architecture. Required."""
     min_size: int = Field(default=1, ge=0, le=1000)
-    """Fewest nodes. Accelerator pools may use 0 and scale from zero. Default 1."""
+    """Fewest nodes. Any pool may use 0 and scale from zero (accelerator pools usually do), but
+    the stack needs one CPU pool with at least one node for cluster add-ons. Default 1."""
     max_size: int = Field(default=3, ge=1, le=1000)
     """Most nodes. Default 3."""
     desired_size: int | None = Field(default=None, ge=0, le=1000)
     """Nodes at creation; the autoscaler owns it afterwards. Default: ``minSize``."""
+    disk_size_gib: int = Field(default=100, ge=20, le=16384)
+    """Size of the encrypted gp3 root volume (images of model servers are large). Default 100."""
+    capacity_type: Literal["onDemand", "spot", "capacityBlock"] = "onDemand"
+    """``onDemand``, ``spot`` (interruptible, cheaper) or ``capacityBlock`` (a purchased EC2
+    Capacity Block for ML; needs ``capacityReservationId`` and one instance type).
+    Default ``onDemand``."""
+    capacity_reservation_id: str | None = Field(default=None, pattern=r"^cr-[0-9a-f]{17}$")
+    """The Capacity Block reservation a ``capacityBlock`` pool launches into. Default: none."""
+    max_unavailable: int = Field(default=1, ge=1, le=100)
+    """Nodes replaced at once during a node group update (a version or launch template change).
+    Default 1."""
+    pod_metadata_access: bool = False
+    """Let pods reach the instance metadata service (IMDSv2 hop limit 2 instead of 1). Off: pods
+    cannot borrow the node role's credentials and get AWS access only through IRSA; turn it on
+    only for software that insists on IMDS from inside a pod. Default false."""
+    labels: dict[str, str] = {}
+    """Extra node labels. Keys under ``servestack.io/`` are reserved (pool and accelerator labels
+    come from the catalog). Default: none."""
+    ami_id: str | None = Field(default=None, pattern=r"^ami-[0-9a-f]{8,17}$")
+    """FPGA pools only, and required there: a custom AL2023 AMI with the FPGA runtime (there is
+    no EKS-optimized FPGA AMI). The pool uses AMI type ``CUSTOM`` and nodeadm user data.
+    Default: none."""
+    fpga_device_plugin: FpgaDevicePluginConfig | None = None
+    """FPGA pools only, and required there: the device plugin image and resource name.
+    Default: none."""
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        bad_keys = sorted(k for k in labels if not _LABEL_KEY.match(k) or len(k) > 317)
+        if bad_keys:
+            raise ValueError(f"has keys that are not Kubernetes label keys: {', '.join(bad_keys)}")
+        reserved = sorted(k for k in labels if k.startswith(RESERVED_LABEL_PREFIX))
+        if reserved:
+            raise ValueError(f"must not set {', '.join(reserved)}: keys under {RESERVED_LABEL_PREFIX} come from the accelerator catalog")
+        bad_values = sorted(k for k, v in labels.items() if not _LABEL_VALUE.match(v))
+        if bad_values:
+            raise ValueError(f"has values that are not Kubernetes label values (keys: {', '.join(bad_values)})")
+        return labels
 
     def instance_specs(self) -> list[catalog.InstanceType]:
         """Catalog entries of the instance types (call only on a pool without problems)."""
         return [catalog.lookup(t) for t in self.instance_types]
+
+    @property
+    def kind(self) -> catalog.AcceleratorKind:
+        """Accelerator kind of the pool (call only on a pool without problems)."""
+        return self.instance_specs()[0].kind
+
+    @property
+    def eks_capacity_type(self) -> str:
+        return CAPACITY_TYPES[self.capacity_type]
+
+    @property
+    def resource_name(self) -> str | None:
+        """Extended resource of the pool's accelerator: the FPGA plugin's is the stack's."""
+        if self.fpga_device_plugin is not None:
+            return self.fpga_device_plugin.resource_name
+        return self.instance_specs()[0].accelerator.resource_name
 
     def problems(self) -> list[Finding]:
         found = []
@@ -67,8 +159,50 @@ class NodePoolConfig(ConfigModel):
                 f"mixes CPU architectures ({', '.join(archs)}); one pool runs one AMI, so declare a pool per architecture",
                 self.instance_types,
             ))
+        if len(kinds) == 1 and len(archs) == 1 and archs[0] not in specs[0].accelerator.ami_types:
+            supported = ", ".join(sorted(specs[0].accelerator.ami_types))
+            found.append(Finding(
+                ("instanceTypes",),
+                f"has no EKS AMI for {kinds[0]} on {archs[0]}; {kinds[0]} pools run on {supported}",
+                self.instance_types,
+            ))
         if self.min_size > self.max_size:
             found.append(Finding(("minSize",), f"must not exceed maxSize ({self.max_size})", self.min_size))
         if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
             found.append(Finding(("desiredSize",), f"must lie between minSize ({self.min_size}) and maxSize ({self.max_size})", self.desired_size))
+        found += self._capacity_problems()
+        if len(kinds) == 1:
+            found += self._fpga_problems(kinds[0] == catalog.AcceleratorKind.FPGA.value)
+        return found
+
+    def _capacity_problems(self) -> list[Finding]:
+        found = []
+        if self.capacity_type == "capacityBlock":
+            if self.capacity_reservation_id is None:
+                found.append(Finding(("capacityReservationId",), "is required when capacityType is capacityBlock: the id of the purchased Capacity Block (cr-...)"))
+            if len(self.instance_types) != 1:
+                found.append(Finding(("instanceTypes",), "must name exactly one instance type when capacityType is capacityBlock (a Capacity Block reserves one type)", self.instance_types))
+        elif self.capacity_reservation_id is not None:
+            found.append(Finding(("capacityReservationId",), f"is only used when capacityType is capacityBlock (capacityType is {self.capacity_type})", self.capacity_reservation_id))
+        return found
+
+    def _fpga_problems(self, is_fpga: bool) -> list[Finding]:
+        found = []
+        if is_fpga:
+            if self.ami_id is None:
+                found.append(Finding(
+                    ("amiId",),
+                    "is required for an FPGA pool: there is no EKS-optimized FPGA AMI, so give a custom AL2023 AMI with the FPGA "
+                    "runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
+                ))
+            if self.fpga_device_plugin is None:
+                found.append(Finding(
+                    ("fpgaDevicePlugin",),
+                    "is required for an FPGA pool: no vendor publishes a device plugin for F2, so give its image and resourceName",
+                ))
+        else:
+            if self.ami_id is not None:
+                found.append(Finding(("amiId",), "is only for FPGA pools; other pools use the EKS-optimized AMI of their accelerator", self.ami_id))
+            if self.fpga_device_plugin is not None:
+                found.append(Finding(("fpgaDevicePlugin",), "is only for FPGA pools", self.fpga_device_plugin.model_dump(by_alias=True)))
         return found

@@ -13,8 +13,9 @@ import typing
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
 from .network import NetworkConfig
@@ -25,8 +26,6 @@ Tier = Literal["dev", "staging", "prod"]
 REGION_KEY = "aws:region"
 #: Config keys that may hold ``secure:`` values: the program passes them on only as secret outputs.
 SECRET_CAPABLE: frozenset[str] = frozenset()
-#: What to write when a required section is missing.
-REQUIRED_HINTS = {"node_pools": "declare at least one node pool, e.g. {system: {instanceTypes: [m7i.large]}}"}
 SECRET_MASK = "[secret]"
 
 
@@ -44,8 +43,9 @@ class StackConfig(ConfigModel):
     """The VPC. Default: a new VPC over two availability zones."""
     cluster: ClusterConfig = ClusterConfig()
     """The EKS control plane. Default: see :class:`ClusterConfig`."""
-    node_pools: dict[PoolName, NodePoolConfig] = Field(min_length=1)
-    """Node pools keyed by name. Required: at least one."""
+    node_pools: dict[PoolName, NodePoolConfig] = {}
+    """Node pools keyed by name. At least one CPU pool with ``minSize`` >= 1 is required, unless
+    the cluster comes from another stack (``cluster.existing``), which then owns the pools."""
     platform: PlatformConfig = PlatformConfig()
     """The serving platform. Default: KServe in Knative mode."""
 
@@ -55,7 +55,44 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return []
+        return self._cluster_problems()
+
+    def _cluster_problems(self) -> list[Finding]:
+        found = []
+        if self.cluster.existing is not None:
+            # The referenced platform stack owns the network and the pools: declaring them here
+            # would create nothing and mislead the reader.
+            for field_name in ("network", "node_pools"):
+                if field_name in self.model_fields_set:
+                    alias = type(self).model_fields[field_name].alias
+                    found.append(Finding(
+                        (alias,),
+                        f"cannot be set together with cluster.existing (the stack {self.cluster.existing} owns the cluster's {alias})",
+                    ))
+            return found
+        if self.is_production and self.cluster.public_access_cidrs:
+            found.append(Finding(
+                ("cluster", "publicAccessCidrs"),
+                "must be empty in prod: the prod API endpoint is private only (reach it from the VPC, a VPN or a peered network)",
+                self.cluster.public_access_cidrs,
+            ))
+        fpga_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
+        if len(fpga_plugins) > 1:
+            found.append(Finding(
+                ("nodePools",),
+                "declares different fpgaDevicePlugin settings; FPGA pools must share one (one DaemonSet serves every FPGA node)",
+                sorted(name for name, pool in self.node_pools.items() if pool.fpga_device_plugin is not None),
+            ))
+        system_pools = [name for name, pool in sorted(self.node_pools.items())
+                        if pool.kind is AcceleratorKind.NONE and pool.min_size >= 1]
+        if not system_pools:
+            found.append(Finding(
+                ("nodePools",),
+                "needs a CPU pool (instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS "
+                "tolerate no accelerator taint",
+                sorted(self.node_pools),
+            ))
+        return found
 
 
 def section_keys() -> dict[str, str]:
@@ -109,8 +146,6 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
     for key, field_name in sections.items():
         field = StackConfig.model_fields[field_name]
         if key not in raw:
-            if field.is_required():
-                problems.append(ConfigProblem(key, f"is required: {REQUIRED_HINTS[field_name]}"))
             continue
         section_problems = _entry_problems(key, field.annotation, raw[key])
         if not section_problems:

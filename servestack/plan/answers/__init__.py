@@ -6,3 +6,4 @@ import it below; nothing else needs to change.
 """
 
 from . import aws_functions, network  # noqa: F401
+from . import eks  # noqa: F401,E402 - after network: it adds the launch template's computed outputs

@@ -1,0 +1,254 @@
+"""EKS managed node groups, one per pool, each with its own launch template.
+
+Everything accelerator-specific comes from the catalog through the pool's :class:`PoolPlacement`:
+AMI type, labels and taints, so a GPU pool is tainted ``nvidia.com/gpu`` without anyone writing
+it. Launch templates require IMDSv2 with a hop limit of 1 (pods cannot reach the node role's
+credentials; they get AWS access through IRSA; ``podMetadataAccess`` relaxes this per pool),
+encrypt the gp3 root volume, and carry no SSH key: nodes have no remote access at all.
+
+FPGA pools run a custom AL2023 AMI (there is no EKS-optimized FPGA AMI). EKS then neither picks
+the AMI nor writes the bootstrap, so the launch template carries the AMI id and the nodeadm
+``NodeConfig`` user data (cluster coordinates, labels, taints) that such an AMI needs to join.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import yaml
+
+from . import catalog
+from .cluster import Cluster, managed_policy_arn, service_trust_policy
+from .config.node_pools import NodePoolConfig
+from .placement import PoolPlacement, Taint, placement_for
+
+#: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do
+#: not carry AmazonEKS_CNI_Policy; ECR access is pull-only.
+NODE_POLICIES = ("AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy")
+#: Root device of AL2023 AMIs (EKS-optimized and those built from the EKS AMI templates).
+ROOT_DEVICE = "/dev/xvda"
+#: gp3 baseline performance, stated so that a plan shows what the volume gets.
+GP3_IOPS = 3000
+GP3_THROUGHPUT_MIBPS = 125
+#: Boundary of the MIME multipart user data of custom-AMI pools (fixed: plans are byte-identical).
+USER_DATA_BOUNDARY = "//SERVESTACK-NODEADM//"
+
+
+# ----------------------------------------------------------------------------- pure decisions
+
+
+def pool_placement(name: str, pool: NodePoolConfig) -> PoolPlacement:
+    """Labels, taints and accelerators of a pool, from the catalog (and the FPGA plugin's resource)."""
+    return placement_for(name, list(pool.instance_types), pool.max_size, resource_name=pool.resource_name,
+                         extra_labels=dict(pool.labels))
+
+
+def ami_type(pool: NodePoolConfig) -> str:
+    """The EKS AMI type of a pool: per accelerator and architecture; ``CUSTOM`` for FPGA."""
+    spec = pool.instance_specs()[0]
+    return spec.accelerator.ami_types[spec.architecture]
+
+
+def eks_taints(placement: PoolPlacement) -> list[dict[str, str]]:
+    """The pool's taints in the EKS API's spelling (``NO_SCHEDULE``)."""
+    return [{"key": t.key, "value": t.value, "effect": t.eks_effect} for t in placement.taints]
+
+
+def metadata_options(pool: NodePoolConfig) -> dict[str, Any]:
+    """IMDSv2 only. Hop limit 1 stops pods (one network hop further) from reaching IMDS."""
+    return {
+        "http_endpoint": "enabled",
+        "http_tokens": "required",
+        "http_put_response_hop_limit": 2 if pool.pod_metadata_access else 1,
+        "instance_metadata_tags": "disabled",
+    }
+
+
+def root_volume(pool: NodePoolConfig) -> dict[str, Any]:
+    return {
+        "volume_size": pool.disk_size_gib,
+        "volume_type": "gp3",
+        "iops": GP3_IOPS,
+        "throughput": GP3_THROUGHPUT_MIBPS,
+        "encrypted": "true",
+        "delete_on_termination": "true",
+    }
+
+
+def kubelet_flags(labels: dict[str, str], taints: tuple[Taint, ...]) -> list[str]:
+    flags = ["--node-labels=" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))]
+    if taints:
+        flags.append("--register-with-taints=" + ",".join(f"{t.key}={t.value}:{t.effect}" for t in taints))
+    return flags
+
+
+def node_config(cluster_name: str, endpoint: str, certificate_authority: str, service_cidr: str,
+                placement: PoolPlacement) -> dict[str, Any]:
+    """The nodeadm ``NodeConfig`` a custom AL2023 AMI needs to join the cluster."""
+    return {
+        "apiVersion": "node.eks.aws/v1alpha1",
+        "kind": "NodeConfig",
+        "spec": {
+            "cluster": {
+                "name": cluster_name,
+                "apiServerEndpoint": endpoint,
+                "certificateAuthority": certificate_authority,
+                "cidr": service_cidr,
+            },
+            # With a custom AMI, EKS does not pass the node group's labels and taints to the
+            # kubelet: register the node with them so that nothing schedules there untainted.
+            "kubelet": {"flags": kubelet_flags(placement.labels, placement.taints)},
+        },
+    }
+
+
+def nodeadm_user_data(config: dict[str, Any]) -> str:
+    """MIME multipart user data with one ``application/node.eks.aws`` part, as nodeadm reads it."""
+    body = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    return (
+        "MIME-Version: 1.0\n"
+        f'Content-Type: multipart/mixed; boundary="{USER_DATA_BOUNDARY}"\n'
+        "\n"
+        f"--{USER_DATA_BOUNDARY}\n"
+        "Content-Type: application/node.eks.aws\n"
+        "\n"
+        "---\n"
+        f"{body}"
+        "\n"
+        f"--{USER_DATA_BOUNDARY}--\n"
+    )
+
+
+# ----------------------------------------------------------------------------- component
+
+
+class NodePoolsArgs:
+    def __init__(self, pools: dict[str, NodePoolConfig], cluster: Cluster, subnet_ids: pulumi.Input[list[str]],
+                 tags: dict[str, str], cluster_name: str):
+        self.pools = pools
+        self.cluster = cluster
+        self.subnet_ids = subnet_ids
+        """Private subnets: nodes never get public addresses."""
+        self.tags = tags
+        self.cluster_name = cluster_name
+
+
+class NodePools(pulumi.ComponentResource):
+    """One EKS managed node group with a launch template per pool, and the node IAM role."""
+
+    node_groups: dict[str, aws.eks.NodeGroup]
+    launch_templates: dict[str, aws.ec2.LaunchTemplate]
+    placements: dict[str, PoolPlacement]
+    node_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("servestack:node_pools:NodePools", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = args.cluster
+
+        role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com"), sort_keys=True),
+            description=f"Nodes of {args.cluster_name}",
+            tags=args.tags,
+            opts=child,
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-role-{policy}",
+                role=role.name,
+                policy_arn=cluster.partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
+                opts=child,
+            )
+            for policy in NODE_POLICIES
+        ]
+        # Nodes join only once pod networking and credentials can run on them.
+        joins_after = [*attachments, *(cluster.node_addons[k] for k in sorted(cluster.node_addons))]
+
+        self.node_groups, self.launch_templates, self.placements = {}, {}, {}
+        for pool_name, pool in sorted(args.pools.items()):
+            placement = pool_placement(pool_name, pool)
+            tags = {**args.tags, "servestack:pool": pool_name}
+            template = self._launch_template(f"{name}-{pool_name}", args, pool, placement, tags)
+            self.launch_templates[pool_name] = template
+            self.placements[pool_name] = placement
+            self.node_groups[pool_name] = aws.eks.NodeGroup(
+                f"{name}-{pool_name}",
+                cluster_name=cluster.name,
+                node_role_arn=role.arn,
+                subnet_ids=args.subnet_ids,
+                instance_types=list(pool.instance_types),
+                ami_type=ami_type(pool),
+                capacity_type=pool.eks_capacity_type,
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    min_size=pool.min_size,
+                    max_size=pool.max_size,
+                    desired_size=pool.desired_size if pool.desired_size is not None else pool.min_size,
+                ),
+                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=pool.max_unavailable),
+                labels=dict(sorted(placement.labels.items())),
+                taints=[aws.eks.NodeGroupTaintArgs(**t) for t in eks_taints(placement)],
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=template.id, version=template.latest_version.apply(str),
+                ),
+                tags=tags,
+                # The cluster autoscaler owns the node count once the pool exists.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=joins_after, ignore_changes=["scalingConfig.desiredSize"]),
+            )
+
+        self.node_role_arn = role.arn
+        self.register_outputs({
+            "nodeRoleArn": self.node_role_arn,
+            "nodeGroups": {k: v.arn for k, v in self.node_groups.items()},
+            "placements": {k: v.to_output() for k, v in self.placements.items()},
+        })
+
+    def _launch_template(self, name: str, args: NodePoolsArgs, pool: NodePoolConfig, placement: PoolPlacement,
+                         tags: dict[str, str]) -> aws.ec2.LaunchTemplate:
+        cluster = args.cluster
+        named = {**tags, "Name": f"{args.cluster_name}-{placement.name}"}
+        custom_ami: dict[str, Any] = {}
+        if pool.ami_id is not None:
+            user_data = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+                lambda v: base64.b64encode(nodeadm_user_data(
+                    node_config(v[0], v[1], v[2], cluster.service_ipv4_cidr, placement)
+                ).encode()).decode()
+            )
+            custom_ami = {"image_id": pool.ami_id, "user_data": user_data}
+        capacity_block: dict[str, Any] = {}
+        if pool.capacity_type == "capacityBlock":
+            capacity_block = {
+                "instance_market_options": aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block"),
+                "capacity_reservation_specification": aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+                    capacity_reservation_target=aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                        capacity_reservation_id=pool.capacity_reservation_id,
+                    ),
+                ),
+            }
+        return aws.ec2.LaunchTemplate(
+            name,
+            description=f"Nodes of pool {placement.name} in {args.cluster_name}",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**metadata_options(pool)),
+            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(**root_volume(pool)),
+            )],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=named)
+                for kind in ("instance", "network-interface", "volume")
+            ],
+            update_default_version=True,
+            tags=tags,
+            **custom_ami,
+            **capacity_block,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def accelerator_kinds(placements: dict[str, PoolPlacement]) -> list[catalog.AcceleratorKind]:
+    """Accelerator kinds present among the pools, in a stable order."""
+    return sorted({p.kind for p in placements.values() if p.has_accelerator}, key=lambda k: k.value)

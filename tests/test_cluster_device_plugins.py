@@ -1,0 +1,151 @@
+"""Device plugins: installed only where a pool needs them, tolerating exactly those pools' taints."""
+
+from __future__ import annotations
+
+import pulumi_kubernetes as k8s
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components import catalog, versions
+from components.catalog import AcceleratorKind
+from components.device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin, fpga_daemon_set, tolerations
+from components.placement import placement_for
+from tests.harness import plan_program, resource, resources
+
+FPGA_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0"
+AFFINITY = {
+    kind: {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "servestack.io/accelerator", "operator": "In", "values": [kind]}]},
+    ]}}}
+    for kind in ("nvidia", "neuron")
+}
+
+
+def placements(with_fpga_resource: str = "example.com/fpga"):
+    return {
+        "system": placement_for("system", ["m7i.large"], 3),
+        "gpu": placement_for("gpu", ["g6.xlarge"], 2),
+        "big-gpu": placement_for("big-gpu", ["p5.48xlarge"], 1),
+        "inf": placement_for("inf", ["inf2.xlarge"], 2),
+        "fpga": placement_for("fpga", ["f2.6xlarge"], 1, resource_name=with_fpga_resource),
+    }
+
+
+def plugins_program(pools, fpga: FpgaPlugin | None = None):
+    def program():
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        DevicePlugins("plugins", DevicePluginsArgs(pools, provider, fpga))
+    return program
+
+
+@pytest.fixture(scope="module")
+def plan():
+    # Read-only: planned once, inspected by many tests.
+    return plan_program(plugins_program(placements(), FpgaPlugin(FPGA_IMAGE, "example.com/fpga")))
+
+
+def test_nvidia_release(plan):
+    release = resource(plan, "kubernetes:helm.sh/v3:Release", "plugins-nvidia")
+    inputs = release["inputs"]
+    assert {k: inputs[k] for k in ("name", "chart", "version", "namespace", "repositoryOpts", "values", "cleanupOnFail")} == {
+        "name": "nvidia-device-plugin",
+        "chart": "nvidia-device-plugin",
+        "version": versions.NVIDIA_DEVICE_PLUGIN_CHART.version,
+        "namespace": "kube-system",
+        "repositoryOpts": {"repo": "https://nvidia.github.io/k8s-device-plugin"},
+        "cleanupOnFail": True,
+        "values": {
+            "affinity": AFFINITY["nvidia"],
+            "nodeSelector": {"servestack.io/accelerator": "nvidia"},
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+            "priorityClassName": "system-node-critical",
+            "gfd": {"enabled": False},
+        },
+    }
+    assert release["provider"].startswith("urn:pulumi:test::servestack::pulumi:providers:kubernetes::k8s::")
+
+
+def test_neuron_release(plan):
+    inputs = resource(plan, "kubernetes:helm.sh/v3:Release", "plugins-neuron")["inputs"]
+    assert {k: inputs[k] for k in ("name", "chart", "version", "namespace", "values")} == {
+        "name": "neuron-device-plugin",
+        "chart": "oci://public.ecr.aws/neuron/neuron-helm-chart",
+        "version": versions.NEURON_HELM_CHART.version,
+        "namespace": "kube-system",
+        "values": {
+            "devicePlugin": {
+                "affinity": AFFINITY["neuron"],
+                "nodeSelector": {"servestack.io/accelerator": "neuron"},
+                "tolerations": [{"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+                "priorityClassName": "system-node-critical",
+            },
+            "npd": {"enabled": False},
+            "scheduler": {"enabled": False},
+        },
+    }
+    assert "repositoryOpts" not in inputs
+
+
+def test_fpga_daemon_set_manifest(plan):
+    (manifest,) = [m for _, m in plan.manifests() if m["kind"] == "DaemonSet"]
+    assert manifest == fpga_daemon_set([placements()["fpga"]], FPGA_IMAGE, "example.com/fpga")
+    spec = manifest["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"servestack.io/accelerator": "fpga"}
+    assert spec["tolerations"] == [{"key": "example.com/fpga", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+    container = spec["containers"][0]
+    assert (container["image"], container["env"]) == (FPGA_IMAGE, [{"name": "RESOURCE_NAME", "value": "example.com/fpga"}])
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                             "capabilities": {"drop": ["ALL"]}}
+    assert manifest["metadata"]["namespace"] == "kube-system"
+
+
+@pytest.mark.parametrize("kind", [AcceleratorKind.NVIDIA, AcceleratorKind.NEURON, AcceleratorKind.FPGA])
+def test_tolerations_equal_the_taints_of_the_pools_served(kind):
+    pools = [p for p in placements().values() if p.kind is kind]
+    expected = {(t.key, t.value, t.effect) for p in pools for t in p.taints}
+    assert {(t["key"], t["value"], t["effect"]) for t in tolerations(pools)} == expected
+    assert all(t["operator"] == "Equal" for t in tolerations(pools))
+
+
+def test_only_plugins_that_pools_need_are_installed():
+    plan = plan_program(plugins_program({"system": placements()["system"], "gpu": placements()["gpu"]}))
+    assert sorted(resources(plan, "kubernetes:helm.sh/v3:Release")) == ["plugins-nvidia"]
+    assert plan.manifests() == []
+
+
+def test_cpu_only_cluster_gets_no_plugin():
+    plan = plan_program(plugins_program({"system": placements()["system"]}))
+    assert resources(plan, "kubernetes:helm.sh/v3:Release") == {}
+    assert [s["newState"]["type"] for s in plan.steps if s["newState"]["custom"]] == ["pulumi:providers:kubernetes"]
+
+
+# ----------------------------------------------------------------------------- properties
+
+_BY_KIND = {
+    kind: [t for t in catalog.known_instance_types() if catalog.lookup(t).kind is kind and catalog.lookup(t).architecture == "x86_64"]
+    for kind in (AcceleratorKind.NVIDIA, AcceleratorKind.NEURON, AcceleratorKind.FPGA)
+}
+
+
+@st.composite
+def pools_of_one_kind(draw):
+    kind = draw(st.sampled_from(sorted(_BY_KIND, key=lambda k: k.value)))
+    count = draw(st.integers(min_value=1, max_value=4))
+    pools = []
+    for i in range(count):
+        types = draw(st.lists(st.sampled_from(_BY_KIND[kind]), min_size=1, max_size=3, unique=True))
+        resource = draw(st.sampled_from(["example.com/fpga", "servestack.io/fpga"])) if kind is AcceleratorKind.FPGA else None
+        pools.append(placement_for(f"pool-{i}", types, 2, resource_name=resource))
+    return kind, pools
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools_of_one_kind())
+def test_plugin_tolerations_are_exactly_the_union_of_pool_taints(case):
+    kind, pools = case
+    result = tolerations(pools)
+    assert {(t["key"], t["value"], t["effect"]) for t in result} == {(t.key, t.value, t.effect) for p in pools for t in p.taints}
+    assert len(result) == len({(t["key"], t["value"], t["effect"]) for t in result})
+    assert result == sorted(result, key=lambda t: (t["key"], t["value"], t["effect"]))
+    assert all(p.labels[catalog.ACCELERATOR_LABEL] == kind.value for p in pools)

@@ -1,0 +1,185 @@
+"""Every node pool validation error, with its exact message, reported all at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, parse_stack_config
+
+ADMIN = "arn:aws:iam::123456789012:role/admin"
+SYSTEM = {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4}
+
+
+def config(pools: dict[str, Any], **sections: Any) -> dict[str, Any]:
+    raw = {"aws:region": "us-east-1", "servestack:cluster": {"adminRoleArns": [ADMIN]}, "servestack:nodePools": pools}
+    raw.update({f"servestack:{k}": v for k, v in sections.items()})
+    return raw
+
+
+def problems(raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config("test", raw)
+    return [p.render() for p in error.value.problems]
+
+
+def pool_problems(pool: dict[str, Any]) -> list[str]:
+    return problems(config({"system": SYSTEM, "bad": pool}))
+
+
+def test_retired_f1_says_when_and_suggests_f2():
+    assert pool_problems({"instanceTypes": ["f1.2xlarge"]}) == [
+        'servestack:nodePools.bad.instanceTypes[0]: EC2 F1 instances were retired on 2025-12-20; '
+        'use F2 (f2.6xlarge, f2.12xlarge or f2.48xlarge) (got "f1.2xlarge")',
+    ]
+
+
+def test_unknown_instance_type():
+    assert pool_problems({"instanceTypes": ["g5.huge"]}) == [
+        'servestack:nodePools.bad.instanceTypes[0]: \'g5.huge\' is not an EC2 instance type; g5 sizes: g5.12xlarge, g5.16xlarge, '
+        'g5.24xlarge, g5.2xlarge, g5.48xlarge, g5.4xlarge, g5.8xlarge, g5.xlarge (got "g5.huge")',
+    ]
+
+
+def test_mixed_accelerator_kinds():
+    assert pool_problems({"instanceTypes": ["g5.xlarge", "inf2.xlarge"]}) == [
+        'servestack:nodePools.bad.instanceTypes: mixes accelerator kinds (neuron, nvidia); one pool holds one kind, '
+        'so declare a pool per kind (got ["g5.xlarge", "inf2.xlarge"])',
+    ]
+
+
+def test_mixed_architectures():
+    assert pool_problems({"instanceTypes": ["g5.xlarge", "g5g.xlarge"]}) == [
+        'servestack:nodePools.bad.instanceTypes: mixes CPU architectures (arm64, x86_64); one pool runs one AMI, '
+        'so declare a pool per architecture (got ["g5.xlarge", "g5g.xlarge"])',
+    ]
+
+
+def test_duplicate_instance_type():
+    assert pool_problems({"instanceTypes": ["g5.xlarge", "g5.xlarge"]}) == [
+        'servestack:nodePools.bad.instanceTypes: must not list an instance type twice (got ["g5.xlarge", "g5.xlarge"])',
+    ]
+
+
+def test_min_greater_than_max():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "minSize": 4, "maxSize": 2}) == [
+        "servestack:nodePools.bad.minSize: must not exceed maxSize (2) (got 4)",
+    ]
+
+
+def test_desired_outside_min_max():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "minSize": 0, "maxSize": 2, "desiredSize": 3}) == [
+        "servestack:nodePools.bad.desiredSize: must lie between minSize (0) and maxSize (2) (got 3)",
+    ]
+
+
+@pytest.mark.parametrize("types", [["g6.xlarge"], ["inf2.xlarge"], ["trn1.2xlarge"]])
+def test_accelerator_pools_may_scale_from_zero(types):
+    parsed = parse_stack_config("test", config({"system": SYSTEM, "acc": {"instanceTypes": types, "minSize": 0, "maxSize": 2}}))
+    assert parsed.node_pools["acc"].min_size == 0
+
+
+def test_fpga_pool_without_custom_ami_or_plugin():
+    assert pool_problems({"instanceTypes": ["f2.6xlarge"]}) == [
+        "servestack:nodePools.bad.amiId: is required for an FPGA pool: there is no EKS-optimized FPGA AMI, so give a custom "
+        "AL2023 AMI with the FPGA runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
+        "servestack:nodePools.bad.fpgaDevicePlugin: is required for an FPGA pool: no vendor publishes a device plugin for F2, "
+        "so give its image and resourceName",
+    ]
+
+
+def test_ami_and_fpga_plugin_only_on_fpga_pools():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "amiId": "ami-0123456789abcdef0",
+                          "fpgaDevicePlugin": {"image": "example.com/fpga:1.0"}}) == [
+        'servestack:nodePools.bad.amiId: is only for FPGA pools; other pools use the EKS-optimized AMI of their accelerator '
+        '(got "ami-0123456789abcdef0")',
+        'servestack:nodePools.bad.fpgaDevicePlugin: is only for FPGA pools (got {"image": "example.com/fpga:1.0", '
+        '"resourceName": "servestack.io/fpga"})',
+    ]
+
+
+@pytest.mark.parametrize("image", ["example.com/fpga", "example.com/fpga:latest"])
+def test_fpga_plugin_image_must_be_pinned(image):
+    assert pool_problems({"instanceTypes": ["f2.6xlarge"], "amiId": "ami-0123456789abcdef0", "fpgaDevicePlugin": {"image": image}}) == [
+        "servestack:nodePools.bad.fpgaDevicePlugin.image: must be an image pinned by tag or digest, such as "
+        f'registry.example.com/fpga-device-plugin:1.2.0 (never latest) (got "{image}")',
+    ]
+
+
+def test_capacity_block_needs_a_reservation_and_one_type():
+    assert pool_problems({"instanceTypes": ["p5.48xlarge", "p5e.48xlarge"], "capacityType": "capacityBlock"}) == [
+        "servestack:nodePools.bad.capacityReservationId: is required when capacityType is capacityBlock: "
+        "the id of the purchased Capacity Block (cr-...)",
+        'servestack:nodePools.bad.instanceTypes: must name exactly one instance type when capacityType is capacityBlock '
+        '(a Capacity Block reserves one type) (got ["p5.48xlarge", "p5e.48xlarge"])',
+    ]
+
+
+def test_reservation_only_with_capacity_block():
+    assert pool_problems({"instanceTypes": ["p5.48xlarge"], "capacityType": "spot", "capacityReservationId": "cr-0123456789abcdef0"}) == [
+        'servestack:nodePools.bad.capacityReservationId: is only used when capacityType is capacityBlock (capacityType is spot) '
+        '(got "cr-0123456789abcdef0")',
+    ]
+
+
+def test_unknown_capacity_type():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "capacityType": "ON_DEMAND"}) == [
+        'servestack:nodePools.bad.capacityType: must be one of onDemand, spot or capacityBlock (got "ON_DEMAND")',
+    ]
+
+
+def test_reserved_and_malformed_labels():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "labels": {"servestack.io/pool": "x"}}) == [
+        'servestack:nodePools.bad.labels: must not set servestack.io/pool: keys under servestack.io/ come from the accelerator '
+        'catalog (got {"servestack.io/pool": "x"})',
+    ]
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "labels": {"team": "a b"}}) == [
+        'servestack:nodePools.bad.labels: has values that are not Kubernetes label values (keys: team) (got {"team": "a b"})',
+    ]
+
+
+def test_disk_size_bounds():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "diskSizeGib": 10}) == [
+        "servestack:nodePools.bad.diskSizeGib: must be >= 20 (got 10)",
+    ]
+
+
+def test_every_problem_of_every_pool_at_once():
+    found = problems(config({
+        "system": SYSTEM,
+        "old": {"instanceTypes": ["f1.2xlarge"], "minSize": 3, "maxSize": 1},
+        "typo": {"instanceTypes": ["g5.xlarge"], "amiId": "ami-1"},
+    }))
+    assert found == [
+        "servestack:nodePools.old.instanceTypes[0]: EC2 F1 instances were retired on 2025-12-20; use F2 (f2.6xlarge, f2.12xlarge "
+        'or f2.48xlarge) (got "f1.2xlarge")',
+        "servestack:nodePools.old.minSize: must not exceed maxSize (1) (got 3)",
+        'servestack:nodePools.typo.amiId: must match the pattern ^ami-[0-9a-f]{8,17}$ (got "ami-1")',
+    ]
+
+
+def test_a_cpu_pool_with_nodes_is_required():
+    assert problems(config({"gpu": {"instanceTypes": ["g5.xlarge"], "minSize": 0}})) == [
+        "servestack:nodePools: needs a CPU pool (instance types without accelerators) with minSize >= 1: cluster add-ons such as "
+        'CoreDNS tolerate no accelerator taint (got ["gpu"])',
+    ]
+
+
+def test_fpga_pools_share_one_plugin():
+    fpga = {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "amiId": "ami-0123456789abcdef0"}
+    assert problems(config({
+        "system": SYSTEM,
+        "a": {**fpga, "fpgaDevicePlugin": {"image": "example.com/fpga:1.0"}},
+        "b": {**fpga, "fpgaDevicePlugin": {"image": "example.com/fpga:2.0"}},
+    })) == [
+        "servestack:nodePools: declares different fpgaDevicePlugin settings; FPGA pools must share one (one DaemonSet serves "
+        'every FPGA node) (got ["a", "b"])',
+    ]
+
+
+def test_defaults_of_a_pool():
+    pool = parse_stack_config("test", config({"system": {"instanceTypes": ["m7i.large"]}})).node_pools["system"]
+    assert (pool.min_size, pool.max_size, pool.desired_size, pool.disk_size_gib, pool.capacity_type, pool.eks_capacity_type,
+            pool.max_unavailable, pool.pod_metadata_access, pool.labels, pool.ami_id) == (
+        1, 3, None, 100, "onDemand", "ON_DEMAND", 1, False, {}, None)
