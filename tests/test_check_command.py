@@ -161,12 +161,22 @@ def test_bad_input_exits_2(tmp_path, args, message):
 
 
 def test_the_dev_stack_plan():
-    """The current dev stack: tier dev, so the prod-only rules stay quiet; its cost is far under the caps."""
+    """The current dev stack: its cluster, pools and device plugins pass; the prod-only rules stay quiet."""
+    from policies.rules.facts import device_plugins, pools
+
     plan = plan_config(stack_config("dev"), stack="dev")
-    report = run_check(plan_from_document(plan.document))
+    reviewed = plan_from_document(plan.document)
+    report = run_check(reviewed)
     assert (report.stack, report.tier, report.rules) == ("dev", "dev", 20)
-    rules = {v.rule for v in report.violations}
-    assert rules.isdisjoint({"prod-endpoint-min-replicas", "prod-payload-logging", "accelerator-count-cap", "hourly-cost-cap"})
-    # Every violation names a rule of the pack and a resource of the plan.
-    urns = {s["urn"] for s in plan.steps}
-    assert all(v.urn in urns or v.urn == "" for v in report.violations)
+    # The rules see the real resources (they do not pass for want of them) ...
+    resources = reviewed.resource_list()
+    assert {p.name: (p.kind.value, p.resource_name) for p in pools(resources)} == {
+        "gpu": ("nvidia", "nvidia.com/gpu"), "system": ("none", None)}
+    assert [p.kind.value for p in device_plugins(resources)] == ["nvidia"]
+    assert {r["type"] for r in resources} >= {"aws:eks/cluster:Cluster", "aws:ec2/launchTemplate:LaunchTemplate"}
+    # ... and the cluster layer satisfies every security, accelerator and cost rule.
+    cluster_rules = {"eks-endpoint-private", "eks-secrets-encryption", "eks-control-plane-logging", "launch-template-imdsv2",
+                     "launch-template-encrypted-volumes", "node-group-no-ssh", "accelerator-pool-tainted",
+                     "accelerator-pool-has-device-plugin", "device-plugin-tolerates-pool-taints", "accelerator-count-cap",
+                     "hourly-cost-cap", "prod-endpoint-min-replicas", "prod-payload-logging"}
+    assert [v for v in report.violations if v.rule in cluster_rules] == []

@@ -70,6 +70,8 @@ class Pool:
     """Fewest accelerators of any instance type of the pool (what every node is sure to have)."""
     taints: tuple[Mapping[str, Any], ...]
     labels: Mapping[str, str]
+    capacity_type: str = "ON_DEMAND"
+    """``ON_DEMAND``, ``SPOT`` or ``CAPACITY_BLOCK`` (EKS's capacityType)."""
 
     @property
     def has_accelerator(self) -> bool:
@@ -109,6 +111,7 @@ def pool_of(resource: Resource) -> Pool:
         accelerators_per_node=min((s.accelerators for s in specs), default=0),
         taints=taints,
         labels=labels,
+        capacity_type=str(inputs.get("capacityType") or "ON_DEMAND"),
     )
 
 
