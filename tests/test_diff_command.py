@@ -167,3 +167,20 @@ def test_diff_of_a_preview_without_old_state_needs_two_plans(tmp_path):
 def test_no_changes():
     plan = plan_from_document(document(good_stack()))
     assert render_markdown(diff_plans(plan, plan)).endswith("\nNo resource changes.\n")
+
+
+def test_stages_and_stage_from_what_model_endpoint_writes_on_the_inference_service():
+    """Without servestack:endpoints in the plan, ModelEndpoint's annotation and label tell the stages."""
+    def annotated(traffic: int, stage: int):
+        endpoint = isvc(canary=traffic, candidate="1.1.0")
+        endpoint["inputs"]["metadata"]["annotations"]["servestack.io/rollout-stages"] = "10,50,100"
+        endpoint["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] = f"{stage}-of-3"
+        return endpoint
+
+    state = rollout_state(endpoint_of(annotated(50, 2)), {})
+    assert (state.stages, state.stage) == ((10, 50, 100), 2)
+    base = plan_from_document(document(replace(good_stack(), annotated(10, 1)), PROD))
+    head = plan_from_document(document(replace(good_stack(), annotated(100, 3)), PROD))
+    [flag] = diff_plans(base, head).flags
+    assert flag.message == ("rollout of 1.1.0 moves from stage 1 (10%) to stage 3 (100%), skipping stage 2 (50%) of "
+                            "10, 50, 100; advance one stage per change")

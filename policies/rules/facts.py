@@ -40,6 +40,11 @@ MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standa
 #: Labels (then annotations) an InferenceService may carry its model version under, in order.
 MODEL_VERSION_KEYS = ("servestack.io/model-version", "app.kubernetes.io/version", "serving.kserve.io/model-version")
 CANDIDATE_VERSION_KEYS = ("servestack.io/candidate-version",)
+#: What servestack's ModelEndpoint writes on an InferenceService about its rollout.
+ROLLOUT_STAGES_ANNOTATION = "servestack.io/rollout-stages"
+"""Percent per stage, comma-separated: ``10,50,100``."""
+ROLLOUT_STAGE_LABEL = "servestack.io/rollout-stage"
+"""``2-of-3`` while a rollout runs, else ``steady`` or ``rolled-back``."""
 #: Every extended resource that means "an accelerator" (the FPGA one a stack may rename).
 ACCELERATOR_RESOURCES = {
     "nvidia.com/gpu": AcceleratorKind.NVIDIA,

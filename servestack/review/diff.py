@@ -12,12 +12,21 @@ resource deleted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from policies.rules.accelerators import accelerator_demand_by_pool
-from policies.rules.facts import CANDIDATE_VERSION_KEYS, MODEL_VERSION_KEYS, Endpoint, endpoints, pools
+from policies.rules.facts import (
+    CANDIDATE_VERSION_KEYS,
+    MODEL_VERSION_KEYS,
+    ROLLOUT_STAGE_LABEL,
+    ROLLOUT_STAGES_ANNOTATION,
+    Endpoint,
+    endpoints,
+    pools,
+)
 from policies.rules.model import Context, decode_json, dig, name_of
 from servestack.cost import CostEstimate, estimate, money, money_range
 
@@ -155,12 +164,25 @@ def rollout_state(endpoint: Endpoint, config: Mapping[str, Any]) -> RolloutState
         candidate = "?"
     if not traffic and not rollout:
         candidate = None
-    stages = tuple(s for s in rollout.get("stages") or () if isinstance(s, int))
+    stages = tuple(s for s in rollout.get("stages") or () if isinstance(s, int)) or _annotated_stages(endpoint)
     stage = rollout.get("stage") if candidate and not rolled_back else None
+    if stage is None and candidate:
+        stage = _labelled_stage(endpoint)
     if stage is None and candidate and traffic in stages:
         stage = stages.index(traffic) + 1
     return RolloutState(endpoint.mode, str(stable) if stable else None, str(candidate) if candidate else None,
                         traffic, stage if isinstance(stage, int) else None, stages)
+
+
+def _annotated_stages(endpoint: Endpoint) -> tuple[int, ...]:
+    text = endpoint.annotations.get(ROLLOUT_STAGES_ANNOTATION, "")
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return tuple(int(p) for p in parts) if parts and all(p.isdigit() for p in parts) else ()
+
+
+def _labelled_stage(endpoint: Endpoint) -> int | None:
+    match = re.fullmatch(r"(\d+)-of-(\d+)", endpoint.labels.get(ROLLOUT_STAGE_LABEL, ""))
+    return int(match.group(1)) if match else None
 
 
 def rollout_changes(base: PlanDoc, head: PlanDoc) -> list[RolloutChange]:
