@@ -260,6 +260,17 @@ def test_model_version_pinned():
     assert violations(good_stack(), "model-version-pinned") == []
 
 
+def test_hugging_face_models_pin_a_revision():
+    endpoint = isvc()
+    endpoint["inputs"]["spec"]["predictor"]["model"]["storageUri"] = "hf://meta-llama/Llama-3.1-8B-Instruct"
+    assert violations(replace(good_stack(), endpoint), "model-version-pinned") == [
+        ("fraud", "spec.predictor.model.storageUri hf://meta-llama/Llama-3.1-8B-Instruct names no revision, so it serves "
+                  "whatever the repository's main branch holds at pod start; required: hf://<org>/<model>:<commit hash> "
+                  "(KServe's revision syntax)")]
+    endpoint["inputs"]["spec"]["predictor"]["model"]["storageUri"] = "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f2"
+    assert violations(replace(good_stack(), endpoint), "model-version-pinned") == []
+
+
 def test_endpoint_resources_set():
     endpoint = isvc()
     del endpoint["inputs"]["spec"]["predictor"]["model"]["resources"]["limits"]

@@ -31,6 +31,9 @@ def model_version_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
                        "a rollback serves the same bytes")
             elif uri.startswith("oci://") and "@" not in uri and ":" not in uri.rsplit("/", 1)[-1]:
                 yield f"{path} {uri} has no tag or digest; required: a pinned OCI tag or @sha256 digest"
+            elif uri.startswith("hf://") and ":" not in uri.removeprefix("hf://") and ctx["requireHfRevision"]:
+                yield (f"{path} {uri} names no revision, so it serves whatever the repository's main branch holds at "
+                       "pod start; required: hf://<org>/<model>:<commit hash> (KServe's revision syntax)")
 
 
 def endpoint_resources_set(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -93,7 +96,9 @@ RULES = [
          "mandatory", model_version_pinned, (INFERENCE_SERVICE,),
          settings={"mutableNames": {"type": "array", "items": {"type": "string"},
                                     "default": ["latest", "current", "stable", "main", "master", "head", "newest"],
-                                    "description": "Path segments that name a moving target."}}),
+                                    "description": "Path segments that name a moving target."},
+                   "requireHfRevision": {"type": "boolean", "default": True,
+                                         "description": "Require hf:// URIs to pin a commit (hf://org/model:hash)."}}),
     Rule("endpoint-resources-set", "serving",
          "Every container of an endpoint sets CPU and memory requests and limits.",
          "mandatory", endpoint_resources_set, (INFERENCE_SERVICE,),
