@@ -170,6 +170,11 @@ def test_container_images_are_pinned():
         "values.image nvcr.io/nvidia/k8s-device-plugin:latest uses the tag latest, which floats; required: a version "
         "tag or an @sha256 digest, so that a deploy is reproducible"]
     assert violations(good_stack(), "container-image-pinned") == []
+    unversioned = nvidia_plugin()
+    del unversioned["inputs"]["version"]
+    assert violations(replace(good_stack(), unversioned), "container-image-pinned") == [
+        ("nvidia-device-plugin", "chart nvidia-device-plugin has no version, so every deploy installs whatever the "
+                                 "repository publishes last (and the images of that release); required: a pinned chart version")]
 
 
 # --------------------------------------------------------------------------- accelerators

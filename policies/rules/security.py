@@ -206,6 +206,9 @@ def container_image_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
     inputs = resource["inputs"]
     where = inputs.get("values") if resource["type"] in (HELM_RELEASE, HELM_CHART) else inputs.get("spec")
     prefix = "values" if resource["type"] in (HELM_RELEASE, HELM_CHART) else "spec"
+    if resource["type"] in (HELM_RELEASE, HELM_CHART) and not inputs.get("version"):
+        yield (f"chart {inputs.get('chart')} has no version, so every deploy installs whatever the repository "
+               "publishes last (and the images of that release); required: a pinned chart version")
     for path, image in _images(where or {}, prefix):
         if image == "<chart appVersion>" or is_unknown(image):
             continue  # an empty tag means the chart's appVersion, pinned by the chart version
@@ -247,6 +250,6 @@ RULES = [
                                 "description": "Fewest key segments of the readable prefix (models/<model> is 2)."},
          }),
     Rule("container-image-pinned", "security",
-         "Every container image is pinned by a version tag or a digest (never latest or untagged).",
+         "Every container image is pinned by a version tag or a digest (never latest or untagged), every Helm chart by a version.",
          "mandatory", container_image_pinned, (*WORKLOADS, INFERENCE_SERVICE, HELM_RELEASE, HELM_CHART)),
 ]

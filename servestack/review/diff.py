@@ -313,7 +313,8 @@ def render_markdown(d: PlanDiff) -> str:
     if d.rollouts:
         lines += ["", "### Rollouts", "", "| Endpoint | Mode | Before | After |", "| --- | --- | --- | --- |"]
         for r in d.rollouts:
-            mode = (r.after or r.before).mode
+            modes = [s.mode for s in (r.before, r.after) if s is not None]
+            mode = modes[0] if len(set(modes)) == 1 else " → ".join(modes)
             lines.append(f"| `{r.endpoint}` | {mode} | {r.before.describe() if r.before else '(new)'} | "
                          f"{r.after.describe() if r.after else '(deleted)'} |")
     for op, title in (("create", "Created"), ("delete", "Deleted"), ("update", "Updated")):
