@@ -17,7 +17,7 @@ from pulumi_policy import (
 
 from policies.rules import RULES_BY_NAME
 from policies.rules.crossguard import policies, policy_for
-from review_stack import cluster, good_stack, isvc, nvidia_plugin, replace
+from review_stack import cluster, good_stack, isvc, launch_template, nvidia_plugin, replace
 
 REPO = Path(__file__).resolve().parent.parent
 PROD = {"servestack:tier": "prod"}
@@ -98,3 +98,24 @@ def test_pack_files_are_what_pulumi_expects():
     main = (REPO / "policies" / "__main__.py").read_text()
     # __main__ only assembles the pack: the rules live in the importable package.
     assert "PolicyPack(" in main and "def " not in main
+
+
+def test_values_unknown_during_preview_do_not_skip_the_policy():
+    """CrossGuard's props raise on reading an unknown value; the rules read around them."""
+    from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    bad = cluster(vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"],
+                             "subnetIds": UNKNOWN_ARRAY_VALUE}, roleArn=UNKNOWN_STRING_VALUE)
+    args = ResourceValidationArgs(bad["type"], unknown_checking_proxy(bad["inputs"]), bad["urn"], "servestack-cluster",
+                                  _opts(), None, None)
+    reported = []
+    policy_for(RULES_BY_NAME["eks-endpoint-private"], {"servestack:tier": "dev"}, "dev").validate(
+        args, lambda message, urn=None: reported.append(message))
+    assert reported == ["vpcConfig.publicAccessCidrs contains 0.0.0.0/0; allowed: specific ranges, never the whole "
+                        "internet, because the API server would accept connections from anyone"]
+    unknown_tokens = launch_template(metadataOptions={"httpTokens": UNKNOWN_STRING_VALUE})
+    args = ResourceValidationArgs(unknown_tokens["type"], unknown_checking_proxy(unknown_tokens["inputs"]),
+                                  unknown_tokens["urn"], "servestack-gpu", _opts(), None, None)
+    policy_for(RULES_BY_NAME["launch-template-imdsv2"], PROD, "prod").validate(
+        args, lambda message, urn=None: reported.append(message))
+    assert len(reported) == 1

@@ -20,19 +20,28 @@ from pulumi_policy import (
 )
 
 from . import ALL_RULES
-from .model import Context, Rule, resolve_tier
+from .model import UNKNOWN, Context, Rule, resolve_tier
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY,
           "disabled": EnforcementLevel.DISABLED}
 
 
 def _plain(value: Any) -> Any:
-    """CrossGuard hands props as read-only proxies; rules want plain dicts and lists."""
+    """CrossGuard's props -> plain dicts and lists, unknowns as Pulumi's unknown marker.
+
+    The props are proxies that raise UnknownValueError on reading any value not known during
+    preview, which would skip the whole policy for one unknown id; rules instead see the marker
+    and skip only the checks that need that value.
+    """
+    from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
+
+    if isinstance(value, (_DictProxy, _ListProxy)):
+        value = value["__target"]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    return value
+    return UNKNOWN if _is_unknown(value) else value
 
 
 def stack_context() -> tuple[dict[str, Any], str]:

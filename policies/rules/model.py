@@ -206,8 +206,16 @@ def dig(value: Any, *path: Any, default: Any = None) -> Any:
     return value
 
 
+#: Pulumi's unknown markers per value type (strings stand in for unknown bools, numbers, lists...).
+UNKNOWN_MARKERS = frozenset({
+    UNKNOWN, "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+})
+
+
 def is_unknown(value: Any) -> bool:
-    return value == UNKNOWN
+    return isinstance(value, str) and value in UNKNOWN_MARKERS
 
 
 def truthy(value: Any) -> bool | None:
