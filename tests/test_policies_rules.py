@@ -368,3 +368,11 @@ def test_every_rule_has_a_failing_case_in_this_file():
     source = open(__file__).read()
     assert [r.name for r in ALL_RULES if f'"{r.name}"' not in source] == []
     assert RULES_BY_NAME["prod-payload-logging"].tiered
+
+
+def test_no_rule_crashes_or_reports_on_inputs_that_are_wholly_unknown_during_preview():
+    """Every input of every resource unknown (a preview before anything exists): no crash, no finding
+    that would need the unknown value."""
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    blank = [{**r, "inputs": {k: unknown for k in r["inputs"]}} for r in good_stack()]
+    assert evaluate(blank, {}, PROD, "prod") == []

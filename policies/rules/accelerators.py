@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .facts import ACCELERATOR_RESOURCES, Endpoint, Pool, device_plugins, endpoints, pools
-from .model import Context, Resource, Rule, k8s_effect, show_taint, untolerated
+from .model import Context, Resource, Rule, items, k8s_effect, show_taint, untolerated
 
 
 def accelerator_pool_tainted(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
@@ -72,7 +72,7 @@ def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Ite
                                  f"{pool.resource_name or 'no accelerator'} ({', '.join(pool.instance_types)}); "
                                  "required: a pool of that accelerator")
             continue
-        tolerations = endpoint.predictor.spec.get("tolerations") or []
+        tolerations = items(endpoint.predictor.spec.get("tolerations"))
         missing = untolerated(tolerations, pool.taints)
         if ctx["trustExtendedResourceToleration"]:
             missing = [t for t in missing if t.get("key") != resource_name]

@@ -14,7 +14,7 @@ from typing import Any
 from components import catalog
 from components.catalog import AcceleratorKind
 
-from .model import Resource, dig, name_of
+from .model import Resource, dig, items, mapping, name_of
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -89,8 +89,8 @@ class Pool:
 
 def pool_of(resource: Resource) -> Pool:
     inputs = resource.get("inputs") or {}
-    labels = {k: str(v) for k, v in (inputs.get("labels") or {}).items()} if isinstance(inputs.get("labels"), Mapping) else {}
-    instance_types = tuple(t for t in (inputs.get("instanceTypes") or []) if isinstance(t, str))
+    labels = {k: str(v) for k, v in mapping(inputs.get("labels")).items()}
+    instance_types = tuple(t for t in items(inputs.get("instanceTypes")) if isinstance(t, str))
     specs = []
     for t in instance_types:
         try:
@@ -99,12 +99,12 @@ def pool_of(resource: Resource) -> Pool:
             pass
     kind = specs[0].kind if specs else AcceleratorKind(labels.get(catalog.ACCELERATOR_LABEL, "none")) \
         if labels.get(catalog.ACCELERATOR_LABEL) in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
-    taints = tuple(t for t in (inputs.get("taints") or []) if isinstance(t, Mapping))
+    taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
     resource_name = catalog.ACCELERATORS[kind].resource_name
     if kind is AcceleratorKind.FPGA:  # the stack may rename the FPGA resource; its taint key says which
         resource_name = next((t["key"] for t in taints if t.get("key") not in ACCELERATOR_RESOURCES or
                               ACCELERATOR_RESOURCES.get(t.get("key")) is AcceleratorKind.FPGA), resource_name)
-    scaling = inputs.get("scalingConfig") or {}
+    scaling = mapping(inputs.get("scalingConfig"))
     return Pool(
         urn=resource["urn"],
         name=labels.get(catalog.POOL_LABEL) or str(inputs.get("nodeGroupName") or name_of(resource["urn"])),
@@ -168,8 +168,8 @@ def device_plugin_of(resource: Resource) -> DevicePlugin | None:
             return None
         return DevicePlugin(resource["urn"], kind, tuple(collect_tolerations(inputs.get("values") or {})))
     if resource["type"] == DAEMON_SET:
-        pod = dig(inputs, "spec", "template", "spec") or {}
-        selector = pod.get("nodeSelector") or {}
+        pod = mapping(dig(inputs, "spec", "template", "spec"))
+        selector = mapping(pod.get("nodeSelector"))
         kind_label = selector.get(catalog.ACCELERATOR_LABEL)
         name = str(dig(inputs, "metadata", "name") or name_of(resource["urn"]))
         if kind_label in {k.value for k in AcceleratorKind} and kind_label != "none":
@@ -182,7 +182,7 @@ def device_plugin_of(resource: Resource) -> DevicePlugin | None:
             kind = AcceleratorKind.NEURON
         else:
             return None
-        return DevicePlugin(resource["urn"], kind, tuple(t for t in pod.get("tolerations") or [] if isinstance(t, Mapping)))
+        return DevicePlugin(resource["urn"], kind, tuple(t for t in items(pod.get("tolerations")) if isinstance(t, Mapping)))
     return None
 
 
@@ -217,7 +217,7 @@ class Predictor:
         found = []
         if isinstance(self.spec.get("model"), Mapping):
             found.append((f"{self.where}.model", self.spec["model"]))
-        for i, c in enumerate(self.spec.get("containers") or []):
+        for i, c in enumerate(items(self.spec.get("containers"))):
             if isinstance(c, Mapping):
                 found.append((f"{self.where}.containers[{i}]", c))
         return found
@@ -226,7 +226,7 @@ class Predictor:
         """(resource name, count per replica) of the accelerator the predictor asks for."""
         for _, container in self.containers():
             for section in ("limits", "requests"):
-                for resource, amount in (dig(container, "resources", section) or {}).items():
+                for resource, amount in mapping(dig(container, "resources", section)).items():
                     if _is_accelerator(resource):
                         return resource, _int(amount)
         return None
@@ -259,15 +259,15 @@ class Endpoint:
 
     @property
     def predictor(self) -> Predictor:
-        return Predictor("spec.predictor", self.spec.get("predictor") or {})
+        return Predictor("spec.predictor", mapping(self.spec.get("predictor")))
 
     @property
     def canaries(self) -> list[tuple[Predictor, Any]]:
         """Standard-mode ``spec.canary[]`` entries: (predictor, trafficPercent)."""
         found = []
-        for i, entry in enumerate(self.spec.get("canary") or []):
+        for i, entry in enumerate(items(self.spec.get("canary"))):
             if isinstance(entry, Mapping):
-                found.append((Predictor(f"spec.canary[{i}].predictor", entry.get("predictor") or {}), entry.get("trafficPercent")))
+                found.append((Predictor(f"spec.canary[{i}].predictor", mapping(entry.get("predictor"))), entry.get("trafficPercent")))
         return found
 
     def predictors(self) -> list[Predictor]:
@@ -275,7 +275,7 @@ class Endpoint:
 
     @property
     def pool(self) -> str | None:
-        return (self.predictor.spec.get("nodeSelector") or {}).get(catalog.POOL_LABEL)
+        return mapping(self.predictor.spec.get("nodeSelector")).get(catalog.POOL_LABEL)
 
     @property
     def canary_traffic_percent(self) -> Any:
@@ -311,16 +311,16 @@ class Endpoint:
 
 def endpoint_of(resource: Resource, default_mode: str = "Knative") -> Endpoint:
     inputs = resource.get("inputs") or {}
-    metadata = inputs.get("metadata") or {}
-    annotations = {k: str(v) for k, v in (metadata.get("annotations") or {}).items()}
-    labels = {k: str(v) for k, v in (metadata.get("labels") or {}).items()}
+    metadata = mapping(inputs.get("metadata"))
+    annotations = {k: str(v) for k, v in mapping(metadata.get("annotations")).items()}
+    labels = {k: str(v) for k, v in mapping(metadata.get("labels")).items()}
     mode = MODE_NAMES.get(annotations.get(DEPLOYMENT_MODE_ANNOTATION, ""), MODE_NAMES.get(default_mode, "Knative"))
     return Endpoint(
         urn=resource["urn"],
         name=str(metadata.get("name") or name_of(resource["urn"])),
         namespace=str(metadata.get("namespace") or "default"),
         mode=mode,
-        spec=inputs.get("spec") or {},
+        spec=mapping(inputs.get("spec")),
         labels=labels,
         annotations=annotations,
     )

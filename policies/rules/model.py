@@ -214,6 +214,16 @@ UNKNOWN_MARKERS = frozenset({
 })
 
 
+def mapping(value: Any) -> Mapping[str, Any]:
+    """The value if it is a mapping, else empty (absent, or unknown during preview)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def items(value: Any) -> list[Any]:
+    """The value if it is a list, else empty (absent, or unknown during preview)."""
+    return value if isinstance(value, list) else []
+
+
 def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value in UNKNOWN_MARKERS
 

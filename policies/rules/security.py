@@ -7,13 +7,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .facts import CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS
-from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, truthy
+from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, items, mapping, truthy
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
 def eks_endpoint_private(resource: Resource, ctx: Context) -> Iterable[str]:
-    vpc = resource["inputs"].get("vpcConfig") or {}
+    if is_unknown(resource["inputs"].get("vpcConfig")):
+        return
+    vpc = mapping(resource["inputs"].get("vpcConfig"))
     public = truthy(vpc.get("endpointPublicAccess"))
     if is_unknown(vpc.get("endpointPublicAccess")):
         return
@@ -37,9 +39,11 @@ def eks_endpoint_private(resource: Resource, ctx: Context) -> Iterable[str]:
 
 def eks_secrets_encryption(resource: Resource, ctx: Context) -> Iterable[str]:
     config = resource["inputs"].get("encryptionConfig")
+    if is_unknown(config):
+        return
     if isinstance(config, list):  # older providers: a list of one block
         config = config[0] if config else None
-    resources = (config or {}).get("resources") or []
+    resources = items(mapping(config).get("resources"))
     if "secrets" not in resources:
         yield ("encryptionConfig does not encrypt secrets (found resources "
                f"{resources or 'none'}); required: resources [\"secrets\"] with a KMS key, so that Kubernetes "
@@ -49,7 +53,10 @@ def eks_secrets_encryption(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def eks_control_plane_logging(resource: Resource, ctx: Context) -> Iterable[str]:
-    enabled = resource["inputs"].get("enabledClusterLogTypes") or []
+    enabled = resource["inputs"].get("enabledClusterLogTypes")
+    if is_unknown(enabled):
+        return
+    enabled = items(enabled)
     missing = [t for t in ctx["requiredLogTypes"] if t not in enabled]
     if missing:
         yield (f"enabledClusterLogTypes lacks {', '.join(missing)} (enabled: {', '.join(enabled) or 'none'}); "
@@ -57,7 +64,9 @@ def eks_control_plane_logging(resource: Resource, ctx: Context) -> Iterable[str]
 
 
 def launch_template_imdsv2(resource: Resource, ctx: Context) -> Iterable[str]:
-    options = resource["inputs"].get("metadataOptions") or {}
+    if is_unknown(resource["inputs"].get("metadataOptions")):
+        return
+    options = mapping(resource["inputs"].get("metadataOptions"))
     tokens = options.get("httpTokens")
     if tokens != "required" and not is_unknown(tokens):
         yield (f"metadataOptions.httpTokens is {tokens or 'unset (optional)'}; required: \"required\" (IMDSv2), "
@@ -69,7 +78,10 @@ def launch_template_imdsv2(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def launch_template_encrypted_volumes(resource: Resource, ctx: Context) -> Iterable[str]:
-    mappings = resource["inputs"].get("blockDeviceMappings") or []
+    mappings = resource["inputs"].get("blockDeviceMappings")
+    if is_unknown(mappings):
+        return
+    mappings = items(mappings)
     if not mappings:
         yield ("blockDeviceMappings is empty, so the root volume's encryption depends on the AMI and the account "
                "default; required: a mapping of the root device with ebs.encrypted true")
@@ -86,7 +98,7 @@ def launch_template_encrypted_volumes(resource: Resource, ctx: Context) -> Itera
 
 def node_group_no_ssh(resource: Resource, ctx: Context) -> Iterable[str]:
     remote = resource["inputs"].get("remoteAccess")
-    if remote:
+    if remote and not is_unknown(remote):
         key = remote.get("ec2SshKey") if isinstance(remote, Mapping) else None
         yield (f"remoteAccess is set (ec2SshKey {key or 'unset'}); allowed: none, because SSH opens port 22 on "
                "every node; use SSM Session Manager or kubectl debug instead")
@@ -161,7 +173,7 @@ def irsa_model_prefix_only(resource: Resource, ctx: Context) -> Iterable[str]:
         if not _is_irsa_role(inputs):
             return
         documents = [(f"inlinePolicies[{i}] ({p.get('name', '')})", p.get("policy"))
-                     for i, p in enumerate(inputs.get("inlinePolicies") or []) if isinstance(p, Mapping)]
+                     for i, p in enumerate(items(inputs.get("inlinePolicies"))) if isinstance(p, Mapping)]
     else:
         documents = [("policy", inputs.get("policy"))]
     for where, document in documents:

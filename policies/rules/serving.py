@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from .facts import INFERENCE_SERVICE, endpoint_of, default_mode
-from .model import Context, Resource, Rule, is_unknown
+from .model import Context, Resource, Rule, is_unknown, mapping
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
 SCALE_TO_ZERO_ANNOTATION = "servestack.io/allow-scale-to-zero"
@@ -16,7 +16,14 @@ def _endpoint(resource: Resource, ctx: Context):
     return endpoint_of(resource, default_mode(ctx.stack_config))
 
 
+def _known_spec(resource: Resource) -> bool:
+    """False while the whole spec is unknown (preview): then nothing in it can be judged."""
+    return not is_unknown(resource["inputs"].get("spec"))
+
+
 def model_version_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
+    if not _known_spec(resource):
+        return
     mutable = {m.lower() for m in ctx["mutableNames"]}
     for predictor in _endpoint(resource, ctx).predictors():
         for path, uri in predictor.storage_uris():
@@ -37,11 +44,15 @@ def model_version_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def endpoint_resources_set(resource: Resource, ctx: Context) -> Iterable[str]:
+    if not _known_spec(resource):
+        return
     required = ctx["requiredResources"]
     for path, container in _endpoint(resource, ctx).all_containers():
-        resources = container.get("resources") or {}
+        resources = container.get("resources")
+        if is_unknown(resources):
+            continue
         for section in ("requests", "limits"):
-            have = resources.get(section) or {}
+            have = mapping(mapping(resources).get(section))
             missing = [r for r in required if r not in have]
             if missing:
                 yield (f"{path}.resources.{section} lacks {', '.join(missing)}; required: {section} for "
@@ -50,7 +61,7 @@ def endpoint_resources_set(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
-    if not ctx.is_prod:
+    if not ctx.is_prod or not _known_spec(resource):
         return
     endpoint = _endpoint(resource, ctx)
     floor = ctx["minReplicas"]
@@ -66,6 +77,8 @@ def prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def canary_fields_match_mode(resource: Resource, ctx: Context) -> Iterable[str]:
+    if not _known_spec(resource):
+        return
     endpoint = _endpoint(resource, ctx)
     if endpoint.mode == "Knative" and endpoint.spec.get("canary"):
         yield ("spec.canary is set on a Knative-mode endpoint; KServe honours it only in Standard mode and would "
@@ -79,10 +92,13 @@ def canary_fields_match_mode(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def prod_payload_logging(resource: Resource, ctx: Context) -> Iterable[str]:
-    if not ctx.is_prod:
+    if not ctx.is_prod or not _known_spec(resource):
         return
     endpoint = _endpoint(resource, ctx)
-    logger = endpoint.predictor.spec.get("logger") or {}
+    logger = endpoint.predictor.spec.get("logger")
+    if is_unknown(logger):
+        return
+    logger = mapping(logger)
     if not logger.get("url"):
         yield ("spec.predictor.logger is not set on a prod endpoint; required: a logger with mode all (or request) and "
                "a sink url, so that every prediction served in prod can be audited and replayed")
