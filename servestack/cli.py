@@ -9,6 +9,7 @@ from .commands.check import check_command
 from .commands.cost import cost_command
 from .commands.diff import diff_command
 from .commands.plan import plan_command
+from .commands.preflight import preflight_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,7 @@ def cli() -> None:
 
 
 cli.add_command(plan_command)
+cli.add_command(preflight_command)
 cli.add_command(check_command)
 cli.add_command(diff_command)
 cli.add_command(cost_command)

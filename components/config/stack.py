@@ -108,13 +108,16 @@ def _adapter(field_name: str) -> TypeAdapter:
 
 @cache
 def _known_regions() -> frozenset[str]:
-    import botocore.session
+    # Read botocore's endpoint data directly: a botocore Session would read AWS_PROFILE and fail
+    # on a profile that does not exist, and the offline plan must not depend on AWS settings.
+    import botocore.loaders
+    import botocore.regions
 
-    session = botocore.session.get_session()
+    resolver = botocore.regions.EndpointResolver(botocore.loaders.create_loader().load_data("endpoints"))
     return frozenset(
         region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("eks", partition_name=partition)
+        for partition in resolver.get_available_partitions()
+        for region in resolver.get_available_endpoints("eks", partition)
     )
 
 

@@ -1,0 +1,129 @@
+"""Running on-demand instance quotas (vCPUs per instance class) against the pools at max size.
+
+EC2 limits running on-demand instances per class in vCPUs; the quota codes below are those of
+Service Quotas (service code ``ec2``), as listed by ``aws service-quotas list-service-quotas
+--service-code ec2``. A pool needs ``maxSize`` x the vCPUs of its largest instance type (the
+worst case: every node on the largest type); pools of one class add up. Instances the account
+already runs count against the same quota, so a pass here is necessary, not sufficient.
+
+Spot and capacity-block pools are not covered by on-demand quotas and are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from components import catalog
+
+from .aws import AwsClients, CannotTell, call
+from .inputs import PoolInputs
+from .report import Result, Status
+
+
+@dataclass(frozen=True)
+class InstanceQuota:
+    code: str
+    name: str
+    letters: tuple[str, ...]
+    """Leading letters of the instance families of the class (``g`` covers g5, g6e; ``gr`` gr6)."""
+
+
+ON_DEMAND_QUOTAS: tuple[InstanceQuota, ...] = (
+    InstanceQuota("L-DB2E81BA", "Running On-Demand G and VT instances", ("g", "gr", "vt")),
+    InstanceQuota("L-417A185B", "Running On-Demand P instances", ("p",)),
+    InstanceQuota("L-1945791B", "Running On-Demand Inf instances", ("inf",)),
+    InstanceQuota("L-2C3B7624", "Running On-Demand Trn instances", ("trn",)),
+    InstanceQuota("L-74FC7D96", "Running On-Demand F instances", ("f",)),
+    InstanceQuota("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+                  ("a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z")),
+)
+_BY_LETTERS = {letters: quota for quota in ON_DEMAND_QUOTAS for letters in quota.letters}
+
+
+def quota_for(instance_type: str) -> InstanceQuota | None:
+    """The on-demand quota an instance type counts against, by its family's leading letters."""
+    letters = re.match(r"[a-z]*", catalog.family_of(instance_type)).group()
+    return _BY_LETTERS.get(letters)
+
+
+@dataclass(frozen=True)
+class PoolNeed:
+    pool: str
+    vcpus: int
+    detail: str
+    """``2 x g6.xlarge (4 vCPUs)``."""
+
+
+def pool_needs(pools: list[PoolInputs]) -> tuple[dict[InstanceQuota, list[PoolNeed]], list[Result]]:
+    """vCPUs each on-demand pool needs at max size, grouped by quota; skips for what cannot be counted."""
+    needs: dict[InstanceQuota, list[PoolNeed]] = {}
+    skipped = []
+    for pool in pools:
+        if not pool.instance_types:
+            continue
+        if pool.capacity_type.upper() != "ON_DEMAND":
+            skipped.append(Result("ec2-quota", pool.subject, Status.SKIP,
+                                  f"capacity type {pool.capacity_type}: on-demand quotas do not apply (spot and capacity "
+                                  "blocks have their own limits), not checked"))
+            continue
+        try:
+            specs = [catalog.lookup(t) for t in pool.instance_types]
+        except catalog.CatalogError as error:
+            skipped.append(Result("ec2-quota", pool.subject, Status.SKIP, f"vCPUs unknown: {error}"))
+            continue
+        quotas = {quota_for(s.name) for s in specs}
+        if None in quotas or len(quotas) != 1:
+            skipped.append(Result("ec2-quota", pool.subject, Status.SKIP,
+                                  f"{', '.join(pool.instance_types)} map to no single on-demand quota class; not checked"))
+            continue
+        largest = max(specs, key=lambda s: s.vcpus)
+        need = PoolNeed(pool.name, pool.max_size * largest.vcpus, f"{pool.max_size} x {largest.name} ({largest.vcpus} vCPUs)")
+        needs.setdefault(quotas.pop(), []).append(need)
+    return needs, skipped
+
+
+def _quota_value(clients: AwsClients, quota: InstanceQuota) -> float:
+    """The applied quota, or the AWS default when the account has none applied (NoSuchResource)."""
+    client = clients("service-quotas")
+    try:
+        answer = call("servicequotas:GetServiceQuota", client.get_service_quota, ServiceCode="ec2", QuotaCode=quota.code,
+                      expected=("NoSuchResourceException",))
+    except ClientError:
+        answer = call("servicequotas:GetAWSDefaultServiceQuota", client.get_aws_default_service_quota,
+                      ServiceCode="ec2", QuotaCode=quota.code, expected=("NoSuchResourceException",))
+    return float(answer["Quota"]["Value"])
+
+
+def check_quotas(pools: list[PoolInputs], clients: AwsClients) -> list[Result]:
+    needs, results = pool_needs(pools)
+    for quota in sorted(needs, key=lambda q: q.code):
+        pool_list = needs[quota]
+        subject = "pool " + ", ".join(n.pool for n in pool_list) if len(pool_list) == 1 else "pools " + ", ".join(n.pool for n in pool_list)
+        total = sum(n.vcpus for n in pool_list)
+        detail = "; ".join(f"{n.pool}: {n.detail}" for n in pool_list)
+        try:
+            value = _quota_value(clients, quota)
+        except CannotTell as error:
+            results.append(Result("ec2-quota", subject, Status.SKIP,
+                                  f"cannot tell the quota {quota.name} ({quota.code}) for {total} vCPUs: {error}"))
+            continue
+        except ClientError as error:
+            results.append(Result("ec2-quota", subject, Status.SKIP,
+                                  f"Service Quotas knows no quota {quota.code} ({quota.name}) in {clients.region}: "
+                                  f"{error.response['Error'].get('Message', '')}"))
+            continue
+        if total > value:
+            results.append(Result(
+                "ec2-quota", subject, Status.FAIL,
+                f"at max size the pools need {total} vCPUs of {quota.name} ({detail}); the account's quota {quota.code} "
+                f"in {clients.region} is {value:g} vCPUs",
+                f"request an increase (aws service-quotas request-service-quota-increase --service-code ec2 --quota-code "
+                f"{quota.code} --desired-value {total} --region {clients.region}) or lower maxSize",
+            ))
+        else:
+            results.append(Result("ec2-quota", subject, Status.PASS,
+                                  f"{total} vCPUs at max size ({detail}) fit the quota {quota.code} ({quota.name}) of {value:g} vCPUs"))
+    return results
