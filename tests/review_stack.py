@@ -80,8 +80,11 @@ def irsa_role(policy: dict[str, Any] | None = None) -> dict[str, Any]:
         {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::models-bucket"],
          "Condition": {"StringLike": {"s3:prefix": ["models/fraud/*"]}}},
     ]}
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                                                     "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/x"}}]}
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"},
+        "Condition": {"StringEquals": {"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:models:fraud-model",
+                                       "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"}}}]}
     return res("aws:iam/role:Role", "fraud-model-reader", {
         "assumeRolePolicy": json.dumps(trust),
         "inlinePolicies": [{"name": "read-model", "policy": json.dumps(policy)}],
@@ -93,6 +96,7 @@ def isvc(name: str = "fraud", *, mode: str | None = "Knative", version: str = "1
          candidate: str | None = None, logger: bool = True) -> dict[str, Any]:
     served = candidate if canary is not None and candidate else version
     predictor: dict[str, Any] = {
+        "serviceAccountName": f"{name}-model",
         "minReplicas": min_replicas,
         "maxReplicas": max_replicas,
         "nodeSelector": {"servestack.io/pool": pool},

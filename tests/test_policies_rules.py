@@ -39,7 +39,7 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 20
+    assert len(ALL_RULES) == 21
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")
@@ -376,3 +376,33 @@ def test_no_rule_crashes_or_reports_on_inputs_that_are_wholly_unknown_during_pre
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     blank = [{**r, "inputs": {k: unknown for k in r["inputs"]}} for r in good_stack()]
     assert evaluate(blank, {}, PROD, "prod") == []
+
+
+def test_irsa_role_reads_its_own_endpoint_model_and_no_other():
+    ranker = isvc("ranker", gpus=0, pool="system")
+    stack = [*good_stack(), ranker]
+    assert violations(stack, "irsa-role-scoped-to-endpoint") == []
+    wide = replace(stack, irsa_role({"Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::models-bucket/models/*"}]}))
+    assert violations(wide, "irsa-role-scoped-to-endpoint") == [
+        ("fraud-model-reader", "the role of endpoint fraud can read s3://models-bucket/models/ranker/1.0.0 of endpoint "
+                               "ranker through models-bucket/models/*; allowed: only its own endpoint's model prefix, so "
+                               "that one endpoint cannot read another's model")]
+    elsewhere = replace(stack, irsa_role({"Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::models-bucket/models/fraud-old/*"}]}))
+    assert violations(elsewhere, "irsa-role-scoped-to-endpoint") == [
+        ("fraud-model-reader", "the role of endpoint fraud cannot read its model s3://models-bucket/models/fraud/1.0.0 "
+                               "(grants: models-bucket/models/fraud-old/*); required: read access to the endpoint's own "
+                               "model prefix, or the storage initializer fails to download it")]
+
+
+def test_irsa_role_policy_is_linked_to_its_role_by_dependency():
+    role = irsa_role()
+    role["inputs"]["inlinePolicies"] = []
+    policy = res("aws:iam/rolePolicy:RolePolicy", "fraud-read", {"role": "fraud-model-reader-1a2b3c", "policy": (
+        '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::models-bucket/models/*"}]}')})
+    policy["dependencies"] = [role["urn"]]
+    stack = [*replace(good_stack(), role), policy, isvc("ranker", gpus=0, pool="system")]
+    [(resource, message)] = violations(stack, "irsa-role-scoped-to-endpoint")
+    assert resource == "fraud-model-reader"
+    assert message.startswith("the role of endpoint fraud can read s3://models-bucket/models/ranker/1.0.0 of endpoint ranker")

@@ -82,7 +82,11 @@ def resource_validator(rule: Rule, stack_config: Mapping[str, Any] | None = None
 
 def stack_validator(rule: Rule, stack_config: Mapping[str, Any] | None = None, stack_name: str = ""):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [{"type": r.resource_type, "urn": r.urn, "inputs": _plain(r.props)} for r in args.resources]
+        resources = [{"type": r.resource_type, "urn": r.urn, "inputs": _plain(r.props),
+                      "parent": r.parent.urn if r.parent else "",
+                      "dependencies": sorted({d.urn for d in r.dependencies} |
+                                             {d.urn for deps in r.property_dependencies.values() for d in deps})}
+                     for r in args.resources]
         ctx = context_for(rule, args.get_config(), stack_config, stack_name)
         for urn, message in rule.check(resources, ctx):  # type: ignore[call-arg]
             report_violation(message, urn or None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -181,6 +182,72 @@ def irsa_model_prefix_only(resource: Resource, ctx: Context) -> Iterable[str]:
             yield f"{where}: {problem}"
 
 
+def _subjects(trust: Any) -> set[tuple[str, str]]:
+    """(namespace, service account) pairs an IRSA trust policy admits."""
+    found = set()
+    for statement in _statements(trust):
+        for condition in mapping(statement.get("Condition")).values():
+            for key, values in mapping(condition).items():
+                if key.endswith(":sub"):
+                    for value in _as_list(values):
+                        parts = str(value).split(":")
+                        if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
+                            found.add((parts[2], parts[3]))
+    return found
+
+
+def _object_grants(document: Any) -> list[str]:
+    """``bucket/key-pattern`` of every S3 object ARN a policy lets its holder read."""
+    grants = []
+    for statement in _statements(document):
+        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        if statement.get("Effect") != "Allow" or not any(a in ("*", "s3:*") or a.startswith("s3:GetObject") for a in actions):
+            continue
+        for arn in _as_list(statement.get("Resource")):
+            if isinstance(arn, str) and (arn == "*" or arn.startswith("arn:aws")):
+                grants.append("*" if arn == "*" else arn.split(":::", 1)[-1])
+    return grants
+
+
+def _readable(grant: str, uri: str) -> bool:
+    """Whether a grant (``bucket/models/x/*``) lets its holder read the model at ``s3://bucket/...``."""
+    target = uri.removeprefix("s3://").rstrip("/")
+    return any(fnmatch.fnmatchcase(path, grant) for path in (target, f"{target}/model"))
+
+
+def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
+    from .facts import endpoints
+
+    all_endpoints = endpoints(resources, ctx.stack_config)
+    models = [(e, uri) for e in all_endpoints for p in e.predictors() for _, uri in p.storage_uris() if uri.startswith("s3://")]
+    policies_by_role: dict[str, list[Any]] = {}
+    for r in resources:
+        if r["type"] == ROLE_POLICY:
+            for urn in r.get("dependencies") or []:
+                policies_by_role.setdefault(urn, []).append(r["inputs"].get("policy"))
+    for role in resources:
+        if role["type"] != ROLE or not _is_irsa_role(role["inputs"]):
+            continue
+        subjects = _subjects(role["inputs"].get("assumeRolePolicy"))
+        own = [e for e in all_endpoints if any((e.namespace, p.spec.get("serviceAccountName")) in subjects for p in e.predictors())]
+        if not own:
+            continue
+        documents = [p.get("policy") for p in items(role["inputs"].get("inlinePolicies")) if isinstance(p, Mapping)]
+        documents += policies_by_role.get(role["urn"], [])
+        grants = [g for d in documents for g in _object_grants(d)]
+        names = ", ".join(sorted(e.name for e in own))
+        for endpoint, uri in models:
+            readable = [g for g in grants if _readable(g, uri)]
+            if endpoint in own and not readable:
+                yield role["urn"], (f"the role of endpoint {names} cannot read its model {uri} (grants: "
+                                    f"{', '.join(grants) or 'none'}); required: read access to the endpoint's own model "
+                                    "prefix, or the storage initializer fails to download it")
+            elif endpoint not in own and readable:
+                yield role["urn"], (f"the role of endpoint {names} can read {uri} of endpoint {endpoint.name} through "
+                                    f"{', '.join(readable)}; allowed: only its own endpoint's model prefix, so that one "
+                                    "endpoint cannot read another's model")
+
+
 # --- images -------------------------------------------------------------------------------
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -261,6 +328,9 @@ RULES = [
              "minPrefixDepth": {"type": "integer", "minimum": 1, "default": 2,
                                 "description": "Fewest key segments of the readable prefix (models/<model> is 2)."},
          }),
+    Rule("irsa-role-scoped-to-endpoint", "security",
+         "An endpoint's IRSA role reads its own models and no other endpoint's.",
+         "mandatory", irsa_role_scoped_to_endpoint),
     Rule("container-image-pinned", "security",
          "Every container image is pinned by a version tag or a digest (never latest or untagged), every Helm chart by a version.",
          "mandatory", container_image_pinned, (*WORKLOADS, INFERENCE_SERVICE, HELM_RELEASE, HELM_CHART)),

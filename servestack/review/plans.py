@@ -55,6 +55,9 @@ def _state(state: Mapping[str, Any], urn: str) -> dict[str, Any]:
         "inputs": dict(state.get("inputs") or {}),
         "protect": bool(state.get("protect", False)),
         "parent": state.get("parent") or "",
+        # What this resource's inputs were computed from (a RolePolicy's role, say): rules link resources by it.
+        "dependencies": sorted({*(state.get("dependencies") or []),
+                                *(u for urns in (state.get("propertyDependencies") or {}).values() for u in urns)}),
     }
 
 
