@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
-import pytest
-
 from policies.rules import ALL_RULES, RULES_BY_NAME, evaluate
 from review_stack import (
-    GPU_TAINT,
-    GPU_TOLERATION,
     cluster,
     good_stack,
     irsa_role,

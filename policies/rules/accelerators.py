@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .facts import ACCELERATOR_RESOURCES, Endpoint, Pool, device_plugins, endpoints, pools
+from .facts import Endpoint, device_plugins, endpoints, pools
 from .model import Context, Resource, Rule, items, k8s_effect, show_taint, untolerated
 
 
@@ -148,5 +148,3 @@ RULES = [
              "type": "boolean", "default": True,
              "description": "Count the replicas of both models while a canary runs."}}),
 ]
-
-__all__ = ["ACCELERATOR_RESOURCES", "Pool", "RULES", "accelerator_demand_by_pool"]

@@ -97,8 +97,11 @@ def pool_of(resource: Resource) -> Pool:
             specs.append(catalog.lookup(t))
         except catalog.CatalogError:
             pass
-    kind = specs[0].kind if specs else AcceleratorKind(labels.get(catalog.ACCELERATOR_LABEL, "none")) \
-        if labels.get(catalog.ACCELERATOR_LABEL) in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
+    if specs:
+        kind = specs[0].kind
+    else:  # instance types unknown or outside the catalog: trust the node label servestack sets
+        label = labels.get(catalog.ACCELERATOR_LABEL)
+        kind = AcceleratorKind(label) if label in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
     taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
     resource_name = catalog.ACCELERATORS[kind].resource_name
     if kind is AcceleratorKind.FPGA:  # the stack may rename the FPGA resource; its taint key says which

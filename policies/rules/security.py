@@ -86,13 +86,13 @@ def launch_template_encrypted_volumes(resource: Resource, ctx: Context) -> Itera
     if not mappings:
         yield ("blockDeviceMappings is empty, so the root volume's encryption depends on the AMI and the account "
                "default; required: a mapping of the root device with ebs.encrypted true")
-    for i, mapping in enumerate(mappings):
-        ebs = mapping.get("ebs") if isinstance(mapping, Mapping) else None
-        if ebs is None:
+    for i, block in enumerate(mappings):
+        ebs = mapping(mapping(block).get("ebs"))
+        if not ebs:
             continue
         encrypted = ebs.get("encrypted")
         if truthy(encrypted) is not True and not is_unknown(encrypted):
-            device = mapping.get("deviceName", f"#{i}")
+            device = mapping(block).get("deviceName", f"#{i}")
             yield (f"blockDeviceMappings[{i}] ({device}) has ebs.encrypted {encrypted if encrypted is not None else 'unset'}; "
                    "required: true, because node volumes hold model weights and container layers")
 
