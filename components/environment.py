@@ -11,6 +11,7 @@ from .device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin
 from .handles import ClusterHandle
 from .network import Network, NetworkArgs
 from .node_pools import NodePools, NodePoolsArgs
+from .platform import ExistingPlatform, ServingPlatform, ServingPlatformArgs, platform_output
 
 
 class ServingEnvironment(pulumi.ComponentResource):
@@ -19,6 +20,9 @@ class ServingEnvironment(pulumi.ComponentResource):
     outputs: dict[str, pulumi.Input]
     cluster: ClusterHandle
     """What the platform and endpoint layers build on, whether the cluster is ours or referenced."""
+    platform: ServingPlatform | ExistingPlatform
+    """cert-manager, KServe (or Kubeflow) and their networking, installed here or by the referenced
+    platform stack; ``platform.handle`` is what endpoints build on."""
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:index:ServingEnvironment", name, None, opts)
@@ -34,6 +38,8 @@ class ServingEnvironment(pulumi.ComponentResource):
                 oidc_issuer=existing.oidc_issuer,
                 placements=existing.placements,
             )
+            # The platform stack installed KServe on its cluster; KServe is installed exactly once.
+            self.platform = ExistingPlatform(f"{name}-platform", config.cluster.existing, self.cluster, child)
             self.outputs = {
                 "tier": config.tier,
                 "region": config.region,
@@ -75,6 +81,7 @@ class ServingEnvironment(pulumi.ComponentResource):
             ready=[*node_groups, *(addons.addons[k] for k in sorted(addons.addons)),
                    *(plugins.plugins[k] for k in sorted(plugins.plugins))],
         )
+        self.platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config.platform, self.cluster), child)
 
         # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
         # plus the network for whoever places load balancers.
@@ -91,5 +98,6 @@ class ServingEnvironment(pulumi.ComponentResource):
             "vpcId": vpc_id,
             "privateSubnetIds": private_subnets,
             "publicSubnetIds": public_subnets,
+            "platform": platform_output(config.platform, self.platform.handle),
         }
         self.register_outputs(self.outputs)

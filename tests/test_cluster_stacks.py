@@ -24,6 +24,11 @@ def plans():
     return {stack: plan_config(stack_config(stack), stack) for stack in ("dev", "staging", "prod")}
 
 
+def plugin_releases(plan) -> list[str]:
+    # The platform's releases (cert-manager, KServe) are tested in tests/test_platform_*.py.
+    return sorted(name for name in resources(plan, RELEASE) if name.startswith("servestack-device-plugins-"))
+
+
 def pools_of(plan) -> dict[str, dict]:
     return {name.removeprefix("servestack-pools-"): v["inputs"] for name, v in resources(plan, NODE_GROUP).items()}
 
@@ -33,7 +38,7 @@ def test_dev_small_cpu_pool_and_gpu_pool_from_zero(plans):
     assert sorted(pools) == ["gpu", "system"]
     assert (pools["gpu"]["amiType"], pools["gpu"]["scalingConfig"]["minSize"]) == ("AL2023_x86_64_NVIDIA", 0)
     assert pools["system"]["amiType"] == "AL2023_x86_64_STANDARD"
-    assert sorted(resources(plans["dev"], RELEASE)) == ["servestack-device-plugins-nvidia"]
+    assert plugin_releases(plans["dev"]) == ["servestack-device-plugins-nvidia"]
     vpc = resource(plans["dev"], CLUSTER, "servestack-cluster-eks")["inputs"]["vpcConfig"]
     assert (vpc["endpointPublicAccess"], vpc["publicAccessCidrs"]) == (True, ["203.0.113.0/24"])
 
@@ -42,7 +47,7 @@ def test_staging_adds_an_inf2_pool(plans):
     pools = pools_of(plans["staging"])
     assert sorted(pools) == ["gpu", "neuron", "system"]
     assert (pools["neuron"]["instanceTypes"], pools["neuron"]["amiType"]) == (["inf2.xlarge"], "AL2023_x86_64_NEURON")
-    assert sorted(resources(plans["staging"], RELEASE)) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
+    assert plugin_releases(plans["staging"]) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
 
 
 def test_prod_private_three_zones_all_kinds(plans):
@@ -55,8 +60,8 @@ def test_prod_private_three_zones_all_kinds(plans):
         "fpga": "CUSTOM", "gpu": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "system": "AL2023_x86_64_STANDARD",
     }
     assert all(v["subnetIds"] == vpc["subnetIds"] for v in pools.values())
-    assert sorted(resources(plan, RELEASE)) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
-    assert [m["metadata"]["name"] for _, m in plan.manifests()] == ["fpga-device-plugin"]
+    assert plugin_releases(plan) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
+    assert [m["metadata"]["name"] for _, m in plan.manifests() if m["kind"] == "DaemonSet"] == ["fpga-device-plugin"]
 
 
 def test_nodes_wait_for_node_addons_and_coredns_waits_for_nodes(plans):
@@ -73,7 +78,7 @@ def test_exports_what_a_serving_stack_needs(plans):
     outputs = plans["dev"].document["outputs"]
     assert sorted(outputs) == sorted([
         "tier", "region", "clusterName", "clusterEndpoint", "clusterCertificateAuthority", "oidcProviderArn", "oidcIssuer",
-        "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds",
+        "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds", "platform",
     ])
     assert outputs["clusterName"] == "servestack-dev"
     assert outputs["oidcIssuer"].startswith("oidc.eks.us-east-1.amazonaws.com/id/")

@@ -60,9 +60,9 @@ class StackConfig(ConfigModel):
     def _cluster_problems(self) -> list[Finding]:
         found = []
         if self.cluster.existing is not None:
-            # The referenced platform stack owns the network and the pools: declaring them here
+            # The referenced platform stack owns the network, the pools and the platform: declaring them here
             # would create nothing and mislead the reader.
-            for field_name in ("network", "node_pools"):
+            for field_name in ("network", "node_pools", "platform"):
                 if field_name in self.model_fields_set:
                     alias = type(self).model_fields[field_name].alias
                     found.append(Finding(

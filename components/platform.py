@@ -1,0 +1,417 @@
+"""ServingPlatform: everything model serving runs on inside the cluster, in the order it needs.
+
+cert-manager (Helm, with its CRDs) comes first: KServe's webhooks take their certificates from
+it. Then the networking KServe's deployment mode needs (Knative Serving and Kourier or Istio in
+``Knative`` mode; Envoy Gateway and the Gateway API in ``Standard`` mode), then KServe's three
+charts in order: CRDs, controller, built-in runtimes. With Kubeflow, its kustomize manifests
+replace all of that but cert-manager, applied layer by layer in upstream's order, and KServe is
+Kubeflow's own. Every step is an explicit ``depends_on`` edge, so that one ``pulumi up`` on an
+empty cluster converges and a preview never needs a CRD or namespace that does not exist yet.
+
+The decisions (chart values, Knative feature flags, namespace labels, Kubeflow layers) are pure
+functions below, tested without Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import versions
+from .config.platform import PlatformConfig, platform_kserve_version
+from .handles import ClusterHandle, PlatformHandle
+from .placement import PoolPlacement
+from .versions import Pinned
+
+CERT_MANAGER_NAMESPACE = "cert-manager"
+KSERVE_NAMESPACE = "kserve"
+KNATIVE_NAMESPACE = "knative-serving"
+ISTIO_NAMESPACE = "istio-system"
+ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"
+
+# Knative drops nodeSelector, tolerations and affinity from pod specs unless these are on; an
+# accelerator endpoint would then land on a CPU node, or never schedule past the pool's taint.
+KNATIVE_PLACEMENT_FEATURES = (
+    "kubernetes.podspec-affinity",
+    "kubernetes.podspec-nodeselector",
+    "kubernetes.podspec-tolerations",
+)
+KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
+
+# Standard mode: the Gateway KServe's chart creates, and the GatewayClass it names.
+KSERVE_GATEWAY = f"{KSERVE_NAMESPACE}/kserve-ingress-gateway"
+ENVOY_GATEWAY_CLASS = "envoy"
+ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+
+# Kubeflow's manifests in the order its README installs them; each layer needs the one before
+# (CRDs and namespaces, then the mesh, then what runs in it). Kubeflow's own cert-manager is left
+# out: the Helm release below is the cluster's one cert-manager, Kubeflow only adds its issuer.
+KUBEFLOW_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation", (
+        "common/kubeflow-namespace/base",
+        "common/cert-manager/kubeflow-issuer/base",
+        "common/istio/istio-crds/base",
+        "common/istio/istio-namespace/base",
+    )),
+    ("mesh", ("common/istio/istio-install/overlays/oauth2-proxy",)),
+    ("auth", ("common/oauth2-proxy/overlays/m2m-dex-only", "common/dex/overlays/oauth2-proxy")),
+    ("knative", ("common/knative/knative-serving/overlays/gateways", "common/istio/cluster-local-gateway/base")),
+    ("platform", (
+        "common/networkpolicies/base",
+        "common/kubeflow-roles/base",
+        "common/istio/kubeflow-istio-resources/base",
+    )),
+    ("kserve", ("applications/kserve/kserve", "applications/kserve/models-web-app/overlays/kubeflow")),
+    ("applications", (
+        "applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user",
+        "applications/katib/upstream/installs/katib-with-kubeflow",
+        "applications/centraldashboard/overlays/oauth2-proxy",
+        "applications/admission-webhook/upstream/overlays/cert-manager",
+        "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
+        "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
+        "applications/pvcviewer-controller/upstream/base",
+        "applications/profiles/upstream/overlays/kubeflow",
+        "applications/volumes-web-app/upstream/overlays/istio",
+        "applications/tensorboard/tensorboards-web-app/upstream/overlays/istio",
+        "applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow",
+        "applications/trainer/upstream/overlays/kubeflow-platform",
+        "applications/spark/spark-operator/overlays/kubeflow",
+    )),
+)
+# The layer after which Kubeflow's KServe serves InferenceServices.
+KUBEFLOW_KSERVE_LAYER = "kserve"
+KUBEFLOW_KNATIVE_LAYER = "knative"
+
+
+# --------------------------------------------------------------------------- pure decisions
+
+
+def knative_features(placements: Mapping[str, PoolPlacement]) -> dict[str, str]:
+    """Knative ``config-features`` entries the cluster needs: the pod-spec placement features,
+    exactly when some pool has accelerators (their endpoints need node selectors and tolerations)."""
+    if any(p.has_accelerator for p in placements.values()):
+        return {feature: "enabled" for feature in KNATIVE_PLACEMENT_FEATURES}
+    return {}
+
+
+def cert_manager_values() -> dict[str, Any]:
+    # CRDs belong to the release (and survive its deletion: certificates must not vanish with it).
+    return {"crds": {"enabled": True, "keep": True}}
+
+
+def kserve_resources_values(config: PlatformConfig) -> dict[str, Any]:
+    """Values of the ``kserve-resources`` chart: the controller's deployment mode and ingress."""
+    mode = config.kserve.deployment_mode
+    if mode == "Standard":
+        gateway: dict[str, Any] = {"ingressGateway": {
+            "enableGatewayApi": True,
+            "createGateway": True,
+            "kserveGateway": KSERVE_GATEWAY,
+            "className": ENVOY_GATEWAY_CLASS,
+        }}
+    elif config.knative.networking == "kourier":
+        # Top-level routing through Istio VirtualServices is the chart's default; without Istio
+        # KServe must route through Knative's own ingress.
+        gateway = {"disableIstioVirtualHost": True}
+    else:
+        gateway = {}
+    controller: dict[str, Any] = {"deploymentMode": mode}
+    if gateway:
+        controller["gateway"] = gateway
+    return {"kserve": {"controller": controller}}
+
+
+def kserve_runtime_values() -> dict[str, Any]:
+    # The chart ships the ClusterServingRuntimes disabled; endpoints name them by model format.
+    return {"kserve": {"servingruntime": {"enabled": True}}}
+
+
+def namespace_labels(config: PlatformConfig) -> dict[str, str]:
+    """Labels of every endpoint namespace: ownership, Pod Security, and mesh injection."""
+    labels = {
+        "app.kubernetes.io/managed-by": "servestack",
+        "app.kubernetes.io/part-of": "servestack-endpoints",
+        # Model servers need no privileges; the mesh joins pods through Istio CNI, not init
+        # containers with NET_ADMIN, so baseline holds with a sidecar too.
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+    if config.mesh == "istio":
+        labels["istio-injection"] = "enabled"
+    return dict(sorted(labels.items()))
+
+
+def kubeflow_directory(repository: str, path: str, ref: str) -> str:
+    """A kustomize remote target: ``<repo>//<path>?ref=<tag>``."""
+    return f"{repository.rstrip('/')}//{path}?ref={ref}"
+
+
+def kubeflow_short_name(path: str) -> str:
+    """``applications/kserve/kserve`` -> ``kserve-kserve``: the resource name of one kustomization."""
+    return path.split("/", 1)[1].replace("/", "-")
+
+
+def kubeflow_layers(repository: str, ref: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(layer, [(short name, kustomize target)]) in install order."""
+    return [
+        (layer, [(kubeflow_short_name(path), kubeflow_directory(repository, path, ref)) for path in paths])
+        for layer, paths in KUBEFLOW_LAYERS
+    ]
+
+
+def release_manifest(pinned: Pinned, file: str) -> str:
+    """URL of one file of an upstream release (Knative publishes its releases as manifests)."""
+    return f"{pinned.source}/{pinned.version}/{file}"
+
+
+# --------------------------------------------------------------------------- component
+
+
+class ServingPlatformArgs:
+    def __init__(self, config: PlatformConfig, cluster: ClusterHandle):
+        self.config = config
+        self.cluster = cluster
+
+
+class ServingPlatform(pulumi.ComponentResource):
+    """cert-manager, KServe (standalone or Kubeflow's) and their networking; fills :attr:`handle`."""
+
+    handle: PlatformHandle
+    releases: dict[str, k8s.helm.v3.Release]
+    """Helm releases by short name (``cert-manager``, ``kserve-crd``, ...)."""
+    namespaces: dict[str, k8s.core.v1.Namespace]
+    kubeflow_layers: dict[str, list[pulumi.Resource]]
+    """Kubeflow's kustomize directories (and patches) by layer, in install order; empty without Kubeflow."""
+
+    def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("servestack:platform:ServingPlatform", name, None, opts)
+        self._name = name
+        self._config = config = args.config
+        self._cluster = cluster = args.cluster
+        self._provider = cluster.kubernetes_provider
+        self.releases = {}
+        self.kubeflow_layers: dict[str, list[pulumi.Resource]] = {}
+
+        cert_manager = self._release("cert-manager", versions.CERT_MANAGER, CERT_MANAGER_NAMESPACE,
+                                     cert_manager_values(), cluster.ready)
+        if config.kubeflow.enabled:
+            ready = self._kubeflow(cert_manager)
+        else:
+            ready = self._kserve(cert_manager)
+
+        labels = namespace_labels(config)
+        self.namespaces = {
+            namespace: k8s.core.v1.Namespace(
+                f"{name}-ns-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels=labels),
+                opts=self._child(cluster.ready),
+            )
+            for namespace in config.endpoint_namespaces
+        }
+
+        self.handle = PlatformHandle(
+            deployment_mode=config.deployment_mode,
+            kserve_version=platform_kserve_version(config),
+            namespaces=dict(self.namespaces),
+            ready=ready,
+        )
+        self.register_outputs({
+            "deploymentMode": self.handle.deployment_mode,
+            "kserveVersion": self.handle.kserve_version,
+            "kubeflow": config.kubeflow.enabled,
+            "endpointNamespaces": sorted(self.namespaces),
+        })
+
+    # ----------------------------------------------------------------------- helpers
+
+    def _child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=list(depends_on))
+
+    def _remote_child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        # Remote components (yaml/v2, kustomize/v2) take the provider through `providers`.
+        return pulumi.ResourceOptions(parent=self, providers=[self._provider], depends_on=list(depends_on))
+
+    def _release(self, key: str, pinned: Pinned, namespace: str, values: dict[str, Any],
+                 depends_on: Sequence[pulumi.Resource], chart: str | None = None) -> k8s.helm.v3.Release:
+        """A Helm release named ``key``; ``chart`` names the chart when one pin covers several (Istio)."""
+        oci = pinned.source.startswith("oci://")
+        release = k8s.helm.v3.Release(
+            f"{self._name}-{key}",
+            name=key,
+            chart=pinned.source if oci else (chart or pinned.name),
+            version=pinned.version,
+            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=pinned.source),
+            namespace=namespace,
+            create_namespace=True,
+            values=values,
+            # A failed upgrade rolls back instead of leaving half a controller behind.
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=10,
+            opts=self._child(depends_on),
+        )
+        self.releases[key] = release
+        return release
+
+    def _config_map_patch(self, key: str, config_map: str, namespace: str, data: dict[str, str],
+                          depends_on: Sequence[pulumi.Resource]) -> k8s.core.v1.ConfigMapPatch:
+        return k8s.core.v1.ConfigMapPatch(
+            f"{self._name}-{key}",
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                name=config_map,
+                namespace=namespace,
+                # The release manifests own the ConfigMap; these keys are servestack's.
+                annotations={"pulumi.com/patchForce": "true"},
+            ),
+            data=dict(sorted(data.items())),
+            opts=self._child(depends_on),
+        )
+
+    # ----------------------------------------------------------------------- standalone KServe
+
+    def _kserve(self, cert_manager: k8s.helm.v3.Release) -> list[pulumi.Resource]:
+        config, cluster = self._config, self._cluster
+        if config.kserve.deployment_mode == "Knative":
+            networking = self._knative()
+        else:
+            networking = self._gateway_api()
+
+        crd = self._release("kserve-crd", versions.KSERVE_CRD, KSERVE_NAMESPACE, {}, [cert_manager, *cluster.ready])
+        controller = self._release("kserve-resources", versions.KSERVE_RESOURCES, KSERVE_NAMESPACE,
+                                   kserve_resources_values(config), [crd, cert_manager, *networking])
+        runtimes = self._release("kserve-runtime-configs", versions.KSERVE_RUNTIME_CONFIGS, KSERVE_NAMESPACE,
+                                 kserve_runtime_values(), [controller])
+        return [crd, controller, runtimes, *networking]
+
+    def _knative(self) -> list[pulumi.Resource]:
+        """Knative Serving from its release manifests, its networking layer and feature flags."""
+        name, config, cluster = self._name, self._config, self._cluster
+        serving = versions.KNATIVE_SERVING
+        crds = k8s.yaml.v2.ConfigFile(f"{name}-knative-serving-crds", file=release_manifest(serving, "serving-crds.yaml"),
+                                      opts=self._remote_child(cluster.ready))
+        core = k8s.yaml.v2.ConfigFile(f"{name}-knative-serving-core", file=release_manifest(serving, "serving-core.yaml"),
+                                      opts=self._remote_child([crds]))
+        installed: list[pulumi.Resource] = [crds, core]
+
+        if config.knative.networking == "kourier":
+            kourier = k8s.yaml.v2.ConfigFile(f"{name}-knative-kourier", file=release_manifest(versions.KNATIVE_NET_KOURIER, "kourier.yaml"),
+                                             opts=self._remote_child([core]))
+            network = self._config_map_patch("knative-config-network", "config-network", KNATIVE_NAMESPACE,
+                                             {"ingress-class": KOURIER_INGRESS_CLASS}, [core])
+            installed += [kourier, network]
+        else:
+            installed += self._istio([core])
+
+        features = knative_features(cluster.placements)
+        if features:
+            installed.append(self._config_map_patch("knative-config-features", "config-features", KNATIVE_NAMESPACE,
+                                                    features, [core]))
+        return installed
+
+    def _istio(self, knative_core: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """Istio (with its CNI plugin, so meshed pods need no NET_ADMIN) and net-istio."""
+        cluster = self._cluster
+        base = self._release("istio-base", versions.ISTIO, ISTIO_NAMESPACE, {"defaultRevision": "default"}, cluster.ready,
+                             chart="base")
+        cni = self._release("istio-cni", versions.ISTIO, ISTIO_NAMESPACE, {}, [base], chart="cni")
+        istiod = self._release("istiod", versions.ISTIO, ISTIO_NAMESPACE, {"pilot": {"cni": {"enabled": True}}},
+                               [base, cni], chart="istiod")
+        # The release name makes the gateway `istio-ingressgateway` (labels istio=ingressgateway),
+        # which net-istio's knative-ingress-gateway selects.
+        gateway = self._release("istio-ingressgateway", versions.ISTIO, ISTIO_NAMESPACE, {}, [istiod], chart="gateway")
+        net_istio = k8s.yaml.v2.ConfigFile(
+            f"{self._name}-knative-net-istio", file=release_manifest(versions.KNATIVE_NET_ISTIO, "net-istio.yaml"),
+            opts=self._remote_child([*knative_core, istiod, gateway]),
+        )
+        return [base, cni, istiod, gateway, net_istio]
+
+    def _gateway_api(self) -> list[pulumi.Resource]:
+        """Standard mode's ingress: Envoy Gateway (with the Gateway API CRDs) and its GatewayClass."""
+        envoy = self._release("envoy-gateway", versions.ENVOY_GATEWAY, ENVOY_GATEWAY_NAMESPACE, {}, self._cluster.ready)
+        gateway_class = k8s.apiextensions.CustomResource(
+            f"{self._name}-gatewayclass-{ENVOY_GATEWAY_CLASS}",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="GatewayClass",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=ENVOY_GATEWAY_CLASS),
+            spec={"controllerName": ENVOY_GATEWAY_CONTROLLER},
+            opts=self._child([envoy]),
+        )
+        return [envoy, gateway_class]
+
+    # ----------------------------------------------------------------------- Kubeflow
+
+    def _kubeflow(self, cert_manager: k8s.helm.v3.Release) -> list[pulumi.Resource]:
+        """Kubeflow's layers, each depending on the whole layer before; returns what endpoints need."""
+        config, cluster = self._config, self._cluster
+        previous: list[pulumi.Resource] = [cert_manager, *cluster.ready]
+        serving: list[pulumi.Resource] = []
+        for layer, targets in kubeflow_layers(config.kubeflow.manifests_repository, versions.KUBEFLOW_MANIFESTS.version):
+            installed: list[pulumi.Resource] = [
+                k8s.kustomize.v2.Directory(f"{self._name}-kubeflow-{short}", directory=target,
+                                           opts=self._remote_child(previous))
+                for short, target in targets
+            ]
+            if layer == KUBEFLOW_KNATIVE_LAYER:
+                features = knative_features(cluster.placements)
+                if features:
+                    installed.append(self._config_map_patch("knative-config-features", "config-features",
+                                                            KNATIVE_NAMESPACE, features, installed))
+            self.kubeflow_layers[layer] = installed
+            previous = installed
+        # Endpoints need every layer up to Kubeflow's KServe, not the notebooks and pipelines after it.
+        names = [layer for layer, _ in KUBEFLOW_LAYERS]
+        for layer in names[: names.index(KUBEFLOW_KSERVE_LAYER) + 1]:
+            serving += self.kubeflow_layers[layer]
+        return serving
+
+
+# --------------------------------------------------------------------------- referenced platform
+
+
+def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str, Any]:
+    """The ``platform`` stack output: what a serving stack that references this cluster needs."""
+    return {
+        "deploymentMode": handle.deployment_mode,
+        "kserveVersion": handle.kserve_version,
+        "kubeflow": config.kubeflow.enabled,
+        "endpointNamespaces": sorted(handle.namespaces),
+    }
+
+
+class ExistingPlatform(pulumi.ComponentResource):
+    """The platform another (platform) stack installed on a referenced cluster.
+
+    A serving stack must not install cert-manager or KServe a second time; it reads the platform
+    stack's ``platform`` output and looks up the endpoint namespaces, so that endpoints build on
+    the same :class:`PlatformHandle` either way.
+    """
+
+    handle: PlatformHandle
+
+    def __init__(self, name: str, stack: str, cluster: ClusterHandle, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("servestack:platform:ExistingPlatform", name, None, opts)
+        from pulumi.runtime.sync_await import _sync_await
+
+        reference = pulumi.StackReference(f"{name}-ref", stack_name=stack, opts=pulumi.ResourceOptions(parent=self))
+        # Endpoints check their namespace and mode while the program runs: read the values now.
+        exported = _sync_await(reference.get_output_details("platform")).value
+        if exported is None:
+            raise pulumi.RunError(f"stack {stack!r} exports no platform; is it a servestack platform stack?")
+        namespaces = {
+            namespace: k8s.core.v1.Namespace.get(
+                f"{name}-ns-{namespace}", namespace,
+                opts=pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider),
+            )
+            for namespace in sorted(exported["endpointNamespaces"])
+        }
+        self.handle = PlatformHandle(
+            deployment_mode=exported["deploymentMode"],
+            kserve_version=exported["kserveVersion"],
+            namespaces=namespaces,
+            ready=[],  # installed and converged by the platform stack
+        )
+        self.register_outputs({"stack": stack, **{k: exported[k] for k in sorted(exported)}})

@@ -1,0 +1,111 @@
+"""The serving platform of each stack as the real program plans it, after the cluster layer."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import ConfigError, parse_stack_config
+from components.environment import ServingEnvironment
+from tests.harness import plan_config, plan_program, resource, resources, stack_config
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+DIRECTORY = "kubernetes:kustomize/v2:Directory"
+CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
+PATCH = "kubernetes:core/v1:ConfigMapPatch"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+PLATFORM_PREFIX = "servestack-platform-"
+
+
+@pytest.fixture(scope="module")
+def plans():
+    # Read-only: each stack planned once for every test of this module.
+    return {stack: plan_config(stack_config(stack), stack) for stack in ("dev", "staging", "prod")}
+
+
+def platform_releases(plan) -> dict[str, dict]:
+    return {name.removeprefix(PLATFORM_PREFIX): state for name, state in resources(plan, RELEASE).items()
+            if name.startswith(PLATFORM_PREFIX)}
+
+
+def test_dev_runs_kserve_in_knative_mode_with_kourier(plans):
+    plan = plans["dev"]
+    releases = platform_releases(plan)
+    assert sorted(releases) == ["cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs"]
+    assert releases["kserve-resources"]["inputs"]["values"]["kserve"]["controller"]["deploymentMode"] == "Knative"
+    assert sorted(resources(plan, CONFIG_FILE)) == [
+        "servestack-platform-knative-kourier", "servestack-platform-knative-serving-core", "servestack-platform-knative-serving-crds",
+    ]
+    # dev has a GPU pool, so Knative must keep the endpoints' node selectors and tolerations.
+    assert sorted(resource(plan, PATCH, "servestack-platform-knative-config-features")["inputs"]["data"]) == [
+        "kubernetes.podspec-affinity", "kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations"]
+    assert resources(plan, DIRECTORY) == {}
+
+
+def test_staging_runs_kubeflow_and_no_standalone_kserve(plans):
+    plan = plans["staging"]
+    assert sorted(platform_releases(plan)) == ["cert-manager"]
+    directories = {state["inputs"]["directory"] for state in resources(plan, DIRECTORY).values()}
+    assert "https://github.com/kubeflow/manifests//applications/kserve/kserve?ref=26.03" in directories
+    assert len(directories) == 27
+    assert resources(plan, CONFIG_FILE) == {}
+    assert "servestack-platform-knative-config-features" in resources(plan, PATCH)
+
+
+def test_prod_runs_kserve_in_standard_mode_behind_envoy_gateway(plans):
+    plan = plans["prod"]
+    releases = platform_releases(plan)
+    assert sorted(releases) == ["cert-manager", "envoy-gateway", "kserve-crd", "kserve-resources", "kserve-runtime-configs"]
+    assert releases["kserve-resources"]["inputs"]["values"]["kserve"]["controller"]["deploymentMode"] == "Standard"
+    assert resources(plan, CONFIG_FILE) == {}
+    assert resources(plan, DIRECTORY) == {}
+    assert "servestack-platform-gatewayclass-envoy" in resources(plan, "kubernetes:gateway.networking.k8s.io/v1:GatewayClass")
+
+
+def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
+    plan = plans["prod"]
+    cert_manager = platform_releases(plan)["cert-manager"]
+    node_groups = {state["urn"] for state in resources(plan, NODE_GROUP).values()}
+    plugins = {state["urn"] for name, state in resources(plan, RELEASE).items() if name.startswith("servestack-device-plugins-")}
+    plugins |= {state["urn"] for state in resources(plan, "kubernetes:apps/v1:DaemonSet").values()}  # the FPGA plugin
+    addons = {state["urn"] for state in resources(plan, "aws:eks/addon:Addon").values()
+              if state["inputs"]["addonName"] in ("coredns", "aws-ebs-csi-driver")}
+    assert len(node_groups) == 4 and len(plugins) == 3 and len(addons) == 2
+    assert set(cert_manager["dependencies"]) == node_groups | plugins | addons
+    provider = resource(plan, "pulumi:providers:kubernetes", "servestack-cluster-k8s")["urn"]
+    for state in platform_releases(plan).values():
+        assert state["provider"].rsplit("::", 1)[0] == provider
+
+
+def test_each_stack_exports_its_platform(plans):
+    assert {stack: plan.document["outputs"]["platform"] for stack, plan in plans.items()} == {
+        "dev": {"deploymentMode": "Knative", "kserveVersion": "v0.20.0", "kubeflow": False, "endpointNamespaces": ["models"]},
+        "staging": {"deploymentMode": "Knative", "kserveVersion": "v0.16.0", "kubeflow": True, "endpointNamespaces": ["models"]},
+        "prod": {"deploymentMode": "Standard", "kserveVersion": "v0.20.0", "kubeflow": False, "endpointNamespaces": ["models"]},
+    }
+
+
+# --------------------------------------------------------------------------- serving stacks
+
+
+def test_a_stack_on_a_referenced_cluster_installs_no_platform_and_takes_the_platform_stacks():
+    platforms = []
+
+    def program():
+        config = parse_stack_config("serving", {"aws:region": "us-east-1", "servestack:cluster": {"existing": "prod"}})
+        platforms.append(ServingEnvironment("servestack", config).platform)
+
+    plan = plan_program(program, stack="serving")
+    assert resources(plan, RELEASE) == {}
+    assert resources(plan, "kubernetes:core/v1:Namespace") == {}
+    (platform,) = platforms
+    assert (platform.handle.deployment_mode, platform.handle.kserve_version) == ("Standard", "v0.20.0")
+    assert sorted(platform.handle.namespaces) == ["models"]
+    assert platform.handle.ready == []
+
+
+def test_a_stack_on_a_referenced_cluster_may_not_declare_a_platform():
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config("serving", {"aws:region": "us-east-1", "servestack:cluster": {"existing": "prod"},
+                                       "servestack:platform": {"kserve": {"deploymentMode": "Knative"}}})
+    assert [p.render() for p in raised.value.problems] == [
+        "servestack:platform: cannot be set together with cluster.existing (the stack prod owns the cluster's platform)"]
