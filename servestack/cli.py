@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from . import __version__
+from .commands.check import check_command
+from .commands.cost import cost_command
+from .commands.diff import diff_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
 from .commands.rollout import rollout_command
@@ -21,6 +24,9 @@ def cli() -> None:
 
 cli.add_command(plan_command)
 cli.add_command(preflight_command)
+cli.add_command(check_command)
+cli.add_command(diff_command)
+cli.add_command(cost_command)
 cli.add_command(rollout_command)
 
 

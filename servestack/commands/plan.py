@@ -19,6 +19,8 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     preview.json (the shape of `pulumi preview --json`) and manifests/."""
     from rich.console import Console
 
+    from ..cost import estimate
+    from ..review.plans import plan_from_document
     from ..summary import component_tree
 
     project, plan = plan_or_exit(project_dir, stack, out)
@@ -27,3 +29,5 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     where = plan.out.relative_to(project.root) if plan.out.is_relative_to(project.root) else plan.out
     console.print(f"\nPlan of stack [bold]{stack}[/bold]: {len(plan.steps)} steps, "
                   f"{len(plan.manifests())} Kubernetes manifests, written to {where}/")
+    reviewed = plan_from_document(plan.document)
+    console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config).summary()}", soft_wrap=True)

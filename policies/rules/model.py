@@ -1,0 +1,289 @@
+"""The shared vocabulary of servestack's policy rules: resources, rules, contexts, violations.
+
+Rules are pure functions over plain resource dicts ``{"type", "urn", "inputs"}`` (inputs under
+the camelCase engine names that ``pulumi preview --json`` and the CrossGuard analyzer both
+use), so the same function backs a CrossGuard validator and ``servestack check`` offline.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: Pulumi's marker for a value that is not known until the resource exists (preview only).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET = "[secret]"
+
+Enforcement = Literal["mandatory", "advisory", "disabled"]
+ENFORCEMENT_LEVELS = ("advisory", "mandatory", "disabled")
+TIERS = ("dev", "staging", "prod")
+
+Resource = Mapping[str, Any]
+"""``{"type": ..., "urn": ..., "inputs": {...}}`` (and optionally ``protect``)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule knows besides the resources: the stack's tier and the rule's settings."""
+
+    tier: str = "dev"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """The rule's config properties, defaults filled in."""
+    stack_config: Mapping[str, Any] = field(default_factory=dict)
+    """The stack's config (``servestack:*`` keys, decoded), when the caller has it."""
+
+    @property
+    def is_prod(self) -> bool:
+        return self.tier == "prod"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.settings[key]
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    rule: str
+    urn: str
+    """The offending resource; empty for a violation of the stack as a whole."""
+    message: str
+    enforcement: str = "mandatory"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "enforcement": self.enforcement, "urn": self.urn,
+                "resource": name_of(self.urn) if self.urn else "", "message": self.message}
+
+
+ResourceCheck = Callable[[Resource, Context], Iterable[str]]
+StackCheck = Callable[[list[Resource], Context], Iterable[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy: a kebab-case name, what it enforces, and its pure check.
+
+    A resource rule's ``check(resource, ctx)`` yields messages for one resource of ``types``;
+    a stack rule's ``check(resources, ctx)`` yields ``(urn, message)`` over the whole stack.
+    """
+
+    name: str
+    domain: str
+    description: str
+    enforcement: Enforcement
+    check: ResourceCheck | StackCheck
+    types: tuple[str, ...] = ()
+    """Resource types a resource rule inspects; empty for a stack rule."""
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Config properties as JSON schema (each with a ``default`` and ``description``)."""
+    tiered: bool = False
+    """The rule reads the tier: it gets a ``tier`` setting (``auto`` reads the stack)."""
+
+    @property
+    def is_stack_rule(self) -> bool:
+        return not self.types
+
+    def schema(self) -> dict[str, dict[str, Any]]:
+        properties = {k: dict(v) for k, v in self.settings.items()}
+        if self.tiered:
+            properties["tier"] = {
+                "type": "string", "enum": ["auto", *TIERS], "default": "auto",
+                "description": "The stack's tier; auto reads servestack:tier from the stack config, "
+                               "else treats a stack whose name contains 'prod' as prod.",
+            }
+        return properties
+
+    def defaults(self) -> dict[str, Any]:
+        return {k: v["default"] for k, v in self.schema().items() if "default" in v}
+
+    def run(self, resources: list[Resource], ctx: Context) -> list[Violation]:
+        """Violations of this rule in a stack (resource rules run on each resource of their types)."""
+        found: list[Violation] = []
+        if self.is_stack_rule:
+            for urn, message in self.check(resources, ctx):  # type: ignore[call-arg]
+                found.append(Violation(self.name, urn, message, self.enforcement))
+        else:
+            for resource in resources:
+                if resource["type"] in self.types:
+                    for message in self.check(resource, ctx):  # type: ignore[call-arg]
+                        found.append(Violation(self.name, resource["urn"], message, self.enforcement))
+        return found
+
+
+# --------------------------------------------------------------------------- policy config
+
+
+class PolicyConfigError(ValueError):
+    """A --policy-pack-config document this pack cannot read."""
+
+
+def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> dict[str, dict[str, Any]]:
+    """``--policy-pack-config`` JSON -> rule name -> {"enforcementLevel", **settings}, defaults filled.
+
+    The format is Pulumi's: ``{"all": "advisory", "<rule>": "disabled" | {"enforcementLevel": ..., "<setting>": ...}}``.
+    """
+    rules = list(rules)
+    by_name = {r.name: r for r in rules}
+    unknown = sorted(set(document) - set(by_name) - {"all"})
+    if unknown:
+        raise PolicyConfigError(f"unknown policy name(s) {', '.join(unknown)}; policies: {', '.join(sorted(by_name))}")
+    all_level = document.get("all")
+    if isinstance(all_level, Mapping):
+        all_level = all_level.get("enforcementLevel")
+    if all_level is not None and all_level not in ENFORCEMENT_LEVELS:
+        raise PolicyConfigError(f"all: enforcement level must be one of {', '.join(ENFORCEMENT_LEVELS)} (got {all_level!r})")
+    resolved = {}
+    for rule in rules:
+        entry = document.get(rule.name, {})
+        if isinstance(entry, str):
+            entry = {"enforcementLevel": entry}
+        if not isinstance(entry, Mapping):
+            raise PolicyConfigError(f"{rule.name}: must be an enforcement level or a mapping (got {entry!r})")
+        level = entry.get("enforcementLevel", all_level or rule.enforcement)
+        if level not in ENFORCEMENT_LEVELS:
+            raise PolicyConfigError(f"{rule.name}.enforcementLevel: must be one of {', '.join(ENFORCEMENT_LEVELS)} (got {level!r})")
+        schema = rule.schema()
+        settings = rule.defaults()
+        for key, value in entry.items():
+            if key == "enforcementLevel":
+                continue
+            if key not in schema:
+                known = ", ".join(sorted(schema)) or "none"
+                raise PolicyConfigError(f"{rule.name}.{key}: is not a setting of this policy (settings: {known})")
+            problem = _type_problem(value, schema[key])
+            if problem:
+                raise PolicyConfigError(f"{rule.name}.{key}: {problem} (got {json.dumps(value)})")
+            settings[key] = value
+        resolved[rule.name] = {"enforcementLevel": level, **settings}
+    return resolved
+
+
+def _type_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    checks = {
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "string": lambda v: isinstance(v, str),
+        "array": lambda v: isinstance(v, list),
+    }
+    if kind in checks and not checks[kind](value):
+        return f"must be of type {kind}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"must be one of {', '.join(map(str, schema['enum']))}"
+    if "minimum" in schema and value < schema["minimum"]:
+        return f"must be >= {schema['minimum']}"
+    return None
+
+
+def resolve_tier(setting: str | None, stack_config: Mapping[str, Any], stack_name: str = "") -> str:
+    """The tier a rule applies: its ``tier`` setting, else ``servestack:tier``, else the stack name."""
+    if setting and setting != "auto":
+        return setting
+    tier = stack_config.get("servestack:tier")
+    if tier in TIERS:
+        return str(tier)
+    return "prod" if "prod" in stack_name.lower() else "dev"
+
+
+# --------------------------------------------------------------------------- helpers for rules
+
+
+def name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def dig(value: Any, *path: Any, default: Any = None) -> Any:
+    """``dig(inputs, "spec", "predictor", "minReplicas")``: None-safe nested lookup."""
+    for part in path:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and -len(value) <= part < len(value):
+            value = value[part]
+        else:
+            return default
+    return value
+
+
+#: Pulumi's unknown markers per value type (strings stand in for unknown bools, numbers, lists...).
+UNKNOWN_MARKERS = frozenset({
+    UNKNOWN, "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+})
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """The value if it is a mapping, else empty (absent, or unknown during preview)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def items(value: Any) -> list[Any]:
+    """The value if it is a list, else empty (absent, or unknown during preview)."""
+    return value if isinstance(value, list) else []
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in UNKNOWN_MARKERS
+
+
+def truthy(value: Any) -> bool | None:
+    """Pulumi inputs spell booleans as bools or strings ("true"); None when unknown or absent."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def decode_json(value: Any) -> Any:
+    """Structured config and policy documents arrive as JSON text in real previews."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def cidr_is_open(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+# Kubernetes taint effects and the EKS API's spelling of them.
+EKS_TO_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+
+
+def k8s_effect(effect: str | None) -> str | None:
+    return EKS_TO_K8S_EFFECT.get(effect or "", effect)
+
+
+def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+    """Kubernetes' ToleratesTaint: key, operator (Equal/Exists), value and effect."""
+    effect = toleration.get("effect") or ""
+    if effect and effect != k8s_effect(taint.get("effect")):
+        return False
+    key = toleration.get("key") or ""
+    operator = toleration.get("operator") or "Equal"
+    if not key:
+        return operator == "Exists"
+    if key != taint.get("key"):
+        return False
+    if operator == "Exists":
+        return True
+    return str(toleration.get("value") or "") == str(taint.get("value") or "")
+
+
+def untolerated(tolerations: Iterable[Mapping[str, Any]], taints: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The taints (that keep pods off: NoSchedule/NoExecute) no toleration tolerates."""
+    tolerations = [t for t in tolerations if isinstance(t, Mapping)]
+    return [t for t in taints
+            if k8s_effect(t.get("effect")) != "PreferNoSchedule" and not any(tolerates(tol, t) for tol in tolerations)]
+
+
+def show_taint(taint: Mapping[str, Any]) -> str:
+    return f"{taint.get('key')}={taint.get('value', '')}:{k8s_effect(taint.get('effect'))}"

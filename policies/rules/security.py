@@ -1,0 +1,337 @@
+"""Security rules: the EKS control plane, nodes, IRSA and images."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .facts import CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS
+from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, items, mapping, truthy
+
+ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+def eks_endpoint_private(resource: Resource, ctx: Context) -> Iterable[str]:
+    if is_unknown(resource["inputs"].get("vpcConfig")):
+        return
+    vpc = mapping(resource["inputs"].get("vpcConfig"))
+    public = truthy(vpc.get("endpointPublicAccess"))
+    if is_unknown(vpc.get("endpointPublicAccess")):
+        return
+    public = True if public is None else public  # EKS default: public access on
+    if not public:
+        return
+    if ctx.is_prod:
+        yield ("vpcConfig.endpointPublicAccess is true (or unset, which EKS treats as true) on a prod cluster; "
+               "allowed: false with endpointPrivateAccess true, because a prod API server must not be reachable "
+               "from the internet")
+    cidrs = vpc.get("publicAccessCidrs")
+    if cidrs is None:
+        yield ("vpcConfig.publicAccessCidrs is unset while the public endpoint is on, so EKS opens it to 0.0.0.0/0; "
+               "allowed: the office/VPN ranges that need the API, never 0.0.0.0/0")
+    elif isinstance(cidrs, list):
+        open_ = [c for c in cidrs if isinstance(c, str) and cidr_is_open(c)]
+        if open_:
+            yield (f"vpcConfig.publicAccessCidrs contains {', '.join(open_)}; allowed: specific ranges, never the "
+                   "whole internet, because the API server would accept connections from anyone")
+
+
+def eks_secrets_encryption(resource: Resource, ctx: Context) -> Iterable[str]:
+    config = resource["inputs"].get("encryptionConfig")
+    if is_unknown(config):
+        return
+    if isinstance(config, list):  # older providers: a list of one block
+        config = config[0] if config else None
+    resources = items(mapping(config).get("resources"))
+    if "secrets" not in resources:
+        yield ("encryptionConfig does not encrypt secrets (found resources "
+               f"{resources or 'none'}); required: resources [\"secrets\"] with a KMS key, so that Kubernetes "
+               "Secrets are envelope-encrypted in etcd")
+    elif not dig(config, "provider", "keyArn"):
+        yield "encryptionConfig.provider.keyArn is missing; required: the ARN of the KMS key that encrypts secrets"
+
+
+def eks_control_plane_logging(resource: Resource, ctx: Context) -> Iterable[str]:
+    enabled = resource["inputs"].get("enabledClusterLogTypes")
+    if is_unknown(enabled):
+        return
+    enabled = items(enabled)
+    missing = [t for t in ctx["requiredLogTypes"] if t not in enabled]
+    if missing:
+        yield (f"enabledClusterLogTypes lacks {', '.join(missing)} (enabled: {', '.join(enabled) or 'none'}); "
+               f"required: {', '.join(ctx['requiredLogTypes'])}, so that API calls and authentication are auditable")
+
+
+def launch_template_imdsv2(resource: Resource, ctx: Context) -> Iterable[str]:
+    if is_unknown(resource["inputs"].get("metadataOptions")):
+        return
+    options = mapping(resource["inputs"].get("metadataOptions"))
+    tokens = options.get("httpTokens")
+    if tokens != "required" and not is_unknown(tokens):
+        yield (f"metadataOptions.httpTokens is {tokens or 'unset (optional)'}; required: \"required\" (IMDSv2), "
+               "because IMDSv1 lets any SSRF in a pod read the node role's credentials")
+    hops = options.get("httpPutResponseHopLimit")
+    if isinstance(hops, int) and hops > ctx["maxHopLimit"]:
+        yield (f"metadataOptions.httpPutResponseHopLimit is {hops}; allowed: at most {ctx['maxHopLimit']}, so that pods "
+               "(one hop further than the node) cannot reach the node role's credentials")
+
+
+def launch_template_encrypted_volumes(resource: Resource, ctx: Context) -> Iterable[str]:
+    mappings = resource["inputs"].get("blockDeviceMappings")
+    if is_unknown(mappings):
+        return
+    mappings = items(mappings)
+    if not mappings:
+        yield ("blockDeviceMappings is empty, so the root volume's encryption depends on the AMI and the account "
+               "default; required: a mapping of the root device with ebs.encrypted true")
+    for i, block in enumerate(mappings):
+        ebs = mapping(mapping(block).get("ebs"))
+        if not ebs:
+            continue
+        encrypted = ebs.get("encrypted")
+        if truthy(encrypted) is not True and not is_unknown(encrypted):
+            device = mapping(block).get("deviceName", f"#{i}")
+            yield (f"blockDeviceMappings[{i}] ({device}) has ebs.encrypted {encrypted if encrypted is not None else 'unset'}; "
+                   "required: true, because node volumes hold model weights and container layers")
+
+
+def node_group_no_ssh(resource: Resource, ctx: Context) -> Iterable[str]:
+    remote = resource["inputs"].get("remoteAccess")
+    if remote and not is_unknown(remote):
+        key = remote.get("ec2SshKey") if isinstance(remote, Mapping) else None
+        yield (f"remoteAccess is set (ec2SshKey {key or 'unset'}); allowed: none, because SSH opens port 22 on "
+               "every node; use SSM Session Manager or kubectl debug instead")
+
+
+# --- IRSA: a role that reads models may read only its model's prefix --------------------------
+
+_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation")
+
+
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    document = decode_json(document)
+    if not isinstance(document, Mapping):
+        return []
+    statements = document.get("Statement") or []
+    return [s for s in ([statements] if isinstance(statements, Mapping) else statements) if isinstance(s, Mapping)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def s3_policy_problems(document: Any, allowed_actions: list[str], min_depth: int) -> list[str]:
+    """What lets a policy read more than one model prefix (or write), as messages."""
+    problems = []
+    for i, statement in enumerate(_statements(document)):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        s3_actions = [a for a in actions if a.lower().startswith("s3:") or a == "*"]
+        if not s3_actions:
+            continue
+        extra = [a for a in s3_actions if a not in allowed_actions]
+        if extra:
+            problems.append(f"statement {i} allows {', '.join(extra)}; allowed S3 actions: {', '.join(allowed_actions)} "
+                            "(a serving role only reads its model)")
+        object_actions = [a for a in s3_actions if a not in ("s3:ListBucket", "s3:GetBucketLocation")]
+        for arn in _as_list(statement.get("Resource")):
+            if not isinstance(arn, str) or is_unknown(arn):
+                continue
+            if arn == "*" or not arn.startswith("arn:aws"):
+                problems.append(f"statement {i} grants S3 on resource {arn}; allowed: arn:aws:s3:::<bucket>/<model prefix>/*")
+                continue
+            key = arn.split(":::", 1)[-1].partition("/")[2]
+            if object_actions and key:
+                prefix = key.removesuffix("*").rstrip("/")
+                segments = [s for s in prefix.split("/") if s]
+                if "*" in prefix or len(segments) < min_depth:
+                    problems.append(f"statement {i} grants {', '.join(object_actions)} on {arn}; allowed: objects under a "
+                                    f"model prefix at least {min_depth} levels deep without wildcards "
+                                    "(s3://bucket/models/<model>/...), so one endpoint cannot read another's model")
+            elif object_actions and not key:
+                problems.append(f"statement {i} grants {', '.join(object_actions)} on the bucket {arn} itself or all of it; "
+                                "allowed: objects under the model's prefix only")
+            elif "s3:ListBucket" in s3_actions and not key:
+                condition = statement.get("Condition") or {}
+                prefixes = [v for op in condition.values() if isinstance(op, Mapping) for k, v in op.items() if k == "s3:prefix"]
+                if not prefixes:
+                    problems.append(f"statement {i} allows s3:ListBucket on {arn} without an s3:prefix condition; "
+                                    "allowed: listing the model's prefix only")
+    return problems
+
+
+def _is_irsa_role(inputs: Mapping[str, Any]) -> bool:
+    return any("sts:AssumeRoleWithWebIdentity" in _as_list(s.get("Action")) for s in _statements(inputs.get("assumeRolePolicy")))
+
+
+def irsa_model_prefix_only(resource: Resource, ctx: Context) -> Iterable[str]:
+    inputs = resource["inputs"]
+    documents: list[tuple[str, Any]] = []
+    if resource["type"] == ROLE:
+        if not _is_irsa_role(inputs):
+            return
+        documents = [(f"inlinePolicies[{i}] ({p.get('name', '')})", p.get("policy"))
+                     for i, p in enumerate(items(inputs.get("inlinePolicies"))) if isinstance(p, Mapping)]
+    else:
+        documents = [("policy", inputs.get("policy"))]
+    for where, document in documents:
+        for problem in s3_policy_problems(document, ctx["allowedActions"], ctx["minPrefixDepth"]):
+            yield f"{where}: {problem}"
+
+
+def _subjects(trust: Any) -> set[tuple[str, str]]:
+    """(namespace, service account) pairs an IRSA trust policy admits."""
+    found = set()
+    for statement in _statements(trust):
+        for condition in mapping(statement.get("Condition")).values():
+            for key, values in mapping(condition).items():
+                if key.endswith(":sub"):
+                    for value in _as_list(values):
+                        parts = str(value).split(":")
+                        if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
+                            found.add((parts[2], parts[3]))
+    return found
+
+
+def _object_grants(document: Any) -> list[str]:
+    """``bucket/key-pattern`` of every S3 object ARN a policy lets its holder read."""
+    grants = []
+    for statement in _statements(document):
+        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        if statement.get("Effect") != "Allow" or not any(a in ("*", "s3:*") or a.startswith("s3:GetObject") for a in actions):
+            continue
+        for arn in _as_list(statement.get("Resource")):
+            if isinstance(arn, str) and (arn == "*" or arn.startswith("arn:aws")):
+                grants.append("*" if arn == "*" else arn.split(":::", 1)[-1])
+    return grants
+
+
+def _readable(grant: str, uri: str) -> bool:
+    """Whether a grant (``bucket/models/x/*``) lets its holder read the model at ``s3://bucket/...``."""
+    target = uri.removeprefix("s3://").rstrip("/")
+    return any(fnmatch.fnmatchcase(path, grant) for path in (target, f"{target}/model"))
+
+
+def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
+    from .facts import endpoints
+
+    all_endpoints = endpoints(resources, ctx.stack_config)
+    models = [(e, uri) for e in all_endpoints for p in e.predictors() for _, uri in p.storage_uris() if uri.startswith("s3://")]
+    policies_by_role: dict[str, list[Any]] = {}
+    for r in resources:
+        if r["type"] == ROLE_POLICY:
+            for urn in r.get("dependencies") or []:
+                policies_by_role.setdefault(urn, []).append(r["inputs"].get("policy"))
+    for role in resources:
+        if role["type"] != ROLE or not _is_irsa_role(role["inputs"]):
+            continue
+        subjects = _subjects(role["inputs"].get("assumeRolePolicy"))
+        own = [e for e in all_endpoints if any((e.namespace, p.spec.get("serviceAccountName")) in subjects for p in e.predictors())]
+        if not own:
+            continue
+        documents = [p.get("policy") for p in items(role["inputs"].get("inlinePolicies")) if isinstance(p, Mapping)]
+        documents += policies_by_role.get(role["urn"], [])
+        grants = [g for d in documents for g in _object_grants(d)]
+        names = ", ".join(sorted(e.name for e in own))
+        for endpoint, uri in models:
+            readable = [g for g in grants if _readable(g, uri)]
+            if endpoint in own and not readable:
+                yield role["urn"], (f"the role of endpoint {names} cannot read its model {uri} (grants: "
+                                    f"{', '.join(grants) or 'none'}); required: read access to the endpoint's own model "
+                                    "prefix, or the storage initializer fails to download it")
+            elif endpoint not in own and readable:
+                yield role["urn"], (f"the role of endpoint {names} can read {uri} of endpoint {endpoint.name} through "
+                                    f"{', '.join(readable)}; allowed: only its own endpoint's model prefix, so that one "
+                                    "endpoint cannot read another's model")
+
+
+# --- images -------------------------------------------------------------------------------
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def image_problem(image: str) -> str | None:
+    if "@" in image:
+        return None if _DIGEST.match(image.split("@", 1)[1]) else "has a malformed digest (want @sha256:<64 hex>)"
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "has no tag, so it floats with whatever is pushed as latest"
+    if last.rsplit(":", 1)[1] == "latest":
+        return "uses the tag latest, which floats"
+    return None
+
+
+def _images(value: Any, path: str = "") -> list[tuple[str, str]]:
+    found = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            if key == "image" and isinstance(item, str):
+                found.append((here, item))
+            elif key == "image" and isinstance(item, Mapping) and isinstance(item.get("tag"), str):
+                found.append((here, f"{item.get('repository', 'image')}:{item['tag']}" if item["tag"] else "<chart appVersion>"))
+            else:
+                found += _images(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _images(item, f"{path}[{i}]")
+    return found
+
+
+def container_image_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
+    inputs = resource["inputs"]
+    where = inputs.get("values") if resource["type"] in (HELM_RELEASE, HELM_CHART) else inputs.get("spec")
+    prefix = "values" if resource["type"] in (HELM_RELEASE, HELM_CHART) else "spec"
+    if resource["type"] in (HELM_RELEASE, HELM_CHART) and not inputs.get("version"):
+        yield (f"chart {inputs.get('chart')} has no version, so every deploy installs whatever the repository "
+               "publishes last (and the images of that release); required: a pinned chart version")
+    for path, image in _images(where or {}, prefix):
+        if image == "<chart appVersion>" or is_unknown(image):
+            continue  # an empty tag means the chart's appVersion, pinned by the chart version
+        problem = image_problem(image)
+        if problem:
+            yield f"{path} {image} {problem}; required: a version tag or an @sha256 digest, so that a deploy is reproducible"
+
+
+RULES = [
+    Rule("eks-endpoint-private", "security",
+         "The EKS API endpoint is private in prod and never open to 0.0.0.0/0.",
+         "mandatory", eks_endpoint_private, (CLUSTER,), tiered=True),
+    Rule("eks-secrets-encryption", "security",
+         "EKS envelope-encrypts Kubernetes Secrets with a KMS key.",
+         "mandatory", eks_secrets_encryption, (CLUSTER,)),
+    Rule("eks-control-plane-logging", "security",
+         "Every EKS control-plane log type is sent to CloudWatch.",
+         "mandatory", eks_control_plane_logging, (CLUSTER,),
+         settings={"requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": ALL_LOG_TYPES,
+                                        "description": "Control-plane log types that must be enabled."}}),
+    Rule("launch-template-imdsv2", "security",
+         "Node launch templates require IMDSv2 with a hop limit that keeps pods away from node credentials.",
+         "mandatory", launch_template_imdsv2, (LAUNCH_TEMPLATE,),
+         settings={"maxHopLimit": {"type": "integer", "minimum": 1, "default": 2,
+                                   "description": "Largest httpPutResponseHopLimit allowed."}}),
+    Rule("launch-template-encrypted-volumes", "security",
+         "Node volumes (root included) are EBS-encrypted.",
+         "mandatory", launch_template_encrypted_volumes, (LAUNCH_TEMPLATE,)),
+    Rule("node-group-no-ssh", "security",
+         "Node groups allow no SSH access.",
+         "mandatory", node_group_no_ssh, (NODE_GROUP,)),
+    Rule("irsa-model-prefix-only", "security",
+         "IRSA roles read only their model's S3 prefix, and never write.",
+         "mandatory", irsa_model_prefix_only, (ROLE, ROLE_POLICY),
+         settings={
+             "allowedActions": {"type": "array", "items": {"type": "string"}, "default": list(_READ_ACTIONS),
+                                "description": "S3 actions a model-reading role may have."},
+             "minPrefixDepth": {"type": "integer", "minimum": 1, "default": 2,
+                                "description": "Fewest key segments of the readable prefix (models/<model> is 2)."},
+         }),
+    Rule("irsa-role-scoped-to-endpoint", "security",
+         "An endpoint's IRSA role reads its own models and no other endpoint's.",
+         "mandatory", irsa_role_scoped_to_endpoint),
+    Rule("container-image-pinned", "security",
+         "Every container image is pinned by a version tag or a digest (never latest or untagged), every Helm chart by a version.",
+         "mandatory", container_image_pinned, (*WORKLOADS, INFERENCE_SERVICE, HELM_RELEASE, HELM_CHART)),
+]

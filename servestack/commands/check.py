@@ -1,0 +1,35 @@
+"""``servestack check``: the policy pack's rules over a plan, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, fail, project_option
+from .review_input import plan_input, stack_or_path_help
+
+
+@click.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--stack", "-s", default=None, help=stack_or_path_help)
+@project_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--policy-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Policy settings: the same JSON file as `pulumi preview --policy-pack-config`.")
+def check_command(path: Path | None, stack: str | None, project_dir: Path, output_format: str, policy_config: Path | None) -> None:
+    """Run the policy pack's rules over PATH (a plan directory or the JSON of `pulumi preview --json`)
+    or over the offline plan of --stack. Exit 1 when a mandatory rule fails, 0 otherwise."""
+    from policies.rules.model import PolicyConfigError
+
+    from ..review.check import load_policy_config, render_json, render_markdown, render_text, run_check
+
+    try:
+        settings = load_policy_config(policy_config)
+    except PolicyConfigError as error:
+        raise fail(f"error: --policy-config: {error}", EXIT_INVALID) from None
+    plan = plan_input(path, stack, project_dir)
+    report = run_check(plan, settings)
+    render = {"text": render_text, "json": render_json, "markdown": render_markdown}[output_format]
+    click.echo(render(report), nl=False)
+    raise click.exceptions.Exit(EXIT_OK if report.passed else EXIT_FAILED)

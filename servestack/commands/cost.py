@@ -1,0 +1,49 @@
+"""``servestack cost``: the estimated on-demand cost of a stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import project_option
+from .review_input import plan_input, stack_or_path_help
+
+
+def render_text(cost) -> str:
+    from ..cost import money
+
+    width = max([len(line.item) for line in cost.lines] + [10])
+    lines = [f"{'item':<{width}}  {'count':>7}  {'$/h each':>9}  {'$/h min':>9}  {'$/h max':>9}"]
+    for line in cost.lines:
+        count = str(line.count_min) if line.count_min == line.count_max else f"{line.count_min}-{line.count_max}"
+        lines.append(f"{line.item:<{width}}  {count:>7}  {line.unit_hourly:>9.4f}  {line.hourly_min:>9.4f}  {line.hourly_max:>9.4f}")
+    lines.append(f"{'total':<{width}}  {'':>7}  {'':>9}  {cost.hourly_min:>9.4f}  {cost.hourly_max:>9.4f}")
+    lines.append("")
+    lines.append(f"Hourly: {money(cost.hourly_min)} at min size, {money(cost.hourly_max)} at max size")
+    lines.append(f"Monthly ({cost.hours_per_month} h): {money(cost.monthly_min)} at min size, {money(cost.monthly_max)} at max size")
+    lines.append(f"Prices: {cost.region} on-demand of {cost.price_date} (servestack/data/prices-us-east-1.json); "
+                 "excludes data transfer, EBS, load balancers and logs")
+    lines += [f"Unpriced instance types (not counted): {', '.join(cost.unpriced)}"] if cost.unpriced else []
+    lines += [f"Note: {n}" for n in cost.notes]
+    return "\n".join(lines) + "\n"
+
+
+@click.command("cost")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--stack", "-s", default=None, help=stack_or_path_help)
+@project_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def cost_command(path: Path | None, stack: str | None, project_dir: Path, output_format: str) -> None:
+    """Estimated hourly and monthly cost of PATH (plan directory or `pulumi preview --json`) or of
+    the offline plan of --stack: EKS control plane, node pools at min and max size, NAT gateways."""
+    import json
+
+    from ..cost import estimate
+
+    plan = plan_input(path, stack, project_dir)
+    cost = estimate(plan.resource_list(), plan.config)
+    if output_format == "json":
+        click.echo(json.dumps({"stack": plan.stack, **cost.to_json()}, indent=2, sort_keys=True))
+    else:
+        click.echo(render_text(cost), nl=False)

@@ -1,0 +1,35 @@
+"""``servestack diff``: what a change does to a stack, for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import EXIT_INVALID, fail
+
+
+@click.command("diff")
+@click.argument("base", type=click.Path(exists=True, path_type=Path))
+@click.argument("head", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+def diff_command(base: Path, head: Path | None, output_format: str) -> None:
+    """Compare two plans (plan directories or `pulumi preview --json` files): resources created,
+    deleted and updated with their changed fields, endpoint rollouts, cost delta, and unsafe
+    transitions. With only BASE, a real preview is compared with the deployed state it carries."""
+    from ..review.diff import diff_plans, preview_as_diff, render_json, render_markdown
+    from ..review.plans import PlanInputError, load_plan
+
+    try:
+        if head is None:
+            plan = load_plan(base)
+            if not plan.previous:
+                raise fail(f"error: {base} carries no oldState (it is not a preview of a deployed stack); "
+                           "give BASE and HEAD", EXIT_INVALID)
+            before, after = preview_as_diff(plan)
+        else:
+            before, after = load_plan(base), load_plan(head)
+    except PlanInputError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    result = diff_plans(before, after)
+    click.echo((render_json if output_format == "json" else render_markdown)(result), nl=False)

@@ -1,0 +1,177 @@
+"""Estimated hourly and monthly cost of a stack, from the on-demand price table in ``data/``.
+
+Priced: the EKS control plane, node pools at their min and max size, NAT gateways and their
+public IPv4 addresses. A pool's node is priced at the most expensive of its instance types (a
+managed node group may launch any of them). Instance types missing from the table are listed
+as unpriced, never guessed. Data transfer, EBS, load balancers and logs are not included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from policies.rules.facts import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP, of_type, pools
+from policies.rules.model import Resource, decode_json, dig
+
+PRICE_FILE = "data/prices-us-east-1.json"
+
+
+@cache
+def price_table() -> dict[str, Any]:
+    with resources.files("servestack").joinpath(PRICE_FILE).open() as f:
+        return json.load(f)
+
+
+@dataclass(frozen=True)
+class CostLine:
+    item: str
+    """What is priced: ``control plane``, ``pool gpu (g6.xlarge)``, ``NAT gateways``."""
+    count_min: int
+    count_max: int
+    unit_hourly: float
+    source: str = "plan"
+    """``plan`` (a resource of the plan) or ``config`` (a node pool the plan does not declare yet)."""
+
+    @property
+    def hourly_min(self) -> float:
+        return round(self.count_min * self.unit_hourly, 4)
+
+    @property
+    def hourly_max(self) -> float:
+        return round(self.count_max * self.unit_hourly, 4)
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    lines: tuple[CostLine, ...]
+    unpriced: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    region: str = "us-east-1"
+    price_date: str = ""
+    hours_per_month: int = 730
+
+    @property
+    def hourly_min(self) -> float:
+        return round(sum(line.hourly_min for line in self.lines), 4)
+
+    @property
+    def hourly_max(self) -> float:
+        return round(sum(line.hourly_max for line in self.lines), 4)
+
+    @property
+    def monthly_min(self) -> float:
+        return round(self.hourly_min * self.hours_per_month, 2)
+
+    @property
+    def monthly_max(self) -> float:
+        return round(self.hourly_max * self.hours_per_month, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "priceDate": self.price_date,
+            "currency": "USD",
+            "hourly": {"min": self.hourly_min, "max": self.hourly_max},
+            "monthly": {"min": self.monthly_min, "max": self.monthly_max},
+            "lines": [{"item": line.item, "countMin": line.count_min, "countMax": line.count_max,
+                       "unitHourly": line.unit_hourly, "hourlyMin": line.hourly_min, "hourlyMax": line.hourly_max,
+                       "source": line.source} for line in self.lines],
+            "unpriced": list(self.unpriced),
+            "notes": list(self.notes),
+        }
+
+    def summary(self) -> str:
+        """One line: ``$1.23-4.56/h ($898-3,329/month, us-east-1 on-demand 2026-11-01)``."""
+        return (f"{money_range(self.hourly_min, self.hourly_max)}/h ({money_range(self.monthly_min, self.monthly_max, 0)}/month, "
+                f"{self.region} on-demand prices of {self.price_date})"
+                + (f"; unpriced: {', '.join(self.unpriced)}" if self.unpriced else ""))
+
+
+def money(value: float, decimals: int = 2) -> str:
+    return f"${value:,.{decimals}f}"
+
+
+def money_range(low: float, high: float, decimals: int = 2) -> str:
+    if round(low, decimals) == round(high, decimals):
+        return money(low, decimals)
+    return f"{money(low, decimals)}-{money(high, decimals)[1:]}"
+
+
+def node_price(instance_types: Iterable[str], table: Mapping[str, Any] | None = None) -> tuple[float | None, list[str]]:
+    """Price of one node (the dearest listed type) and the types the table does not price."""
+    prices = (table or price_table())["instances"]
+    types = list(instance_types)
+    unpriced = [t for t in types if t not in prices]
+    priced = [prices[t] for t in types if t in prices]
+    return (max(priced) if priced else None), unpriced
+
+
+def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None = None) -> CostEstimate:
+    table = price_table()
+    stack_config = stack_config or {}
+    lines: list[CostLine] = []
+    unpriced: set[str] = set()
+    notes: list[str] = []
+
+    for cluster in of_type(resources, CLUSTER):
+        support = str(dig(cluster["inputs"], "upgradePolicy", "supportType") or "STANDARD")
+        name = cluster["urn"].rsplit("::", 1)[-1]
+        lines.append(CostLine(f"EKS control plane {name} ({support.lower()} support)", 1, 1, table["eksControlPlane"].get(support, table["eksControlPlane"]["STANDARD"])))
+
+    node_pools = [(p.name, p.instance_types, p.min_size, p.max_size, "plan") for p in pools(resources)]
+    discounted = sorted(p.name for p in pools(resources) if p.capacity_type != "ON_DEMAND")
+    if discounted:
+        notes.append(f"spot or capacity-block pools ({', '.join(discounted)}) are priced on-demand, an upper bound")
+    if not of_type(resources, NODE_GROUP):
+        configured = decode_json(stack_config.get("servestack:nodePools")) or {}
+        if isinstance(configured, Mapping) and configured:
+            notes.append("node pools priced from servestack:nodePools: the plan declares no node groups")
+            for name, pool in sorted(configured.items()):
+                types = tuple(pool.get("instanceTypes") or ())
+                node_pools.append((name, types, int(pool.get("minSize", 1)), int(pool.get("maxSize", 3)), "config"))
+    for name, types, low, high, source in node_pools:
+        price, missing = node_price(types, table)
+        unpriced.update(missing)
+        if price is not None:
+            lines.append(CostLine(f"node pool {name} ({', '.join(types)})", low, high, price, source))
+
+    nat = len(of_type(resources, NAT_GATEWAY))
+    if nat:
+        lines.append(CostLine("NAT gateways", nat, nat, table["natGateway"]))
+    eips = len(of_type(resources, EIP))
+    if eips:
+        lines.append(CostLine("public IPv4 addresses", eips, eips, table["publicIpv4Address"]))
+
+    region = str(stack_config.get("aws:region") or table["region"])
+    if region != table["region"]:
+        notes.append(f"the stack runs in {region}; prices are {table['region']}'s")
+    return CostEstimate(tuple(lines), tuple(sorted(unpriced)), tuple(notes), region, table["date"], table["hoursPerMonth"])
+
+
+def accelerator_count(resources: list[Resource]) -> tuple[int, list[str]]:
+    """Accelerators of all pools at max size (each node at its largest instance type)."""
+    from components import catalog
+
+    total, parts = 0, []
+    for pool in pools(resources):
+        if not pool.has_accelerator:
+            continue
+        per_node = max((catalog.lookup(t).accelerators for t in pool.instance_types if _known(t)), default=0)
+        total += per_node * pool.max_size
+        parts.append(f"{pool.name} {pool.max_size} x {per_node}")
+    return total, parts
+
+
+def _known(instance_type: str) -> bool:
+    from components import catalog
+
+    try:
+        catalog.lookup(instance_type)
+        return True
+    except catalog.CatalogError:
+        return False

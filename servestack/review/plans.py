@@ -1,0 +1,110 @@
+"""Read a plan: a plan directory, servestack's ``preview.json`` or a real ``pulumi preview --json``.
+
+Both have the shape of Pulumi's ``PreviewDigest``: ``steps[]`` of ``{op, urn, oldState?,
+newState?}``, ``config`` (a real preview gives structured values as JSON text; servestack
+gives them decoded) and ``changeSummary``. A step's ``newState`` is what the stack will be;
+delete steps carry only ``oldState``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policies.rules.model import decode_json
+
+#: Steps after which the resource no longer exists (or never did).
+GONE_OPS = {"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read-discard"}
+
+
+class PlanInputError(ValueError):
+    """The path is not a plan directory or a preview JSON document."""
+
+
+@dataclass
+class PlanDoc:
+    source: str
+    stack: str
+    project: str
+    config: dict[str, Any]
+    """Stack config, structured values decoded."""
+    resources: dict[str, dict[str, Any]]
+    """Resource key (URN without the stack and project) -> ``{type, urn, inputs, protect, parent}``: the stack after the change."""
+    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The same for ``oldState`` (only a real preview of a deployed stack has it)."""
+    ops: dict[str, str] = field(default_factory=dict)
+    """Resource key -> the step's op."""
+
+    def resource_list(self) -> list[dict[str, Any]]:
+        return [self.resources[k] for k in sorted(self.resources)]
+
+
+def resource_key(urn: str) -> str:
+    """``urn:pulumi:dev::servestack::type::name`` -> ``type::name`` (stable across stacks)."""
+    parts = urn.split("::", 2)
+    return parts[2] if len(parts) == 3 else urn
+
+
+def _state(state: Mapping[str, Any], urn: str) -> dict[str, Any]:
+    return {
+        "type": state.get("type") or urn.split("::")[2].rsplit("$", 1)[-1],
+        "urn": state.get("urn") or urn,
+        "inputs": dict(state.get("inputs") or {}),
+        "protect": bool(state.get("protect", False)),
+        "parent": state.get("parent") or "",
+        # What this resource's inputs were computed from (a RolePolicy's role, say): rules link resources by it.
+        "dependencies": sorted({*(state.get("dependencies") or []),
+                                *(u for urns in (state.get("propertyDependencies") or {}).values() for u in urns)}),
+    }
+
+
+def read_document(path: Path | str) -> tuple[dict[str, Any], str]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "preview.json"
+        if not path.is_file():
+            raise PlanInputError(f"{path.parent} is not a plan directory (no preview.json); run `servestack plan` or pass "
+                                 "the JSON of `pulumi preview --json`")
+    if not path.is_file():
+        raise PlanInputError(f"{path} does not exist")
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise PlanInputError(f"{path} is not JSON ({error}); expected the output of `pulumi preview --json`") from None
+    if not isinstance(document, dict) or not isinstance(document.get("steps", []), list):
+        raise PlanInputError(f"{path} is not a preview document: expected an object with a steps list")
+    return document, str(path)
+
+
+def load_plan(path: Path | str) -> PlanDoc:
+    document, source = read_document(path)
+    return plan_from_document(document, source)
+
+
+def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") -> PlanDoc:
+    resources: dict[str, dict[str, Any]] = {}
+    previous: dict[str, dict[str, Any]] = {}
+    ops: dict[str, str] = {}
+    stack = project = ""
+    for step in document.get("steps") or []:
+        urn = step.get("urn") or (step.get("newState") or step.get("oldState") or {}).get("urn", "")
+        if not urn:
+            continue
+        parts = urn.split("::")
+        if len(parts) >= 2 and not stack:
+            stack, project = parts[0].removeprefix("urn:pulumi:"), parts[1]
+        key = resource_key(urn)
+        op = step.get("op", "create")
+        if step.get("oldState") and op not in ("create-replacement",):
+            previous[key] = _state(step["oldState"], urn)
+        if op in GONE_OPS:
+            ops.setdefault(key, op)
+            continue
+        if step.get("newState"):
+            resources[key] = _state(step["newState"], urn)
+            ops[key] = op
+    config = {str(k): decode_json(v) for k, v in (document.get("config") or {}).items()}
+    return PlanDoc(source, stack, project, config, resources, previous, ops)

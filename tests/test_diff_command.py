@@ -1,0 +1,186 @@
+"""`servestack diff`: hand-built base/head plans (exact markdown, golden file), JSON, real previews."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from review_stack import (
+    GPU_TAINT,
+    bucket,
+    cluster,
+    document,
+    endpoints_config,
+    good_stack,
+    isvc,
+    node_group,
+    replace,
+    standard_isvc,
+)
+from servestack.cli import cli
+from servestack.review.diff import FieldChange, diff_plans, field_changes, render_markdown, rollout_state
+from servestack.review.plans import plan_from_document
+from policies.rules.facts import endpoint_of
+
+DATA = Path(__file__).resolve().parent / "data"
+PREVIEW = DATA / "preview-prod.json"
+GOLDEN = DATA / "diff-golden.md"
+PROD = {"aws:region": "us-east-1", "servestack:tier": "prod"}
+
+
+def base_and_head() -> tuple[dict, dict]:
+    """fraud promoted from stage 1, ranker jumping from stage 1 to 3, gpu pool shrunk, protected bucket deleted."""
+    base = replace([*good_stack(), bucket()], isvc(canary=10, candidate="1.1.0"))
+    base.append(standard_isvc("ranker", "2.0.0", "2.1.0", 10))
+    base_config = {**PROD, "servestack:endpoints": endpoints_config(fraud=("1.0.0", "1.1.0", [10, 50, 100], 1),
+                                                                    ranker=("2.0.0", "2.1.0", [10, 50, 100], 1))}
+    head = replace(good_stack(), isvc(version="1.1.0"))
+    head = replace(head, node_group("gpu", ["g6.xlarge"], 1, 3, [GPU_TAINT], "nvidia"))
+    head = replace(head, cluster(enabledClusterLogTypes=["api", "audit", "authenticator"]))
+    head.append(standard_isvc("ranker", "2.0.0", "2.1.0", 100))
+    head_config = {**PROD, "servestack:endpoints": endpoints_config(fraud="1.1.0", ranker=("2.0.0", "2.1.0", [10, 50, 100], 3))}
+    return document(base, base_config), document(head, head_config)
+
+
+def plan_dirs(tmp_path: Path, base: dict, head: dict) -> tuple[Path, Path]:
+    for name, doc in (("base", base), ("head", head)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "preview.json").write_text(json.dumps(doc))
+    return tmp_path / "base", tmp_path / "head"
+
+
+def test_markdown_of_hand_built_plans_matches_the_golden_file(tmp_path):
+    base, head = plan_dirs(tmp_path, *base_and_head())
+    result = CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "markdown"], catch_exceptions=False)
+    assert result.exit_code == 0
+    if os.environ.get("SERVESTACK_UPDATE_GOLDEN"):
+        GOLDEN.write_text(result.output)
+    assert result.output == GOLDEN.read_text()
+
+
+def test_the_golden_file_says_what_a_reviewer_needs():
+    golden = GOLDEN.read_text()
+    assert "(at max size -$0.80/h, -$587.50/month)" in golden
+    for flag in ("premature-promotion", "rollout-skips-stage", "pool-below-demand", "protected-resource-deleted"):
+        assert f"- **{flag}**" in golden
+    assert "  - `scalingConfig.maxSize`: `4` → `3`\n" in golden
+    assert ("| `models/fraud` | Knative | 1.0.0 (90%) + candidate 1.1.0 (10%, stage 1 of 3) | 1.1.0 (100%) |\n") in golden
+
+
+def test_json_output(tmp_path):
+    base, head = plan_dirs(tmp_path, *base_and_head())
+    result = CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "json"], catch_exceptions=False)
+    out = json.loads(result.output)
+    assert out["summary"] == {"create": 0, "update": 4, "delete": 1}
+    assert [f["kind"] for f in out["flags"]] == ["premature-promotion", "rollout-skips-stage", "pool-below-demand",
+                                                 "protected-resource-deleted"]
+    gpu = next(c for c in out["changes"] if c["name"] == "servestack-gpu")
+    assert gpu == {"op": "update", "key": "aws:eks/nodeGroup:NodeGroup::servestack-gpu", "type": "aws:eks/nodeGroup:NodeGroup",
+                   "name": "servestack-gpu", "protect": False,
+                   "fields": [{"path": "scalingConfig.maxSize", "old": 4, "new": 3}]}
+    assert out["rollouts"][1] == {
+        "endpoint": "models/ranker",
+        "before": {"mode": "Standard", "stable": "2.0.0", "candidate": "2.1.0", "traffic": 10, "stage": 1, "stages": [10, 50, 100]},
+        "after": {"mode": "Standard", "stable": "2.0.0", "candidate": "2.1.0", "traffic": 100, "stage": 3, "stages": [10, 50, 100]},
+    }
+    assert (out["cost"]["hourlyMaxDelta"], out["cost"]["monthlyMaxDelta"]) == (-0.8048, -587.5)
+
+
+def test_safe_advance_by_one_stage_has_no_flags():
+    base = document(replace(good_stack(), isvc(canary=10, candidate="1.1.0")),
+                    {**PROD, "servestack:endpoints": endpoints_config(fraud=("1.0.0", "1.1.0", [10, 50, 100], 1))})
+    head = document(replace(good_stack(), isvc(canary=50, candidate="1.1.0")),
+                    {**PROD, "servestack:endpoints": endpoints_config(fraud=("1.0.0", "1.1.0", [10, 50, 100], 2))})
+    result = diff_plans(plan_from_document(base), plan_from_document(head))
+    assert result.flags == []
+    markdown = render_markdown(result)
+    assert "Unsafe transitions" not in markdown
+    assert ("| `models/fraud` | Knative | 1.0.0 (90%) + candidate 1.1.0 (10%, stage 1 of 3) | "
+            "1.0.0 (50%) + candidate 1.1.0 (50%, stage 2 of 3) |\n") in markdown
+    assert [c.fields for c in result.changes] == [(FieldChange("spec.predictor.canaryTrafficPercent", 10, 50),)]
+
+
+def test_a_rollout_starting_beyond_its_first_stage_skips_stages():
+    config = {**PROD, "servestack:endpoints": endpoints_config(fraud=("1.0.0", "1.1.0", [10, 50, 100], 2))}
+    base = document(good_stack(), {**PROD, "servestack:endpoints": endpoints_config(fraud="1.0.0")})
+    head = document(replace(good_stack(), isvc(canary=50, candidate="1.1.0")), config)
+    [flag] = diff_plans(plan_from_document(base), plan_from_document(head)).flags
+    assert (flag.kind, flag.message) == ("rollout-skips-stage", "rollout of 1.1.0 moves from no rollout to stage 2 (50%), "
+                                                                "skipping stage 1 (10%) of 10, 50, 100; advance one stage per change")
+
+
+def test_promotion_from_the_last_stage_is_safe():
+    config = {**PROD, "servestack:endpoints": endpoints_config(fraud=("1.0.0", "1.1.0", [10, 100], 2))}
+    base = plan_from_document(document(replace(good_stack(), isvc(canary=100, candidate="1.1.0")), config))
+    head = plan_from_document(document(replace(good_stack(), isvc(version="1.1.0")), {**PROD, "servestack:endpoints": endpoints_config(fraud="1.1.0")}))
+    assert diff_plans(base, head).flags == []
+
+
+def test_rollout_state_without_servestack_config_reads_the_inference_service_alone():
+    endpoint = endpoint_of(isvc(canary=25, candidate="1.1.0"))
+    state = rollout_state(endpoint, {})
+    assert (state.stable, state.candidate, state.traffic, state.stage, state.describe()) == (
+        "1.0.0", "1.1.0", 25, None, "1.0.0 (75%) + candidate 1.1.0 (25%)")
+
+
+def test_field_changes_are_nested_paths_with_added_and_removed_leaves():
+    old = {"a": {"b": 1, "gone": True}, "list": [{"x": 1}, {"x": 2}], "scalars": [1, 2], "labels": {"k.io/v": "1"}}
+    new = {"a": {"b": 2, "new": "yes"}, "list": [{"x": 1}, {"x": 3}, {"x": 4}], "scalars": [1, 2, 3], "labels": {"k.io/v": "2"}}
+    assert field_changes(old, new) == [
+        FieldChange("a.b", 1, 2), FieldChange("a.gone", True, None), FieldChange("a.new", None, "yes"),
+        FieldChange('labels["k.io/v"]', "1", "2"),
+        FieldChange("list[1].x", 2, 3), FieldChange("list[2]", None, {"x": 4}),
+        FieldChange("scalars", [1, 2], [1, 2, 3]),
+    ]
+
+
+def test_real_preview_alone_is_diffed_against_the_deployed_state_it_carries():
+    result = CliRunner().invoke(cli, ["diff", str(PREVIEW)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.output == (DATA / "diff-preview-prod.md").read_text()
+
+
+def test_plan_directory_against_a_real_preview(tmp_path):
+    """The deployed stack's last offline plan as BASE, a real preview as HEAD."""
+    preview = json.loads(PREVIEW.read_text())
+    base_doc = {"config": {"aws:region": "us-east-1", "servestack:tier": "prod"},
+                "steps": [{"op": "create", "urn": s["urn"], "newState": s["oldState"]} for s in preview["steps"] if "oldState" in s]}
+    (tmp_path / "preview.json").write_text(json.dumps(base_doc))
+    out = json.loads(CliRunner().invoke(cli, ["diff", str(tmp_path), str(PREVIEW), "--format", "json"]).output)
+    assert out["summary"] == {"create": 1, "update": 3, "delete": 1}
+    assert [(f["kind"], f["message"]) for f in out["flags"]][0] == (
+        "rollout-skips-stage", "rollout of 1.1.0 moves from stage 1 (10%) to stage 3 (100%), skipping stage 2 (50%) "
+        "of 10, 50, 100; advance one stage per change")
+    assert [f["kind"] for f in out["flags"]][1:] == ["pool-below-demand", "protected-resource-deleted"]
+
+
+def test_diff_of_a_preview_without_old_state_needs_two_plans(tmp_path):
+    (tmp_path / "preview.json").write_text(json.dumps(document(good_stack())))
+    result = CliRunner().invoke(cli, ["diff", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "carries no oldState" in result.output
+
+
+def test_no_changes():
+    plan = plan_from_document(document(good_stack()))
+    assert render_markdown(diff_plans(plan, plan)).endswith("\nNo resource changes.\n")
+
+
+def test_stages_and_stage_from_what_model_endpoint_writes_on_the_inference_service():
+    """Without servestack:endpoints in the plan, ModelEndpoint's annotation and label tell the stages."""
+    def annotated(traffic: int, stage: int):
+        endpoint = isvc(canary=traffic, candidate="1.1.0")
+        endpoint["inputs"]["metadata"]["annotations"]["servestack.io/rollout-stages"] = "10,50,100"
+        endpoint["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] = f"{stage}-of-3"
+        return endpoint
+
+    state = rollout_state(endpoint_of(annotated(50, 2)), {})
+    assert (state.stages, state.stage) == ((10, 50, 100), 2)
+    base = plan_from_document(document(replace(good_stack(), annotated(10, 1)), PROD))
+    head = plan_from_document(document(replace(good_stack(), annotated(100, 3)), PROD))
+    [flag] = diff_plans(base, head).flags
+    assert flag.message == ("rollout of 1.1.0 moves from stage 1 (10%) to stage 3 (100%), skipping stage 2 (50%) of "
+                            "10, 50, 100; advance one stage per change")
