@@ -118,3 +118,12 @@ def test_status_of_every_stack():
         ("staging", "fraud", "Knative", "2.4.0", "stable 50% / candidate 50%"),
         ("staging", "summarize", "Knative", "-", "stable 100% / candidate 0%"),
     ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_endpoints_pass_the_policy_pack(stack):
+    from servestack.review.check import run_check
+    from servestack.review.plans import plan_from_document
+
+    report = run_check(plan_from_document(planned(stack).document))
+    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "mandatory"] == []

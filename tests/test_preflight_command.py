@@ -97,17 +97,18 @@ def test_a_failure_exits_1_and_the_text_names_what_is_wrong_and_the_fix(aws_env,
 
 def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811
     with mock_aws():
-        # The dev stack's iris endpoint reads its model from this bucket (its chat model is on hf://).
+        # The dev stack's endpoints read their models from this bucket.
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="acme-ml-models-dev")
         s3.put_bucket_versioning(Bucket="acme-ml-models-dev", VersioningConfiguration={"Status": "Enabled"})
         s3.put_object(Bucket="acme-ml-models-dev", Key="models/iris/1.3.0/model.joblib", Body=b"model")
+        s3.put_object(Bucket="acme-ml-models-dev", Key="models/chat/2.5-1.5b-instruct/config.json", Body=b"{}")
         result = CliRunner().invoke(cli, ["preflight", "--stack", "dev", "--project", str(REPO), "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["summary"] == {"pass": 8, "fail": 0, "warn": 0, "skip": 9}
+    assert report["summary"] == {"pass": 10, "fail": 0, "warn": 0, "skip": 8}
     assert [(r["check"], r["subject"], r["status"]) for r in report["results"]] == [
-        ("s3-artifact", "endpoint chat (stable)", "skip"),
+        ("s3-artifact", "endpoint chat (stable)", "pass"), ("s3-pinned", "endpoint chat (stable)", "pass"),
         ("s3-artifact", "endpoint iris (stable)", "pass"), ("s3-pinned", "endpoint iris (stable)", "pass"),
         ("ec2-region-offering", "pool gpu", "pass"), ("ec2-zone-offering", "pool gpu", "pass"),
         ("ec2-region-offering", "pool gpu", "pass"), ("ec2-zone-offering", "pool gpu", "pass"),
