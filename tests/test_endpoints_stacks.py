@@ -83,16 +83,22 @@ def test_every_manifest_is_valid(stack):
     assert checked == len(stack_config(stack)["servestack:endpoints"])
 
 
+NEW_NEURON_IMAGE = {"version": "0.9.3", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml/summarizer-neuronx:0.9.3"}
+
+
 @pytest.mark.parametrize("stack, endpoint, moves", [
     ("staging", "fraud", ["advance"]),
     ("staging", "fraud", ["rollback"]),
     ("prod", "fraud", ["advance"]),
     ("prod", "fraud", ["advance", "advance", "advance", "promote"]),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)]),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "advance", "advance", "promote"]),
 ])
 def test_a_rollout_command_changes_one_resource_in_the_stack_plan(stack, endpoint, moves):
     text = (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text()
     for move in moves:
-        text = apply_move(PROJECT, stack, text, endpoint, move).after
+        move, options = move if isinstance(move, tuple) else (move, {})
+        text = apply_move(PROJECT, stack, text, endpoint, move, **options).after
     before, after = by_urn(planned(stack)), by_urn(plan_config(yaml.safe_load(text)["config"], stack))
     assert sorted(before) == sorted(after)
     assert [urn.rsplit("::", 1)[1] for urn in sorted(before) if before[urn] != after[urn]] == [f"servestack-endpoint-{endpoint}-isvc"]
