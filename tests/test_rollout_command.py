@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness import REPO
 from servestack.cli import cli
@@ -189,3 +191,42 @@ def test_status_table(project):
         ["dev", "iris", "Knative", "system", "1.0.0", "1.1.0", "2/3 (10,50,100)", "stable 50% / candidate 50%"],
         ["dev", "wine", "Knative", "system", "7", "-", "-", "stable 100% / candidate 0%"],
     ]
+
+
+MOVES = st.sampled_from(["start", "advance", "rollback", "promote"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(MOVES, max_size=8))
+def test_any_sequence_of_moves_follows_the_state_machine(moves):
+    """Each move either edits the file into the state the pure state machine predicts, or is
+    refused exactly when the state machine refuses it, leaving the text as it was."""
+    from components.config.stack import parse_stack_config
+    from components.rollout import RolloutRefused, Stages
+    from harness import PROJECT
+    from servestack.commands.rollout import MoveRefused, apply_move
+
+    text, versions = STACK, iter(f"1.{n}.0" for n in range(1, 20))
+    state = parse_stack_config("dev", _config(text)).endpoints["iris"].rollout_state()
+    for move in moves:
+        version = next(versions)
+        options = {"version": version, "storage_uri": f"s3://acme-models/models/iris/{version}", "stages": "20,100"} if move == "start" else {}
+        try:
+            expected = state.start(version, Stages.of(20, 100)) if move == "start" else getattr(state, move)()
+        except RolloutRefused:
+            expected = None
+        try:
+            text = apply_move(PROJECT, "dev", text, "iris", move, **options).after
+        except MoveRefused:
+            assert expected is None, f"{move} refused but the state machine allows it from {state}"
+            continue
+        assert expected is not None, f"{move} applied but the state machine refuses it from {state}"
+        state = parse_stack_config("dev", _config(text)).endpoints["iris"].rollout_state()
+        assert state == expected
+        assert text.startswith(STACK[:STACK.index("    iris:")])  # nothing before the endpoint moved
+
+
+def _config(text: str) -> dict:
+    import yaml
+
+    return yaml.safe_load(text)["config"]
