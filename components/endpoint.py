@@ -117,13 +117,12 @@ class ModelEndpoint(pulumi.ComponentResource):
         if placement is None:
             raise ValueError(f"endpoint {endpoint}: the cluster has no node pool {config.pool!r} "
                              f"(pools: {', '.join(sorted(cluster.placements))})")
-        misfits = placement_findings(config, placement)
         namespace = platform.namespaces.get(config.namespace)
         if namespace is None:
             raise ValueError(f"endpoint {endpoint}: namespace {config.namespace!r} is not one the platform provides "
                              f"({', '.join(sorted(platform.namespaces)) or 'none'})")
         self.deployment_mode = config.deployment_mode or platform.deployment_mode
-        misfits += [f for f in mode_findings(config, self.deployment_mode)]
+        misfits = placement_findings(config, placement) + mode_findings(config, self.deployment_mode)
         if misfits:
             # A referenced cluster's pools and platform mode are known only now (this stack's were checked with its config).
             raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool} in {self.deployment_mode} mode: " + "; ".join(
