@@ -133,3 +133,41 @@ def test_the_endpoints_pass_the_policy_pack(stack):
 
     report = run_check(plan_from_document(planned(stack).document))
     assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "mandatory"] == []
+
+
+# ----------------------------------------------------------------------------- a serving stack
+
+SERVING = {"aws:region": "us-east-1", "servestack:tier": "dev", "servestack:cluster": {"existing": "organization/servestack/dev"}}
+SENTIMENT = {"pool": "gpu", "accelerators": 1,
+             "model": {"format": "huggingface", "storageUri": "s3://acme-ml-models-dev/models/sentiment/4", "version": "4"},
+             "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}}}
+
+
+def test_a_serving_stack_places_endpoints_on_the_referenced_cluster_and_platform():
+    plan = plan_config({**SERVING, "servestack:endpoints": {"sentiment": SENTIMENT}}, "serving")
+    dev = planned("dev").document["outputs"]
+    isvc = resources(plan, ISVC)["servestack-endpoint-sentiment-isvc"]["inputs"]
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"  # the dev platform's
+    assert isvc["spec"]["predictor"]["tolerations"] == [
+        {**taint, "operator": "Equal"} for taint in dev["nodePools"]["gpu"]["taints"]]
+    assert isvc["spec"]["predictor"]["nodeSelector"] == {"servestack.io/pool": "gpu"}
+    trust = json.loads(resources(plan, "aws:iam/role:Role")["servestack-endpoint-sentiment-model-reader"]["inputs"]["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Federated": dev["oidcProviderArn"]}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"accelerators": 2}, "endpoint sentiment does not fit pool gpu in Knative mode: accelerators exceeds the 1 nvidia "
+                          "accelerator(s) (nvidia.com/gpu) of one node of pool gpu (g6.xlarge, g5.xlarge); one replica must fit on one node"),
+    # the mode comes from the platform stack (Knative), so a Standard-only setting is caught when placing
+    ({"rollout": {"candidate": {"version": "5", "storageUri": "s3://acme-ml-models-dev/models/sentiment/5"},
+                  "stages": [50, 100], "candidateReplicas": 1}},
+     "endpoint sentiment does not fit pool gpu in Knative mode: rollout.candidateReplicas belongs to Standard mode "
+     "(spec.canary[].predictor.minReplicas); in Knative mode the candidate revision scales with the predictor's "
+     "autoscaling and canaryTrafficPercent has no replica count"),
+])
+def test_a_serving_stack_checks_endpoints_against_what_the_platform_stack_exports(change, message):
+    from servestack.plan import PlanError
+
+    with pytest.raises(PlanError) as error:
+        plan_config({**SERVING, "servestack:endpoints": {"sentiment": {**SENTIMENT, **change}}}, "serving")
+    assert str(error.value) == f"the program failed: ValueError: {message}"
