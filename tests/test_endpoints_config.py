@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from components.config import ConfigError
-from endpoint_fixtures import IRIS, IRIS_ROLLOUT, LLM, parsed
+from endpoint_fixtures import IRIS, IRIS_ROLLOUT, LLM, LLM_URI, parsed
 
 P = "servestack:endpoints"
 
@@ -69,6 +69,30 @@ def test_valid_endpoints_parse():
      'may read only that prefix, never a whole bucket (got "s3://acme-models/iris.joblib")'),
     (iris(model__storageUri="s3://Acme_Models/models/iris/1"),
      f'{P}.iris.model.storageUri: must name a valid S3 bucket (s3://bucket/prefix/...) (got "s3://Acme_Models/models/iris/1")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct"),
+     f"{P}.iris.model.storageUri: must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe downloads "
+     "whatever the repository's main branch holds when each pod starts, so replicas of one version can serve different "
+     'weights (got "hf://meta-llama/Llama-3.1-8B-Instruct")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct:"),
+     f"{P}.iris.model.storageUri: must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe downloads "
+     "whatever the repository's main branch holds when each pod starts, so replicas of one version can serve different "
+     'weights (got "hf://meta-llama/Llama-3.1-8B-Instruct:")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct:main"),
+     f"{P}.iris.model.storageUri: must pin the revision by its full 40-character commit hash (hf://<org>/<model>:<commit "
+     'hash>); a branch or tag name can move (got "hf://meta-llama/Llama-3.1-8B-Instruct:main")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f2"),
+     f"{P}.iris.model.storageUri: must pin the revision by its full 40-character commit hash (hf://<org>/<model>:<commit "
+     'hash>); a branch or tag name can move (got "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f2")'),
+    (iris(model__storageUri=f"hf://Llama-3.1-8B-Instruct:{'a' * 40}"),
+     f"{P}.iris.model.storageUri: must be hf://<org>/<model>:<commit hash> (KServe's Hugging Face syntax: one '/' between "
+     f'organization and model) (got "hf://Llama-3.1-8B-Instruct:{"a" * 40}")'),
+    (iris(model__storageUri=f"hf://meta-llama/models/Llama:{'a' * 40}"),
+     f"{P}.iris.model.storageUri: must be hf://<org>/<model>:<commit hash> (KServe's Hugging Face syntax: one '/' between "
+     f'organization and model) (got "hf://meta-llama/models/Llama:{"a" * 40}")'),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "2", "storageUri": "hf://acme/iris"}}),
+     f"{P}.iris.rollout.candidate.storageUri: must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe "
+     "downloads whatever the repository's main branch holds when each pod starts, so replicas of one version can serve "
+     'different weights (got "hf://acme/iris")'),
     (iris(model__version="1.0 beta"), f'{P}.iris.model.version: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "1.0 beta")'),
     (iris(model__format="keras"),
      f'{P}.iris.model.format: must be one of sklearn, xgboost, lightgbm, tensorflow, pytorch, onnx, triton, tensorrt, '
@@ -108,7 +132,7 @@ def test_endpoint_names_are_dns_labels():
     (iris(model={"version": "1", "format": "sklearn", "container": CONTAINER}),
      [f'{P}.iris.model.format: cannot be set together with container (a custom predictor brings its own server) (got "sklearn")']),
     (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model"]),
-    (iris(model={"version": "1", "format": "vllm", "storageUri": "hf://meta-llama/Llama-3.1-8B"}),
+    (iris(model={"version": "1", "format": "vllm", "storageUri": LLM_URI}),
      [f"{P}.iris.model.runtime: is required: KServe has no built-in runtime for format vllm; name the ClusterServingRuntime that serves it"]),
     (iris(model__protocolVersion="grpc-v1"),
      [f'{P}.iris.model.protocolVersion: is not spoken by KServe\'s built-in runtimes for sklearn (v1, v2) (got "grpc-v1")']),

@@ -111,7 +111,7 @@ def test_candidate_in_another_prefix_is_granted_too():
 
     stable = ModelConfig(version="1", format="sklearn", storage_uri="s3://b-one/models/iris/1")
     candidate = ModelConfig(version="2", format="sklearn", storage_uri="s3://b-two/retrained/iris/2/")
-    hf = ModelConfig(version="3", format="huggingface", storage_uri="hf://org/model")
+    hf = ModelConfig(version="3", format="huggingface", storage_uri="hf://org/model:0e9e39f249a16976918f6564b8830bc894c89659")
     assert model_prefixes(candidate, stable, hf, None) == [S3Prefix("b-one", "models/iris/"), S3Prefix("b-two", "retrained/iris/")]
     assert [s["Resource"] for s in read_policy("aws-cn", model_prefixes(stable, candidate))["Statement"]] == [
         ["arn:aws-cn:s3:::b-one/models/iris/*"], "arn:aws-cn:s3:::b-one", ["arn:aws-cn:s3:::b-two/retrained/iris/*"], "arn:aws-cn:s3:::b-two"]
