@@ -184,3 +184,14 @@ def test_prod_accepts_kubeflow_from_a_fork_and_other_tiers_accept_upstream():
         assert config.platform.kubeflow.manifests_repository == "https://github.com/kubeflow/manifests"
     # Prod without Kubeflow does not care where the manifests would come from.
     assert parse_stack_config("prod", {**PROD, "servestack:platform": {}}).platform.kubeflow.enabled is False
+
+
+def test_every_kserve_the_platform_can_run_accepts_the_knative_and_standard_mode_names():
+    """Endpoints annotate serving.kserve.io/deploymentMode with Knative or Standard. KServe renamed
+    Serverless/RawDeployment to those in kserve/kserve#4608, released in v0.16.0 (whose chart
+    defaults kserve.controller.deploymentMode to Knative; the old names are still read and converted).
+    Kubeflow 26.03 bundles v0.16.0 (kubeflow/manifests#3349), so no mapping to the old names is needed;
+    pinning an older Kubeflow KServe would need one."""
+    renamed_in = parse_version("v0.16.0")
+    assert parse_version(platform_kserve_version(parse({"kubeflow": {"enabled": True}}))) >= renamed_in
+    assert parse_version(platform_kserve_version(parse({}))) >= renamed_in
