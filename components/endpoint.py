@@ -8,7 +8,8 @@ InferenceService itself, created through the cluster's Kubernetes provider once 
 A rollout move (stage change, promotion, rollback) changes only the InferenceService: the
 service account and role do not depend on the rollout's stage, and the role grants the model's
 prefix (the parent of the versioned storage URI, ``s3://bucket/models/iris/`` for
-``s3://bucket/models/iris/1.4.0``), which the stable and candidate versions share.
+``s3://bucket/models/iris/1.4.0``), which the stable and candidate versions share. Models encrypted
+with SSE-KMS (``model.kmsKeyArn``) add ``kms:Decrypt`` on exactly that key, through S3 only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .config.endpoints import EndpointConfig, ModelConfig, mode_findings, placement_findings
+from .config.endpoints import KMS_KEY_ARN, EndpointConfig, ModelConfig, mode_findings, placement_findings
 from .handles import ClusterHandle, PlatformHandle
 from .inference_service import render_inference_service, service_account_name
 
@@ -50,8 +51,14 @@ def model_prefixes(*models: ModelConfig | None) -> list[S3Prefix]:
                    if m is not None and m.storage_uri is not None and m.storage_uri.startswith("s3://")})
 
 
-def read_policy(partition: str, prefixes: list[S3Prefix]) -> dict[str, Any]:
-    """IAM policy: GetObject under each prefix, ListBucket only for keys under it."""
+def kms_via_s3(kms_key_arn: str) -> str:
+    """The ``kms:ViaService`` value of S3 in the key's region (S3 uses a key of its own region only)."""
+    return f"s3.{KMS_KEY_ARN.fullmatch(kms_key_arn)['region']}.amazonaws.com"
+
+
+def read_policy(partition: str, prefixes: list[S3Prefix], kms_key_arn: str | None = None) -> dict[str, Any]:
+    """IAM policy: GetObject under each prefix, ListBucket only for keys under it, and for SSE-KMS
+    objects kms:Decrypt with exactly their key, only when S3 asks KMS on the endpoint's behalf."""
     statements = []
     for bucket in sorted({p.bucket for p in prefixes}):
         keys = sorted(p.prefix for p in prefixes if p.bucket == bucket)
@@ -67,6 +74,14 @@ def read_policy(partition: str, prefixes: list[S3Prefix]) -> dict[str, Any]:
             "Action": "s3:ListBucket",
             "Resource": f"arn:{partition}:s3:::{bucket}",
             "Condition": {"StringLike": {"s3:prefix": [f"{k}*" for k in keys]}},
+        })
+    if kms_key_arn is not None:
+        statements.append({
+            "Sid": "DecryptModel",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": kms_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": kms_via_s3(kms_key_arn)}},
         })
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -149,7 +164,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             policy = aws.iam.RolePolicy(
                 f"{name}-model-read",
                 role=self.role.name,
-                policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes), sort_keys=True)),
+                policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes, config.model.kms_key_arn), sort_keys=True)),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             read_access = [policy]

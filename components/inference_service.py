@@ -10,9 +10,13 @@ rollout stage, so ``kubectl get isvc -L servestack.io/rollout-stage`` shows what
 copies InferenceService labels and annotations into the pods' templates, where a change would
 restart every pod (a new Knative revision, a Deployment rollout) on every stage change; the
 platform must therefore list :data:`NOT_PROPAGATED_LABELS` and :data:`NOT_PROPAGATED_ANNOTATIONS`
-in KServe's ``serviceLabelDisallowedList``/``serviceAnnotationDisallowedList`` (inferenceservice-config
-``deploy``, kserve/kserve#3710). Pods are labelled with their own model version through the
-predictor's ``labels`` instead, which moves with the model.
+in KServe's ``serviceLabelDisallowedList``/``serviceAnnotationDisallowedList``: JSON fields of the
+``inferenceService`` key of the ``inferenceservice-config`` ConfigMap (kserve/kserve#4030, which
+chose that key over the ``deploy`` key proposed in #3710), appended there to KServe's built-in
+lists. The ``kserve-resources`` chart renders that key from ``kserve.inferenceservice.resources``
+only (no value for the lists, as far as the chart sources show), so servestack does not set them
+yet. Pods are labelled with their own model version through the predictor's ``labels`` instead,
+which moves with the model.
 """
 
 from __future__ import annotations

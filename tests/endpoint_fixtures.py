@@ -26,10 +26,12 @@ IRIS = {
     "autoscaling": {"minReplicas": 1, "maxReplicas": 4},
 }
 IRIS_ROLLOUT = {"candidate": {"version": "1.1.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}, "stages": [10, 50, 100], "stage": 1}
+#: A Hugging Face model pinned to a commit (config rejects an unpinned hf:// URI).
+LLM_URI = "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f249a16976918f6564b8830bc894c89659"
 LLM = {
     "pool": "gpu",
     "accelerators": 1,
-    "model": {"format": "huggingface", "storageUri": "hf://meta-llama/Llama-3.1-8B-Instruct", "version": "3.1"},
+    "model": {"format": "huggingface", "storageUri": LLM_URI, "version": "3.1"},
     "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "14Gi"}},
     "autoscaling": {"minReplicas": 0, "maxReplicas": 2},
     "startupTimeoutMinutes": 20,

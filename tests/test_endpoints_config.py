@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from components.config import ConfigError
-from endpoint_fixtures import IRIS, IRIS_ROLLOUT, LLM, parsed
+from endpoint_fixtures import IRIS, IRIS_ROLLOUT, LLM, LLM_URI, parsed
 
 P = "servestack:endpoints"
 
@@ -69,6 +69,36 @@ def test_valid_endpoints_parse():
      'may read only that prefix, never a whole bucket (got "s3://acme-models/iris.joblib")'),
     (iris(model__storageUri="s3://Acme_Models/models/iris/1"),
      f'{P}.iris.model.storageUri: must name a valid S3 bucket (s3://bucket/prefix/...) (got "s3://Acme_Models/models/iris/1")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct"),
+     f"{P}.iris.model.storageUri: must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe downloads "
+     "whatever the repository's main branch holds when each pod starts, so replicas of one version can serve different "
+     'weights (got "hf://meta-llama/Llama-3.1-8B-Instruct")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct:"),
+     f"{P}.iris.model.storageUri: must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe downloads "
+     "whatever the repository's main branch holds when each pod starts, so replicas of one version can serve different "
+     'weights (got "hf://meta-llama/Llama-3.1-8B-Instruct:")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct:main"),
+     f"{P}.iris.model.storageUri: must pin the revision by its full 40-character commit hash (hf://<org>/<model>:<commit "
+     'hash>); a branch or tag name can move (got "hf://meta-llama/Llama-3.1-8B-Instruct:main")'),
+    (iris(model__storageUri="hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f2"),
+     f"{P}.iris.model.storageUri: must pin the revision by its full 40-character commit hash (hf://<org>/<model>:<commit "
+     'hash>); a branch or tag name can move (got "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f2")'),
+    (iris(model__storageUri=f"hf://Llama-3.1-8B-Instruct:{'a' * 40}"),
+     f"{P}.iris.model.storageUri: must be hf://<org>/<model>:<commit hash> (KServe's Hugging Face syntax: one '/' between "
+     f'organization and model) (got "hf://Llama-3.1-8B-Instruct:{"a" * 40}")'),
+    (iris(model__storageUri=f"hf://meta-llama/models/Llama:{'a' * 40}"),
+     f"{P}.iris.model.storageUri: must be hf://<org>/<model>:<commit hash> (KServe's Hugging Face syntax: one '/' between "
+     f'organization and model) (got "hf://meta-llama/models/Llama:{"a" * 40}")'),
+    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "2", "storageUri": "hf://acme/iris"}}),
+     f"{P}.iris.rollout.candidate.storageUri: must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe "
+     "downloads whatever the repository's main branch holds when each pod starts, so replicas of one version can serve "
+     'different weights (got "hf://acme/iris")'),
+    (iris(model__kmsKeyArn="arn:aws:kms:us-east-1:123456789012:alias/models"),
+     f"{P}.iris.model.kmsKeyArn: must be the full ARN of a KMS key, arn:aws:kms:<region>:<account>:key/<key id> (not an "
+     'alias: IAM authorizes kms:Decrypt by the key\'s ARN) (got "arn:aws:kms:us-east-1:123456789012:alias/models")'),
+    (iris(model__kmsKeyArn="1234abcd-12ab-34cd-56ef-1234567890ab"),
+     f"{P}.iris.model.kmsKeyArn: must be the full ARN of a KMS key, arn:aws:kms:<region>:<account>:key/<key id> (not an "
+     'alias: IAM authorizes kms:Decrypt by the key\'s ARN) (got "1234abcd-12ab-34cd-56ef-1234567890ab")'),
     (iris(model__version="1.0 beta"), f'{P}.iris.model.version: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "1.0 beta")'),
     (iris(model__format="keras"),
      f'{P}.iris.model.format: must be one of sklearn, xgboost, lightgbm, tensorflow, pytorch, onnx, triton, tensorrt, '
@@ -108,8 +138,16 @@ def test_endpoint_names_are_dns_labels():
     (iris(model={"version": "1", "format": "sklearn", "container": CONTAINER}),
      [f'{P}.iris.model.format: cannot be set together with container (a custom predictor brings its own server) (got "sklearn")']),
     (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model"]),
-    (iris(model={"version": "1", "format": "vllm", "storageUri": "hf://meta-llama/Llama-3.1-8B"}),
+    (iris(model={"version": "1", "format": "vllm", "storageUri": LLM_URI}),
      [f"{P}.iris.model.runtime: is required: KServe has no built-in runtime for format vllm; name the ClusterServingRuntime that serves it"]),
+    (iris(model={"version": "1", "format": "huggingface", "storageUri": LLM_URI,
+                 "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
+     [f"{P}.iris.model.kmsKeyArn: applies to s3:// models only (objects encrypted with SSE-KMS); the storageUri is "
+      f'{LLM_URI} (got "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")']),
+    (iris(model={"version": "1", "container": CONTAINER,
+                 "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
+     [f"{P}.iris.model.kmsKeyArn: applies to s3:// models only (objects encrypted with SSE-KMS); the storageUri is not "
+      'set (got "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")']),
     (iris(model__protocolVersion="grpc-v1"),
      [f'{P}.iris.model.protocolVersion: is not spoken by KServe\'s built-in runtimes for sklearn (v1, v2) (got "grpc-v1")']),
     (iris(model__runtime="kserve-tritonserver"), [f'{P}.iris.model.runtime: does not serve format sklearn (got "kserve-tritonserver")']),

@@ -154,3 +154,26 @@ def test_schema_rejects(corrupt, fragment):
     messages = [e.message for e in VALIDATOR.iter_errors(manifest)] + [
         c.message for e in VALIDATOR.iter_errors(manifest) for c in (e.context or [])]
     assert any(fragment in m for m in messages), messages
+
+
+def kserve_propagates(metadata: dict, disallowed_labels=(), disallowed_annotations=()) -> dict:
+    """What KServe copies from an InferenceService into its pods' template: every label and annotation
+    not on the disallow lists of inferenceservice-config's ``inferenceService`` key (KServe's own
+    built-in entries are not servestack's and are left out here)."""
+    return {"labels": {k: v for k, v in metadata["labels"].items() if k not in disallowed_labels},
+            "annotations": {k: v for k, v in metadata["annotations"].items() if k not in disallowed_annotations}}
+
+
+@pytest.mark.parametrize("mode", ["Knative", "Standard"])
+def test_with_the_disallow_lists_no_rollout_move_changes_what_reaches_the_pods(mode):
+    from components.inference_service import NOT_PROPAGATED_ANNOTATIONS, NOT_PROPAGATED_LABELS
+
+    metadata = {stage: render("fraud", fraud_at(stage), mode)["metadata"] for stage in sorted(STAGES)}
+    propagated = {stage: kserve_propagates(m, NOT_PROPAGATED_LABELS, NOT_PROPAGATED_ANNOTATIONS) for stage, m in metadata.items()}
+    assert set(json.dumps(p, sort_keys=True) for p in propagated.values()) == {json.dumps({
+        "labels": {"servestack.io/endpoint": "fraud", "servestack.io/model": "fraud-detector"},
+        "annotations": {"serving.kserve.io/deploymentMode": mode},
+    }, sort_keys=True)}
+    # Without the lists every move would reach the pods: each stage's metadata differs from the last.
+    unfiltered = [json.dumps(kserve_propagates(metadata[s]), sort_keys=True) for s in sorted(STAGES)]
+    assert all(a != b for a, b in zip(unfiltered, unfiltered[1:]))

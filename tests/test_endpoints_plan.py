@@ -111,7 +111,7 @@ def test_candidate_in_another_prefix_is_granted_too():
 
     stable = ModelConfig(version="1", format="sklearn", storage_uri="s3://b-one/models/iris/1")
     candidate = ModelConfig(version="2", format="sklearn", storage_uri="s3://b-two/retrained/iris/2/")
-    hf = ModelConfig(version="3", format="huggingface", storage_uri="hf://org/model")
+    hf = ModelConfig(version="3", format="huggingface", storage_uri="hf://org/model:0e9e39f249a16976918f6564b8830bc894c89659")
     assert model_prefixes(candidate, stable, hf, None) == [S3Prefix("b-one", "models/iris/"), S3Prefix("b-two", "retrained/iris/")]
     assert [s["Resource"] for s in read_policy("aws-cn", model_prefixes(stable, candidate))["Statement"]] == [
         ["arn:aws-cn:s3:::b-one/models/iris/*"], "arn:aws-cn:s3:::b-one", ["arn:aws-cn:s3:::b-two/retrained/iris/*"], "arn:aws-cn:s3:::b-two"]
@@ -170,3 +170,37 @@ def test_a_namespace_the_platform_does_not_provide_is_refused():
         plan_program(endpoints_program({"iris": {**IRIS, "namespace": "serving"}}, config_namespaces=("models", "serving")))
     assert str(error.value) == ("the program failed: ValueError: endpoint iris: namespace 'serving' is not one the "
                                 "platform provides (models)")
+
+
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_sse_kms_model_may_decrypt_with_exactly_its_key_through_s3():
+    iris = copy.deepcopy(IRIS)
+    iris["model"]["kmsKeyArn"] = KMS_KEY
+    iris["rollout"] = copy.deepcopy(STATES["stage-1"])
+    policy = resource(plan_program(endpoints_program({"iris": iris})), POLICY, "iris-model-read")
+    assert json.loads(policy["inputs"]["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ReadModelAcmeModels", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": ["arn:aws:s3:::acme-models/models/iris/*"]},
+            {"Sid": "ListModelAcmeModels", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": "arn:aws:s3:::acme-models", "Condition": {"StringLike": {"s3:prefix": ["models/iris/*"]}}},
+            # Only Decrypt (reading never needs GenerateDataKey), only this key, only when S3 of the key's
+            # region calls KMS for the endpoint: the role cannot decrypt anything with the key directly.
+            {"Sid": "DecryptModel", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_KEY,
+             "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}},
+        ],
+    }
+
+
+def test_multi_region_key_and_no_key():
+    from components.endpoint import S3Prefix, read_policy
+
+    mrk = "arn:aws:kms:us-east-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    prefixes = [S3Prefix("b", "models/iris/")]
+    assert read_policy("aws", prefixes, mrk)["Statement"][-1] == {
+        "Sid": "DecryptModel", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": mrk,
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-2.amazonaws.com"}}}
+    assert [s["Sid"] for s in read_policy("aws", prefixes)["Statement"]] == ["ReadModelB", "ListModelB"]

@@ -145,3 +145,53 @@ def test_parse_version_orders_like_the_numbers(a, b):
 def test_parse_version_rejects_non_versions():
     with pytest.raises(ValueError, match="not a release version: 'latest'"):
         parse_version("latest")
+
+
+# --- prod and upstream Kubeflow ------------------------------------------------------------------
+
+PROD = {**BASE, "servestack:tier": "prod"}
+
+
+def prod_problems(platform: dict) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config("prod", {**PROD, "servestack:platform": platform})
+    return [p.render() for p in raised.value.problems]
+
+
+def upstream_dex_problem(repository: str) -> str:
+    return ("servestack:platform.kubeflow.manifestsRepository: is the upstream Kubeflow manifests repository, whose "
+            "Dex ships a static user user@example.com with the published password 12341234; prod must not install "
+            "it: set servestack:platform.kubeflow.manifestsRepository to your fork (with the tag 26.03) that replaces "
+            f'the Dex user or connects Dex to your identity provider (got "{repository}")')
+
+
+@pytest.mark.parametrize("repository", [
+    None,  # the default is upstream's
+    "https://github.com/kubeflow/manifests",
+    "https://github.com/kubeflow/manifests/",
+    "https://github.com/Kubeflow/Manifests.git",
+])
+def test_prod_refuses_kubeflow_from_the_upstream_manifests(repository):
+    kubeflow = {"enabled": True} if repository is None else {"enabled": True, "manifestsRepository": repository}
+    assert prod_problems({"kubeflow": kubeflow}) == [upstream_dex_problem(repository or "https://github.com/kubeflow/manifests")]
+
+
+def test_prod_accepts_kubeflow_from_a_fork_and_other_tiers_accept_upstream():
+    fork = {"kubeflow": {"enabled": True, "manifestsRepository": "https://github.com/acme/kubeflow-manifests"}}
+    assert parse_stack_config("prod", {**PROD, "servestack:platform": fork}).platform.kubeflow.enabled is True
+    for tier in ("dev", "staging"):
+        config = parse_stack_config(tier, {**BASE, "servestack:tier": tier, "servestack:platform": {"kubeflow": {"enabled": True}}})
+        assert config.platform.kubeflow.manifests_repository == "https://github.com/kubeflow/manifests"
+    # Prod without Kubeflow does not care where the manifests would come from.
+    assert parse_stack_config("prod", {**PROD, "servestack:platform": {}}).platform.kubeflow.enabled is False
+
+
+def test_every_kserve_the_platform_can_run_accepts_the_knative_and_standard_mode_names():
+    """Endpoints annotate serving.kserve.io/deploymentMode with Knative or Standard. KServe renamed
+    Serverless/RawDeployment to those in kserve/kserve#4608, released in v0.16.0 (whose chart
+    defaults kserve.controller.deploymentMode to Knative; the old names are still read and converted).
+    Kubeflow 26.03 bundles v0.16.0 (kubeflow/manifests#3349), so no mapping to the old names is needed;
+    pinning an older Kubeflow KServe would need one."""
+    renamed_in = parse_version("v0.16.0")
+    assert parse_version(platform_kserve_version(parse({"kubeflow": {"enabled": True}}))) >= renamed_in
+    assert parse_version(platform_kserve_version(parse({}))) >= renamed_in

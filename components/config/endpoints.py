@@ -112,12 +112,49 @@ def _checked_image(image: str) -> str:
     return image
 
 
+#: A KMS key's full ARN in the ``aws`` partition: ``arn:aws:kms:<region>:<account>:key/<key id>``, the key id
+#: a UUID or a multi-Region key's ``mrk-`` id. Aliases are refused: IAM authorizes kms:Decrypt by the
+#: key's ARN, so a grant on an alias ARN would not let the endpoint read its model.
+KMS_KEY_ARN = re.compile(
+    r"arn:aws:kms:(?P<region>[a-z]{2}-[a-z]+-[0-9]):[0-9]{12}:key/"
+    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+
+#: A full Git commit id: the only Hugging Face revision that cannot move (branches and tags can).
+_HF_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def hf_uri_problem(uri: str) -> str | None:
+    """Why an ``hf://`` URI is not pinned (None when it is).
+
+    KServe's storage initializer reads ``hf://<org>/<model>[:<revision>]`` (exactly one ``/``; the
+    revision after ``:`` goes to ``snapshot_download(revision=...)``) and, without a revision,
+    downloads whatever the main branch holds when each pod starts.
+    """
+    repository, colon, revision = uri.removeprefix("hf://").partition(":")
+    parts = repository.split("/")
+    if len(parts) != 2 or not all(parts):
+        return "must be hf://<org>/<model>:<commit hash> (KServe's Hugging Face syntax: one '/' between organization and model)"
+    if not colon or not revision:
+        return ("must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe downloads whatever the "
+                "repository's main branch holds when each pod starts, so replicas of one version can serve different weights")
+    if not _HF_COMMIT.fullmatch(revision):
+        return ("must pin the revision by its full 40-character commit hash (hf://<org>/<model>:<commit hash>); "
+                "a branch or tag name can move")
+    return None
+
+
 def _checked_storage_uri(value: str | None) -> str | None:
-    """A storage URI of a known scheme; an S3 one names a bucket and a model prefix inside it."""
+    """A storage URI of a known scheme; an S3 one names a bucket and a model prefix inside it, an
+    ``hf://`` one a commit of a Hugging Face repository."""
     if value is None:
         return value
     if not value.startswith(STORAGE_SCHEMES):
         raise ValueError(f"must start with one of {', '.join(STORAGE_SCHEMES)}")
+    if value.startswith("hf://"):
+        problem = hf_uri_problem(value)
+        if problem:
+            raise ValueError(problem)
     if value.startswith("s3://"):
         bucket, _, key = value.removeprefix("s3://").partition("/")
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
@@ -211,18 +248,35 @@ class ModelConfig(ConfigModel):
     protocol_version: ProtocolVersion | None = None
     """Inference protocol (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: the runtime's."""
     storage_uri: str | None = None
-    """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://`` or ``gs://``. Required with
-    ``format``; optional with ``container`` (KServe then downloads it for the container)."""
+    """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://`` or ``gs://`` (``hf://`` pinned to a
+    commit: ``hf://<org>/<model>:<40-hex commit hash>``). Required with ``format``; optional with
+    ``container`` (KServe then downloads it for the container)."""
     container: ContainerConfig | None = None
     """A custom predictor container instead of a format and runtime. Default: none."""
+    kms_key_arn: str | None = None
+    """For an ``s3://`` model whose objects are encrypted with SSE-KMS: the full ARN of that KMS key
+    (``arn:aws:kms:<region>:<account>:key/<key id>``). The endpoint's role may then use this key, and
+    no other, for ``kms:Decrypt`` through S3 in the key's region. A rollout's candidate is read with
+    the same key. Default: none (SSE-S3 or unencrypted objects)."""
 
     @field_validator("storage_uri")
     @classmethod
     def _storage_uri(cls, value: str | None) -> str | None:
         return _checked_storage_uri(value)
 
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms_key_arn(cls, value: str | None) -> str | None:
+        if value is not None and not KMS_KEY_ARN.fullmatch(value):
+            raise ValueError("must be the full ARN of a KMS key, arn:aws:kms:<region>:<account>:key/<key id> (not an "
+                             "alias: IAM authorizes kms:Decrypt by the key's ARN)")
+        return value
+
     def problems(self) -> list[Finding]:
         found = []
+        if self.kms_key_arn is not None and not (self.storage_uri or "").startswith("s3://"):
+            found.append(Finding(("kmsKeyArn",), "applies to s3:// models only (objects encrypted with SSE-KMS); "
+                                                 f"the storageUri is {self.storage_uri or 'not set'}", self.kms_key_arn))
         if self.container is not None:
             for field in ("format", "runtime", "protocol_version"):
                 if getattr(self, field) is not None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from .. import versions
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
@@ -58,7 +59,22 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return self._cluster_problems() + self._endpoint_problems()
+        return self._cluster_problems() + self._platform_problems() + self._endpoint_problems()
+
+    def _platform_problems(self) -> list[Finding]:
+        kubeflow = self.platform.kubeflow
+        if not (self.is_production and kubeflow.enabled and is_upstream_kubeflow(kubeflow.manifests_repository)):
+            return []
+        # Upstream's Dex (common/dex/base) logs in user@example.com with the bcrypt hash of the published
+        # password 12341234 (Secret dex-passwords); nothing in the kustomize targets replaces it.
+        return [Finding(
+            ("platform", "kubeflow", "manifestsRepository"),
+            "is the upstream Kubeflow manifests repository, whose Dex ships a static user user@example.com with "
+            "the published password 12341234; prod must not install it: set servestack:platform.kubeflow."
+            f"manifestsRepository to your fork (with the tag {versions.KUBEFLOW_MANIFESTS.version}) that replaces "
+            "the Dex user or connects Dex to your identity provider",
+            kubeflow.manifests_repository,
+        )]
 
     def _endpoint_problems(self) -> list[Finding]:
         # With cluster.existing the pools and the platform are the other stack's: ModelEndpoint
@@ -107,6 +123,14 @@ class StackConfig(ConfigModel):
                 sorted(self.node_pools),
             ))
         return found
+
+
+def is_upstream_kubeflow(repository: str) -> bool:
+    """Whether ``repository`` is upstream's kubeflow/manifests (however the URL is spelled)."""
+    def canonical(url: str) -> str:
+        return url.lower().rstrip("/").removesuffix(".git")
+
+    return canonical(repository) == canonical(versions.KUBEFLOW_MANIFESTS.source)
 
 
 def section_keys() -> dict[str, str]:
