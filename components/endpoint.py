@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from .cluster import irsa_trust_policy
 from .config.endpoints import KMS_KEY_ARN, EndpointConfig, ModelConfig, mode_findings, placement_findings
 from .handles import ClusterHandle, PlatformHandle
 from .inference_service import render_inference_service, service_account_name
@@ -84,22 +85,6 @@ def read_policy(partition: str, prefixes: list[S3Prefix], kms_key_arn: str | Non
             "Condition": {"StringEquals": {"kms:ViaService": kms_via_s3(kms_key_arn)}},
         })
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Trust policy: only this one service account, through the cluster's OIDC provider, for STS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{oidc_issuer}:aud": "sts.amazonaws.com",
-                f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-            }},
-        }],
-    }
 
 
 @dataclass

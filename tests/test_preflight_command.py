@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import boto3
-import pytest
 from click.testing import CliRunner
 from harness import REPO
 from moto import mock_aws

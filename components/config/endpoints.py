@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
+from ..images import ImagePin, image_pin
 from .base import ConfigModel, Finding
 from .node_pools import PoolName
 from .platform import DeploymentMode
@@ -92,17 +93,12 @@ def memory_bytes(quantity: str) -> int:
 
 def image_pin_problem(image: str) -> str | None:
     """Why ``image`` is not pinned (None when it is): a tag other than ``latest``, or a digest."""
-    if "@" in image:
-        name, _, digest = image.partition("@")
-        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            return "must pin a digest of the form @sha256:<64 hex digits>"
-        return None
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return "must be pinned by a tag or digest (repository:1.2.3 or repository@sha256:...); an untagged image floats"
-    if last.rsplit(":", 1)[1] == "latest":
-        return "must not use the tag latest, which floats; pin a version tag or a digest"
-    return None
+    return {
+        ImagePin.PINNED: None,
+        ImagePin.BAD_DIGEST: "must pin a digest of the form @sha256:<64 hex digits>",
+        ImagePin.UNTAGGED: "must be pinned by a tag or digest (repository:1.2.3 or repository@sha256:...); an untagged image floats",
+        ImagePin.LATEST: "must not use the tag latest, which floats; pin a version tag or a digest",
+    }[image_pin(image)]
 
 
 def _checked_image(image: str) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from .. import catalog
+from ..images import ImagePin, image_pin
 from .base import ConfigModel, Finding
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -33,8 +34,8 @@ CAPACITY_TYPES = {"onDemand": "ON_DEMAND", "spot": "SPOT", "capacityBlock": "CAP
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+/[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
-#: An image pinned by tag or digest: ``registry/repo:tag`` or ``registry/repo@sha256:...``.
-_PINNED_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
+#: The shape of an image reference: ``registry/repo:tag`` or ``registry/repo@sha256:...``.
+_IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
 RESERVED_LABEL_PREFIX = "servestack.io/"
 
 
@@ -51,7 +52,7 @@ class FpgaDevicePluginConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str) -> str:
-        if not _PINNED_IMAGE.match(image) or image.endswith(":latest"):
+        if not _IMAGE_NAME.match(image) or image_pin(image) is not ImagePin.PINNED:
             raise ValueError("must be an image pinned by tag or digest, such as registry.example.com/fpga-device-plugin:1.2.0 (never latest)")
         return image
 

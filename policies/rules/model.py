@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from components.config.stack import decode_value
+
 #: Pulumi's marker for a value that is not known until the resource exists (preview only).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET = "[secret]"
@@ -239,12 +241,7 @@ def truthy(value: Any) -> bool | None:
 
 def decode_json(value: Any) -> Any:
     """Structured config and policy documents arrive as JSON text in real previews."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
+    return decode_value(value)
 
 
 def cidr_is_open(cidr: str) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .facts import CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS
+from components.images import ImagePin, image_pin
+
 from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, items, mapping, truthy
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -250,18 +251,15 @@ def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Ite
 
 # --- images -------------------------------------------------------------------------------
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def image_problem(image: str) -> str | None:
-    if "@" in image:
-        return None if _DIGEST.match(image.split("@", 1)[1]) else "has a malformed digest (want @sha256:<64 hex>)"
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return "has no tag, so it floats with whatever is pushed as latest"
-    if last.rsplit(":", 1)[1] == "latest":
-        return "uses the tag latest, which floats"
-    return None
+    return {
+        ImagePin.PINNED: None,
+        ImagePin.BAD_DIGEST: "has a malformed digest (want @sha256:<64 hex>)",
+        ImagePin.UNTAGGED: "has no tag, so it floats with whatever is pushed as latest",
+        ImagePin.LATEST: "uses the tag latest, which floats",
+    }[image_pin(image)]
 
 
 def _images(value: Any, path: str = "") -> list[tuple[str, str]]:
