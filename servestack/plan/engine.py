@@ -230,7 +230,7 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         sys.path.insert(0, str(project.root))
     try:
         main = program or (lambda: runpy.run_path(str(project.main), run_name="__main__"))
-        loop.run_until_complete(run_in_stack(main))
+        loop.run_until_complete(run_in_stack(_then_settle(main)))
     except ConfigError:
         raise
     except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
@@ -264,6 +264,37 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         outputs=monitor.outputs_by_urn.get(stack_urn, {}),
         default_providers=dict(monitor.default_providers),
     )
+
+
+def _then_settle(main: Callable[[], Any]) -> Callable[[], Any]:
+    """``main``, then a wait for everything it left outstanding, in bulk.
+
+    Pulumi's own final wait (``wait_for_rpcs``) takes the outstanding outputs one completion at a
+    time, re-arming a wait on all of them each time: quadratic in the outputs of the program, which
+    at a thousand endpoints cost more than running the program itself. Waiting for all of them at
+    once leaves it nothing to do. A failed RPC or output stays where Pulumi looks for it, so its
+    error is raised exactly as before.
+    """
+    from inspect import isawaitable
+
+    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+
+    async def settle() -> None:
+        rpc_manager = _get_rpc_manager()
+        while True:
+            with SETTINGS.lock:
+                pending = [t for t in (*rpc_manager.rpcs, *SETTINGS.outputs) if not t.done()]
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    async def run() -> None:
+        result = main()
+        if isawaitable(result):
+            await result
+        await settle()
+
+    return run
 
 
 def _root_cause(error: BaseException) -> BaseException:
