@@ -174,6 +174,8 @@ def _baseline(count: int) -> None:
     for i in range(count):
         pulumi.CustomResource("bench:index:Plain", f"r{i}", {"index": i, "name": f"r{i}", "labels": {"a": "b"}})
     loop.run_until_complete(wait_for_rpcs())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
 
 
 def run_measurement(kind: str, root: Path, count: int = 0) -> dict:
