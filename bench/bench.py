@@ -1,10 +1,12 @@
 """How planning cost grows with the environment: `make bench` (a benchmark, not a test).
 
 For 10, 100 and 1000 endpoints (spread over CPU, NVIDIA and Neuron pools, every fourth one
-mid-rollout) it generates a stack, then times, each in a fresh process and several runs:
+mid-rollout) it generates a valid staging stack (pools sized for their endpoints, the policy
+pack's cost caps raised to the stack's size), then times, each in a fresh process after its
+imports and several runs, the real CLI commands:
 
 - ``plan``: ``servestack plan`` of the stack (program under mocks, files written);
-- ``check``: ``servestack check`` of that plan;
+- ``check``: ``servestack check`` of that plan (must pass);
 - ``diff``: ``servestack diff`` between that plan and one where every rollout advanced a stage;
 - ``baseline``: registering the same number of plain resources directly with Pulumi's mock
   runtime (``pulumi.runtime.set_mocks`` and bare ``CustomResource``s), with no servestack code:
@@ -12,7 +14,9 @@ mid-rollout) it generates a stack, then times, each in a fresh process and sever
 
 It reports medians with peak memory (max RSS of the measuring process), servestack's plan time
 as a ratio to the baseline, and the growth from 100 to 1000 endpoints (linear is x10). Also the
-start-up time of ``servestack --help`` and of ``servestack plan`` for the dev stack.
+start-up time of ``servestack --help`` and of ``servestack plan`` for the dev stack. Any failed
+command, or a result that misses endpoints, violations or rollouts, stops the bench loudly.
+Figures and findings: docs/benchmarks.md.
 
     .venv/bin/python bench/bench.py [--sizes 10,100,1000] [--runs 3] [--json build/bench/results.json]
 """
