@@ -1,10 +1,12 @@
 """How planning cost grows with the environment: `make bench` (a benchmark, not a test).
 
 For 10, 100 and 1000 endpoints (spread over CPU, NVIDIA and Neuron pools, every fourth one
-mid-rollout) it generates a stack, then times, each in a fresh process and several runs:
+mid-rollout) it generates a valid staging stack (pools sized for their endpoints, the policy
+pack's cost caps raised to the stack's size), then times, each in a fresh process after its
+imports and several runs, the real CLI commands:
 
 - ``plan``: ``servestack plan`` of the stack (program under mocks, files written);
-- ``check``: ``servestack check`` of that plan;
+- ``check``: ``servestack check`` of that plan (must pass);
 - ``diff``: ``servestack diff`` between that plan and one where every rollout advanced a stage;
 - ``baseline``: registering the same number of plain resources directly with Pulumi's mock
   runtime (``pulumi.runtime.set_mocks`` and bare ``CustomResource``s), with no servestack code:
@@ -12,7 +14,9 @@ mid-rollout) it generates a stack, then times, each in a fresh process and sever
 
 It reports medians with peak memory (max RSS of the measuring process), servestack's plan time
 as a ratio to the baseline, and the growth from 100 to 1000 endpoints (linear is x10). Also the
-start-up time of ``servestack --help`` and of ``servestack plan`` for the dev stack.
+start-up time of ``servestack --help`` and of ``servestack plan`` for the dev stack. Any failed
+command, or a result that misses endpoints, violations or rollouts, stops the bench loudly.
+Figures and findings: docs/benchmarks.md.
 
     .venv/bin/python bench/bench.py [--sizes 10,100,1000] [--runs 3] [--json build/bench/results.json]
 """
@@ -39,41 +43,62 @@ PY = sys.executable
 
 # ---------------------------------------------------------------------------- the generated stack
 
+#: Pools of the generated stacks: instance type and the accelerators one node has (catalog data).
+POOLS = {"system": ("m7i.2xlarge", 0), "gpu": ("g6.12xlarge", 4), "neuron": ("inf2.24xlarge", 6)}
+NEURON_IMAGE = "public.ecr.aws/neuron/pytorch-inference-neuronx:2.7.0-neuronx-py310-sdk2.24.1-ubuntu22.04"
+MAX_REPLICAS = 2
+
+
+def _endpoint(i: int, advanced: bool) -> dict:
+    """Endpoint ``i``: CPU sklearn, NVIDIA Hugging Face or a Neuron custom container in turn;
+    every fourth one mid-rollout (stage 1 of 3, or stage 2 when ``advanced``)."""
+    name = f"model-{i:04d}"
+    pool = ("system", "gpu", "neuron")[i % 3]
+    uri = f"s3://bench-models/models/{name}"
+    if pool == "system":
+        model = {"format": "sklearn", "version": "1.0.0", "storageUri": f"{uri}/1.0.0"}
+    elif pool == "gpu":
+        model = {"format": "huggingface", "version": "1.0.0", "storageUri": f"{uri}/1.0.0"}
+    else:
+        model = {"version": "1.0.0", "container": {"image": NEURON_IMAGE}, "storageUri": f"{uri}/1.0.0"}
+    endpoint: dict = {"pool": pool, "model": model, "autoscaling": {"minReplicas": 1, "maxReplicas": MAX_REPLICAS}}
+    if pool != "system":
+        endpoint["accelerators"] = 1
+    if i % 4 == 0:
+        endpoint["rollout"] = {"candidate": {"version": "1.1.0", "storageUri": f"{uri}/1.1.0"},
+                               "stages": [10, 50, 100], "stage": 2 if advanced else 1}
+    return endpoint
+
+
 def generated_config(endpoints: int, advanced: bool = False) -> dict:
-    """A stack with ``endpoints`` endpoints over three pools; ``advanced`` moves rollouts a stage on."""
-    per_pool = -(-endpoints // 3)
-    config: dict = {
+    """A staging stack with ``endpoints`` endpoints over three pools sized for them (the policy
+    pack's capacity rule counts both revisions of a Knative canary at max replicas)."""
+    demand = {pool: 0 for pool in POOLS}
+    config_endpoints = {}
+    for i in range(endpoints):
+        endpoint = _endpoint(i, advanced)
+        config_endpoints[f"model-{i:04d}"] = endpoint
+        demand[endpoint["pool"]] += endpoint.get("accelerators", 0) * MAX_REPLICAS * (2 if "rollout" in endpoint else 1)
+    pools = {}
+    for pool, (instance_type, per_node) in POOLS.items():
+        needed = -(-demand[pool] // per_node) if per_node else 3
+        pools[pool] = {"instanceTypes": [instance_type], "minSize": 2 if pool == "system" else 0, "maxSize": max(2, needed)}
+    return {
         "aws:region": "us-east-1",
         "servestack:tier": "staging",
-        "servestack:nodePools": {
-            "system": {"instanceTypes": ["m7i.2xlarge"], "minSize": 2, "maxSize": max(3, per_pool)},
-            "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "maxSize": max(2, 2 * per_pool)},
-            "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": max(2, 2 * per_pool)},
-        },
-        "servestack:endpoints": {},
+        "servestack:nodePools": pools,
+        "servestack:endpoints": config_endpoints,
     }
-    for i in range(endpoints):
-        name = f"model-{i:04d}"
-        pool = ("system", "gpu", "neuron")[i % 3]
-        if pool == "system":
-            model = {"format": "sklearn", "version": "1.0.0", "storageUri": f"s3://bench-models/models/{name}/1.0.0"}
-            endpoint = {"pool": pool, "model": model}
-        elif pool == "gpu":
-            model = {"format": "huggingface", "version": "1.0.0", "storageUri": f"s3://bench-models/models/{name}/1.0.0"}
-            endpoint = {"pool": pool, "model": model, "accelerators": 1}
-        else:
-            model = {"version": "1.0.0", "container": {"image": "public.ecr.aws/neuron/pytorch-inference-neuronx:2.7.0-neuronx-py310-sdk2.24.1-ubuntu22.04"},
-                     "storageUri": f"s3://bench-models/models/{name}/1.0.0"}
-            endpoint = {"pool": pool, "model": model, "accelerators": 1}
-        endpoint["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2}
-        if i % 4 == 0:
-            endpoint["rollout"] = {
-                "candidate": {"version": "1.1.0", "storageUri": f"s3://bench-models/models/{name}/1.1.0"},
-                "stages": [10, 50, 100],
-                "stage": 2 if advanced else 1,
-            }
-        config["servestack:endpoints"][name] = endpoint
-    return config
+
+
+def policy_config(config: dict) -> dict:
+    """The pack's per-stack cost caps raised to this stack's size (the rest at their defaults):
+    a large organisation sets them for its environment, and check must then pass."""
+    pools = config["servestack:nodePools"]
+    accelerators = sum(pools[p]["maxSize"] * POOLS[p][1] for p in pools)
+    return {"accelerator-count-cap": {"maxAccelerators": accelerators},
+            # $10/h per node is above the on-demand price of each of these instance types
+            "hourly-cost-cap": {"maxHourlyCost": 100 + 10 * sum(p["maxSize"] for p in pools.values())}}
 
 
 def write_project(root: Path, endpoints: int) -> None:
@@ -82,43 +107,55 @@ def write_project(root: Path, endpoints: int) -> None:
     (root / "stacks").mkdir(parents=True, exist_ok=True)
     (root / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text() + f"main: {REPO}\n")
     for stack, advanced in (("base", False), ("head", True)):
-        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": generated_config(endpoints, advanced)}))
+        config = generated_config(endpoints, advanced)
+        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+    (root / "policy.json").write_text(json.dumps(policy_config(generated_config(endpoints))))
 
 
 # ---------------------------------------------------------------------------- one measurement
 
 def measure_one(kind: str, root: Path, count: int) -> dict:
-    """Runs inside a fresh process: time one operation after the imports it needs."""
+    """Runs inside a fresh process: time one command after the imports it needs.
+
+    ``plan``, ``check`` and ``diff`` run the real CLI commands in-process (click's runner) with the
+    arguments a pull-request job would give them; any exit code other than the expected one, or
+    an exception, fails the benchmark with the command's output.
+    """
     if kind == "baseline":
         import pulumi  # noqa: F401 - imports are outside the timed region, as for the others
+
         start = time.perf_counter()
         _baseline(count)
-    elif kind == "plan":
-        from servestack.plan import load_project, plan_stack
+        return _sample(start)
+    from click.testing import CliRunner
 
-        project = load_project(root)
-        start = time.perf_counter()
-        plan_stack(project, "base", root / "plans" / "base")
-    elif kind == "check":
-        from click.testing import CliRunner
+    import components.environment  # noqa: F401 - the program's imports (pulumi_aws, pulumi_kubernetes) are start-up cost
+    import servestack.plan.answers  # noqa: F401
+    from servestack.cli import cli
 
-        from servestack.cli import cli
+    plans = root / "plans"
+    args = {
+        "plan": ["plan", "--stack", "base", "--project", str(root), "--out", str(plans / "base")],
+        "plan-head": ["plan", "--stack", "head", "--project", str(root), "--out", str(plans / "head")],
+        "check": ["check", str(plans / "base"), "--policy-config", str(root / "policy.json"), "--format", "json"],
+        "diff": ["diff", str(plans / "base"), str(plans / "head"), "--format", "json"],
+    }[kind]
+    start = time.perf_counter()
+    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    sample = _sample(start)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
 
-        start = time.perf_counter()
-        result = CliRunner().invoke(cli, ["check", str(root / "plans" / "base"), "--format", "json"])
-        assert result.exit_code in (0, 1), result.output
-    elif kind == "diff":
-        from click.testing import CliRunner
+        raise SystemExit(f"servestack {' '.join(args)} raised:\n"
+                         + "".join(traceback.format_exception(result.exception)))
+    if result.exit_code != 0:
+        raise SystemExit(f"servestack {' '.join(args)} exited {result.exit_code}:\n{result.output}")
+    sample["output"] = result.output if kind != "plan" else ""
+    return sample
 
-        from servestack.cli import cli
 
-        start = time.perf_counter()
-        result = CliRunner().invoke(cli, ["diff", str(root / "plans" / "base"), str(root / "plans" / "head"), "--format", "json"])
-        assert result.exit_code in (0, 1), result.output
-    else:
-        raise SystemExit(f"unknown measurement {kind}")
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peakMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+def _sample(start: float) -> dict:
+    return {"seconds": time.perf_counter() - start, "peakMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _baseline(count: int) -> None:
@@ -141,19 +178,43 @@ def _baseline(count: int) -> None:
     for i in range(count):
         pulumi.CustomResource("bench:index:Plain", f"r{i}", {"index": i, "name": f"r{i}", "labels": {"a": "b"}})
     loop.run_until_complete(wait_for_rpcs())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
 
 
 def run_measurement(kind: str, root: Path, count: int = 0) -> dict:
     out = subprocess.run([PY, __file__, "--one", kind, str(root), str(count)], capture_output=True, text=True, cwd=REPO)
     if out.returncode != 0:
-        raise SystemExit(f"{kind} failed:\n{out.stdout}\n{out.stderr}")
+        raise SystemExit(f"bench: {kind} failed (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def median_of(kind: str, root: Path, runs: int, count: int = 0) -> dict:
     samples = [run_measurement(kind, root, count) for _ in range(runs)]
     return {"seconds": statistics.median(s["seconds"] for s in samples),
-            "peakMiB": max(s["peakMiB"] for s in samples), "runs": runs}
+            "peakMiB": max(s["peakMiB"] for s in samples), "runs": runs,
+            "samples": [round(s["seconds"], 3) for s in samples], "output": samples[-1].get("output", "")}
+
+
+def verify(size: int, root: Path, check: dict, diff: dict) -> int:
+    """The commands did the whole job: every endpoint planned, check passed, every rollout diffed.
+
+    Returns the number of resources that the plan registers (the baseline registers as many).
+    """
+    steps = json.loads((root / "plans" / "base" / "preview.json").read_text())["steps"]
+    isvcs = sum(1 for s in steps if s["newState"]["type"] == "kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    rollouts = len(range(0, size, 4))
+    report, changes = json.loads(check.pop("output")), json.loads(diff.pop("output"))
+    problems = []
+    if isvcs != size:
+        problems.append(f"the plan has {isvcs} InferenceServices, not {size}")
+    if not report["passed"] or report["violations"]:
+        problems.append(f"check found violations: {report['violations'][:3]}")
+    if len(changes["rollouts"]) != rollouts or changes["flags"]:
+        problems.append(f"diff shows {len(changes['rollouts'])} rollouts (expected {rollouts}), flags {changes['flags'][:3]}")
+    if problems:
+        raise SystemExit(f"bench: {size} endpoints: " + "; ".join(problems))
+    return sum(1 for s in steps if s["newState"]["custom"] and not s["newState"]["type"].startswith("pulumi:providers:"))
 
 
 def wall_clock(command: list[str], runs: int) -> float:
@@ -184,14 +245,11 @@ def main() -> None:
         try:
             write_project(root, size)
             plan = median_of("plan", root, args.runs)
-            from servestack.plan import load_project, plan_stack
-
-            plan_stack(load_project(root), "head", root / "plans" / "head")
-            steps = json.loads((root / "plans" / "base" / "preview.json").read_text())["steps"]
-            resources = sum(1 for s in steps if s["newState"]["custom"] and not s["newState"]["type"].startswith("pulumi:providers:"))
-            baseline = median_of("baseline", root, args.runs, resources)
+            run_measurement("plan-head", root)  # the plan after every rollout advanced a stage, for diff
             check = median_of("check", root, args.runs)
             diff = median_of("diff", root, args.runs)
+            resources = verify(size, root, check, diff)
+            baseline = median_of("baseline", root, args.runs, resources)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         row = {"endpoints": size, "resources": resources, "plan": plan, "baseline": baseline, "check": check, "diff": diff,
@@ -218,8 +276,12 @@ def main() -> None:
 
 
 def _machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
+    mem_kib = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")), 0)
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine()}
+            "processor": model or platform.processor() or platform.machine(), "memoryGiB": round(mem_kib / 2**20, 1)}
 
 
 if __name__ == "__main__":

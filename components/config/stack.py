@@ -145,6 +145,12 @@ def _adapter(field_name: str) -> TypeAdapter:
 
 
 @cache
+def _type_adapter(annotation: Any) -> TypeAdapter:
+    # Building a TypeAdapter compiles a validator: once per type, not once per endpoint.
+    return TypeAdapter(annotation)
+
+
+@cache
 def _known_regions() -> frozenset[str]:
     # Read botocore's endpoint data directly: a botocore Session would read AWS_PROFILE and fail
     # on a profile that does not exist, and the offline plan must not depend on AWS settings.
@@ -218,12 +224,12 @@ def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem
     found: list[ConfigProblem] = []
     for name, entry in value.items():
         try:
-            TypeAdapter(key_type).validate_python(name)
+            _type_adapter(key_type).validate_python(name)
         except ValidationError as error:
             found += [ConfigProblem(p.path, p.message) for p in problems_from_validation_error(key, error, prefix=(name,))]
             continue
         try:
-            parsed = TypeAdapter(value_type).validate_python(entry)
+            parsed = _type_adapter(value_type).validate_python(entry)
         except ValidationError as error:
             found += problems_from_validation_error(key, error, value_type, prefix=(name,))
             continue

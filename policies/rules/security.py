@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -216,11 +217,55 @@ def _readable(grant: str, uri: str) -> bool:
     return any(fnmatch.fnmatchcase(path, grant) for path in (target, f"{target}/model"))
 
 
+class _ModelIndex:
+    """The S3 models of a stack's endpoints, found by the grants that can read them.
+
+    A grant can only match a path that starts with its literal part (the text before its first
+    wildcard), so each grant is matched against those models only, not against every model of
+    the stack: with one role per endpoint, the rule no longer grows with the square of them.
+    """
+
+    _SUFFIX = "/model"  # _readable also tries <target>/model
+
+    def __init__(self, models: list[tuple[Any, str]]):
+        self.models = models
+        targets = sorted((uri.removeprefix("s3://").rstrip("/"), i) for i, (_, uri) in enumerate(models))
+        self._keys = [t for t, _ in targets]
+        self._indices = [i for _, i in targets]
+
+    def readable_by(self, grant: str) -> list[int]:
+        """Indices (in model order) of the models ``grant`` lets its holder read."""
+        literal = re.split(r"[*?\[]", grant, maxsplit=1)[0]
+        candidates = set()
+        at = bisect.bisect_left(self._keys, literal)
+        while at < len(self._keys) and self._keys[at].startswith(literal):
+            candidates.add(self._indices[at])
+            at += 1
+        # <target>/model may start with a literal longer than the target itself
+        for cut in range(1, len(self._SUFFIX) + 1):
+            if literal.endswith(self._SUFFIX[:cut]):
+                key = literal[:-cut]
+                at = bisect.bisect_left(self._keys, key)
+                while at < len(self._keys) and self._keys[at] == key:
+                    candidates.add(self._indices[at])
+                    at += 1
+        return sorted(i for i in candidates if _readable(grant, self.models[i][1]))
+
+
 def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     from .facts import endpoints
 
     all_endpoints = endpoints(resources, ctx.stack_config)
     models = [(e, uri) for e in all_endpoints for p in e.predictors() for _, uri in p.storage_uris() if uri.startswith("s3://")]
+    index = _ModelIndex(models)
+    models_of: dict[str, list[int]] = {}
+    for i, (endpoint, _) in enumerate(models):
+        models_of.setdefault(endpoint.urn, []).append(i)
+    # (namespace, service account) -> the endpoints whose predictors run as it, in endpoint order
+    by_subject: dict[tuple[str, Any], list[int]] = {}
+    for i, endpoint in enumerate(all_endpoints):
+        for subject in {(endpoint.namespace, p.spec.get("serviceAccountName")) for p in endpoint.predictors()}:
+            by_subject.setdefault(subject, []).append(i)
     policies_by_role: dict[str, list[Any]] = {}
     for r in resources:
         if r["type"] == ROLE_POLICY:
@@ -230,20 +275,27 @@ def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Ite
         if role["type"] != ROLE or not _is_irsa_role(role["inputs"]):
             continue
         subjects = _subjects(role["inputs"].get("assumeRolePolicy"))
-        own = [e for e in all_endpoints if any((e.namespace, p.spec.get("serviceAccountName")) in subjects for p in e.predictors())]
+        own = [all_endpoints[i] for i in sorted({i for s in subjects for i in by_subject.get(s, [])})]
         if not own:
             continue
+        own_urns = {e.urn for e in own}  # URNs are unique within a stack
         documents = [p.get("policy") for p in items(role["inputs"].get("inlinePolicies")) if isinstance(p, Mapping)]
         documents += policies_by_role.get(role["urn"], [])
         grants = [g for d in documents for g in _object_grants(d)]
         names = ", ".join(sorted(e.name for e in own))
-        for endpoint, uri in models:
-            readable = [g for g in grants if _readable(g, uri)]
-            if endpoint in own and not readable:
+        readable_by_model: dict[int, list[str]] = {}
+        for grant in grants:
+            for i in index.readable_by(grant):
+                readable_by_model.setdefault(i, []).append(grant)
+        own_models = {i for e in own for i in models_of.get(e.urn, [])}
+        for i in sorted(own_models | set(readable_by_model)):
+            endpoint, uri = models[i]
+            readable = readable_by_model.get(i, [])
+            if endpoint.urn in own_urns and not readable:
                 yield role["urn"], (f"the role of endpoint {names} cannot read its model {uri} (grants: "
                                     f"{', '.join(grants) or 'none'}); required: read access to the endpoint's own model "
                                     "prefix, or the storage initializer fails to download it")
-            elif endpoint not in own and readable:
+            elif endpoint.urn not in own_urns and readable:
                 yield role["urn"], (f"the role of endpoint {names} can read {uri} of endpoint {endpoint.name} through "
                                     f"{', '.join(readable)}; allowed: only its own endpoint's model prefix, so that one "
                                     "endpoint cannot read another's model")

@@ -225,12 +225,13 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    stack_trace = _without_source_positions()
     added_path = str(project.root) not in sys.path
     if added_path:
         sys.path.insert(0, str(project.root))
     try:
         main = program or (lambda: runpy.run_path(str(project.main), run_name="__main__"))
-        loop.run_until_complete(run_in_stack(main))
+        loop.run_until_complete(run_in_stack(_then_settle(main)))
     except ConfigError:
         raise
     except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
@@ -243,6 +244,7 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
             raise PlanError(str(cause)) from None
         raise PlanError(f"the program failed: {type(cause).__name__}: {cause}") from error
     finally:
+        stack_trace.restore()
         if added_path:
             sys.path.remove(str(project.root))
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -264,6 +266,61 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         outputs=monitor.outputs_by_urn.get(stack_urn, {}),
         default_providers=dict(monitor.default_providers),
     )
+
+
+class _without_source_positions:
+    """For one run, the SDK sends no source position with a registration.
+
+    Pulumi's SDK walks and converts the whole Python stack (every frame's file to a URI) for each
+    resource, so that the engine can point at the line that declared it; the recording monitor
+    never reads it, and at a thousand endpoints it was a sixth of the plan. The SDK sends this
+    same empty trace when it finds no user frame. Restored after the run (runs nest for stack
+    references, each restoring what it found).
+    """
+
+    def __init__(self) -> None:
+        from pulumi.runtime import resource as sdk_resource
+        from pulumi.runtime.proto import source_pb2
+
+        self._module = sdk_resource
+        self._saved = getattr(sdk_resource, "_get_stack_trace", None)
+        if self._saved is not None:
+            sdk_resource._get_stack_trace = source_pb2.StackTrace
+
+    def restore(self) -> None:
+        if self._saved is not None:
+            self._module._get_stack_trace = self._saved
+
+
+def _then_settle(main: Callable[[], Any]) -> Callable[[], Any]:
+    """``main``, then a wait for everything it left outstanding, in bulk.
+
+    Pulumi's own final wait (``wait_for_rpcs``) takes the outstanding outputs one completion at a
+    time, re-arming a wait on all of them each time: quadratic in the outputs of the program, which
+    at a thousand endpoints cost more than running the program itself. Waiting for all of them at
+    once leaves it nothing to do. A failed RPC or output stays where Pulumi looks for it, so its
+    error is raised exactly as before.
+    """
+    from inspect import isawaitable
+
+    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+
+    async def settle() -> None:
+        rpc_manager = _get_rpc_manager()
+        while True:
+            with SETTINGS.lock:
+                pending = [t for t in (*rpc_manager.rpcs, *SETTINGS.outputs) if not t.done()]
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    async def run() -> None:
+        result = main()
+        if isawaitable(result):
+            await result
+        await settle()
+
+    return run
 
 
 def _root_cause(error: BaseException) -> BaseException:
