@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
