@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import math
+import time
 import runpy
 import sys
 import threading
@@ -20,9 +22,11 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from google.protobuf import json_format
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.sync_await import _ensure_event_loop
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from components.config.base import ConfigError
 from components.config.stack import REGION_KEY, SECRET_MASK
@@ -93,6 +97,87 @@ def _struct_to_plain(struct) -> dict[str, Any]:
     return to_plain(json_format.MessageToDict(struct)) if struct is not None else {}
 
 
+def _recorded(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """``_struct_to_plain`` with one pass over the protobuf where it can."""
+    try:
+        return to_plain(_struct_to_python(struct, [False]))
+    except _NotPlain:
+        return _struct_to_plain(struct)
+
+
+class _NotPlain(Exception):
+    """A value the fast conversion leaves to protobuf's and Pulumi's own converters."""
+
+
+def _struct_to_python(struct: struct_pb2.Struct, special: list[bool]) -> dict[str, Any]:
+    """``json_format.MessageToDict(struct)`` (numbers as floats, nulls kept, the struct's key order).
+
+    Sets ``special[0]`` when the struct holds a value Pulumi's deserializer does not pass through
+    as it is (a signature: secret, resource reference, asset, output value; or the unknown
+    value). Raises _NotPlain where MessageToDict would raise (a non-finite number, a Value
+    without a kind), so that the caller's fallback raises exactly as before.
+    """
+    out = {}
+    for key, value in struct.fields.items():
+        out[key] = _value_to_python(value, special)
+    if _SIG in out:
+        special[0] = True
+    return out
+
+
+def _value_to_python(value: struct_pb2.Value, special: list[bool]) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        if text == UNKNOWN:
+            special[0] = True
+        return text
+    if kind == "struct_value":
+        return _struct_to_python(value.struct_value, special)
+    if kind == "list_value":
+        return [_value_to_python(item, special) for item in value.list_value.values]
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "number_value":
+        number = value.number_value
+        if not math.isfinite(number):
+            raise _NotPlain
+        return number
+    if kind == "null_value":
+        return None
+    raise _NotPlain
+
+
+def _as_deserialized(value: Any) -> Any:
+    """What ``rpc.deserialize_properties`` makes of a struct holding no special value: the same
+    values, without the keys whose value is null."""
+    if type(value) is dict:
+        return {k: _as_deserialized(v) for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_as_deserialized(v) for v in value]
+    return value
+
+
+def _is_plain(value: Any) -> bool:
+    """JSON data that ``rpc.serialize_properties`` would pass through unchanged."""
+    kind = type(value)
+    if kind is dict:
+        return _SIG not in value and all(type(k) is str and _is_plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_plain(v) for v in value)
+    return kind is str or kind is float or kind is int or kind is bool or value is None
+
+
+def _plain_struct(state: dict[str, Any]) -> struct_pb2.Struct:
+    """``rpc.serialize_properties(state, {})`` for plain JSON ``state``: the same assignments
+    (a top-level null is left out), without an event loop round trip per value."""
+    struct = struct_pb2.Struct()
+    for key, value in state.items():
+        if value is not None:
+            struct[key] = value
+    return struct
+
+
 def _package_version(package: str) -> str:
     try:
         return metadata.version(f"pulumi_{package}").replace(".", "_")
@@ -158,8 +243,19 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         self.plan_mocks.current.urn = urn
-        response = super().RegisterResource(request)
-        self._note_thread_loop()
+        special = [False]
+        try:
+            raw = _struct_to_python(request.object, special)
+        except _NotPlain:
+            raw, special = None, [True]
+        if special[0]:
+            # Secrets, resource references, assets, unknowns: Pulumi's mock monitor (de)serializes them.
+            response = super().RegisterResource(request)
+            self._note_thread_loop()
+            inputs = _struct_to_plain(request.object)
+        else:
+            response = self._register_plain(request, urn, raw)
+            inputs = to_plain(raw)
         provider = request.provider
         if request.custom and not provider and not request.type.startswith("pulumi:providers:"):
             provider = self._default_provider(request.type)
@@ -174,16 +270,42 @@ class RecordingMonitor(MockMonitor):
             property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())},
             protect=bool(request.protect) if request.HasField("protect") else False,
             retain_on_delete=bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
-            inputs=_struct_to_plain(request.object),
+            inputs=inputs,
             remote=bool(request.remote),
         )
         with self._lock:
             self.registrations.append(registration)
         return response
 
+    def _register_plain(self, request, urn: str, raw: dict[str, Any]):
+        """``MockMonitor.RegisterResource`` for inputs that are plain JSON, already converted once
+        (``raw``) for the recording too: the same mocks call and the same response, with the
+        state serialized directly unless it holds something only Pulumi's serializer handles."""
+        self._note_thread_loop()
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        resource_args = MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=_as_deserialized(raw),
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+            transforms=_resolve_callbacks(request.transforms),
+        )
+        # This runs in an executor thread beside the program (the critical path). Pulumi's async
+        # serializer let the program's thread in at every event-loop step; this direct pass would
+        # hold the interpreter lock throughout, so it hands it over between its steps.
+        time.sleep(0)
+        id_, state = self.mocks.new_resource(resource_args)
+        time.sleep(0)
+        obj_proto = _plain_struct(state) if _is_plain(state) else _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
     def RegisterResourceOutputs(self, request):
         with self._lock:
-            self.outputs_by_urn[request.urn] = _struct_to_plain(request.outputs)
+            self.outputs_by_urn[request.urn] = _recorded(request.outputs)
         return super().RegisterResourceOutputs(request)
 
 
