@@ -121,9 +121,31 @@ def kubernetes_objects(document: dict[str, Any]) -> list[tuple[str, dict[str, An
     return sorted(objects, key=lambda item: item[0])
 
 
+def preview_json(document: dict[str, Any]) -> str:
+    """``json.dumps(document, indent=2, sort_keys=True)``, byte for byte, through orjson when it can.
+
+    Python's encoder is pure Python once it indents. orjson differs from it in a few places
+    (non-ASCII text, DEL, some float formats, non-string keys): it is used only when its compact
+    output equals the C encoder's compact output (ASCII-only, as ``ensure_ascii`` writes it), and
+    the two indent alike. Otherwise, or without orjson, the standard encoder writes it.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; the standard encoder gives the same text
+        orjson = None
+    if orjson is not None:
+        try:
+            compact = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: a non-string key, an integer beyond 64 bits, ...
+            compact = None
+        if compact is not None and compact == json.dumps(document, sort_keys=True, separators=(",", ":")).encode():
+            return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
 def write_plan(document: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "preview.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    (out / "preview.json").write_text(preview_json(document) + "\n")
     manifests = out / "manifests"
     if manifests.exists():
         for old in manifests.glob("*.yaml"):
