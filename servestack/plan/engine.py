@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import logging
 import math
 import time
@@ -348,6 +349,7 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     stack_trace = _without_source_positions()
+    collector = _fewer_collections()
     added_path = str(project.root) not in sys.path
     if added_path:
         sys.path.insert(0, str(project.root))
@@ -367,6 +369,7 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         raise PlanError(f"the program failed: {type(cause).__name__}: {cause}") from error
     finally:
         stack_trace.restore()
+        collector.restore()
         if added_path:
             sys.path.remove(str(project.root))
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -412,6 +415,25 @@ class _without_source_positions:
     def restore(self) -> None:
         if self._saved is not None:
             self._module._get_stack_trace = self._saved
+
+
+class _fewer_collections:
+    """For one run, the cyclic garbage collector runs far less often (restored afterwards).
+
+    A run creates hundreds of thousands of objects that live until it ends (outputs, futures,
+    registrations); with the default thresholds the collector traversed them again and again,
+    a third of a 1000-endpoint plan (6.6 s of 18.7 s: 16 full and 362 middle collections). The
+    run's garbage is still collected, in fewer, larger rounds.
+    """
+
+    THRESHOLDS = (20_000, 50, 100)
+
+    def __init__(self) -> None:
+        self._saved = gc.get_threshold()
+        gc.set_threshold(*(max(mine, theirs) for mine, theirs in zip(self.THRESHOLDS, self._saved)))
+
+    def restore(self) -> None:
+        gc.set_threshold(*self._saved)
 
 
 def _then_settle(main: Callable[[], Any]) -> Callable[[], Any]:
