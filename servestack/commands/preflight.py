@@ -14,16 +14,12 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
 
 def _read_plan(path: Path) -> dict[str, Any]:
-    file = path / "preview.json" if path.is_dir() else path
+    from ..review.plans import PlanInputError, read_document
+
     try:
-        document = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise fail(f"error: no plan at {file} (run `servestack plan` or `pulumi preview --json > {file}`)", EXIT_INVALID) from None
-    except (OSError, ValueError) as error:
-        raise fail(f"error: {file} is not a plan: {error}", EXIT_INVALID) from None
-    if not isinstance(document, dict) or not isinstance(document.get("steps", []), list):
-        raise fail(f"error: {file} is not a plan: expected the JSON of `pulumi preview --json` with 'steps'", EXIT_INVALID)
-    return document
+        return read_document(path)[0]
+    except PlanInputError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
 
 
 def _print_text(report) -> None:

@@ -69,14 +69,36 @@ def read_document(path: Path | str) -> tuple[dict[str, Any], str]:
             raise PlanInputError(f"{path.parent} is not a plan directory (no preview.json); run `servestack plan` or pass "
                                  "the JSON of `pulumi preview --json`")
     if not path.is_file():
-        raise PlanInputError(f"{path} does not exist")
+        raise PlanInputError(f"no plan at {path} (run `servestack plan` or `pulumi preview --json > {path}`)")
     try:
         document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PlanInputError(f"{path} is not JSON ({error}); expected the output of `pulumi preview --json`") from None
-    if not isinstance(document, dict) or not isinstance(document.get("steps", []), list):
-        raise PlanInputError(f"{path} is not a preview document: expected an object with a steps list")
+    problem = shape_problem(document)
+    if problem:
+        raise PlanInputError(f"{path} is not a preview document: {problem}")
     return document, str(path)
+
+
+def shape_problem(document: Any) -> str | None:
+    """What keeps ``document`` from having the shape every reader of a plan relies on, if anything."""
+    if not isinstance(document, dict) or not isinstance(document.get("steps", []), list):
+        return "expected an object with a steps list"
+    if not isinstance(document.get("config") or {}, dict):
+        return "config must be an object"
+    for index, step in enumerate(document.get("steps") or []):
+        if not isinstance(step, dict):
+            return f"steps[{index}] must be an object with op, urn and newState or oldState"
+        for key in ("newState", "oldState"):
+            state = step.get(key)
+            if state is None:
+                continue
+            if not isinstance(state, dict):
+                return f"steps[{index}].{key} must be an object"
+            for name, kind in (("inputs", dict), ("outputs", dict), ("dependencies", list), ("propertyDependencies", dict)):
+                if not isinstance(state.get(name) or kind(), kind):
+                    return f"steps[{index}].{key}.{name} must be {'an object' if kind is dict else 'a list'}"
+    return None
 
 
 def load_plan(path: Path | str) -> PlanDoc:
