@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,12 @@ def stack_config(stack: str) -> dict[str, Any]:
 def plan_config(config: dict[str, Any], stack: str = "test") -> Plan:
     """Plan the real ``__main__.py`` with this config, as if it were ``stacks/Pulumi.<stack>.yaml``."""
     return build_plan(PROJECT, stack, stack_file=PROJECT.stack_from_config(stack, config))
+
+
+@cache
+def repository_plan(stack: str) -> Plan:
+    """The plan of ``stacks/Pulumi.<stack>.yaml``, made once per test process: tests only read it."""
+    return plan_config(stack_config(stack), stack)
 
 
 def plan_program(program: Callable[[], Any], config: dict[str, Any] | None = None, stack: str = "test") -> Plan:

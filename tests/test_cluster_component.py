@@ -11,7 +11,7 @@ from components.cluster import (
     Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, endpoint_access, irsa_trust_policy, kubeconfig,
 )
 from components.config.cluster import ClusterConfig
-from tests.harness import plan_program, resource, resources
+from harness import plan_program, resource, resources
 
 ADMIN = "arn:aws:iam::123456789012:role/ml-admin"
 DEPLOY = "arn:aws:iam::210987654321:role/deployer"

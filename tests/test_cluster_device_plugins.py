@@ -11,7 +11,7 @@ from components import catalog, versions
 from components.catalog import AcceleratorKind
 from components.device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin, fpga_daemon_set, tolerations
 from components.placement import placement_for
-from tests.harness import plan_program, resource, resources
+from harness import plan_program, resource, resources
 
 FPGA_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0"
 AFFINITY = {

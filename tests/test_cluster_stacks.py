@@ -11,7 +11,7 @@ import pytest
 from components.config import parse_stack_config
 from components.environment import ServingEnvironment
 from components.placement import PoolPlacement
-from tests.harness import dumps, plan_config, plan_program, resource, resources, stack_config
+from harness import dumps, plan_config, plan_program, repository_plan, resource, resources, stack_config
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -20,8 +20,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 @pytest.fixture(scope="module")
 def plans():
-    # Read-only: each stack planned once for every test of this module.
-    return {stack: plan_config(stack_config(stack), stack) for stack in ("dev", "staging", "prod")}
+    return {stack: repository_plan(stack) for stack in ("dev", "staging", "prod")}
 
 
 def plugin_releases(plan) -> list[str]:

@@ -11,20 +11,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from harness import PROJECT, REPO, by_urn, plan_config, resources, stack_config
+from harness import PROJECT, REPO, by_urn, plan_config, repository_plan, resources, stack_config
 from servestack.commands.rollout import apply_move
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 SCHEMA = jsonschema.Draft202012Validator(json.loads((Path(__file__).parent / "data" / "inferenceservice-v1beta1.schema.json").read_text()))
 
-_PLANS: dict[str, object] = {}
-
-
-def planned(stack: str):
-    """The plan of a repository stack (planned once per test session, only read)."""
-    if stack not in _PLANS:
-        _PLANS[stack] = plan_config(stack_config(stack), stack)
-    return _PLANS[stack]
+planned = repository_plan
 
 
 def isvcs(stack: str) -> dict[str, dict]:

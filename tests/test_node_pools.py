@@ -13,7 +13,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.config.cluster import ClusterConfig
 from components.config.node_pools import NodePoolConfig
 from components.node_pools import NodePools, NodePoolsArgs, ami_type, eks_taints, metadata_options, pool_placement
-from tests.harness import plan_program, resource, resources
+from harness import plan_program, resource, resources
 
 TAGS = {"team": "ml"}
 FPGA_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0"

@@ -28,7 +28,7 @@ from components.platform import (
     knative_features,
     namespace_labels,
 )
-from tests.harness import plan_program, resource, resources
+from harness import plan_program, resource, resources
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -403,6 +403,6 @@ def test_kubeflow_endpoints_wait_for_every_layer_through_kserve_not_the_applicat
 
 
 def test_the_same_config_plans_byte_identically(knative_gpu):
-    from tests.harness import dumps
+    from harness import dumps
 
     assert dumps(plan_platform({}, GPU_POOLS)) == dumps(knative_gpu[0])

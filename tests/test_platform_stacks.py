@@ -6,7 +6,7 @@ import pytest
 
 from components.config import ConfigError, parse_stack_config
 from components.environment import ServingEnvironment
-from tests.harness import plan_config, plan_program, resource, resources, stack_config
+from harness import plan_program, repository_plan, resource, resources
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 DIRECTORY = "kubernetes:kustomize/v2:Directory"
@@ -18,8 +18,7 @@ PLATFORM_PREFIX = "servestack-platform-"
 
 @pytest.fixture(scope="module")
 def plans():
-    # Read-only: each stack planned once for every test of this module.
-    return {stack: plan_config(stack_config(stack), stack) for stack in ("dev", "staging", "prod")}
+    return {stack: repository_plan(stack) for stack in ("dev", "staging", "prod")}
 
 
 def platform_releases(plan) -> dict[str, dict]:
