@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -37,7 +36,3 @@ def plan_or_exit(project_dir: Path, stack: str, out: Path | None = None, write: 
         raise fail(f"error: {error}", EXIT_INVALID) from None
     except PlanError as error:
         raise fail(f"error: planning stack {stack!r} failed: {error}", EXIT_FAILED) from None
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
