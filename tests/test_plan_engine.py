@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pulumi
@@ -168,3 +169,20 @@ def test_runs_share_no_state():
     one, two = plan_program(first), plan_program(second)
     assert (buckets(one), buckets(two)) == (["only-in-first"], ["only-in-second"])
     assert len(one.steps) == len(two.steps) == 3  # the stack, the default aws provider, the bucket
+
+
+def test_the_garbage_collector_is_off_during_a_run_and_restored_after_it():
+    seen = []
+    thresholds = gc.get_threshold()
+    plan_program(lambda: seen.append(gc.isenabled()))
+    assert seen == [False]
+    assert (gc.isenabled(), gc.get_threshold()) == (True, thresholds)
+
+
+def test_a_run_leaves_the_collector_off_when_it_found_it_off():
+    gc.disable()
+    try:
+        plan_program(lambda: aws.s3.Bucket("b"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
