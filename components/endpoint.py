@@ -174,8 +174,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             kind=self.manifest["kind"],
             metadata=self.manifest["metadata"],
             spec=self.manifest["spec"],
+            # The platform's last installs already wait for the rest of it and for the cluster, so
+            # the endpoint names only those (each extra edge is walked again, per endpoint, by the
+            # SDK's cycle check); a referenced platform has none, so then it waits for the cluster.
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                depends_on=[self.service_account, *read_access, *platform.ready, *cluster.ready])),
+                depends_on=[self.service_account, *read_access, *(platform.ready or cluster.ready)])),
         )
 
         rollout = config.rollout_state()

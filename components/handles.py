@@ -39,4 +39,7 @@ class PlatformHandle:
     namespaces: dict[str, pulumi.Resource]
     """Namespaces endpoints may use, by name, already labelled for KServe and the mesh."""
     ready: list[pulumi.Resource] = field(default_factory=list)
-    """CRDs, controllers and runtimes: what must exist before an InferenceService is created."""
+    """The platform's last installs (KServe's runtimes, or Kubeflow's KServe layer): what must exist
+    before an InferenceService is created. Each depends, through the install order, on everything
+    installed before it and on the cluster's ``ready`` list, so waiting for these waits for all of
+    it. Empty when another stack installed the platform."""

@@ -285,7 +285,9 @@ class ServingPlatform(pulumi.ComponentResource):
                                    kserve_resources_values(config), [crd, cert_manager, *networking])
         runtimes = self._release("kserve-runtime-configs", versions.KSERVE_RUNTIME_CONFIGS, KSERVE_NAMESPACE,
                                  kserve_runtime_values(), [controller])
-        return [crd, controller, runtimes, *networking]
+        # The runtimes wait for the controller, which waits for the CRDs, cert-manager, the
+        # networking layer and (through them) the cluster: the one install endpoints wait for.
+        return [runtimes]
 
     def _knative(self) -> list[pulumi.Resource]:
         """Knative Serving from its release manifests, its networking layer and feature flags."""
@@ -348,7 +350,6 @@ class ServingPlatform(pulumi.ComponentResource):
         """Kubeflow's layers, each depending on the whole layer before; returns what endpoints need."""
         config, cluster = self._config, self._cluster
         previous: list[pulumi.Resource] = [cert_manager, *cluster.ready]
-        serving: list[pulumi.Resource] = []
         for layer, targets in kubeflow_layers(config.kubeflow.manifests_repository, versions.KUBEFLOW_MANIFESTS.version):
             installed: list[pulumi.Resource] = [
                 k8s.kustomize.v2.Directory(f"{self._name}-kubeflow-{short}", directory=target,
@@ -362,11 +363,9 @@ class ServingPlatform(pulumi.ComponentResource):
                                                             KNATIVE_NAMESPACE, features, installed))
             self.kubeflow_layers[layer] = installed
             previous = installed
-        # Endpoints need every layer up to Kubeflow's KServe, not the notebooks and pipelines after it.
-        names = [layer for layer, _ in KUBEFLOW_LAYERS]
-        for layer in names[: names.index(KUBEFLOW_KSERVE_LAYER) + 1]:
-            serving += self.kubeflow_layers[layer]
-        return serving
+        # Endpoints need every layer up to Kubeflow's KServe, not the notebooks and pipelines after
+        # it: the KServe layer waits for the whole layer before it, and so on down to the cluster.
+        return list(self.kubeflow_layers[KUBEFLOW_KSERVE_LAYER])
 
 
 # --------------------------------------------------------------------------- referenced platform

@@ -58,11 +58,12 @@ def placements(stack) -> dict:
 
 
 def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_placements: dict | None = None,
-                      config_namespaces: tuple[str, ...] = ("models",)):
+                      config_namespaces: tuple[str, ...] = ("models",), referenced_platform: bool = False):
     """A program that declares one ModelEndpoint per endpoint against stand-in handles.
 
     ``cluster_placements`` replaces the pools the cluster hands over (a cluster another stack owns);
     the platform handle always offers the namespace ``models`` whatever ``config_namespaces`` says.
+    ``referenced_platform``: the platform hands over nothing to wait for (another stack installed it).
     """
 
     def program():
@@ -77,7 +78,9 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_
         # Stand-ins for what the cluster (node groups, device plugins) and platform (KServe) hand over.
         on_cluster = pulumi.ResourceOptions(provider=provider)
         node_pools = k8s.core.v1.ConfigMap("node-pools-ready", metadata={"name": "node-pools", "namespace": "default"}, opts=on_cluster)
-        kserve = k8s.core.v1.ConfigMap("kserve-ready", metadata={"name": "kserve", "namespace": "default"}, opts=on_cluster)
+        # As the real platform's last install does, the stand-in waits for the cluster's.
+        kserve = k8s.core.v1.ConfigMap("kserve-ready", metadata={"name": "kserve", "namespace": "default"},
+                                       opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[node_pools])))
         cluster = ClusterHandle(
             name="servestack-test", kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123",
@@ -86,7 +89,7 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_
         )
         namespace = k8s.core.v1.Namespace("models", metadata={"name": "models"}, opts=on_cluster)
         platform = PlatformHandle(deployment_mode=mode, kserve_version="v0.20.0", namespaces={"models": namespace},
-                                  ready=[kserve])
+                                  ready=[] if referenced_platform else [kserve])
         for name, endpoint in sorted(stack.endpoints.items()):
             ModelEndpoint(name, ModelEndpointArgs(endpoint, cluster, platform, tags={"team": "ml"}))
 

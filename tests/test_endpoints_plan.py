@@ -134,17 +134,26 @@ def test_service_accounts(plan):
             kubernetes_validate.validate(obj, "1.34", strict=True)
 
 
-def test_inference_service_goes_through_the_cluster_provider_after_platform_and_cluster(plan):
+def test_inference_service_goes_through_the_cluster_provider_after_its_identity_and_the_platform(plan):
     isvc = resource(plan, ISVC, "iris-isvc")
     assert isvc["provider"].split("::")[-2] == "cluster-k8s"
+    # The platform's last install waits for the cluster's, so the endpoint names only the platform's.
     assert isvc["dependencies"] == sorted([
         f"{COMPONENT}$aws:iam/rolePolicy:RolePolicy::iris-model-read",
         f"{COMPONENT}$kubernetes:core/v1:ServiceAccount::iris-sa",
         "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::kserve-ready",
-        "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::node-pools-ready",
     ])
     assert isvc["inputs"]["spec"]["predictor"]["serviceAccountName"] == "iris-model"
     assert isvc["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] == "2-of-3"
+
+
+def test_with_a_platform_another_stack_installed_the_inference_service_waits_for_the_cluster():
+    plan = plan_program(endpoints_program({"iris": IRIS}, referenced_platform=True))
+    assert resource(plan, ISVC, "iris-isvc")["dependencies"] == sorted([
+        f"{COMPONENT}$aws:iam/rolePolicy:RolePolicy::iris-model-read",
+        f"{COMPONENT}$kubernetes:core/v1:ServiceAccount::iris-sa",
+        "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::node-pools-ready",
+    ])
 
 
 def test_a_referenced_clusters_pools_are_checked_when_the_endpoint_is_placed():

@@ -89,6 +89,26 @@ def deps(plan, type_: str, name: str) -> list[str]:
     return resource(plan, type_, name)["dependencies"]
 
 
+def waited_for(plan, urns: list[str]) -> set[str]:
+    """Everything that waits for ``urns`` waits for: their dependencies, transitively."""
+    dependencies = {s["urn"]: s["newState"].get("dependencies", []) for s in plan.steps}
+    seen: set[str] = set()
+    todo = list(urns)
+    while todo:
+        for dependency in dependencies[todo.pop()]:
+            if dependency not in seen:
+                seen.add(dependency)
+                todo.append(dependency)
+    return seen
+
+
+def installs(plan) -> set[str]:
+    """The platform's installs: its children, the endpoint namespaces left out."""
+    return {s["urn"] for s in plan.steps
+            if s["newState"].get("parent") == f"{PROJECT}servestack:platform:ServingPlatform::platform"
+            and s["newState"]["type"] != "kubernetes:core/v1:Namespace"}
+
+
 @pytest.fixture(scope="module")
 def knative_gpu():
     captured: dict = {}
@@ -339,8 +359,15 @@ def test_handle_exposes_mode_version_namespaces_and_what_endpoints_wait_for(knat
     assert handle.namespaces == {"models": platform.namespaces["models"]}
     releases = platform.releases
     assert sorted(releases) == ["cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs"]
-    for name in ("kserve-crd", "kserve-resources", "kserve-runtime-configs"):
-        assert releases[name] in handle.ready
+    assert handle.ready == [releases["kserve-runtime-configs"]]
+
+
+@pytest.mark.parametrize("mode", ["knative_gpu", "knative_cpu", "istio", "standard"])
+def test_waiting_for_kserves_runtimes_waits_for_every_install_and_the_cluster(mode, request):
+    plan = request.getfixturevalue(mode)
+    plan = plan[0] if isinstance(plan, tuple) else plan
+    runtimes = urn(RELEASE, "platform-kserve-runtime-configs")
+    assert waited_for(plan, [runtimes]) >= installs(plan) - {runtimes} | {READY}
 
 
 # --------------------------------------------------------------------------- Kubeflow
@@ -394,12 +421,15 @@ def test_kubeflow_knative_gets_the_placement_features_only_with_accelerators(kub
 
 
 def test_kubeflow_endpoints_wait_for_every_layer_through_kserve_not_the_applications(kubeflow_gpu):
-    _, platform = kubeflow_gpu
+    plan, platform = kubeflow_gpu
     layers = platform.kubeflow_layers
     assert list(layers) == [layer for layer, _ in KUBEFLOW_LAYERS]
-    expected = [r for layer in ("foundation", "mesh", "auth", "knative", "platform", "kserve") for r in layers[layer]]
-    assert platform.handle.ready == expected
-    assert not set(map(id, layers["applications"])) & set(map(id, platform.handle.ready))
+    assert platform.handle.ready == layers["kserve"]
+    by_target = {s["newState"]["inputs"]["directory"]: s["urn"] for s in plan.steps if s["newState"]["type"] == DIRECTORY}
+    targets = dict(kubeflow_layers("https://github.com/kubeflow/manifests", "26.03"))
+    kserve = [by_target[target] for _, target in targets["kserve"]]
+    applications = {by_target[target] for _, target in targets["applications"]}
+    assert waited_for(plan, kserve) == installs(plan) - set(kserve) - applications | {READY}
 
 
 def test_the_same_config_plans_byte_identically(knative_gpu):
