@@ -350,9 +350,12 @@ class ExistingCluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
     placements: dict[str, PoolPlacement]
+    partition: pulumi.Output[str]
+    """AWS partition of this stack's account."""
 
     def __init__(self, name: str, stack: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:cluster:ExistingCluster", name, None, opts)
+        self.partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         reference = pulumi.StackReference(f"{name}-platform", stack_name=stack, opts=pulumi.ResourceOptions(parent=self))
         self.name = reference.require_output("clusterName")
         self.endpoint = reference.require_output("clusterEndpoint")

@@ -145,7 +145,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 tags={**args.tags, "servestack:endpoint": endpoint},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+            partition = pulumi.Output.from_input(cluster.partition)
             policy = aws.iam.RolePolicy(
                 f"{name}-model-read",
                 role=self.role.name,

@@ -39,6 +39,7 @@ class ServingEnvironment(pulumi.ComponentResource):
                 kubernetes_provider=existing.kubernetes_provider,
                 oidc_provider_arn=existing.oidc_provider_arn,
                 oidc_issuer=existing.oidc_issuer,
+                partition=existing.partition,
                 placements=existing.placements,
             )
             # The platform stack installed KServe on its cluster; KServe is installed exactly once.
@@ -81,6 +82,7 @@ class ServingEnvironment(pulumi.ComponentResource):
             kubernetes_provider=cluster.kubernetes_provider,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
+            partition=cluster.partition,
             placements=pools.placements,
             ready=[*node_groups, *(addons.addons[k] for k in sorted(addons.addons)),
                    *(plugins.plugins[k] for k in sorted(plugins.plugins))],

@@ -24,6 +24,9 @@ class ClusterHandle:
     """IAM OIDC provider of the cluster, for IRSA trust policies."""
     oidc_issuer: pulumi.Input[str]
     """Issuer host and path without ``https://`` (the condition key prefix in trust policies)."""
+    partition: pulumi.Input[str]
+    """AWS partition of the stack's account (``aws``, ``aws-cn``, ``aws-us-gov``), for ARNs in
+    policies: looked up once per stack, not once per endpoint."""
     placements: dict[str, PoolPlacement]
     """Node pools by name, with the labels, taints and accelerators endpoints are placed by."""
     ready: list[pulumi.Resource] = field(default_factory=list)

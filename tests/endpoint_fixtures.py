@@ -58,12 +58,14 @@ def placements(stack) -> dict:
 
 
 def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_placements: dict | None = None,
-                      config_namespaces: tuple[str, ...] = ("models",), referenced_platform: bool = False):
+                      config_namespaces: tuple[str, ...] = ("models",), referenced_platform: bool = False,
+                      partition: str = "aws"):
     """A program that declares one ModelEndpoint per endpoint against stand-in handles.
 
     ``cluster_placements`` replaces the pools the cluster hands over (a cluster another stack owns);
     the platform handle always offers the namespace ``models`` whatever ``config_namespaces`` says.
     ``referenced_platform``: the platform hands over nothing to wait for (another stack installed it).
+    ``partition``: the AWS partition the cluster handle names.
     """
 
     def program():
@@ -84,7 +86,7 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_
         cluster = ClusterHandle(
             name="servestack-test", kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123",
-            oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/ABC123",
+            oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/ABC123", partition=partition,
             placements=cluster_placements or placements(stack), ready=[node_pools],
         )
         namespace = k8s.core.v1.Namespace("models", metadata={"name": "models"}, opts=on_cluster)

@@ -147,6 +147,13 @@ def test_inference_service_goes_through_the_cluster_provider_after_its_identity_
     assert isvc["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] == "2-of-3"
 
 
+def test_the_read_policy_names_the_clusters_partition_which_is_looked_up_once_per_stack_not_per_endpoint():
+    plan = plan_program(endpoints_program({"iris": IRIS}, partition="aws-us-gov"))
+    policy = json.loads(resource(plan, POLICY, "iris-model-read")["inputs"]["policy"])
+    assert {s["Resource"] if isinstance(s["Resource"], str) else s["Resource"][0] for s in policy["Statement"]} == {
+        "arn:aws-us-gov:s3:::acme-models/models/iris/*", "arn:aws-us-gov:s3:::acme-models"}
+
+
 def test_with_a_platform_another_stack_installed_the_inference_service_waits_for_the_cluster():
     plan = plan_program(endpoints_program({"iris": IRIS}, referenced_platform=True))
     assert resource(plan, ISVC, "iris-isvc")["dependencies"] == sorted([

@@ -67,6 +67,7 @@ def plan_platform(platform: dict[str, Any], pools: dict[str, tuple[list[str], in
             kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X",
             oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/X",
+            partition="aws",
             placements={name: placement_for(name, types, size) for name, (types, size) in pools.items()},
             ready=[ready],
         )
