@@ -118,8 +118,9 @@ def measure_one(kind: str, root: Path, count: int) -> dict:
     """Runs inside a fresh process: time one command after the imports it needs.
 
     ``plan``, ``check`` and ``diff`` run the real CLI commands in-process (click's runner) with the
-    arguments a pull-request job would give them; any exit code other than the expected one, or
-    an exception, fails the benchmark with the command's output.
+    arguments a pull-request job would give them, under the same process settings as the console
+    script; any exit code other than the expected one, or an exception, fails the benchmark with
+    the command's output.
     """
     if kind == "baseline":
         import pulumi  # noqa: F401 - imports are outside the timed region, as for the others
@@ -131,7 +132,7 @@ def measure_one(kind: str, root: Path, count: int) -> dict:
 
     import components.environment  # noqa: F401 - the program's imports (pulumi_aws, pulumi_kubernetes) are start-up cost
     import servestack.plan.answers  # noqa: F401
-    from servestack.cli import cli
+    from servestack.cli import cli, short_lived_process
 
     plans = root / "plans"
     args = {
@@ -141,7 +142,8 @@ def measure_one(kind: str, root: Path, count: int) -> dict:
         "diff": ["diff", str(plans / "base"), str(plans / "head"), "--format", "json"],
     }[kind]
     start = time.perf_counter()
-    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    with short_lived_process():  # as the console script runs every command (servestack.cli.main)
+        result = CliRunner().invoke(cli, args, catch_exceptions=True)
     sample = _sample(start)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         import traceback

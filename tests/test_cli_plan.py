@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import gc
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from harness import PROJECT
-from servestack.cli import cli
+from servestack.cli import cli, short_lived_process
 
 
 def run(*args: str):
@@ -113,3 +114,13 @@ def test_a_stack_file_that_is_not_yaml_is_refused_with_exit_2(project_dir):
     result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(project_dir)])
     assert result.exit_code == 2
     assert result.output.startswith("error: stacks/Pulumi.dev.yaml is not valid YAML:")
+
+
+def test_a_command_runs_with_the_collector_off_and_what_is_alive_at_its_end_is_frozen():
+    try:
+        with short_lived_process():
+            assert not gc.isenabled()
+        assert gc.get_freeze_count() > 0  # the collection at exit skips them
+    finally:
+        gc.unfreeze()
+        gc.enable()
