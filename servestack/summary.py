@@ -1,4 +1,10 @@
-"""The human summary of a plan: the component tree with resource counts by type."""
+"""The human summary of a plan: the component tree with resource counts by type.
+
+A parent with more than :data:`GROUP_ABOVE` child components of one type (a thousand endpoints),
+each with resources of its own, shows them as one node, ``1000 × servestack:endpoint:ModelEndpoint (first … last)``, with the
+resources of all of them counted by type: one screen instead of five lines per endpoint.
+``preview.json`` has every resource.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,17 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+#: Sibling components of one type are listed one by one up to this many, grouped above it.
+GROUP_ABOVE = 10
+
+
+def _name(step: dict[str, Any]) -> str:
+    return step["urn"].rsplit("::", 1)[1]
+
 
 def _label(step: dict[str, Any]) -> Text:
     # Text, not console markup: parsing markup (and emoji codes) cost a second at 5000 lines.
-    return Text.assemble((step["urn"].rsplit("::", 1)[1], "bold"), " ", (f"({step['newState']['type']})", "dim"))
+    return Text.assemble((_name(step), "bold"), " ", (f"({step['newState']['type']})", "dim"))
 
 
 def component_tree(document: dict[str, Any]) -> Tree:
@@ -23,13 +36,43 @@ def component_tree(document: dict[str, Any]) -> Tree:
     total = Counter(s["newState"]["type"] for s in steps if s["newState"]["custom"])
     tree = Tree(_label(root_step).append(f": {sum(total.values())} resources"))
 
-    def add(node: Tree, urn: str) -> None:
-        kids = children.get(urn, [])
-        counts = Counter(k["newState"]["type"] for k in kids if k["newState"]["custom"])
+    def add_counts(node: Tree, counts: Counter) -> None:
         for type_, n in sorted(counts.items()):
             node.add(Text(f"{n} × {type_}"))
+
+    def custom_descendants(urn: str) -> Counter:
+        counts: Counter = Counter()
+        for kid in children.get(urn, []):
+            if kid["newState"]["custom"]:
+                counts[kid["newState"]["type"]] += 1
+            else:
+                counts += custom_descendants(kid["urn"])
+        return counts
+
+    def add(node: Tree, urn: str) -> None:
+        kids = children.get(urn, [])
+        add_counts(node, Counter(k["newState"]["type"] for k in kids if k["newState"]["custom"]))
+        components: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for kid in sorted((k for k in kids if not k["newState"]["custom"]), key=lambda k: k["urn"]):
-            add(node.add(_label(kid)), kid["urn"])
+            components[kid["newState"]["type"]].append(kid)
+        shown = []
+        for type_, group in components.items():
+            # Remote components (kustomize directories, yaml files) have no children here: each
+            # is a line that says what it installs, so they are not grouped.
+            if len(group) > GROUP_ABOVE and all(children.get(kid["urn"]) for kid in group):
+                shown.append((group[0]["urn"], group))
+            else:
+                shown += [(kid["urn"], [kid]) for kid in group]
+        for _, group in sorted(shown, key=lambda item: item[0]):
+            if len(group) == 1:
+                add(node.add(_label(group[0])), group[0]["urn"])
+                continue
+            label = Text.assemble(f"{len(group)} × ", (group[0]["newState"]["type"], "bold"), " ",
+                                  (f"({_name(group[0])} … {_name(group[-1])})", "dim"))
+            counts: Counter = Counter()
+            for kid in group:
+                counts += custom_descendants(kid["urn"])
+            add_counts(node.add(label), counts)
 
     add(tree, root_step["urn"])
     return tree
