@@ -11,7 +11,10 @@ imports and several runs, the real CLI commands:
 - ``diff``: ``servestack diff`` between that plan and one where every rollout advanced a stage;
 - ``baseline``: registering the same number of plain resources directly with Pulumi's mock
   runtime (``pulumi.runtime.set_mocks`` and bare ``CustomResource``s), with no servestack code:
-  the floor that any program run under mocks pays.
+  the floor that any program run under mocks pays. Also measured with the cyclic garbage
+  collector off, as servestack runs its commands (``servestack.cli.short_lived_process``): the
+  target is set against the plain baseline, the second ratio shows what the process setting is
+  worth.
 
 It reports medians with peak memory (max RSS of the measuring process), servestack's plan time
 as a ratio to the baseline, and the growth from 100 to 1000 endpoints (linear is x10). Also the
@@ -123,10 +126,14 @@ def measure_one(kind: str, root: Path, count: int) -> dict:
     script; any exit code other than the expected one, or an exception, fails the benchmark with
     the command's output.
     """
-    if kind == "baseline":
+    if kind in ("baseline", "baseline-collector-off"):
+        import gc
+
         import pulumi  # noqa: F401 - imports are outside the timed region, as for the others
 
         start = time.perf_counter()
+        if kind == "baseline-collector-off":  # servestack's own process setting, for comparison
+            gc.disable()
         _baseline(count)
         return _sample(start)
     from click.testing import CliRunner
@@ -273,14 +280,18 @@ def main() -> None:
             diff = median_of("diff", root, args.runs)
             resources = verify(size, root, check, diff)
             baseline = median_of("baseline", root, args.runs, resources)
+            baseline_off = median_of("baseline-collector-off", root, args.runs, resources)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         row = {"endpoints": size, "resources": resources, "plan": plan, "baseline": baseline, "check": check, "diff": diff,
+               "baselineCollectorOff": baseline_off,
                "planToBaseline": plan["seconds"] / baseline["seconds"],
+               "planToBaselineCollectorOff": plan["seconds"] / baseline_off["seconds"],
                "checkToPlan": check["seconds"] / plan["seconds"], "diffToPlan": diff["seconds"] / plan["seconds"]}
         results["sizes"][str(size)] = row
         print(f"{size:>5} endpoints, {resources:>5} resources: plan {plan['seconds']:.2f}s ({plan['peakMiB']:.0f} MiB), "
-              f"baseline {baseline['seconds']:.2f}s ({baseline['peakMiB']:.0f} MiB), ratio {row['planToBaseline']:.2f}; "
+              f"baseline {baseline['seconds']:.2f}s ({baseline['peakMiB']:.0f} MiB), ratio {row['planToBaseline']:.2f} "
+              f"(collector off: {baseline_off['seconds']:.2f}s, ratio {row['planToBaselineCollectorOff']:.2f}); "
               f"check {check['seconds']:.2f}s, diff {diff['seconds']:.2f}s", flush=True)
     sizes = results["sizes"]
     if "100" in sizes and "1000" in sizes:
