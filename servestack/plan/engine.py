@@ -424,9 +424,9 @@ class _no_collections:
     registrations), and nearly all of them are still alive when it ends: the collector only
     re-traverses them. With Python's default thresholds that was a third of a 1000-endpoint
     plan (6.6 s of 18.7 s); with raised thresholds still 3.3 s of 14.8 s (491 young, 34 middle,
-    3 full collections), against 0.1 s with the collector off. The price is memory: the few
-    cycles a run leaves wait for the next collection after it (404 -> 441 MiB peak at a thousand
-    endpoints). Runs nest for stack references; each restores what it found.
+    3 full collections), against 0.1 s with the collector off. The price is memory: the cycles a
+    run leaves wait for the next collection after it (the bench's peak at a thousand endpoints
+    went from 404 to 415 MiB). Runs nest for stack references; each restores what it found.
     """
 
     def __init__(self) -> None:
