@@ -66,6 +66,7 @@ def program(kind: str, count: int):
 def measure(kind: str, count: int) -> float:
     sys.path[:0] = [str(REPO), str(REPO / "tests")]
     from harness import plan_program
+
     from servestack.cli import short_lived_process
 
     plan_program(program("plain", 1))  # imports and first-use costs outside the measurement

@@ -56,7 +56,7 @@ def component_tree(document: dict[str, Any]) -> Tree:
         for kid in sorted((k for k in kids if not k["newState"]["custom"]), key=lambda k: k["urn"]):
             components[kid["newState"]["type"]].append(kid)
         shown = []
-        for type_, group in components.items():
+        for group in components.values():
             # Remote components (kustomize directories, yaml files) have no children here: each
             # is a line that says what it installs, so they are not grouped.
             if len(group) > GROUP_ABOVE and all(children.get(kid["urn"]) for kid in group):
