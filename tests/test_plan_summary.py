@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from endpoint_fixtures import LLM
-from harness import plan_config, repository_plan, stack_config
 from rich.console import Console
 
+from endpoint_fixtures import LLM
+from harness import plan_config, repository_plan, stack_config
 from servestack.summary import GROUP_ABOVE, component_tree
 
 
