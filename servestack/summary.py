@@ -1,9 +1,10 @@
 """The human summary of a plan: the component tree with resource counts by type.
 
 A parent with more than :data:`GROUP_ABOVE` child components of one type (a thousand endpoints),
-each with resources of its own, shows them as one node, ``1000 × servestack:endpoint:ModelEndpoint (first … last)``, with the
-resources of all of them counted by type: one screen instead of five lines per endpoint.
-``preview.json`` has every resource.
+each with resources of its own, shows them as one node,
+``1000 × servestack:endpoint:ModelEndpoint (first … last)``, with the resources of all of them
+counted by type: one screen instead of five lines per endpoint. ``preview.json`` has every
+resource.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _name(step: dict[str, Any]) -> str:
 
 
 def _label(step: dict[str, Any]) -> Text:
-    # Text, not console markup: parsing markup (and emoji codes) cost a second at 5000 lines.
+    # Text, not console markup: parsing markup (and emoji codes) was a fifth of the rendering.
     return Text.assemble((_name(step), "bold"), " ", (f"({step['newState']['type']})", "dim"))
 
 
