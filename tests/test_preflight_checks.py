@@ -273,6 +273,16 @@ def test_quota_class_of_instance_types(instance_type, code):
     assert (quota.code if quota else None) == code
 
 
+@pytest.mark.parametrize("instance_type, code", [
+    ("g6.xlarge", "L-3819A6DF"), ("g5.xlarge", "L-3819A6DF"), ("p5.48xlarge", "L-7212CCBC"), ("inf2.xlarge", "L-B5D1601B"),
+    ("trn1.32xlarge", "L-6B0D517C"), ("f2.6xlarge", "L-88CF9481"), ("m7i.large", "L-34B43A08"), ("t3.medium", "L-34B43A08"),
+    ("x2idn.16xlarge", None),
+])
+def test_spot_quota_class_of_instance_types(instance_type, code):
+    quota = quota_for(instance_type, "SPOT")
+    assert (quota.code if quota else None) == code
+
+
 def test_quotas_are_skipped_where_moto_cannot_tell(clients):
     assert check_quotas([PoolInputs("gpu", ("g6.xlarge",), 2)], clients) == [Result(
         "ec2-quota", "pool gpu", Status.SKIP,
@@ -289,12 +299,16 @@ def test_a_quota_too_low_for_the_pools_at_max_size_fails(aws_env):  # noqa: F811
     stub.add_response("get_service_quota", _quota("L-1216C47A", 640.0), {"ServiceCode": "ec2", "QuotaCode": "L-1216C47A"})
     stub.add_client_error("get_service_quota", "NoSuchResourceException", expected_params={"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
     stub.add_response("get_aws_default_service_quota", _quota("L-DB2E81BA", 64.0), {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
+    stub.add_response("get_service_quota", _quota("L-34B43A08", 5.0), {"ServiceCode": "ec2", "QuotaCode": "L-34B43A08"})
+    stub.add_response("get_service_quota", _quota("L-3819A6DF", 0.0), {"ServiceCode": "ec2", "QuotaCode": "L-3819A6DF"})
     pools = [PoolInputs("gpu", ("g6.xlarge", "g6.4xlarge"), 3), PoolInputs("gpu-big", ("g6e.12xlarge",), 1),
-             PoolInputs("system", ("m7i.large",), 4), PoolInputs("spot", ("g5.xlarge",), 10, "SPOT")]
+             PoolInputs("system", ("m7i.large",), 4), PoolInputs("spot", ("g5.xlarge",), 10, "SPOT"),
+             PoolInputs("spot-cpu", ("m7i.large",), 2, "SPOT"), PoolInputs("block", ("p5.48xlarge",), 1, "CAPACITY_BLOCK")]
     with stub:
         assert check_quotas(pools, AwsClients(REGION, overrides={"service-quotas": quotas})) == [
-            Result("ec2-quota", "pool spot", Status.SKIP,
-                   "capacity type SPOT: on-demand quotas do not apply (spot and capacity blocks have their own limits), not checked"),
+            Result("ec2-quota", "pool block", Status.SKIP,
+                   "capacity type CAPACITY_BLOCK: the pool runs on capacity already purchased; on-demand and spot vCPU quotas "
+                   "are not checked for it"),
             Result("ec2-quota", "pool system", Status.PASS,
                    "8 vCPUs at max size (system: 4 x m7i.large (2 vCPUs)) fit the quota L-1216C47A (Running On-Demand Standard "
                    "(A, C, D, H, I, M, R, T, Z) instances) of 640 vCPUs"),
@@ -303,6 +317,14 @@ def test_a_quota_too_low_for_the_pools_at_max_size_fails(aws_env):  # noqa: F811
                    "gpu-big: 1 x g6e.12xlarge (48 vCPUs)); the account's quota L-DB2E81BA in us-east-1 is 64 vCPUs",
                    "request an increase (aws service-quotas request-service-quota-increase --service-code ec2 --quota-code "
                    "L-DB2E81BA --desired-value 96 --region us-east-1) or lower maxSize"),
+            Result("ec2-quota", "pool spot-cpu", Status.PASS,
+                   "4 vCPUs at max size (spot-cpu: 2 x m7i.large (2 vCPUs)) fit the quota L-34B43A08 (All Standard (A, C, D, "
+                   "H, I, M, R, T, Z) Spot Instance Requests) of 5 vCPUs"),
+            Result("ec2-quota", "pool spot", Status.FAIL,
+                   "at max size the pools need 40 vCPUs of All G and VT Spot Instance Requests (spot: 10 x g5.xlarge (4 vCPUs)); "
+                   "the account's quota L-3819A6DF in us-east-1 is 0 vCPUs",
+                   "request an increase (aws service-quotas request-service-quota-increase --service-code ec2 --quota-code "
+                   "L-3819A6DF --desired-value 40 --region us-east-1), lower maxSize, or set capacityType onDemand"),
         ]
     stub.assert_no_pending_responses()
 

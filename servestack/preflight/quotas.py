@@ -1,12 +1,14 @@
-"""Running on-demand instance quotas (vCPUs per instance class) against the pools at max size.
+"""EC2 vCPU quotas per instance class (on-demand, or spot) against the pools at max size.
 
-EC2 limits running on-demand instances per class in vCPUs; the quota codes below are those of
-Service Quotas (service code ``ec2``), as listed by ``aws service-quotas list-service-quotas
---service-code ec2``. A pool needs ``maxSize`` x the vCPUs of its largest instance type (the
-worst case: every node on the largest type); pools of one class add up. Instances the account
-already runs count against the same quota, so a pass here is necessary, not sufficient.
+EC2 limits running on-demand instances, and open spot requests, per class in vCPUs; the quota
+codes below are those of Service Quotas (service code ``ec2``), as listed by ``aws
+service-quotas list-service-quotas --service-code ec2``. A pool needs ``maxSize`` x the vCPUs of
+its largest instance type (the worst case: every node on the largest type); pools of one class
+and market add up. Instances the account already runs count against the same quota, so a pass
+here is necessary, not sufficient. A new account's spot quotas for accelerated classes are
+often 0, the commonest reason a spot GPU pool never gets a node.
 
-Spot and capacity-block pools are not covered by on-demand quotas and are skipped.
+Capacity-block pools run on capacity already purchased and are not checked.
 """
 
 from __future__ import annotations
@@ -40,13 +42,27 @@ ON_DEMAND_QUOTAS: tuple[InstanceQuota, ...] = (
     InstanceQuota("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
                   ("a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z")),
 )
-_BY_LETTERS = {letters: quota for quota in ON_DEMAND_QUOTAS for letters in quota.letters}
+SPOT_QUOTAS: tuple[InstanceQuota, ...] = (
+    InstanceQuota("L-3819A6DF", "All G and VT Spot Instance Requests", ("g", "gr", "vt")),
+    InstanceQuota("L-7212CCBC", "All P Spot Instance Requests", ("p",)),
+    InstanceQuota("L-B5D1601B", "All Inf Spot Instance Requests", ("inf",)),
+    InstanceQuota("L-6B0D517C", "All Trn Spot Instance Requests", ("trn",)),
+    InstanceQuota("L-88CF9481", "All F Spot Instance Requests", ("f",)),
+    InstanceQuota("L-34B43A08", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests",
+                  ("a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z")),
+)
+#: EKS capacity type -> (instance family letters -> quota)
+_BY_MARKET = {
+    "ON_DEMAND": {letters: quota for quota in ON_DEMAND_QUOTAS for letters in quota.letters},
+    "SPOT": {letters: quota for quota in SPOT_QUOTAS for letters in quota.letters},
+}
 
 
-def quota_for(instance_type: str) -> InstanceQuota | None:
-    """The on-demand quota an instance type counts against, by its family's leading letters."""
+def quota_for(instance_type: str, capacity_type: str = "ON_DEMAND") -> InstanceQuota | None:
+    """The quota an instance type counts against in a market (EKS capacity type ``ON_DEMAND`` or
+    ``SPOT``), by its family's leading letters."""
     letters = re.match(r"[a-z]*", catalog.family_of(instance_type)).group()
-    return _BY_LETTERS.get(letters)
+    return _BY_MARKET[capacity_type].get(letters)
 
 
 @dataclass(frozen=True)
@@ -58,26 +74,29 @@ class PoolNeed:
 
 
 def pool_needs(pools: list[PoolInputs]) -> tuple[dict[InstanceQuota, list[PoolNeed]], list[Result]]:
-    """vCPUs each on-demand pool needs at max size, grouped by quota; skips for what cannot be counted."""
+    """vCPUs each on-demand or spot pool needs at max size, grouped by quota; skips for what cannot
+    be counted."""
     needs: dict[InstanceQuota, list[PoolNeed]] = {}
     skipped = []
     for pool in pools:
         if not pool.instance_types:
             continue
-        if pool.capacity_type.upper() != "ON_DEMAND":
+        market = pool.capacity_type.upper()
+        if market not in _BY_MARKET:
             skipped.append(Result("ec2-quota", pool.subject, Status.SKIP,
-                                  f"capacity type {pool.capacity_type}: on-demand quotas do not apply (spot and capacity "
-                                  "blocks have their own limits), not checked"))
+                                  f"capacity type {pool.capacity_type}: the pool runs on capacity already purchased; "
+                                  "on-demand and spot vCPU quotas are not checked for it"))
             continue
         try:
             specs = [catalog.lookup(t) for t in pool.instance_types]
         except catalog.CatalogError as error:
             skipped.append(Result("ec2-quota", pool.subject, Status.SKIP, f"vCPUs unknown: {error}"))
             continue
-        quotas = {quota_for(s.name) for s in specs}
+        quotas = {quota_for(s.name, market) for s in specs}
         if None in quotas or len(quotas) != 1:
+            kind = "on-demand" if market == "ON_DEMAND" else "spot"
             skipped.append(Result("ec2-quota", pool.subject, Status.SKIP,
-                                  f"{', '.join(pool.instance_types)} map to no single on-demand quota class; not checked"))
+                                  f"{', '.join(pool.instance_types)} map to no single {kind} quota class; not checked"))
             continue
         largest = max(specs, key=lambda s: s.vcpus)
         need = PoolNeed(pool.name, pool.max_size * largest.vcpus, f"{pool.max_size} x {largest.name} ({largest.vcpus} vCPUs)")
@@ -99,7 +118,7 @@ def _quota_value(clients: AwsClients, quota: InstanceQuota) -> float:
 
 def check_quotas(pools: list[PoolInputs], clients: AwsClients) -> list[Result]:
     needs, results = pool_needs(pools)
-    for quota in sorted(needs, key=lambda q: q.code):
+    for quota in sorted(needs, key=lambda q: (q in SPOT_QUOTAS, q.code)):  # on-demand first
         pool_list = needs[quota]
         subject = "pool " + ", ".join(n.pool for n in pool_list) if len(pool_list) == 1 else "pools " + ", ".join(n.pool for n in pool_list)
         total = sum(n.vcpus for n in pool_list)
@@ -116,12 +135,14 @@ def check_quotas(pools: list[PoolInputs], clients: AwsClients) -> list[Result]:
                                   f"{error.response['Error'].get('Message', '')}"))
             continue
         if total > value:
+            # A spot pool can also move to on-demand capacity (a quota of its own).
+            instead = ", lower maxSize, or set capacityType onDemand" if quota in SPOT_QUOTAS else " or lower maxSize"
             results.append(Result(
                 "ec2-quota", subject, Status.FAIL,
                 f"at max size the pools need {total} vCPUs of {quota.name} ({detail}); the account's quota {quota.code} "
                 f"in {clients.region} is {value:g} vCPUs",
                 f"request an increase (aws service-quotas request-service-quota-increase --service-code ec2 --quota-code "
-                f"{quota.code} --desired-value {total} --region {clients.region}) or lower maxSize",
+                f"{quota.code} --desired-value {total} --region {clients.region}){instead}",
             ))
         else:
             results.append(Result("ec2-quota", subject, Status.PASS,
