@@ -30,7 +30,9 @@ from .rollout import Mode, compile_predictor
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
-#: Knative's per-revision start-up deadline (how long a new replica may take to become ready).
+#: Knative's per-revision start-up deadline (how long a new replica may take to become ready):
+#: knative/serving's ``serving.ProgressDeadlineAnnotationKey``, which its revision reconciler turns
+#: into the Deployment's ``progressDeadlineSeconds`` (a Go duration such as ``20m``).
 PROGRESS_DEADLINE_ANNOTATION = "serving.knative.dev/progress-deadline"
 #: KServe's name for the predictor container of a custom predictor.
 PREDICTOR_CONTAINER = "kserve-container"
