@@ -17,12 +17,14 @@ imports and several runs, the real CLI commands:
   worth.
 
 It reports medians with peak memory (max RSS of the measuring process), servestack's plan time
-as a ratio to the baseline, and the growth from 100 to 1000 endpoints (linear is x10). Also the
+as a ratio to the baseline (plan and baselines run in turn, round by round, so that the shared
+machine's slow and fast spells meet both; the median of the rounds' ratios), and the growth from
+100 to 1000 endpoints (linear is x10). Also the
 start-up time of ``servestack --help`` and of ``servestack plan`` for the dev stack. Any failed
 command, or a result that misses endpoints, violations or rollouts, stops the bench loudly.
 Figures and findings: docs/benchmarks.md.
 
-    .venv/bin/python bench/bench.py [--sizes 10,100,1000] [--runs 3] [--json build/bench/results.json]
+    .venv/bin/python bench/bench.py [--sizes 10,100,1000] [--runs 5] [--json build/bench/results.json]
 """
 
 from __future__ import annotations
@@ -220,17 +222,45 @@ def run_measurement(kind: str, root: Path, count: int = 0) -> dict:
 
 
 def median_of(kind: str, root: Path, runs: int, count: int = 0) -> dict:
-    samples = [run_measurement(kind, root, count) for _ in range(runs)]
+    return summary([run_measurement(kind, root, count) for _ in range(runs)])
+
+
+def summary(samples: list[dict]) -> dict:
     return {"seconds": statistics.median(s["seconds"] for s in samples),
-            "peakMiB": max(s["peakMiB"] for s in samples), "runs": runs,
+            "peakMiB": max(s["peakMiB"] for s in samples), "runs": len(samples),
             "samples": [round(s["seconds"], 3) for s in samples], "output": samples[-1].get("output", "")}
 
 
-def verify(size: int, root: Path, check: dict, diff: dict) -> int:
-    """The commands did the whole job: every endpoint planned, check passed, every rollout diffed.
+def plan_and_baselines(root: Path, runs: int) -> tuple[dict, dict, dict, int]:
+    """``runs`` rounds of plan, baseline and baseline with the collector off, in turn.
 
-    Returns the number of resources that the plan registers (the baseline registers as many).
+    Interleaved, so that a slow or fast spell of the shared machine meets all three alike; the
+    ratios are then taken round by round. Returns (plan, baseline, baseline collector off,
+    resources): the baselines register as many plain resources as the plan's first run declared.
     """
+    plans: list[dict] = []
+    baselines: list[dict] = []
+    collector_off: list[dict] = []
+    resources = 0
+    for _ in range(runs):
+        plans.append(run_measurement("plan", root))
+        resources = resources or planned_resources(root)
+        baselines.append(run_measurement("baseline", root, resources))
+        collector_off.append(run_measurement("baseline-collector-off", root, resources))
+    plan = summary(plans)
+    plan["toBaseline"] = [round(p["seconds"] / b["seconds"], 3) for p, b in zip(plans, baselines)]
+    plan["toBaselineCollectorOff"] = [round(p["seconds"] / b["seconds"], 3) for p, b in zip(plans, collector_off)]
+    return plan, summary(baselines), summary(collector_off), resources
+
+
+def planned_resources(root: Path) -> int:
+    """The custom resources of the plan (providers left out): what the baseline registers."""
+    steps = json.loads((root / "plans" / "base" / "preview.json").read_text())["steps"]
+    return sum(1 for s in steps if s["newState"]["custom"] and not s["newState"]["type"].startswith("pulumi:providers:"))
+
+
+def verify(size: int, root: Path, check: dict, diff: dict) -> None:
+    """The commands did the whole job: every endpoint planned, check passed, every rollout diffed."""
     steps = json.loads((root / "plans" / "base" / "preview.json").read_text())["steps"]
     isvcs = sum(1 for s in steps if s["newState"]["type"] == "kubernetes:serving.kserve.io/v1beta1:InferenceService")
     rollouts = len(range(0, size, 4))
@@ -244,7 +274,6 @@ def verify(size: int, root: Path, check: dict, diff: dict) -> int:
         problems.append(f"diff shows {len(changes['rollouts'])} rollouts (expected {rollouts}), flags {changes['flags'][:3]}")
     if problems:
         raise SystemExit(f"bench: {size} endpoints: " + "; ".join(problems))
-    return sum(1 for s in steps if s["newState"]["custom"] and not s["newState"]["type"].startswith("pulumi:providers:"))
 
 
 def wall_clock(command: list[str], runs: int) -> float:
@@ -261,7 +290,7 @@ def wall_clock(command: list[str], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, default=REPO / "build" / "bench" / "results.json")
     parser.add_argument("--one", nargs=3, metavar=("KIND", "ROOT", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -274,19 +303,18 @@ def main() -> None:
         root = Path(tempfile.mkdtemp(prefix=f"servestack-bench-{size}-"))
         try:
             write_project(root, size)
-            plan = median_of("plan", root, args.runs)
+            plan, baseline, baseline_off, resources = plan_and_baselines(root, args.runs)
             run_measurement("plan-head", root)  # the plan after every rollout advanced a stage, for diff
             check = median_of("check", root, args.runs)
             diff = median_of("diff", root, args.runs)
-            resources = verify(size, root, check, diff)
-            baseline = median_of("baseline", root, args.runs, resources)
-            baseline_off = median_of("baseline-collector-off", root, args.runs, resources)
+            verify(size, root, check, diff)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         row = {"endpoints": size, "resources": resources, "plan": plan, "baseline": baseline, "check": check, "diff": diff,
                "baselineCollectorOff": baseline_off,
-               "planToBaseline": plan["seconds"] / baseline["seconds"],
-               "planToBaselineCollectorOff": plan["seconds"] / baseline_off["seconds"],
+               # the median of the round-by-round ratios
+               "planToBaseline": statistics.median(plan["toBaseline"]),
+               "planToBaselineCollectorOff": statistics.median(plan["toBaselineCollectorOff"]),
                "checkToPlan": check["seconds"] / plan["seconds"], "diffToPlan": diff["seconds"] / plan["seconds"]}
         results["sizes"][str(size)] = row
         print(f"{size:>5} endpoints, {resources:>5} resources: plan {plan['seconds']:.2f}s ({plan['peakMiB']:.0f} MiB), "
