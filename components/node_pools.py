@@ -21,7 +21,6 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
-from . import catalog
 from .cluster import Cluster, managed_policy_arn, service_trust_policy
 from .config.node_pools import NodePoolConfig
 from .placement import PoolPlacement, Taint, placement_for
@@ -247,8 +246,3 @@ class NodePools(pulumi.ComponentResource):
             **capacity_block,
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-
-def accelerator_kinds(placements: dict[str, PoolPlacement]) -> list[catalog.AcceleratorKind]:
-    """Accelerator kinds present among the pools, in a stable order."""
-    return sorted({p.kind for p in placements.values() if p.has_accelerator}, key=lambda k: k.value)
