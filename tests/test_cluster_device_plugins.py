@@ -68,11 +68,12 @@ def test_nvidia_release(plan):
 
 def test_neuron_release(plan):
     inputs = resource(plan, "kubernetes:helm.sh/v3:Release", "plugins-neuron")["inputs"]
-    assert {k: inputs[k] for k in ("name", "chart", "version", "namespace", "values")} == {
+    assert {k: inputs[k] for k in ("name", "chart", "version", "namespace", "values", "cleanupOnFail")} == {
         "name": "neuron-device-plugin",
         "chart": "oci://public.ecr.aws/neuron/neuron-helm-chart",
         "version": versions.NEURON_HELM_CHART.version,
         "namespace": "kube-system",
+        "cleanupOnFail": True,
         "values": {
             "devicePlugin": {
                 "affinity": AFFINITY["neuron"],
