@@ -185,5 +185,8 @@ def test_irsa_trust_policy_strips_the_scheme():
 
 
 def test_kubeconfig_is_deterministic():
-    assert kubeconfig("n", "https://e", "Q0E=", "eu-west-1") == kubeconfig("n", "https://e", "Q0E=", "eu-west-1")
-    assert json.loads(kubeconfig("n", "https://e", "Q0E=", "eu-west-1"))["current-context"] == "n"
+    text = kubeconfig("n", "https://e", "Q0E=", "eu-west-1")
+    assert text == kubeconfig("n", "https://e", "Q0E=", "eu-west-1")
+    # canonical (sorted keys): the provider's input changes only when a value does
+    assert text == json.dumps(json.loads(text), sort_keys=True)
+    assert json.loads(text)["current-context"] == "n"
