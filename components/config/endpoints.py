@@ -20,7 +20,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from ..images import ImagePin, image_pin
 from .base import ConfigModel, Finding
-from .node_pools import PoolName
+from .node_pools import NodePoolConfig, PoolName
 from .platform import DeploymentMode
 
 if TYPE_CHECKING:
@@ -520,7 +520,7 @@ KSERVE_SPELLINGS = {
 }
 
 
-def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any] | None,
+def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, NodePoolConfig] | None,
                       platform: "PlatformConfig | None") -> list[Finding]:
     """Checks of endpoints against the node pools and the platform (StackConfig.problems).
 
@@ -554,8 +554,7 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Any
             found.append(Finding(at + ("pool",), f"names no node pool; pools: {', '.join(sorted(pools))}", endpoint.pool))
             continue
         # The FPGA device plugin's resource name is the stack's (pool config), not the catalog's.
-        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size,
-                                  resource_name=getattr(pool, "resource_name", None))
+        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
         found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
     return found
 
