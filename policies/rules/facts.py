@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
+from components import catalog, inference_service
 from components.catalog import AcceleratorKind
 
 from .model import Resource, dig, items, mapping, name_of
@@ -33,17 +33,17 @@ WORKLOADS = (
     "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod",
 )
 
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+DEPLOYMENT_MODE_ANNOTATION = inference_service.DEPLOYMENT_MODE_ANNOTATION
 #: KServe's old and new names of its deployment modes (v0.15 renamed them).
 MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standard", "RawDeployment": "Standard",
               "ModelMesh": "ModelMesh"}
 #: Labels (then annotations) an InferenceService may carry its model version under, in order.
-MODEL_VERSION_KEYS = ("servestack.io/model-version", "app.kubernetes.io/version", "serving.kserve.io/model-version")
-CANDIDATE_VERSION_KEYS = ("servestack.io/candidate-version",)
+MODEL_VERSION_KEYS = (inference_service.LABEL_MODEL_VERSION, "app.kubernetes.io/version", "serving.kserve.io/model-version")
+CANDIDATE_VERSION_KEYS = (inference_service.LABEL_CANDIDATE_VERSION,)
 #: What servestack's ModelEndpoint writes on an InferenceService about its rollout.
-ROLLOUT_STAGES_ANNOTATION = "servestack.io/rollout-stages"
+ROLLOUT_STAGES_ANNOTATION = inference_service.ANNOTATION_STAGES
 """Percent per stage, comma-separated: ``10,50,100``."""
-ROLLOUT_STAGE_LABEL = "servestack.io/rollout-stage"
+ROLLOUT_STAGE_LABEL = inference_service.LABEL_ROLLOUT_STAGE
 """``2-of-3`` while a rollout runs, else ``steady`` or ``rolled-back``."""
 #: Every extended resource that means "an accelerator" (the FPGA one a stack may rename).
 ACCELERATOR_RESOURCES = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from components.config.stack import decode_value
+from components.placement import EKS_TAINT_EFFECTS
 
 #: Pulumi's marker for a value that is not known until the resource exists (preview only).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -251,8 +252,8 @@ def cidr_is_open(cidr: str) -> bool:
         return False
 
 
-# Kubernetes taint effects and the EKS API's spelling of them.
-EKS_TO_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+# The EKS API's spelling of taint effects -> Kubernetes' (the inverse of what node groups are created with).
+EKS_TO_K8S_EFFECT = {eks: k8s for k8s, eks in EKS_TAINT_EFFECTS.items()}
 
 
 def k8s_effect(effect: str | None) -> str | None:
