@@ -105,8 +105,9 @@ def pool_of(resource: Resource) -> Pool:
     taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
     resource_name = catalog.ACCELERATORS[kind].resource_name
     if kind is AcceleratorKind.FPGA:  # the stack may rename the FPGA resource; its taint key says which
-        resource_name = next((t["key"] for t in taints if t.get("key") not in ACCELERATOR_RESOURCES or
-                              ACCELERATOR_RESOURCES.get(t.get("key")) is AcceleratorKind.FPGA), resource_name)
+        keys = [t["key"] for t in taints if isinstance(t.get("key"), str)]
+        resource_name = next((k for k in keys if ACCELERATOR_RESOURCES.get(k, AcceleratorKind.FPGA) is AcceleratorKind.FPGA),
+                             resource_name)
     scaling = mapping(inputs.get("scalingConfig"))
     return Pool(
         urn=resource["urn"],
@@ -175,7 +176,7 @@ def device_plugin_of(resource: Resource) -> DevicePlugin | None:
         selector = mapping(pod.get("nodeSelector"))
         kind_label = selector.get(catalog.ACCELERATOR_LABEL)
         name = str(dig(inputs, "metadata", "name") or name_of(resource["urn"]))
-        if kind_label in {k.value for k in AcceleratorKind} and kind_label != "none":
+        if isinstance(kind_label, str) and kind_label in {k.value for k in AcceleratorKind} and kind_label != "none":
             kind = AcceleratorKind(kind_label)
         elif "fpga" in name and "plugin" in name:
             kind = AcceleratorKind.FPGA
@@ -278,7 +279,8 @@ class Endpoint:
 
     @property
     def pool(self) -> str | None:
-        return mapping(self.predictor.spec.get("nodeSelector")).get(catalog.POOL_LABEL)
+        value = mapping(self.predictor.spec.get("nodeSelector")).get(catalog.POOL_LABEL)
+        return None if value is None else str(value)  # Kubernetes label values are strings
 
     @property
     def canary_traffic_percent(self) -> Any:

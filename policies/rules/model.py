@@ -257,7 +257,7 @@ EKS_TO_K8S_EFFECT = {eks: k8s for k8s, eks in EKS_TAINT_EFFECTS.items()}
 
 
 def k8s_effect(effect: str | None) -> str | None:
-    return EKS_TO_K8S_EFFECT.get(effect or "", effect)
+    return EKS_TO_K8S_EFFECT.get(effect, effect) if isinstance(effect, str) else effect
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
