@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 
-from policies.rules import ALL_RULES, RULES_BY_NAME, evaluate
+import pytest
+
+from policies.rules import ALL_RULES, RULES_BY_NAME, PolicyConfigError, evaluate
 from review_stack import (
     cluster,
     good_stack,
@@ -363,6 +366,13 @@ def test_enforcement_levels_come_from_the_policy_config():
     assert (advisory.rule, advisory.enforcement) == ("prod-payload-logging", "advisory")
     assert evaluate(stack, {"prod-payload-logging": {"enforcementLevel": "disabled"}}, PROD, "prod") == []
     assert {v.enforcement for v in evaluate(stack, {"all": "advisory"}, PROD, "prod")} == {"advisory"}
+
+
+def test_a_setting_of_the_wrong_item_type_is_a_policy_config_error_not_a_traceback():
+    config = {"model-version-pinned": {"mutableNames": ["latest", 1]}}
+    message = 'model-version-pinned.mutableNames: item 1 must be of type string (got ["latest", 1])'
+    with pytest.raises(PolicyConfigError, match=f"^{re.escape(message)}$"):
+        evaluate(good_stack(), config, PROD, "prod")
 
 
 def test_every_rule_has_a_failing_case_in_this_file():

@@ -173,6 +173,11 @@ def _type_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
     }
     if kind in checks and not checks[kind](value):
         return f"must be of type {kind}"
+    if kind == "array" and "items" in schema:  # the rules join and compare the items as the schema says
+        for i, item in enumerate(value):
+            problem = _type_problem(item, schema["items"])
+            if problem:
+                return f"item {i} {problem}"
     if "enum" in schema and value not in schema["enum"]:
         return f"must be one of {', '.join(map(str, schema['enum']))}"
     if "minimum" in schema and value < schema["minimum"]:
