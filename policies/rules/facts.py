@@ -14,7 +14,7 @@ from typing import Any
 from components import catalog, inference_service
 from components.catalog import AcceleratorKind
 
-from .model import Resource, dig, items, mapping, name_of
+from .model import Resource, decode_json, dig, items, mapping, name_of
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -333,8 +333,6 @@ def endpoint_of(resource: Resource, default_mode: str = "Knative") -> Endpoint:
 
 def default_mode(stack_config: Mapping[str, Any]) -> str:
     """The platform's default deployment mode from ``servestack:platform`` (KServe's own is Knative)."""
-    from .model import decode_json
-
     platform = decode_json(stack_config.get("servestack:platform")) or {}
     return str(dig(platform, "kserve", "deploymentMode") or "Knative")
 

@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .facts import CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS
+from .facts import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS,
+                    endpoints)
 from components.images import ImagePin, image_pin
 
 from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, items, mapping, truthy
@@ -259,8 +260,6 @@ def _service_account(predictor) -> str | None:
 
 
 def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    from .facts import endpoints
-
     all_endpoints = endpoints(resources, ctx.stack_config)
     models = [(e, uri) for e in all_endpoints for p in e.predictors() for _, uri in p.storage_uris() if uri.startswith("s3://")]
     index = _ModelIndex(models)
