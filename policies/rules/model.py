@@ -18,7 +18,6 @@ from components.placement import EKS_TAINT_EFFECTS
 
 #: Pulumi's marker for a value that is not known until the resource exists (preview only).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SECRET = "[secret]"
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "disabled")
