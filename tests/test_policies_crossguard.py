@@ -113,9 +113,12 @@ def test_values_unknown_during_preview_do_not_skip_the_policy():
         args, lambda message, urn=None: reported.append(message))
     assert reported == ["vpcConfig.publicAccessCidrs contains 0.0.0.0/0; allowed: specific ranges, never the whole "
                         "internet, because the API server would accept connections from anyone"]
-    unknown_tokens = launch_template(metadataOptions={"httpTokens": UNKNOWN_STRING_VALUE})
+    # An unknown httpTokens is not a violation, and does not keep the policy from judging the hop limit.
+    unknown_tokens = launch_template(metadataOptions={"httpTokens": UNKNOWN_STRING_VALUE, "httpPutResponseHopLimit": 3})
     args = ResourceValidationArgs(unknown_tokens["type"], unknown_checking_proxy(unknown_tokens["inputs"]),
                                   unknown_tokens["urn"], "servestack-gpu", _opts(), None, None)
+    reported.clear()
     policy_for(RULES_BY_NAME["launch-template-imdsv2"], PROD, "prod").validate(
         args, lambda message, urn=None: reported.append(message))
-    assert len(reported) == 1
+    assert reported == ["metadataOptions.httpPutResponseHopLimit is 3; allowed: at most 2, so that pods (one hop "
+                        "further than the node) cannot reach the node role's credentials"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from policies.rules import ALL_RULES, RULES_BY_NAME, evaluate
+import copy
+import re
+
+import pytest
+
+from policies.rules import ALL_RULES, RULES_BY_NAME, PolicyConfigError, evaluate
 from review_stack import (
     cluster,
     good_stack,
@@ -200,13 +205,18 @@ def test_device_plugin_tolerates_pool_taints():
     assert violations(exists, "device-plugin-tolerates-pool-taints") == []
 
 
-def test_fpga_pool_and_daemon_set_plugin():
+def fpga_pool_and_plugin():
     taint = {"key": "servestack.io/fpga", "value": "true", "effect": "NO_SCHEDULE"}
     pool = node_group("fpga", ["f2.6xlarge"], 0, 2, [taint], "fpga")
     plugin = res("kubernetes:apps/v1:DaemonSet", "fpga-device-plugin", {"spec": {"template": {"spec": {
         "nodeSelector": {"servestack.io/accelerator": "fpga"},
         "tolerations": [{"key": "servestack.io/fpga", "operator": "Exists", "effect": "NoSchedule"}],
         "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0"}]}}}})
+    return pool, plugin
+
+
+def test_fpga_pool_and_daemon_set_plugin():
+    pool, plugin = fpga_pool_and_plugin()
     assert evaluate([*good_stack(), pool, plugin], {}, PROD, "prod") == []
     assert violations([*good_stack(), pool], "accelerator-pool-has-device-plugin") == [
         ("servestack-fpga", "fpga pool fpga has no fpga device plugin in the stack; required: one, because without it "
@@ -358,6 +368,13 @@ def test_enforcement_levels_come_from_the_policy_config():
     assert {v.enforcement for v in evaluate(stack, {"all": "advisory"}, PROD, "prod")} == {"advisory"}
 
 
+def test_a_setting_of_the_wrong_item_type_is_a_policy_config_error_not_a_traceback():
+    config = {"model-version-pinned": {"mutableNames": ["latest", 1]}}
+    message = 'model-version-pinned.mutableNames: item 1 must be of type string (got ["latest", 1])'
+    with pytest.raises(PolicyConfigError, match=f"^{re.escape(message)}$"):
+        evaluate(good_stack(), config, PROD, "prod")
+
+
 def test_every_rule_has_a_failing_case_in_this_file():
     source = open(__file__).read()
     assert [r.name for r in ALL_RULES if f'"{r.name}"' not in source] == []
@@ -370,6 +387,37 @@ def test_no_rule_crashes_or_reports_on_inputs_that_are_wholly_unknown_during_pre
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     blank = [{**r, "inputs": {k: unknown for k in r["inputs"]}} for r in good_stack()]
     assert evaluate(blank, {}, PROD, "prod") == []
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, (*path, i))
+
+
+def test_no_rule_crashes_on_a_malformed_value_anywhere_in_the_inputs():
+    """A real preview's JSON may hold null, a number or a list where a rule expects a string or a
+    mapping: each such value, at every place of every input, gives findings or none, never a traceback."""
+    policy = res("aws:iam/rolePolicy:RolePolicy", "fraud-read", {"role": "fraud-model-reader", "policy": {"Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::models-bucket",
+         "Condition": {"StringLike": {"s3:prefix": ["models/fraud/*"]}}}]}})
+    stack = [*good_stack(), *fpga_pool_and_plugin(), policy]
+    for at, resource in enumerate(stack):
+        for path in [p for p in _paths(resource["inputs"]) if p]:
+            for malformed in (None, 5, [], [None], [{}]):
+                broken = copy.deepcopy(stack)
+                parent = broken[at]["inputs"]
+                for part in path[:-1]:
+                    parent = parent[part]
+                parent[path[-1]] = copy.deepcopy(malformed)
+                try:
+                    evaluate(broken, {}, PROD, "prod")
+                except Exception as error:  # noqa: BLE001 - the assertion names the input
+                    raise AssertionError(f"{resource['urn']} inputs{list(path)} = {malformed!r}: {error!r}") from error
 
 
 def test_irsa_role_reads_its_own_endpoint_model_and_no_other():

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
+from components import catalog, inference_service
 from components.catalog import AcceleratorKind
 
-from .model import Resource, dig, items, mapping, name_of
+from .model import Resource, decode_json, dig, items, mapping, name_of
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -33,17 +33,17 @@ WORKLOADS = (
     "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod",
 )
 
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+DEPLOYMENT_MODE_ANNOTATION = inference_service.DEPLOYMENT_MODE_ANNOTATION
 #: KServe's old and new names of its deployment modes (v0.15 renamed them).
 MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standard", "RawDeployment": "Standard",
               "ModelMesh": "ModelMesh"}
 #: Labels (then annotations) an InferenceService may carry its model version under, in order.
-MODEL_VERSION_KEYS = ("servestack.io/model-version", "app.kubernetes.io/version", "serving.kserve.io/model-version")
-CANDIDATE_VERSION_KEYS = ("servestack.io/candidate-version",)
+MODEL_VERSION_KEYS = (inference_service.LABEL_MODEL_VERSION, "app.kubernetes.io/version", "serving.kserve.io/model-version")
+CANDIDATE_VERSION_KEYS = (inference_service.LABEL_CANDIDATE_VERSION,)
 #: What servestack's ModelEndpoint writes on an InferenceService about its rollout.
-ROLLOUT_STAGES_ANNOTATION = "servestack.io/rollout-stages"
+ROLLOUT_STAGES_ANNOTATION = inference_service.ANNOTATION_STAGES
 """Percent per stage, comma-separated: ``10,50,100``."""
-ROLLOUT_STAGE_LABEL = "servestack.io/rollout-stage"
+ROLLOUT_STAGE_LABEL = inference_service.LABEL_ROLLOUT_STAGE
 """``2-of-3`` while a rollout runs, else ``steady`` or ``rolled-back``."""
 #: Every extended resource that means "an accelerator" (the FPGA one a stack may rename).
 ACCELERATOR_RESOURCES = {
@@ -105,8 +105,9 @@ def pool_of(resource: Resource) -> Pool:
     taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
     resource_name = catalog.ACCELERATORS[kind].resource_name
     if kind is AcceleratorKind.FPGA:  # the stack may rename the FPGA resource; its taint key says which
-        resource_name = next((t["key"] for t in taints if t.get("key") not in ACCELERATOR_RESOURCES or
-                              ACCELERATOR_RESOURCES.get(t.get("key")) is AcceleratorKind.FPGA), resource_name)
+        keys = [t["key"] for t in taints if isinstance(t.get("key"), str)]
+        resource_name = next((k for k in keys if ACCELERATOR_RESOURCES.get(k, AcceleratorKind.FPGA) is AcceleratorKind.FPGA),
+                             resource_name)
     scaling = mapping(inputs.get("scalingConfig"))
     return Pool(
         urn=resource["urn"],
@@ -175,7 +176,7 @@ def device_plugin_of(resource: Resource) -> DevicePlugin | None:
         selector = mapping(pod.get("nodeSelector"))
         kind_label = selector.get(catalog.ACCELERATOR_LABEL)
         name = str(dig(inputs, "metadata", "name") or name_of(resource["urn"]))
-        if kind_label in {k.value for k in AcceleratorKind} and kind_label != "none":
+        if isinstance(kind_label, str) and kind_label in {k.value for k in AcceleratorKind} and kind_label != "none":
             kind = AcceleratorKind(kind_label)
         elif "fpga" in name and "plugin" in name:
             kind = AcceleratorKind.FPGA
@@ -278,7 +279,8 @@ class Endpoint:
 
     @property
     def pool(self) -> str | None:
-        return mapping(self.predictor.spec.get("nodeSelector")).get(catalog.POOL_LABEL)
+        value = mapping(self.predictor.spec.get("nodeSelector")).get(catalog.POOL_LABEL)
+        return None if value is None else str(value)  # Kubernetes label values are strings
 
     @property
     def canary_traffic_percent(self) -> Any:
@@ -331,8 +333,6 @@ def endpoint_of(resource: Resource, default_mode: str = "Knative") -> Endpoint:
 
 def default_mode(stack_config: Mapping[str, Any]) -> str:
     """The platform's default deployment mode from ``servestack:platform`` (KServe's own is Knative)."""
-    from .model import decode_json
-
     platform = decode_json(stack_config.get("servestack:platform")) or {}
     return str(dig(platform, "kserve", "deploymentMode") or "Knative")
 

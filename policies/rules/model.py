@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from components.config.stack import decode_value
+from components.placement import EKS_TAINT_EFFECTS
 
 #: Pulumi's marker for a value that is not known until the resource exists (preview only).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SECRET = "[secret]"
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "disabled")
@@ -172,6 +172,11 @@ def _type_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
     }
     if kind in checks and not checks[kind](value):
         return f"must be of type {kind}"
+    if kind == "array" and "items" in schema:  # the rules join and compare the items as the schema says
+        for i, item in enumerate(value):
+            problem = _type_problem(item, schema["items"])
+            if problem:
+                return f"item {i} {problem}"
     if "enum" in schema and value not in schema["enum"]:
         return f"must be one of {', '.join(map(str, schema['enum']))}"
     if "minimum" in schema and value < schema["minimum"]:
@@ -251,12 +256,12 @@ def cidr_is_open(cidr: str) -> bool:
         return False
 
 
-# Kubernetes taint effects and the EKS API's spelling of them.
-EKS_TO_K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+# The EKS API's spelling of taint effects -> Kubernetes' (the inverse of what node groups are created with).
+EKS_TO_K8S_EFFECT = {eks: k8s for k8s, eks in EKS_TAINT_EFFECTS.items()}
 
 
 def k8s_effect(effect: str | None) -> str | None:
-    return EKS_TO_K8S_EFFECT.get(effect or "", effect)
+    return EKS_TO_K8S_EFFECT.get(effect, effect) if isinstance(effect, str) else effect
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:

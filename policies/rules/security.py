@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .facts import CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS
+from .facts import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS,
+                    endpoints)
 from components.images import ImagePin, image_pin
 
 from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, items, mapping, truthy
@@ -63,7 +64,7 @@ def eks_control_plane_logging(resource: Resource, ctx: Context) -> Iterable[str]
     enabled = items(enabled)
     missing = [t for t in ctx["requiredLogTypes"] if t not in enabled]
     if missing:
-        yield (f"enabledClusterLogTypes lacks {', '.join(missing)} (enabled: {', '.join(enabled) or 'none'}); "
+        yield (f"enabledClusterLogTypes lacks {', '.join(missing)} (enabled: {', '.join(map(str, enabled)) or 'none'}); "
                f"required: {', '.join(ctx['requiredLogTypes'])}, so that API calls and authentication are auditable")
 
 
@@ -117,8 +118,8 @@ def _statements(document: Any) -> list[Mapping[str, Any]]:
     document = decode_json(document)
     if not isinstance(document, Mapping):
         return []
-    statements = document.get("Statement") or []
-    return [s for s in ([statements] if isinstance(statements, Mapping) else statements) if isinstance(s, Mapping)]
+    statements = document.get("Statement")
+    return [s for s in ([statements] if isinstance(statements, Mapping) else items(statements)) if isinstance(s, Mapping)]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -158,7 +159,7 @@ def s3_policy_problems(document: Any, allowed_actions: list[str], min_depth: int
                 problems.append(f"statement {i} grants {', '.join(object_actions)} on the bucket {arn} itself or all of it; "
                                 "allowed: objects under the model's prefix only")
             elif "s3:ListBucket" in s3_actions and not key:
-                condition = statement.get("Condition") or {}
+                condition = mapping(statement.get("Condition"))
                 prefixes = [v for op in condition.values() if isinstance(op, Mapping) for k, v in op.items() if k == "s3:prefix"]
                 if not prefixes:
                     problems.append(f"statement {i} allows s3:ListBucket on {arn} without an s3:prefix condition; "
@@ -253,9 +254,12 @@ class _ModelIndex:
         return sorted(i for i in candidates if _readable(grant, self.models[i][1]))
 
 
-def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    from .facts import endpoints
+def _service_account(predictor) -> str | None:
+    account = predictor.spec.get("serviceAccountName")
+    return account if isinstance(account, str) else None  # only a name can match a trust policy's subject
 
+
+def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     all_endpoints = endpoints(resources, ctx.stack_config)
     models = [(e, uri) for e in all_endpoints for p in e.predictors() for _, uri in p.storage_uris() if uri.startswith("s3://")]
     index = _ModelIndex(models)
@@ -265,7 +269,7 @@ def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Ite
     # (namespace, service account) -> the endpoints whose predictors run as it, in endpoint order
     by_subject: dict[tuple[str, Any], list[int]] = {}
     for i, endpoint in enumerate(all_endpoints):
-        for subject in {(endpoint.namespace, p.spec.get("serviceAccountName")) for p in endpoint.predictors()}:
+        for subject in {(endpoint.namespace, _service_account(p)) for p in endpoint.predictors()}:
             by_subject.setdefault(subject, []).append(i)
     policies_by_role: dict[str, list[Any]] = {}
     for r in resources:
