@@ -17,12 +17,12 @@ Collected:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.catalog import POOL_LABEL
+from policies.rules.model import decode_json, dig
 
 from ..plan.engine import UNKNOWN
 
@@ -94,25 +94,6 @@ def _known(value: Any) -> bool:
     return value is not None and value != UNKNOWN and value != ""
 
 
-def _config_value(config: dict[str, Any], key: str) -> Any:
-    """A config value; JSON text (how a real preview may carry structured values) is decoded."""
-    value = config.get(key)
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _dig(value: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _resources(document: dict[str, Any], type_: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(urn, newState) of every step of one type that creates, updates or keeps a resource."""
     for step in document.get("steps") or []:
@@ -148,7 +129,7 @@ def _storage_uris(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str
 def _models_from_config(config: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """(endpoint, role, uri, source): a URI under any key containing ``candidate`` is the
     candidate's (``rollout.candidate.storageUri``), every other one the stable model's."""
-    endpoints = _config_value(config, "servestack:endpoints")
+    endpoints = decode_json(config.get("servestack:endpoints"))
     if not isinstance(endpoints, dict):
         return
     for name, endpoint in sorted(endpoints.items()):
@@ -220,7 +201,7 @@ def _zones_of(urns: list[str], subnets: dict, parents: dict[str, str]) -> list[t
 
 def _network_zones(document: dict[str, Any], config: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Zones (or subnet ids) where pools run when no node group says: the private subnets."""
-    existing = _dig(_config_value(config, "servestack:network"), "existing", "privateSubnetIds")
+    existing = dig(decode_json(config.get("servestack:network")), "existing", "privateSubnetIds")
     if isinstance(existing, list) and existing:
         return (), tuple(str(s) for s in existing), "servestack:network.existing.privateSubnetIds"
     subnets = _subnet_zones(document)
@@ -245,7 +226,7 @@ def _pool_name(urn: str, inputs: dict[str, Any], configured: set[str]) -> str:
 
 def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
     config = document.get("config") or {}
-    configured = _config_value(config, "servestack:nodePools")
+    configured = decode_json(config.get("servestack:nodePools"))
     configured = configured if isinstance(configured, dict) else {}
     subnets = _subnet_zones(document)
     parents = _ancestors(document)
@@ -259,7 +240,7 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
         types = inputs.get("instanceTypes")
         if not (isinstance(types, list) and types and all(_known(t) for t in types)):
             types = pool_config.get("instanceTypes") or []
-        max_size = _dig(inputs, "scalingConfig", "maxSize")
+        max_size = dig(inputs, "scalingConfig", "maxSize")
         if not isinstance(max_size, int):
             max_size = pool_config.get("maxSize", DEFAULT_MAX_SIZE)
         capacity = inputs.get("capacityType") if _known(inputs.get("capacityType")) else pool_config.get("capacityType", "ON_DEMAND")
@@ -308,13 +289,13 @@ def _addons_from_config(cluster: dict[str, Any]) -> Iterator[AddonInputs]:
 
 
 def collect_versions(document: dict[str, Any]) -> tuple[str | None, str | None, list[AddonInputs]]:
-    cluster_config = _config_value(document.get("config") or {}, "servestack:cluster")
+    cluster_config = decode_json((document.get("config") or {}).get("servestack:cluster"))
     cluster_config = cluster_config if isinstance(cluster_config, dict) else {}
     version = support = None
     for _, state in _resources(document, CLUSTER):
         inputs = state.get("inputs") or {}
         version = inputs.get("version") if _known(inputs.get("version")) else None
-        support = _dig(inputs, "upgradePolicy", "supportType")
+        support = dig(inputs, "upgradePolicy", "supportType")
     version = version or cluster_config.get("kubernetesVersion")
     support = support if _known(support) else cluster_config.get("supportType")
 
