@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.catalog import POOL_LABEL
+from components.config.node_pools import CAPACITY_TYPES
 from policies.rules.model import decode_json, dig
 
 from ..plan.engine import UNKNOWN
@@ -224,6 +225,12 @@ def _pool_name(urn: str, inputs: dict[str, Any], configured: set[str]) -> str:
     return candidates[0]
 
 
+def _configured_capacity(pool_config: dict[str, Any]) -> str:
+    """A pool's ``capacityType`` from config, in the EKS API's spelling (``onDemand`` -> ``ON_DEMAND``)."""
+    value = str(pool_config.get("capacityType", "onDemand"))
+    return CAPACITY_TYPES.get(value, value)
+
+
 def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
     config = document.get("config") or {}
     configured = decode_json(config.get("servestack:nodePools"))
@@ -243,7 +250,7 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
         max_size = dig(inputs, "scalingConfig", "maxSize")
         if not isinstance(max_size, int):
             max_size = pool_config.get("maxSize", DEFAULT_MAX_SIZE)
-        capacity = inputs.get("capacityType") if _known(inputs.get("capacityType")) else pool_config.get("capacityType", "ON_DEMAND")
+        capacity = inputs.get("capacityType") if _known(inputs.get("capacityType")) else _configured_capacity(pool_config)
 
         zones: tuple[str, ...] = ()
         subnet_ids: tuple[str, ...] = ()
@@ -266,7 +273,7 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
             continue
         pools[name] = PoolInputs(
             str(name), tuple(str(t) for t in pool_config.get("instanceTypes") or []),
-            int(pool_config.get("maxSize", DEFAULT_MAX_SIZE)), str(pool_config.get("capacityType", "ON_DEMAND")),
+            int(pool_config.get("maxSize", DEFAULT_MAX_SIZE)), _configured_capacity(pool_config),
             network_zones, network_subnet_ids, network_source,
         )
     return [pools[name] for name in sorted(pools)]
