@@ -152,3 +152,13 @@ def test_capacity_type_from_config_is_spelled_as_eks_spells_it():
     }})
     assert [(p.name, p.capacity_type) for p in collect(plan).pools] == [
         ("block", "CAPACITY_BLOCK"), ("cpu", "ON_DEMAND"), ("gpu", "SPOT")]
+
+
+def test_config_values_of_the_wrong_type_are_ignored_not_fatal():
+    # A hand-written or foreign preview: preflight must not trace back on config it cannot read.
+    plan = document({"servestack:nodePools": {
+        "cpu": {"instanceTypes": "m7i.large", "maxSize": "three"},
+        "gpu": {"instanceTypes": ["g6.xlarge"], "maxSize": None},
+    }}, step(NODE_GROUP, "cpu", {"instanceTypes": [UNKNOWN], "labels": {"servestack.io/pool": "cpu"}}))
+    assert [(p.name, p.instance_types, p.max_size) for p in collect(plan).pools] == [
+        ("cpu", (), 3), ("gpu", ("g6.xlarge",), 3)]

@@ -225,6 +225,21 @@ def _pool_name(urn: str, inputs: dict[str, Any], configured: set[str]) -> str:
     return candidates[0]
 
 
+def _configured_types(pool_config: dict[str, Any]) -> tuple[str, ...]:
+    """A pool's ``instanceTypes`` from config; anything but a list is ignored (a bare string is not
+    a list of one-letter types)."""
+    types = pool_config.get("instanceTypes")
+    return tuple(str(t) for t in types) if isinstance(types, list) else ()
+
+
+def _configured_max_size(pool_config: dict[str, Any]) -> int:
+    """A pool's ``maxSize`` from config; a value that is not a number is ignored for the default."""
+    try:
+        return int(pool_config.get("maxSize", DEFAULT_MAX_SIZE))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_SIZE
+
+
 def _configured_capacity(pool_config: dict[str, Any]) -> str:
     """A pool's ``capacityType`` from config, in the EKS API's spelling (``onDemand`` -> ``ON_DEMAND``)."""
     value = str(pool_config.get("capacityType", "onDemand"))
@@ -246,10 +261,10 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
         pool_config = configured.get(name) if isinstance(configured.get(name), dict) else {}
         types = inputs.get("instanceTypes")
         if not (isinstance(types, list) and types and all(_known(t) for t in types)):
-            types = pool_config.get("instanceTypes") or []
+            types = _configured_types(pool_config)
         max_size = dig(inputs, "scalingConfig", "maxSize")
         if not isinstance(max_size, int):
-            max_size = pool_config.get("maxSize", DEFAULT_MAX_SIZE)
+            max_size = _configured_max_size(pool_config)
         capacity = inputs.get("capacityType") if _known(inputs.get("capacityType")) else _configured_capacity(pool_config)
 
         zones: tuple[str, ...] = ()
@@ -272,8 +287,7 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
         if name in pools or not isinstance(pool_config, dict):
             continue
         pools[name] = PoolInputs(
-            str(name), tuple(str(t) for t in pool_config.get("instanceTypes") or []),
-            int(pool_config.get("maxSize", DEFAULT_MAX_SIZE)), _configured_capacity(pool_config),
+            str(name), _configured_types(pool_config), _configured_max_size(pool_config), _configured_capacity(pool_config),
             network_zones, network_subnet_ids, network_source,
         )
     return [pools[name] for name in sorted(pools)]
