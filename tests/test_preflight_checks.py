@@ -119,6 +119,13 @@ def test_a_non_s3_uri_is_skipped_not_passed(clients):
     )]
 
 
+def test_a_malformed_uri_fails_with_its_source_not_a_traceback(clients):
+    assert check_models([_model("s3://models[/iris/v3/")], clients) == [Result(
+        "s3-artifact", "endpoint iris (stable)", Status.FAIL, "s3://models[/iris/v3/ is not a valid URI: Invalid IPv6 URL",
+        "correct the storageUri (config servestack:endpoints.iris.model.storageUri)",
+    )]
+
+
 @pytest.mark.parametrize("key, segment", [
     ("models/iris/v3/", "v3"), ("models/iris/3/", "3"), ("iris/1.2.0/model.pt", "1.2.0"), ("iris/v1.2/", "v1.2"),
     ("iris/20260501/", "20260501"), ("iris/" + "a" * 40 + "/", "a" * 40), ("iris/sha256-" + "0" * 64, "sha256-" + "0" * 64),

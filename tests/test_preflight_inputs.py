@@ -141,3 +141,24 @@ def test_a_planned_node_group_on_the_network_component_gets_the_zones_of_its_sub
         "gpu", ("g6e.xlarge",), 2, "ON_DEMAND", ("us-east-1a", "us-east-1b", "us-east-1c"), (),
         "the availabilityZone of the node group's subnets in the plan",
     )]
+
+
+def test_capacity_type_from_config_is_spelled_as_eks_spells_it():
+    # Config says onDemand / spot / capacityBlock; the quota check reads the EKS API's spelling.
+    plan = document({"servestack:nodePools": {
+        "block": {"instanceTypes": ["p5.48xlarge"], "maxSize": 1, "capacityType": "capacityBlock"},
+        "cpu": {"instanceTypes": ["m7i.large"], "maxSize": 2, "capacityType": "onDemand"},
+        "gpu": {"instanceTypes": ["g6.xlarge"], "maxSize": 2, "capacityType": "spot"},
+    }})
+    assert [(p.name, p.capacity_type) for p in collect(plan).pools] == [
+        ("block", "CAPACITY_BLOCK"), ("cpu", "ON_DEMAND"), ("gpu", "SPOT")]
+
+
+def test_config_values_of_the_wrong_type_are_ignored_not_fatal():
+    # A hand-written or foreign preview: preflight must not trace back on config it cannot read.
+    plan = document({"servestack:nodePools": {
+        "cpu": {"instanceTypes": "m7i.large", "maxSize": "three"},
+        "gpu": {"instanceTypes": ["g6.xlarge"], "maxSize": None},
+    }}, step(NODE_GROUP, "cpu", {"instanceTypes": [UNKNOWN], "labels": {"servestack.io/pool": "cpu"}}))
+    assert [(p.name, p.instance_types, p.max_size) for p in collect(plan).pools] == [
+        ("cpu", (), 3), ("gpu", ("g6.xlarge",), 3)]

@@ -17,12 +17,13 @@ Collected:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.catalog import POOL_LABEL
+from components.config.node_pools import CAPACITY_TYPES
+from policies.rules.model import decode_json, dig
 
 from ..plan.engine import UNKNOWN
 
@@ -94,25 +95,6 @@ def _known(value: Any) -> bool:
     return value is not None and value != UNKNOWN and value != ""
 
 
-def _config_value(config: dict[str, Any], key: str) -> Any:
-    """A config value; JSON text (how a real preview may carry structured values) is decoded."""
-    value = config.get(key)
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _dig(value: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _resources(document: dict[str, Any], type_: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(urn, newState) of every step of one type that creates, updates or keeps a resource."""
     for step in document.get("steps") or []:
@@ -148,7 +130,7 @@ def _storage_uris(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str
 def _models_from_config(config: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
     """(endpoint, role, uri, source): a URI under any key containing ``candidate`` is the
     candidate's (``rollout.candidate.storageUri``), every other one the stable model's."""
-    endpoints = _config_value(config, "servestack:endpoints")
+    endpoints = decode_json(config.get("servestack:endpoints"))
     if not isinstance(endpoints, dict):
         return
     for name, endpoint in sorted(endpoints.items()):
@@ -220,7 +202,7 @@ def _zones_of(urns: list[str], subnets: dict, parents: dict[str, str]) -> list[t
 
 def _network_zones(document: dict[str, Any], config: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Zones (or subnet ids) where pools run when no node group says: the private subnets."""
-    existing = _dig(_config_value(config, "servestack:network"), "existing", "privateSubnetIds")
+    existing = dig(decode_json(config.get("servestack:network")), "existing", "privateSubnetIds")
     if isinstance(existing, list) and existing:
         return (), tuple(str(s) for s in existing), "servestack:network.existing.privateSubnetIds"
     subnets = _subnet_zones(document)
@@ -243,9 +225,30 @@ def _pool_name(urn: str, inputs: dict[str, Any], configured: set[str]) -> str:
     return candidates[0]
 
 
+def _configured_types(pool_config: dict[str, Any]) -> tuple[str, ...]:
+    """A pool's ``instanceTypes`` from config; anything but a list is ignored (a bare string is not
+    a list of one-letter types)."""
+    types = pool_config.get("instanceTypes")
+    return tuple(str(t) for t in types) if isinstance(types, list) else ()
+
+
+def _configured_max_size(pool_config: dict[str, Any]) -> int:
+    """A pool's ``maxSize`` from config; a value that is not a number is ignored for the default."""
+    try:
+        return int(pool_config.get("maxSize", DEFAULT_MAX_SIZE))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_SIZE
+
+
+def _configured_capacity(pool_config: dict[str, Any]) -> str:
+    """A pool's ``capacityType`` from config, in the EKS API's spelling (``onDemand`` -> ``ON_DEMAND``)."""
+    value = str(pool_config.get("capacityType", "onDemand"))
+    return CAPACITY_TYPES.get(value, value)
+
+
 def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
     config = document.get("config") or {}
-    configured = _config_value(config, "servestack:nodePools")
+    configured = decode_json(config.get("servestack:nodePools"))
     configured = configured if isinstance(configured, dict) else {}
     subnets = _subnet_zones(document)
     parents = _ancestors(document)
@@ -258,11 +261,11 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
         pool_config = configured.get(name) if isinstance(configured.get(name), dict) else {}
         types = inputs.get("instanceTypes")
         if not (isinstance(types, list) and types and all(_known(t) for t in types)):
-            types = pool_config.get("instanceTypes") or []
-        max_size = _dig(inputs, "scalingConfig", "maxSize")
+            types = _configured_types(pool_config)
+        max_size = dig(inputs, "scalingConfig", "maxSize")
         if not isinstance(max_size, int):
-            max_size = pool_config.get("maxSize", DEFAULT_MAX_SIZE)
-        capacity = inputs.get("capacityType") if _known(inputs.get("capacityType")) else pool_config.get("capacityType", "ON_DEMAND")
+            max_size = _configured_max_size(pool_config)
+        capacity = inputs.get("capacityType") if _known(inputs.get("capacityType")) else _configured_capacity(pool_config)
 
         zones: tuple[str, ...] = ()
         subnet_ids: tuple[str, ...] = ()
@@ -284,8 +287,7 @@ def collect_pools(document: dict[str, Any]) -> list[PoolInputs]:
         if name in pools or not isinstance(pool_config, dict):
             continue
         pools[name] = PoolInputs(
-            str(name), tuple(str(t) for t in pool_config.get("instanceTypes") or []),
-            int(pool_config.get("maxSize", DEFAULT_MAX_SIZE)), str(pool_config.get("capacityType", "ON_DEMAND")),
+            str(name), _configured_types(pool_config), _configured_max_size(pool_config), _configured_capacity(pool_config),
             network_zones, network_subnet_ids, network_source,
         )
     return [pools[name] for name in sorted(pools)]
@@ -308,13 +310,13 @@ def _addons_from_config(cluster: dict[str, Any]) -> Iterator[AddonInputs]:
 
 
 def collect_versions(document: dict[str, Any]) -> tuple[str | None, str | None, list[AddonInputs]]:
-    cluster_config = _config_value(document.get("config") or {}, "servestack:cluster")
+    cluster_config = decode_json((document.get("config") or {}).get("servestack:cluster"))
     cluster_config = cluster_config if isinstance(cluster_config, dict) else {}
     version = support = None
     for _, state in _resources(document, CLUSTER):
         inputs = state.get("inputs") or {}
         version = inputs.get("version") if _known(inputs.get("version")) else None
-        support = _dig(inputs, "upgradePolicy", "supportType")
+        support = dig(inputs, "upgradePolicy", "supportType")
     version = version or cluster_config.get("kubernetesVersion")
     support = support if _known(support) else cluster_config.get("supportType")
 

@@ -145,7 +145,12 @@ def check_models(models: list[ModelUri], clients: AwsClients) -> list[Result]:
     results = []
     buckets: _Buckets | None = None
     for model in models:
-        where = parse_s3_uri(model.uri)
+        try:
+            where = parse_s3_uri(model.uri)
+        except ValueError as error:  # urlparse, as KServe's storage initializer: "s3://models[/x" (Invalid IPv6 URL)
+            results.append(Result("s3-artifact", model.subject, Status.FAIL, f"{model.uri} is not a valid URI: {error}",
+                                  f"correct the storageUri ({model.sources[0]})"))
+            continue
         if where is None:
             scheme = model.uri.split("://", 1)[0] if "://" in model.uri else model.uri
             results.append(Result("s3-artifact", model.subject, Status.SKIP,
