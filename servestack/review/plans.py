@@ -89,12 +89,17 @@ def shape_problem(document: Any) -> str | None:
     for index, step in enumerate(document.get("steps") or []):
         if not isinstance(step, dict):
             return f"steps[{index}] must be an object with op, urn and newState or oldState"
+        for key in ("op", "urn"):
+            if not isinstance(step.get(key) or "", str):
+                return f"steps[{index}].{key} must be a string"
         for key in ("newState", "oldState"):
             state = step.get(key)
             if state is None:
                 continue
             if not isinstance(state, dict):
                 return f"steps[{index}].{key} must be an object"
+            if not isinstance(state.get("urn") or "", str):
+                return f"steps[{index}].{key}.urn must be a string"
             for name, kind in (("inputs", dict), ("outputs", dict), ("dependencies", list), ("propertyDependencies", dict)):
                 if not isinstance(state.get(name) or kind(), kind):
                     return f"steps[{index}].{key}.{name} must be {'an object' if kind is dict else 'a list'}"
