@@ -107,7 +107,12 @@ def _replace(mapping: CommentedMap, key: str, value: Any) -> None:
 
 
 def _load(text: str, path: str) -> CommentedMap:
-    document = _yaml().load(text)
+    from ruamel.yaml import YAMLError
+
+    try:
+        document = _yaml().load(text)
+    except YAMLError as error:  # also a key given twice, which ruamel refuses and PyYAML lets pass
+        raise MoveRefused(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, CommentedMap) or not isinstance(document.get("config"), CommentedMap):
         raise MoveRefused(f"{path} must be a mapping with a 'config:' mapping inside")
     return document
