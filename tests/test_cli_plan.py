@@ -109,8 +109,9 @@ def test_unknown_stacks_are_refused_with_exit_2(project_dir, args, message):
     assert result.output.strip() == message
 
 
-def test_a_stack_file_that_is_not_yaml_is_refused_with_exit_2(project_dir):
-    (project_dir / "stacks" / "Pulumi.dev.yaml").write_text("config: [unclosed\n")
+@pytest.mark.parametrize("content", [b"config: [unclosed\n", b"\xff\xfe not utf-8\n"], ids=["unclosed", "not-utf8"])
+def test_a_stack_file_that_is_not_yaml_is_refused_with_exit_2(project_dir, content):
+    (project_dir / "stacks" / "Pulumi.dev.yaml").write_bytes(content)
     result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(project_dir)])
     assert result.exit_code == 2
     assert result.output.startswith("error: stacks/Pulumi.dev.yaml is not valid YAML:")

@@ -49,7 +49,7 @@ class Project:
             raise ProjectError(f"no stack file {path.relative_to(self.root)} (stacks here: {known})")
         try:
             document = load_yaml(path.read_text()) or {}
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise ProjectError(f"{path.relative_to(self.root)} is not valid YAML: {error}") from None
         if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
             raise ProjectError(f"{path.relative_to(self.root)} must be a mapping with a 'config:' mapping inside")
