@@ -123,8 +123,9 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
         name = cluster["urn"].rsplit("::", 1)[-1]
         lines.append(CostLine(f"EKS control plane {name} ({support.lower()} support)", 1, 1, table["eksControlPlane"].get(support, table["eksControlPlane"]["STANDARD"])))
 
-    node_pools = [(p.name, p.instance_types, p.min_size, p.max_size, "plan") for p in pools(resources)]
-    discounted = sorted(p.name for p in pools(resources) if p.capacity_type != "ON_DEMAND")
+    planned = pools(resources)
+    node_pools = [(p.name, p.instance_types, p.min_size, p.max_size, "plan") for p in planned]
+    discounted = sorted(p.name for p in planned if p.capacity_type != "ON_DEMAND")
     if discounted:
         notes.append(f"spot or capacity-block pools ({', '.join(discounted)}) are priced on-demand, an upper bound")
     if not of_type(resources, NODE_GROUP):

@@ -91,6 +91,14 @@ def test_bad_policy_config_exits_2_naming_the_mistake(tmp_path, config, message)
     assert result.output.startswith(message)
 
 
+def test_a_policy_config_that_is_not_utf8_exits_2(tmp_path):
+    path = write(tmp_path, document(good_stack()))
+    (tmp_path / "c.json").write_bytes(b"\xff\xfe{}")
+    result = CliRunner().invoke(cli, ["check", str(path), "--policy-config", str(tmp_path / "c.json")])
+    assert result.exit_code == 2, result.exception
+    assert result.output.startswith(f"error: --policy-config: {tmp_path / 'c.json'} is not JSON: 'utf-8' codec can't decode")
+
+
 def test_json_output(tmp_path):
     path = write(tmp_path, document(replace(good_stack(), isvc(logger=False))))
     result = run("check", str(path), "--format", "json")

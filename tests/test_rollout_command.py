@@ -230,3 +230,19 @@ def _config(text: str) -> dict:
     import yaml
 
     return yaml.safe_load(text)["config"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"config: [unclosed\n", "stacks/Pulumi.dev.yaml is not valid YAML: "),
+    (b"config:\n  aws:region: us-east-1\n  aws:region: us-east-2\n", "stacks/Pulumi.dev.yaml is not valid YAML: "),
+    (b"\xff\xfe not utf-8\n", "stacks/Pulumi.dev.yaml is not valid YAML: "),
+], ids=["unclosed", "duplicate-key", "not-utf8"])
+@pytest.mark.parametrize("args", [["advance", "iris", "--stack", "dev"], ["status", "--stack", "dev"]], ids=["advance", "status"])
+def test_a_stack_file_that_is_not_yaml_exits_2_with_a_message(project, content, message, args):
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_bytes(content)
+    result = run(project, *args)
+    assert result.exit_code == 2, result.exception
+    assert result.stdout == ""
+    assert result.stderr.startswith(("refused: ", "error: ")) and message in result.stderr
+    assert path.read_bytes() == content

@@ -107,7 +107,12 @@ def _replace(mapping: CommentedMap, key: str, value: Any) -> None:
 
 
 def _load(text: str, path: str) -> CommentedMap:
-    document = _yaml().load(text)
+    from ruamel.yaml import YAMLError
+
+    try:
+        document = _yaml().load(text)
+    except YAMLError as error:  # also a key given twice, which ruamel refuses and PyYAML lets pass
+        raise MoveRefused(f"{path} is not valid YAML: {error}") from None
     if not isinstance(document, CommentedMap) or not isinstance(document.get("config"), CommentedMap):
         raise MoveRefused(f"{path} must be a mapping with a 'config:' mapping inside")
     return document
@@ -226,13 +231,16 @@ def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options
     if not path.is_file():
         raise fail(f"error: no stack file {path.relative_to(project.root)} (stacks here: "
                    f"{', '.join(project.stacks()) or 'none'})", EXIT_INVALID)
-    text = path.read_text()
+    relative = path.relative_to(project.root).as_posix()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as error:
+        raise fail(f"error: {relative} is not valid YAML: {error}", EXIT_INVALID) from None
     try:
         edit = apply_move(project, stack, text, endpoint, move, **options)
     except MoveRefused as error:
         raise fail(f"refused: {error}", EXIT_INVALID) from None
     path.write_text(edit.after)
-    relative = path.relative_to(project.root).as_posix()
     diff = difflib.unified_diff(edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True),
                                 f"a/{relative}", f"b/{relative}")
     click.echo(f"{endpoint}: {edit.summary}")

@@ -49,7 +49,7 @@ class Project:
             raise ProjectError(f"no stack file {path.relative_to(self.root)} (stacks here: {known})")
         try:
             document = load_yaml(path.read_text()) or {}
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise ProjectError(f"{path.relative_to(self.root)} is not valid YAML: {error}") from None
         if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
             raise ProjectError(f"{path.relative_to(self.root)} must be a mapping with a 'config:' mapping inside")
@@ -110,11 +110,16 @@ def load_project(root: Path | str = ".") -> Project:
         raise ProjectError(f"no Pulumi.yaml in {root}: run servestack from the project directory or pass --project")
     try:
         document = yaml.safe_load(manifest.read_text()) or {}
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ProjectError(f"Pulumi.yaml is not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise ProjectError("Pulumi.yaml must be a mapping with a 'name'")
     name = document.get("name")
     if not name:
         raise ProjectError("Pulumi.yaml has no 'name'")
+    for key in ("main", "stackConfigDir"):
+        if not isinstance(document.get(key, ""), str):
+            raise ProjectError(f"Pulumi.yaml: {key} must be a path (got {document[key]!r})")
     main = root / document.get("main", ".")
     if main.is_dir():
         main = main / "__main__.py"

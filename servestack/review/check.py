@@ -44,7 +44,7 @@ def load_policy_config(path: Path | None) -> dict[str, Any]:
         return {}
     try:
         document = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PolicyConfigError(f"{path} is not JSON: {error}") from None
     if not isinstance(document, Mapping):
         raise PolicyConfigError(f"{path} must hold a JSON object of policy name -> settings")

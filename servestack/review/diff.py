@@ -243,11 +243,10 @@ def pool_flags(base: PlanDoc, head: PlanDoc) -> list[Flag]:
     return flags
 
 
-def protection_flags(changes: list[ResourceChange], head: PlanDoc) -> list[Flag]:
-    flags = [Flag("protected-resource-deleted", c.name, f"{c.type} {c.name} is protected and would be deleted; "
-                                                        "remove protect in a separate, reviewed change first")
-             for c in changes if c.op == "delete" and c.protect]
-    return flags
+def protection_flags(changes: list[ResourceChange]) -> list[Flag]:
+    return [Flag("protected-resource-deleted", c.name, f"{c.type} {c.name} is protected and would be deleted; "
+                                                       "remove protect in a separate, reviewed change first")
+            for c in changes if c.op == "delete" and c.protect]
 
 
 # --------------------------------------------------------------------------- the diff
@@ -260,7 +259,7 @@ def diff_plans(base: PlanDoc, head: PlanDoc) -> PlanDiff:
     for change in result.rollouts:
         result.flags += rollout_flags(change)
     result.flags += pool_flags(base, head)
-    result.flags += protection_flags(result.changes, head)
+    result.flags += protection_flags(result.changes)
     result.cost_before = estimate(base.resource_list(), base.config)
     result.cost_after = estimate(head.resource_list(), head.config)
     return result

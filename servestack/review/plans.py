@@ -86,18 +86,45 @@ def shape_problem(document: Any) -> str | None:
         return "expected an object with a steps list"
     if not isinstance(document.get("config") or {}, dict):
         return "config must be an object"
+    problem = _config_problem(document.get("config") or {})
+    if problem:
+        return problem
     for index, step in enumerate(document.get("steps") or []):
         if not isinstance(step, dict):
             return f"steps[{index}] must be an object with op, urn and newState or oldState"
+        for key in ("op", "urn"):
+            if not isinstance(step.get(key) or "", str):
+                return f"steps[{index}].{key} must be a string"
         for key in ("newState", "oldState"):
             state = step.get(key)
             if state is None:
                 continue
             if not isinstance(state, dict):
                 return f"steps[{index}].{key} must be an object"
+            if not isinstance(state.get("urn") or "", str):
+                return f"steps[{index}].{key}.urn must be a string"
             for name, kind in (("inputs", dict), ("outputs", dict), ("dependencies", list), ("propertyDependencies", dict)):
                 if not isinstance(state.get(name) or kind(), kind):
                     return f"steps[{index}].{key}.{name} must be {'an object' if kind is dict else 'a list'}"
+    return None
+
+
+def _config_problem(config: Mapping[str, Any]) -> str | None:
+    """What in the stack config that diff and cost read (node pools, endpoints) has the wrong shape."""
+    for key in ("servestack:nodePools", "servestack:endpoints"):
+        entries = decode_json(config.get(key))
+        if not isinstance(entries, dict):
+            continue  # absent, or not something they read
+        for name, entry in entries.items():
+            if not isinstance(entry, dict):
+                return f"config.{key}.{name} must be an object"
+            if key == "servestack:endpoints" and not isinstance(entry.get("rollout") or {}, dict):
+                return f"config.{key}.{name}.rollout must be an object"
+            for size in ("minSize", "maxSize") if key == "servestack:nodePools" else ():
+                try:
+                    int(entry.get(size, 0))
+                except (TypeError, ValueError):
+                    return f"config.{key}.{name}.{size} must be a whole number (got {entry[size]!r})"
     return None
 
 
