@@ -20,6 +20,7 @@ COMMANDS = [["check"], ["diff"], ["cost"], ["preflight", "--plan"]]
         ([], "expected an object with a steps list"),
         ({"steps": {}}, "expected an object with a steps list"),
         ({"steps": [], "config": "x"}, "config must be an object"),
+        ({"steps": [], "config": {"aws:region": 5}}, "config.aws:region must be a string (got 5)"),
         ({"steps": [], "config": {"servestack:nodePools": {"gpu": 5}}}, "config.servestack:nodePools.gpu must be an object"),
         ({"steps": [], "config": {"servestack:nodePools": '{"gpu": {"minSize": "two"}}'}},
          "config.servestack:nodePools.gpu.minSize must be a whole number (got 'two')"),

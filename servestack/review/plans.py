@@ -110,7 +110,10 @@ def shape_problem(document: Any) -> str | None:
 
 
 def _config_problem(config: Mapping[str, Any]) -> str | None:
-    """What in the stack config that diff and cost read (node pools, endpoints) has the wrong shape."""
+    """What in the stack config that the readers use (region, node pools, endpoints) has the wrong shape."""
+    region = config.get("aws:region")
+    if region is not None and not isinstance(region, str):
+        return f"config.aws:region must be a string (got {region!r})"
     for key in ("servestack:nodePools", "servestack:endpoints"):
         entries = decode_json(config.get(key))
         if not isinstance(entries, dict):
