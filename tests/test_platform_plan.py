@@ -382,11 +382,46 @@ def test_kubeflow_replaces_the_kserve_charts_and_knative_but_keeps_one_cert_mana
     assert platform.handle.deployment_mode == "Knative"
 
 
+#: example/kustomization.yaml at kubeflow/manifests tag 26.03, minus cert-manager (the Helm release is the
+#: cluster's one; its overlay installs a second) and the example user's namespace.
+KUBEFLOW_26_03_TARGETS = [
+    "applications/admission-webhook/upstream/overlays/cert-manager",
+    "applications/centraldashboard/overlays/oauth2-proxy",
+    "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
+    "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
+    "applications/katib/upstream/installs/katib-with-kubeflow",
+    "applications/kserve/kserve",
+    "applications/kserve/models-web-app/overlays/kubeflow",
+    "applications/pipeline/overlays",
+    "applications/profiles/pss",
+    "applications/pvcviewer-controller/upstream/base",
+    "applications/spark/spark-operator/overlays/kubeflow",
+    "applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow",
+    "applications/tensorboard/tensorboards-web-app/upstream/overlays/istio",
+    "applications/trainer/overlays",
+    "applications/volumes-web-app/upstream/overlays/istio",
+    "common/dex/overlays/oauth2-proxy",
+    "common/istio/cluster-local-gateway/base",
+    "common/istio/istio-crds/base",
+    "common/istio/istio-install/overlays/oauth2-proxy",
+    "common/istio/istio-namespace/base",
+    "common/istio/kubeflow-istio-resources/base",
+    "common/knative/knative-serving/overlays/gateways",
+    "common/kubeflow-namespace/base",
+    "common/kubeflow-roles/base",
+    "common/oauth2-proxy/overlays/m2m-dex-only",
+]
+
+
 def test_kubeflow_directories_are_the_pinned_release_targets(kubeflow_gpu):
     plan, _ = kubeflow_gpu
     targets = sorted(state["inputs"]["directory"] for state in resources(plan, DIRECTORY).values())
     expected = sorted(f"https://github.com/kubeflow/manifests//{path}?ref=26.03" for _, paths in KUBEFLOW_LAYERS for path in paths)
     assert targets == expected
+    assert sorted(path for _, paths in KUBEFLOW_LAYERS for path in paths) == KUBEFLOW_26_03_TARGETS
+    # Gone at 26.03 (kubeflow/manifests#3342 moved their files into the targets above): applying them failed
+    # the whole layer and everything after it.
+    assert not any("common/cert-manager/kubeflow-issuer" in t or "common/networkpolicies" in t for t in targets)
     assert "https://github.com/kubeflow/manifests//applications/kserve/kserve?ref=26.03" in targets
     assert not any("common/cert-manager/base" in t for t in targets)
     assert kubeflow_directory("https://git.example.com/me/manifests/", "common/dex", "26.03") == \
