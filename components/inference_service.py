@@ -143,12 +143,8 @@ def container(config: ContainerConfig, resources: ResourcesConfig | None) -> dic
 def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement, mode: Mode, service_account: str) -> dict[str, Any]:
     """Predictor fields that stay the same across model versions (a stage change never moves them)."""
     autoscaling = endpoint.autoscaling
-    fields: dict[str, Any] = {
-        "serviceAccountName": service_account,
-        "nodeSelector": placement.node_selector(),
-    }
-    if placement.tolerations():
-        fields["tolerations"] = placement.tolerations()
+    # Placement fields come from the pool alone (the platform enables Knative's matching features from them).
+    fields: dict[str, Any] = {"serviceAccountName": service_account, **placement.pod_spec_fields()}
     fields["minReplicas"] = autoscaling.min_replicas
     fields["maxReplicas"] = autoscaling.max_replicas
     if autoscaling.scale_metric is not None:

@@ -32,13 +32,14 @@ KNATIVE_NAMESPACE = "knative-serving"
 ISTIO_NAMESPACE = "istio-system"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"
 
-# Knative drops nodeSelector, tolerations and affinity from pod specs unless these are on; an
-# accelerator endpoint would then land on a CPU node, or never schedule past the pool's taint.
-KNATIVE_PLACEMENT_FEATURES = (
-    "kubernetes.podspec-affinity",
-    "kubernetes.podspec-nodeselector",
-    "kubernetes.podspec-tolerations",
-)
+# Knative's webhook refuses a Service whose pod spec sets nodeSelector, tolerations or affinity
+# unless the matching feature is "enabled" in config-features (each is "disabled" by default in
+# knative-serving's config/core/configmaps/features.yaml): every InferenceService would be refused.
+KNATIVE_POD_SPEC_FEATURES = {
+    "affinity": "kubernetes.podspec-affinity",
+    "nodeSelector": "kubernetes.podspec-nodeselector",
+    "tolerations": "kubernetes.podspec-tolerations",
+}
 KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 
 # Standard mode: the Gateway KServe's chart creates, and the GatewayClass it names.
@@ -104,11 +105,16 @@ KUBEFLOW_KNATIVE_LAYER = "knative"
 
 
 def knative_features(placements: Mapping[str, PoolPlacement]) -> dict[str, str]:
-    """Knative ``config-features`` entries the cluster needs: the pod-spec placement features,
-    exactly when some pool has accelerators (their endpoints need node selectors and tolerations)."""
-    if any(p.has_accelerator for p in placements.values()):
-        return {feature: "enabled" for feature in KNATIVE_PLACEMENT_FEATURES}
-    return {}
+    """Knative ``config-features`` entries the cluster needs: the feature of every pod-spec field
+    that an endpoint placed on one of these pools renders (:meth:`PoolPlacement.pod_spec_fields`).
+
+    Endpoints take their placement fields from their pool and nothing else, so this covers every
+    endpoint on the cluster, this stack's and those of serving stacks that reference it: the node
+    selector always (every endpoint has a pool), tolerations when some pool is tainted (accelerator
+    pools). Affinity is never rendered and stays at Knative's default.
+    """
+    fields = {field for placement in placements.values() for field in placement.pod_spec_fields()}
+    return {KNATIVE_POD_SPEC_FEATURES[field]: "enabled" for field in sorted(fields, key=KNATIVE_POD_SPEC_FEATURES.get)}
 
 
 def cert_manager_values() -> dict[str, Any]:
