@@ -23,7 +23,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .cluster import irsa_trust_policy
-from .config.endpoints import KMS_KEY_ARN, EndpointConfig, ModelConfig, mode_findings, placement_findings
+from .config.endpoints import KMS_KEY_ARN, EndpointConfig, ModelConfig, knative_finding, mode_findings, placement_findings
 from .handles import ClusterHandle, PlatformHandle
 from .inference_service import render_inference_service, service_account_name
 
@@ -123,6 +123,10 @@ class ModelEndpoint(pulumi.ComponentResource):
                              f"({', '.join(sorted(platform.namespaces)) or 'none'})")
         self.deployment_mode = config.deployment_mode or platform.deployment_mode
         misfits = placement_findings(config, placement) + mode_findings(config, self.deployment_mode)
+        # The platform's default mode is Knative exactly when it installed Knative (its own or Kubeflow's).
+        no_knative = knative_finding(config, self.deployment_mode, platform.deployment_mode == "Knative",
+                                     f"it runs KServe in {platform.deployment_mode} mode without Knative")
+        misfits += [no_knative] if no_knative else []
         if misfits:
             # A referenced cluster's pools and platform mode are known only now (this stack's were checked with its config).
             raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool} in {self.deployment_mode} mode: " + "; ".join(

@@ -224,7 +224,8 @@ def test_knative_only_settings_in_standard_mode():
     assert problems({"iris": endpoint}, mode="Standard") == expected
     # the endpoint's own mode wins over the platform's
     assert problems({"iris": {**endpoint, "deploymentMode": "Standard"}}, mode="Knative") == expected
-    assert parsed({"iris": {**endpoint, "deploymentMode": "Knative"}}, mode="Standard").deployment_mode_of("iris") == "Knative"
+    assert parsed({"iris": {**endpoint, "deploymentMode": "Standard", "autoscaling": {"minReplicas": 1}, "containerConcurrency": None,
+                            "startupTimeoutMinutes": None}}, mode="Knative").deployment_mode_of("iris") == "Standard"
 
 
 def test_candidate_replicas_are_fine_in_standard_mode():
@@ -241,6 +242,24 @@ def test_endpoint_namespace_must_be_the_platforms():
     assert problems({"iris": iris(namespace="serving")}) == [
         f"{P}.iris.namespace: is not one of the platform's endpoint namespaces (models); add it to "
         'servestack:platform.endpointNamespaces (got "serving")']
+
+
+def test_a_knative_mode_endpoint_on_a_platform_without_knative_is_refused():
+    # A Standard platform installs Envoy Gateway and the Gateway API, no Knative Serving: KServe's
+    # Knative Service for this endpoint would have no CRD, and the InferenceService would never be ready.
+    assert problems({"iris": iris(deploymentMode="Knative")}, mode="Standard") == [
+        f"{P}.iris.deploymentMode: Knative mode needs Knative Serving, which this platform does not install "
+        "(servestack:platform.kserve.deploymentMode is Standard: the platform installs Envoy Gateway and the Gateway API, "
+        'not Knative); use deploymentMode Standard, or run the platform in Knative mode (got "Knative")']
+    assert parsed({"iris": iris(deploymentMode="Standard")}, mode="Knative").endpoints["iris"].deployment_mode == "Standard"
+
+
+def test_knative_installed_follows_what_the_platform_installs():
+    from components.config.platform import PlatformConfig
+
+    assert PlatformConfig.model_validate({}).knative_installed is True
+    assert PlatformConfig.model_validate({"kserve": {"deploymentMode": "Standard"}}).knative_installed is False
+    assert PlatformConfig.model_validate({"kubeflow": {"enabled": True}}).knative_installed is True
 
 
 def test_kubeflows_kserve_serves_only_knative_mode():

@@ -164,3 +164,16 @@ def test_a_serving_stack_checks_endpoints_against_what_the_platform_stack_export
     with pytest.raises(PlanError) as error:
         plan_config({**SERVING, "servestack:endpoints": {"sentiment": {**SENTIMENT, **change}}}, "serving")
     assert str(error.value) == f"the program failed: ValueError: {message}"
+
+
+def test_a_serving_stack_on_a_standard_platform_refuses_a_knative_mode_endpoint():
+    from servestack.plan import PlanError
+
+    # prod's platform runs KServe in Standard mode and installs no Knative.
+    serving = {**SERVING, "servestack:cluster": {"existing": "organization/servestack/prod"}}
+    with pytest.raises(PlanError) as error:
+        plan_config({**serving, "servestack:endpoints": {"sentiment": {**SENTIMENT, "deploymentMode": "Knative"}}}, "serving")
+    assert str(error.value) == (
+        "the program failed: ValueError: endpoint sentiment does not fit pool gpu in Knative mode: deploymentMode Knative "
+        "mode needs Knative Serving, which this platform does not install (it runs KServe in Standard mode without "
+        "Knative); use deploymentMode Standard, or run the platform in Knative mode")

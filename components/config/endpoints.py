@@ -537,6 +537,10 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         if mode is not None:
             found += [Finding(at + f.loc, f.message, f.value) for f in mode_findings(endpoint, mode)]
         if platform is not None:
+            no_knative = knative_finding(endpoint, mode, platform.knative_installed,
+                                         f"servestack:platform.kserve.deploymentMode is {platform.kserve.deployment_mode}: "
+                                         "the platform installs Envoy Gateway and the Gateway API, not Knative")
+            found += [Finding(at + no_knative.loc, no_knative.message, no_knative.value)] if no_knative else []
             if platform.kubeflow.enabled and endpoint.deployment_mode == "Standard":
                 found.append(Finding(at + ("deploymentMode",), f"Standard mode needs the standalone KServe: Kubeflow's KServe "
                                                                f"{kubeflow_kserve_version()} runs endpoints in Knative mode", "Standard"))
@@ -557,6 +561,20 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
         found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
     return found
+
+
+def knative_finding(endpoint: EndpointConfig, mode: str, knative_installed: bool, why: str) -> Finding | None:
+    """A Knative-mode endpoint on a platform without Knative Serving: KServe would create a Knative
+    Service whose CRD does not exist, and the InferenceService would never become ready. ``why``
+    says what the platform installs instead."""
+    if mode != "Knative" or knative_installed:
+        return None
+    from .base import MISSING
+
+    source = "" if endpoint.deployment_mode is not None else " (the platform's default deployment mode)"
+    return Finding(("deploymentMode",), f"Knative mode{source} needs Knative Serving, which this platform does not install "
+                                        f"({why}); use deploymentMode Standard, or run the platform in Knative mode",
+                   endpoint.deployment_mode or MISSING)
 
 
 def placement_findings(endpoint: EndpointConfig, placement: "PoolPlacement") -> list[Finding]:
