@@ -10,6 +10,13 @@ service account and role do not depend on the rollout's stage, and the role gran
 prefix (the parent of the versioned storage URI, ``s3://bucket/models/iris/`` for
 ``s3://bucket/models/iris/1.4.0``), which the stable and candidate versions share. Models encrypted
 with SSE-KMS (``model.kmsKeyArn``) add ``kms:Decrypt`` on exactly that key, through S3 only.
+
+A transformer that loads artifacts from S3 (``transformer.storageUri``) runs as the same service
+account, and the role reads that prefix too. One identity per endpoint rather than one per
+component: the transformer sees every request and response the predictor does, so reading the
+model's bytes adds little to what it can reach, while a second role and trust would double the
+identities to review for each endpoint; the grants stay limited to the declared prefixes. A
+transformer without S3 artifacts keeps the namespace's default service account (no AWS access).
 """
 
 from __future__ import annotations
@@ -46,10 +53,21 @@ class S3Prefix:
         return cls(bucket, f"{parent}/")
 
 
+def storage_prefixes(*uris: str | None) -> list[S3Prefix]:
+    """The S3 prefixes of these storage URIs (others and None skipped), deduplicated and sorted."""
+    return sorted({S3Prefix.of_model(uri) for uri in uris if uri is not None and uri.startswith("s3://")})
+
+
 def model_prefixes(*models: ModelConfig | None) -> list[S3Prefix]:
     """The S3 prefixes of these models (stable, candidate), deduplicated and sorted."""
-    return sorted({S3Prefix.of_model(m.storage_uri) for m in models
-                   if m is not None and m.storage_uri is not None and m.storage_uri.startswith("s3://")})
+    return storage_prefixes(*(m.storage_uri for m in models if m is not None))
+
+
+def endpoint_prefixes(config: EndpointConfig) -> list[S3Prefix]:
+    """Everything the endpoint's service account reads: the stable and candidate models' prefixes and
+    the transformer's artifacts (``transformer.storageUri``), which run as the same account."""
+    transformer = config.transformer.storage_uri if config.transformer is not None else None
+    return storage_prefixes(*(m.storage_uri for m in (config.model, config.candidate_model()) if m is not None), transformer)
 
 
 def kms_via_s3(kms_key_arn: str) -> str:
@@ -134,7 +152,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
         sa_name = service_account_name(endpoint)
 
-        prefixes = model_prefixes(config.model, config.candidate_model())
+        prefixes = endpoint_prefixes(config)
         self.role = None
         read_access: list[pulumi.Resource] = []
         annotations: dict[str, pulumi.Input[str]] = {}

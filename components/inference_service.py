@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config.endpoints import ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
 from .placement import PoolPlacement
 from .rollout import Mode, compile_predictor
 
@@ -78,7 +78,7 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
         candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None and mode is Mode.STANDARD else None,
     )
     if endpoint.transformer is not None:
-        spec["transformer"] = {"containers": [container(endpoint.transformer.container, endpoint.transformer.resources)]}
+        spec["transformer"] = _transformer(endpoint, service_account or service_account_name(name))
     if endpoint.explainer is not None:
         spec["explainer"] = _explainer(endpoint)
     return {
@@ -100,7 +100,7 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
         if model.storage_uri is not None:
             # A custom predictor names its model through STORAGE_URI; KServe's storage initializer
             # then downloads it to /mnt/models before the container starts.
-            body["env"] = sorted([*body.get("env", []), {"name": "STORAGE_URI", "value": model.storage_uri}], key=lambda e: e["name"])
+            body["env"] = sorted([*body.get("env", []), {"name": STORAGE_URI_ENV, "value": model.storage_uri}], key=lambda e: e["name"])
         fields["containers"] = [body]
         return fields
     spec: dict[str, Any] = {"modelFormat": {"name": model.format}}
@@ -161,6 +161,26 @@ def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement,
         fields["batcher"] = {"maxBatchSize": endpoint.batcher.max_batch_size, "maxLatency": endpoint.batcher.max_latency_ms}
     if endpoint.startup_timeout_minutes is not None and mode is Mode.KNATIVE:
         fields["annotations"] = {PROGRESS_DEADLINE_ANNOTATION: f"{endpoint.startup_timeout_minutes}m"}
+    return fields
+
+
+def transformer_reads_s3(endpoint: EndpointConfig) -> bool:
+    """Whether the endpoint's transformer loads artifacts from S3 (and so needs the endpoint's IRSA identity)."""
+    return endpoint.transformer is not None and (endpoint.transformer.storage_uri or "").startswith("s3://")
+
+
+def _transformer(endpoint: EndpointConfig, service_account: str) -> dict[str, Any]:
+    """The transformer: its container, its artifacts' URI as KServe's ``STORAGE_URI`` (KServe's storage
+    initializer then downloads them to /mnt/models), and for ``s3://`` artifacts the endpoint's service
+    account, the only identity with AWS credentials (its role reads the model's and these prefixes)."""
+    transformer = endpoint.transformer
+    body = container(transformer.container, transformer.resources)
+    if transformer.storage_uri is not None:
+        body["env"] = sorted([*body.get("env", []), {"name": STORAGE_URI_ENV, "value": transformer.storage_uri}], key=lambda e: e["name"])
+    fields: dict[str, Any] = {}
+    if transformer_reads_s3(endpoint):
+        fields["serviceAccountName"] = service_account
+    fields["containers"] = [body]
     return fields
 
 

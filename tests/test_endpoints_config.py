@@ -277,3 +277,44 @@ def test_kubeflows_kserve_serves_only_knative_mode():
     raw["servestack:endpoints"] = {"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})}
     with pytest.raises(ConfigError, match="rollout.candidateReplicas: belongs to Standard mode"):
         parse_stack_config("test", raw)
+
+
+# ----------------------------------------------------------------------------- S3 outside the model
+
+TRANSFORMER_IMAGE = "ghcr.io/acme/fraud-features:1.4.2"
+
+
+def test_a_transformer_reading_s3_itself_is_refused_because_it_has_no_aws_credentials():
+    transformer = {"container": {"image": TRANSFORMER_IMAGE, "args": ["--vocab=s3://acme-models/vocab/3/vocab.txt", "--port=8080"],
+                                 "env": {"FEATURES": "S3://acme-models/features/7", "LOG_LEVEL": "info"}}}
+    reason = ("reads S3, but the transformer's code has no AWS credentials (pods reach AWS only through an IRSA service "
+              "account, which servestack gives the transformer for transformer.storageUri alone); put the artifact under "
+              "transformer.storageUri, which KServe downloads to /mnt/models")
+    assert problems({"iris": iris(transformer=transformer)}) == [
+        f'{P}.iris.transformer.container.args[0]: {reason} (got "--vocab=s3://acme-models/vocab/3/vocab.txt")',
+        f'{P}.iris.transformer.container.env.FEATURES: {reason} (got "S3://acme-models/features/7")',
+    ]
+
+
+def test_a_transformers_storage_uri_variable_must_be_transformer_storage_uri():
+    transformer = {"container": {"image": TRANSFORMER_IMAGE, "env": {"STORAGE_URI": "s3://acme-models/vocab/3"}}}
+    assert problems({"iris": iris(transformer=transformer)}) == [
+        f"{P}.iris.transformer.container.env.STORAGE_URI: is written by servestack from transformer.storageUri; set that "
+        'instead (an s3:// URI is then read with the endpoint\'s service account) (got "s3://acme-models/vocab/3")']
+
+
+def test_a_transformers_storage_uri_is_checked_like_a_models():
+    transformer = {"container": {"image": TRANSFORMER_IMAGE}, "storageUri": "s3://acme-models/vocab"}
+    assert problems({"iris": iris(transformer=transformer)}) == [
+        f"{P}.iris.transformer.storageUri: must name a model under a prefix (s3://bucket/models/<model>/<version>): the "
+        'endpoint may read only that prefix, never a whole bucket (got "s3://acme-models/vocab")']
+    ok = {"container": {"image": TRANSFORMER_IMAGE}, "storageUri": "s3://acme-models/vocab/3"}
+    assert parsed({"iris": iris(transformer=ok)}).endpoints["iris"].transformer.storage_uri == "s3://acme-models/vocab/3"
+
+
+def test_a_custom_explainer_reading_s3_is_refused():
+    explainer = {"type": "custom", "container": {"image": "ghcr.io/acme/explain:1.0.0", "args": ["--background=s3://acme-models/bg/1"]}}
+    assert problems({"iris": iris(explainer=explainer)}) == [
+        f"{P}.iris.explainer.container.args[0]: reads S3, but the explainer has no AWS credentials (pods reach AWS only "
+        "through an IRSA service account; servestack gives one to the predictor and to a transformer with an s3:// "
+        'storageUri, not to the explainer) (got "--background=s3://acme-models/bg/1")']

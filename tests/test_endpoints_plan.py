@@ -48,7 +48,9 @@ def planned(mode: str, state: str) -> dict:
     if (mode, state) not in _PLANS:
         endpoints = endpoints_at(state)
         if mode == "Standard":
-            endpoints["llm"] = {**endpoints["llm"], "deploymentMode": "Knative"}  # scale-to-zero stays Knative
+            # A Standard platform installs no Knative: the LLM keeps a warm replica instead of scaling to zero.
+            llm = {k: v for k, v in endpoints["llm"].items() if k != "startupTimeoutMinutes"}
+            endpoints["llm"] = {**llm, "autoscaling": {"minReplicas": 1, "maxReplicas": 2}}
         _PLANS[mode, state] = by_urn(plan_program(endpoints_program(endpoints, mode)))
     return _PLANS[mode, state]
 
@@ -220,3 +222,38 @@ def test_multi_region_key_and_no_key():
         "Sid": "DecryptModel", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": mrk,
         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-2.amazonaws.com"}}}
     assert [s["Sid"] for s in read_policy("aws", prefixes)["Statement"]] == ["ReadModelB", "ListModelB"]
+
+
+# ----------------------------------------------------------------------------- a transformer's S3 artifacts
+
+
+def test_a_transformer_with_s3_artifacts_runs_as_the_endpoints_service_account_which_may_read_them():
+    transformer = {"container": {"image": "ghcr.io/acme/iris-features:1.0.0"}, "storageUri": "s3://acme-features/encoders/iris/4"}
+    plan = plan_program(endpoints_program({"iris": {**IRIS, "transformer": transformer},
+                                           "llm": {**LLM, "transformer": transformer}}))
+    for name in ("iris", "llm"):
+        spec = resource(plan, ISVC, f"{name}-isvc")["inputs"]["spec"]
+        assert spec["transformer"]["serviceAccountName"] == spec["predictor"]["serviceAccountName"] == f"{name}-model"
+        assert spec["transformer"]["containers"][0]["env"] == [{"name": "STORAGE_URI", "value": "s3://acme-features/encoders/iris/4"}]
+    iris_policy = json.loads(resource(plan, POLICY, "iris-model-read")["inputs"]["policy"])
+    assert [s["Resource"] for s in iris_policy["Statement"]] == [
+        ["arn:aws:s3:::acme-features/encoders/iris/*"], "arn:aws:s3:::acme-features",
+        ["arn:aws:s3:::acme-models/models/iris/*"], "arn:aws:s3:::acme-models"]
+    # The LLM's model is on Hugging Face: its role exists for the transformer's artifacts alone.
+    llm_policy = json.loads(resource(plan, POLICY, "llm-model-read")["inputs"]["policy"])
+    assert [s["Resource"] for s in llm_policy["Statement"]] == [["arn:aws:s3:::acme-features/encoders/iris/*"], "arn:aws:s3:::acme-features"]
+    assert "eks.amazonaws.com/role-arn" in resource(plan, SA, "llm-sa")["inputs"]["metadata"]["annotations"]
+
+
+def test_a_transformer_without_s3_artifacts_keeps_no_aws_identity():
+    hf = "hf://acme/tokenizer:0e9e39f249a16976918f6564b8830bc894c89659"
+    plan = plan_program(endpoints_program({
+        "iris": {**IRIS, "transformer": {"container": {"image": "ghcr.io/acme/iris-features:1.0.0", "env": {"A": "1"}}, "storageUri": hf}},
+        "llm": {**LLM, "transformer": {"container": {"image": "ghcr.io/acme/llm-features:1.0.0"}}},
+    }))
+    iris = resource(plan, ISVC, "iris-isvc")["inputs"]["spec"]["transformer"]
+    assert iris == {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/iris-features:1.0.0",
+                                    "env": [{"name": "A", "value": "1"}, {"name": "STORAGE_URI", "value": hf}],
+                                    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}}]}
+    assert "serviceAccountName" not in resource(plan, ISVC, "llm-isvc")["inputs"]["spec"]["transformer"]
+    assert sorted(resources(plan, ROLE)) == ["iris-model-reader"]

@@ -372,6 +372,18 @@ class AutoscalingConfig(ConfigModel):
         return found
 
 
+#: The variable by which KServe hands a custom container its storage URI (and runs its storage initializer).
+STORAGE_URI_ENV = "STORAGE_URI"
+
+
+def s3_reads(container: ContainerConfig) -> list[tuple[tuple[Any, ...], str]]:
+    """``(loc, value)`` of every argument and environment value of ``container`` that names an
+    ``s3://`` location (the container's own code would read it), loc relative to the container."""
+    found: list[tuple[tuple[Any, ...], str]] = [(("args", i), arg) for i, arg in enumerate(container.args) if "s3://" in arg.lower()]
+    found += [(("env", key), value) for key, value in sorted(container.env.items()) if "s3://" in value.lower()]
+    return found
+
+
 class TransformerConfig(ConfigModel):
     """Pre/post-processing in front of the predictor."""
 
@@ -379,6 +391,32 @@ class TransformerConfig(ConfigModel):
     """The transformer's container. Required."""
     resources: ResourcesConfig = ResourcesConfig()
     """Default: see :class:`ResourcesConfig`."""
+    storage_uri: str | None = None
+    """Artifacts the transformer loads (a tokenizer, feature encoders), in the forms ``model.storageUri``
+    takes. KServe's storage initializer downloads them to ``/mnt/models`` in the transformer's pod
+    (servestack passes the URI as ``STORAGE_URI``). With an ``s3://`` URI the transformer runs as the
+    endpoint's service account, whose IAM role then reads this prefix besides the model's (SSE-KMS
+    objects only with the model's ``kmsKeyArn``). This is the only way a transformer reads S3: it has
+    no AWS credentials otherwise, so ``s3://`` in its args or env is refused. Default: none."""
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        return _checked_storage_uri(value)
+
+    def problems(self) -> list[Finding]:
+        found = []
+        if STORAGE_URI_ENV in self.container.env:
+            found.append(Finding(("container", "env", STORAGE_URI_ENV), "is written by servestack from transformer.storageUri; "
+                                 "set that instead (an s3:// URI is then read with the endpoint's service account)",
+                                 self.container.env[STORAGE_URI_ENV]))
+        for loc, value in s3_reads(self.container):
+            if loc != ("env", STORAGE_URI_ENV):
+                found.append(Finding(("container", *loc), "reads S3, but the transformer's code has no AWS credentials (pods "
+                                     "reach AWS only through an IRSA service account, which servestack gives the transformer "
+                                     "for transformer.storageUri alone); put the artifact under transformer.storageUri, which "
+                                     "KServe downloads to /mnt/models", value))
+        return found
 
 
 class ExplainerConfig(ConfigModel):
@@ -402,6 +440,11 @@ class ExplainerConfig(ConfigModel):
             return [Finding(("container",), "cannot be set for the art explainer (KServe provides its image); use type: custom")]
         if self.type == "custom" and self.config:
             return [Finding(("config",), "is for the art explainer; pass settings to a custom explainer as container args", self.config)]
+        if self.container is not None:
+            return [Finding(("container", *loc), "reads S3, but the explainer has no AWS credentials (pods reach AWS only "
+                            "through an IRSA service account; servestack gives one to the predictor and to a transformer "
+                            "with an s3:// storageUri, not to the explainer)", value)
+                    for loc, value in s3_reads(self.container)]
         return []
 
 
