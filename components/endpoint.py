@@ -30,7 +30,16 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .cluster import irsa_trust_policy
-from .config.endpoints import KMS_KEY_ARN, EndpointConfig, ModelConfig, knative_finding, mode_findings, placement_findings
+from .config.base import Finding
+from .config.endpoints import (
+    KMS_KEY_ARN,
+    EndpointConfig,
+    ModelConfig,
+    knative_finding,
+    mode_findings,
+    model_runtime,
+    placement_findings,
+)
 from .handles import ClusterHandle, PlatformHandle
 from .inference_service import render_inference_service, service_account_name
 
@@ -145,6 +154,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         no_knative = knative_finding(config, self.deployment_mode, platform.deployment_mode == "Knative",
                                      f"it runs KServe in {platform.deployment_mode} mode without Knative")
         misfits += [no_knative] if no_knative else []
+        # A referenced platform's KServe (and so its built-in runtimes) is known only now.
+        _, no_runtime = model_runtime(config.model, platform.kserve_version)
+        misfits += [Finding(("model",) + no_runtime.loc, no_runtime.message, no_runtime.value)] if no_runtime else []
         if misfits:
             # A referenced cluster's pools and platform mode are known only now (this stack's were checked with its config).
             raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool} in {self.deployment_mode} mode: " + "; ".join(
@@ -189,7 +201,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
         )
 
-        self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name)
+        self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name,
+                                                 kserve_version=platform.kserve_version)
         self.inference_service = k8s.apiextensions.CustomResource(
             f"{name}-isvc",
             api_version=self.manifest["apiVersion"],

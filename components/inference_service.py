@@ -23,7 +23,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from . import versions
+from .config.endpoints import (
+    STORAGE_URI_ENV,
+    ContainerConfig,
+    EndpointConfig,
+    ModelConfig,
+    ModelRuntime,
+    ResourcesConfig,
+    rendered_model_runtime,
+)
 from .placement import PoolPlacement
 from .rollout import Mode, compile_predictor
 
@@ -56,12 +65,16 @@ def service_account_name(endpoint: str) -> str:
 
 
 def render_inference_service(name: str, endpoint: EndpointConfig, placement: PoolPlacement, mode: str,
-                             service_account: str | None = None) -> dict[str, Any]:
-    """The full InferenceService object of one endpoint in one deployment mode."""
+                             service_account: str | None = None, kserve_version: str | None = None) -> dict[str, Any]:
+    """The full InferenceService object of one endpoint in one deployment mode, for the KServe that
+    serves it (``kserve_version``; default: the standalone KServe servestack installs), whose
+    built-in runtimes decide the model format's spelling and any protocol KServe needs spelt out."""
     mode = Mode(mode)
     rollout = endpoint.rollout_state()
     candidate = endpoint.candidate_model()
     model_name = endpoint.model.name or name
+    # The candidate replaces only version and location: it resolves to the stable model's runtime.
+    runtime = rendered_model_runtime(endpoint.model, kserve_version or versions.KSERVE_RESOURCES.version)
 
     labels = {LABEL_ENDPOINT: name, LABEL_MODEL: model_name, LABEL_MODEL_VERSION: endpoint.model.version,
               LABEL_ROLLOUT_STAGE: rollout.stage_label}
@@ -73,8 +86,8 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     spec: dict[str, Any] = compile_predictor(
         mode, rollout,
         shared=_shared_predictor_fields(endpoint, placement, mode, service_account or service_account_name(name)),
-        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement),
-        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement),
+        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement, runtime),
+        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement, runtime),
         candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None and mode is Mode.STANDARD else None,
     )
     if endpoint.transformer is not None:
@@ -90,8 +103,11 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     }
 
 
-def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement) -> dict[str, Any]:
-    """The predictor fields that belong to one model version (what a canary replaces)."""
+def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement,
+                 runtime: ModelRuntime | None = None) -> dict[str, Any]:
+    """The predictor fields that belong to one model version (what a canary replaces). ``runtime`` is
+    the format model's resolution (:func:`~components.config.endpoints.model_runtime`): the format as
+    the runtime spells it and the protocol to spell out; without it, the config's own values."""
     requirements = resource_requirements(resources, accelerators, placement)
     fields: dict[str, Any] = {"labels": {LABEL_MODEL_VERSION: model.version}}
     if model.container is not None:
@@ -103,11 +119,12 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
             body["env"] = sorted([*body.get("env", []), {"name": STORAGE_URI_ENV, "value": model.storage_uri}], key=lambda e: e["name"])
         fields["containers"] = [body]
         return fields
-    spec: dict[str, Any] = {"modelFormat": {"name": model.format}}
+    protocol = runtime.protocol if runtime is not None else model.protocol_version
+    spec: dict[str, Any] = {"modelFormat": {"name": runtime.format_name if runtime is not None else model.format}}
     if model.runtime is not None:
         spec["runtime"] = model.runtime
-    if model.protocol_version is not None:
-        spec["protocolVersion"] = model.protocol_version
+    if protocol is not None:
+        spec["protocolVersion"] = protocol
     spec["storageUri"] = model.storage_uri
     spec["resources"] = requirements
     fields["model"] = spec

@@ -100,9 +100,7 @@ def test_valid_endpoints_parse():
      f"{P}.iris.model.kmsKeyArn: must be the full ARN of a KMS key, arn:aws:kms:<region>:<account>:key/<key id> (not an "
      'alias: IAM authorizes kms:Decrypt by the key\'s ARN) (got "1234abcd-12ab-34cd-56ef-1234567890ab")'),
     (iris(model__version="1.0 beta"), f'{P}.iris.model.version: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "1.0 beta")'),
-    (iris(model__format="keras"),
-     f'{P}.iris.model.format: must be one of sklearn, xgboost, lightgbm, tensorflow, pytorch, onnx, triton, tensorrt, '
-     'huggingface, pmml, paddle, mlflow or vllm (got "keras")'),
+    (iris(model__format="keras flow"), f'{P}.iris.model.format: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "keras flow")'),
     (iris(model__protocolVersion="v3"), f'{P}.iris.model.protocolVersion: must be one of v1, v2, grpc-v1 or grpc-v2 (got "v3")'),
     (iris(resources={"requests": {"cpu": "half"}}), f'{P}.iris.resources.requests.cpu: must be a CPU quantity such as 500m or 2 (got "half")'),
     (iris(resources={"limits": {"memory": "2GB"}}), f'{P}.iris.resources.limits.memory: must be a memory quantity such as 512Mi or 4Gi (got "2GB")'),
@@ -138,8 +136,10 @@ def test_endpoint_names_are_dns_labels():
     (iris(model={"version": "1", "format": "sklearn", "container": CONTAINER}),
      [f'{P}.iris.model.format: cannot be set together with container (a custom predictor brings its own server) (got "sklearn")']),
     (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model"]),
-    (iris(model={"version": "1", "format": "vllm", "storageUri": LLM_URI}),
-     [f"{P}.iris.model.runtime: is required: KServe has no built-in runtime for format vllm; name the ClusterServingRuntime that serves it"]),
+    (iris(model__format="keras"),
+     [f"{P}.iris.model.format: no built-in runtime of KServe v0.20.0 declares model format 'keras' (formats with a built-in "
+      "runtime: autogluon, huggingface, lightgbm, mlflow, onnx, paddle, pmml, pytorch, sklearn, tensorflow, tensorrt, triton, "
+      'vLLM, xgboost); a format of your own needs runtime: the name of the ClusterServingRuntime that serves it (got "keras")']),
     (iris(model={"version": "1", "format": "huggingface", "storageUri": LLM_URI,
                  "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
      [f"{P}.iris.model.kmsKeyArn: applies to s3:// models only (objects encrypted with SSE-KMS); the storageUri is "
@@ -149,8 +149,16 @@ def test_endpoint_names_are_dns_labels():
      [f"{P}.iris.model.kmsKeyArn: applies to s3:// models only (objects encrypted with SSE-KMS); the storageUri is not "
       'set (got "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")']),
     (iris(model__protocolVersion="grpc-v1"),
-     [f'{P}.iris.model.protocolVersion: is not spoken by KServe\'s built-in runtimes for sklearn (v1, v2) (got "grpc-v1")']),
-    (iris(model__runtime="kserve-tritonserver"), [f'{P}.iris.model.runtime: does not serve format sklearn (got "kserve-tritonserver")']),
+     [f"{P}.iris.model.protocolVersion: no built-in runtime of KServe v0.20.0 serves sklearn with protocol grpc-v1; runtimes "
+      "for sklearn: kserve-mlserver speaks v2 (versions 0, 1); kserve-predictiveserver speaks v1, v2 (versions 1; no "
+      'autoSelect); kserve-sklearnserver speaks v1, v2 (versions 1) (got "grpc-v1")']),
+    (iris(model__runtime="kserve-tritonserver"),
+     [f"{P}.iris.model.runtime: runtime kserve-tritonserver does not serve sklearn; runtimes for sklearn: kserve-mlserver "
+      "speaks v2 (versions 0, 1); kserve-predictiveserver speaks v1, v2 (versions 1; no autoSelect); kserve-sklearnserver "
+      'speaks v1, v2 (versions 1) (got "kserve-tritonserver")']),
+    (iris(model={"version": "1", "format": "onnx", "protocolVersion": "v1", "storageUri": "s3://acme-models/models/iris/1"}),
+     [f"{P}.iris.model.protocolVersion: no built-in runtime of KServe v0.20.0 serves onnx with protocol v1; runtimes for "
+      'onnx: kserve-tritonserver speaks v2, grpc-v2 (versions 1) (got "v1")']),
     (iris(resources={"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}),
      [f'{P}.iris.resources.requests.cpu: must not exceed limits.cpu (1) (got "2")',
       f'{P}.iris.resources.requests.memory: must not exceed limits.memory (2Gi) (got "4Gi")']),
@@ -318,3 +326,36 @@ def test_a_custom_explainer_reading_s3_is_refused():
         f"{P}.iris.explainer.container.args[0]: reads S3, but the explainer has no AWS credentials (pods reach AWS only "
         "through an IRSA service account; servestack gives one to the predictor and to a transformer with an s3:// "
         'storageUri, not to the explainer) (got "--background=s3://acme-models/bg/1")']
+
+
+# ----------------------------------------------------------------------------- runtimes of the platform's KServe
+
+
+def kubeflow_problems(endpoint) -> list[str]:
+    from endpoint_fixtures import config
+    from components.config.stack import parse_stack_config
+
+    raw = config({"m": endpoint})
+    raw["servestack:platform"] = {"kubeflow": {"enabled": True}}
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config("test", raw)
+    return [p.render() for p in error.value.problems]
+
+
+def test_vllm_is_kserves_spelling_and_the_lowercase_one_is_accepted():
+    stack = parsed({"a": {**LLM, "model": {**LLM["model"], "format": "vLLM"}}, "b": {**LLM, "model": {**LLM["model"], "format": "vllm"}}})
+    assert [stack.endpoints[n].model.format for n in ("a", "b")] == ["vLLM", "vllm"]  # rendered as vLLM: see the manifest tests
+
+
+def test_kubeflows_kserve_has_no_vllm_runtime():
+    llm = {**LLM, "model": {**LLM["model"], "format": "vllm"}}
+    assert kubeflow_problems(llm) == [
+        f"{P}.m.model.format: no built-in runtime of KServe v0.16.0 declares model format 'vllm' (formats with a built-in "
+        "runtime: huggingface, lightgbm, mlflow, onnx, paddle, pmml, pytorch, sklearn, tensorflow, tensorrt, triton, xgboost); "
+        'a format of your own needs runtime: the name of the ClusterServingRuntime that serves it (got "vllm")']
+    named = {**LLM, "model": {**LLM["model"], "format": "vLLM", "runtime": "kserve-vllmserver"}}
+    assert kubeflow_problems(named) == [
+        f"{P}.m.model.runtime: is a built-in runtime of another KServe release; KServe v0.16.0, which serves this platform, "
+        "has: kserve-huggingfaceserver, kserve-huggingfaceserver-multinode, kserve-lgbserver, kserve-mlserver, "
+        "kserve-paddleserver, kserve-pmmlserver, kserve-sklearnserver, kserve-tensorflow-serving, kserve-torchserve, "
+        'kserve-tritonserver, kserve-xgbserver (got "kserve-vllmserver")']

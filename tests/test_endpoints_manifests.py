@@ -177,3 +177,60 @@ def test_with_the_disallow_lists_no_rollout_move_changes_what_reaches_the_pods(m
     # Without the lists every move would reach the pods: each stage's metadata differs from the last.
     unfiltered = [json.dumps(kserve_propagates(metadata[s]), sort_keys=True) for s in sorted(STAGES)]
     assert all(a != b for a, b in zip(unfiltered, unfiltered[1:]))
+
+
+# --------------------------------------------------------------------------- runtime resolution as KServe does it
+
+
+def _format_model(fmt: str, protocol: str | None = None, **extra) -> dict:
+    model = {"format": fmt, "storageUri": "s3://acme-models/models/m/1", "version": "1", **extra}
+    if protocol is not None:
+        model["protocolVersion"] = protocol
+    return {"pool": "system", "model": model}
+
+
+@pytest.mark.parametrize("fmt, protocol, rendered_format, rendered_protocol, runtime", [
+    ("vllm", None, "vLLM", None, "kserve-vllmserver"),     # KServe matches case-sensitively and defaults vLLM to v2
+    ("vLLM", None, "vLLM", None, "kserve-vllmserver"),
+    ("onnx", None, "onnx", "v2", "kserve-tritonserver"),    # KServe's default v1 finds no runtime: v2 spelt out
+    ("tensorrt", None, "tensorrt", "v2", "kserve-tritonserver"),
+    ("mlflow", None, "mlflow", "v2", "kserve-mlserver"),
+    ("sklearn", None, "sklearn", None, "kserve-sklearnserver"),
+    ("triton", None, "triton", None, "kserve-tritonserver"),
+    ("onnx", "grpc-v2", "onnx", "grpc-v2", "kserve-tritonserver"),
+    ("xgboost", "v2", "xgboost", "v2", "kserve-mlserver"),
+])
+def test_format_and_protocol_render_so_kserve_finds_the_runtime(fmt, protocol, rendered_format, rendered_protocol, runtime):
+    from components.kserve_runtimes import builtin_runtimes, resolve_runtime
+
+    model = render("m", _format_model(fmt, protocol), "Knative")["spec"]["predictor"]["model"]
+    assert model["modelFormat"] == {"name": rendered_format}
+    assert model.get("protocolVersion") == rendered_protocol
+    resolved = resolve_runtime(builtin_runtimes("v0.20.0"), model["modelFormat"]["name"], protocol=model.get("protocolVersion"))
+    assert (resolved.format_spelling, resolved.runtime.name if resolved.runtime else None) == (rendered_format, runtime)
+
+
+def test_a_standard_mode_canary_renders_the_same_resolution_as_the_stable_model():
+    endpoint = _format_model("onnx")
+    endpoint["rollout"] = {"candidate": {"version": "2", "storageUri": "s3://acme-models/models/m/2"}, "stages": [10, 100]}
+    spec = render("m", endpoint, "Standard")["spec"]
+    assert spec["predictor"]["model"]["protocolVersion"] == "v2"
+    assert [c["predictor"]["model"]["protocolVersion"] for c in spec["canary"]] == ["v2"]
+
+
+def test_a_runtime_of_your_own_serves_the_format_as_written():
+    model = render("m", _format_model("acme-graph", runtime="acme-graph-server"), "Knative")["spec"]["predictor"]["model"]
+    assert {k: model[k] for k in ("modelFormat", "runtime")} == {"modelFormat": {"name": "acme-graph"}, "runtime": "acme-graph-server"}
+    assert "protocolVersion" not in model
+
+
+def test_rendering_resolves_against_the_kserve_that_serves_the_endpoint():
+    from components.config.endpoints import EndpointConfig
+    from components.placement import placement_for
+
+    endpoint = EndpointConfig.model_validate(_format_model("vllm"))
+    system = placement_for("system", ["m7i.large"], 2)
+    assert render_inference_service("m", endpoint, system, "Knative", kserve_version="v0.20.0")["spec"]["predictor"]["model"][
+        "modelFormat"] == {"name": "vLLM"}
+    with pytest.raises(ValueError, match="^model format no built-in runtime of KServe v0.16.0 declares model format 'vllm'"):
+        render_inference_service("m", endpoint, system, "Knative", kserve_version="v0.16.0")

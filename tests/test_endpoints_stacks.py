@@ -177,3 +177,22 @@ def test_a_serving_stack_on_a_standard_platform_refuses_a_knative_mode_endpoint(
         "the program failed: ValueError: endpoint sentiment does not fit pool gpu in Knative mode: deploymentMode Knative "
         "mode needs Knative Serving, which this platform does not install (it runs KServe in Standard mode without "
         "Knative); use deploymentMode Standard, or run the platform in Knative mode")
+
+
+def test_a_serving_stack_resolves_runtimes_against_the_referenced_platforms_kserve():
+    from servestack.plan import PlanError
+
+    # staging's platform is Kubeflow 26.03, whose KServe v0.16.0 has no vLLM runtime.
+    serving = {**SERVING, "servestack:cluster": {"existing": "organization/servestack/staging"}}
+    llm = {**SENTIMENT, "model": {**SENTIMENT["model"], "format": "vllm"}}
+    with pytest.raises(PlanError) as error:
+        plan_config({**serving, "servestack:endpoints": {"sentiment": llm}}, "serving")
+    assert str(error.value) == (
+        "the program failed: ValueError: endpoint sentiment does not fit pool gpu in Knative mode: model.format no built-in "
+        "runtime of KServe v0.16.0 declares model format 'vllm' (formats with a built-in runtime: huggingface, lightgbm, "
+        "mlflow, onnx, paddle, pmml, pytorch, sklearn, tensorflow, tensorrt, triton, xgboost); a format of your own needs "
+        "runtime: the name of the ClusterServingRuntime that serves it")
+    # dev's standalone KServe v0.20.0 has it, spelt vLLM.
+    plan = plan_config({**SERVING, "servestack:endpoints": {"sentiment": llm}}, "serving")
+    isvc = resources(plan, ISVC)["servestack-endpoint-sentiment-isvc"]["inputs"]
+    assert isvc["spec"]["predictor"]["model"]["modelFormat"] == {"name": "vLLM"}

@@ -13,7 +13,9 @@ mode the platform defaults to) run in :meth:`StackConfig.problems`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
@@ -41,30 +43,9 @@ def _endpoint_name(name: str) -> str:
 EndpointName = Annotated[str, AfterValidator(_endpoint_name)]
 """A DNS-1035 label short enough that KServe's derived names (``<name>-predictor-...``) fit."""
 
-ModelFormat = Literal[
-    "sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch", "onnx", "triton", "tensorrt",
-    "huggingface", "pmml", "paddle", "mlflow", "vllm",
-]
+#: A model format name (``sklearn``, ``vLLM``, or the format a runtime of your own declares).
+FORMAT_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
-
-#: KServe v0.20's built-in ClusterServingRuntimes (chart ``kserve-runtime-configs``) per model
-#: format, each with the protocol versions it speaks. A format missing here (``vllm``) has no
-#: built-in runtime and needs an explicit ``runtime``. Source: kserve/kserve config/runtimes/*.yaml
-#: (supportedModelFormats, protocolVersions).
-BUILT_IN_RUNTIMES: dict[str, dict[str, tuple[str, ...]]] = {
-    "sklearn": {"kserve-sklearnserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
-    "xgboost": {"kserve-xgbserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
-    "lightgbm": {"kserve-lgbserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
-    "tensorflow": {"kserve-tensorflow-serving": ("v1", "grpc-v1"), "kserve-tritonserver": ("v2", "grpc-v2")},
-    "pytorch": {"kserve-torchserve": ("v1", "v2", "grpc-v2"), "kserve-tritonserver": ("v2", "grpc-v2")},
-    "onnx": {"kserve-tritonserver": ("v2", "grpc-v2")},
-    "triton": {"kserve-tritonserver": ("v2", "grpc-v2")},
-    "tensorrt": {"kserve-tritonserver": ("v2", "grpc-v2")},
-    "huggingface": {"kserve-huggingfaceserver": ("v1", "v2")},
-    "pmml": {"kserve-pmmlserver": ("v1", "v2")},
-    "paddle": {"kserve-paddleserver": ("v1", "v2")},
-    "mlflow": {"kserve-mlserver": ("v2",)},
-}
 
 STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://")
 
@@ -237,12 +218,25 @@ class ModelConfig(ConfigModel):
     """The model version (a label value: ``1.4.0``, ``2026-11-01``). Required."""
     name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
     """The model's name in labels. Default: the endpoint's name."""
-    format: ModelFormat | None = None
-    """KServe model format (``sklearn``, ``huggingface``, ...). Required unless ``container`` is set."""
+    format: str | None = Field(default=None, pattern=FORMAT_NAME_PATTERN)
+    """KServe model format: one that a built-in runtime of the platform's KServe declares (KServe
+    v0.20.0: ``sklearn``, ``xgboost``, ``lightgbm``, ``tensorflow``, ``pytorch``, ``onnx``, ``triton``,
+    ``tensorrt``, ``huggingface``, ``pmml``, ``paddle``, ``mlflow``, ``autogluon``, ``vLLM``; Kubeflow's
+    v0.16.0 has no ``autogluon`` nor ``vLLM``), or any format with ``runtime`` naming a runtime of your
+    own. KServe matches formats case-sensitively; a built-in format may be written in any case
+    (``vllm``) and is rendered exactly as the runtime declares it (``vLLM``). Required unless
+    ``container`` is set."""
     runtime: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-    """The (Cluster)ServingRuntime to use. Default: the one KServe selects for the format."""
+    """The (Cluster)ServingRuntime to use: a built-in one (checked to serve the format and protocol)
+    or one of your own (not checked). Default: the one KServe selects for the format."""
     protocol_version: ProtocolVersion | None = None
-    """Inference protocol (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: the runtime's."""
+    """Inference protocol (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: KServe's for the format
+    (``v2`` for ``triton`` and ``vLLM``, else ``v1``, then the chosen runtime's). When no built-in
+    runtime serves the format with KServe's default (``onnx``, ``tensorrt``, ``mlflow``: only v2
+    runtimes), servestack renders the first protocol in KServe's order (v1, v2, grpc-v1, grpc-v2)
+    that a built-in runtime serves the format with (``v2`` for those), so that KServe finds it.
+    A protocol no built-in runtime serves the format with is a config error naming the runtimes
+    and the protocols they speak."""
     storage_uri: str | None = None
     """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://`` or ``gs://`` (``hf://`` pinned to a
     commit: ``hf://<org>/<model>:<40-hex commit hash>``). Required with ``format``; optional with
@@ -285,19 +279,81 @@ class ModelConfig(ConfigModel):
             return found
         if self.storage_uri is None:
             found.append(Finding(("storageUri",), f"is required for a {self.format} model"))
-        runtimes = BUILT_IN_RUNTIMES.get(self.format, {})
-        if self.runtime is None and not runtimes:
-            found.append(Finding(("runtime",), f"is required: KServe has no built-in runtime for format {self.format}; "
-                                               "name the ClusterServingRuntime that serves it"))
-        if self.runtime is None and runtimes and self.protocol_version is not None:
-            spoken = sorted({p for protocols in runtimes.values() for p in protocols})
-            if self.protocol_version not in spoken:
-                found.append(Finding(("protocolVersion",), f"is not spoken by KServe's built-in runtimes for "
-                                                           f"{self.format} ({', '.join(spoken)})", self.protocol_version))
-        if self.runtime in {r for rs in BUILT_IN_RUNTIMES.values() for r in rs} and self.format not in {
-                f for f, rs in BUILT_IN_RUNTIMES.items() if self.runtime in rs}:
-            found.append(Finding(("runtime",), f"does not serve format {self.format}", self.runtime))
+        # Whether a runtime serves the format depends on the platform's KServe: see model_runtime().
         return found
+
+
+@dataclass(frozen=True)
+class ModelRuntime:
+    """What a format model's predictor renders so that KServe serves it with the runtime it resolves."""
+
+    format_name: str
+    """``modelFormat.name`` exactly as the runtime declares it (``vLLM`` for ``vllm``)."""
+    protocol: str | None
+    """``protocolVersion`` to render; None leaves it to KServe's defaulting (which then finds a runtime)."""
+    runtime: str | None
+    """The built-in runtime KServe selects; None for a runtime of the user's (not checked)."""
+
+
+@cache
+def builtin_runtime_names() -> frozenset[str]:
+    """Names of KServe's built-in runtimes in any KServe version the project carries: naming one on a
+    KServe that lacks it is an error, not a runtime of the user's."""
+    from ..kserve_runtimes import builtin_runtimes, runtime_versions
+
+    return frozenset(r.name for version in runtime_versions() for r in builtin_runtimes(version))
+
+
+def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime | None, Finding | None]:
+    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`).
+
+    Returns what to render, or a finding (loc relative to the model) when KServe would find no
+    runtime. ``(None, None)`` for a custom container.
+    """
+    from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime
+
+    if model.format is None:
+        return None, None
+    if model.runtime is not None and model.runtime not in builtin_runtime_names():
+        return ModelRuntime(model.format, model.protocol_version, None), None
+    runtimes = builtin_runtimes(kserve_version)
+    if model.runtime is not None and model.runtime not in {r.name for r in runtimes}:
+        return None, Finding(("runtime",), f"is a built-in runtime of another KServe release; KServe {kserve_version}, which "
+                                           f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes))}",
+                             model.runtime)
+    resolved = resolve_runtime(runtimes, model.format, protocol=model.protocol_version, runtime_name=model.runtime)
+    protocol = model.protocol_version
+    if resolved.runtime is None and model.protocol_version is None and model.runtime is None:
+        # KServe's default protocol (v1 for most formats) finds nothing: render the first protocol that does.
+        for candidate in PROTOCOL_ORDER:
+            explicit = resolve_runtime(runtimes, model.format, protocol=candidate)
+            if explicit.runtime is not None:
+                resolved, protocol = explicit, candidate
+                break
+    if resolved.runtime is None:
+        declared = {f.name for r in runtimes for f in r.supported_model_formats}
+        if model.runtime is not None:
+            return None, Finding(("runtime",), resolved.reason, model.runtime)
+        if resolved.format_spelling not in declared:
+            return None, Finding(("format",), f"{resolved.reason}; a format of your own needs runtime: the name of the "
+                                              "ClusterServingRuntime that serves it", model.format)
+        if model.protocol_version is None:
+            return None, Finding(("format",), resolved.reason, model.format)
+        return None, Finding(("protocolVersion",), resolved.reason, model.protocol_version)
+    if resolved.ambiguous:
+        first, second = resolved.candidates[:2]
+        return None, Finding(("runtime",), f"must be set: KServe {kserve_version} would choose between {first.name} and "
+                                           f"{second.name} (equal priority for {resolved.format_spelling}) in no "
+                                           "guaranteed order")
+    return ModelRuntime(resolved.format_spelling, protocol, resolved.runtime.name), None
+
+
+def rendered_model_runtime(model: ModelConfig, kserve_version: str) -> ModelRuntime | None:
+    """:func:`model_runtime` for rendering: the config checks have refused every model it finds a problem with."""
+    resolved, problem = model_runtime(model, kserve_version)
+    if problem is not None:
+        raise ValueError(f"model {'.'.join(map(str, problem.loc))} {problem.message}")
+    return resolved
 
 
 class CandidateConfig(ConfigModel):
@@ -571,7 +627,7 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
     then runs the same placement and mode checks against what that stack exports.
     """
     from ..placement import placement_for
-    from .platform import feature_finding, kubeflow_kserve_version
+    from .platform import feature_finding, kubeflow_kserve_version, platform_kserve_version
 
     found: list[Finding] = []
     for name, endpoint in sorted(endpoints.items()):
@@ -590,6 +646,9 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
             elif mode == "Standard" and endpoint.rollout is not None:
                 too_old = feature_finding(platform, "standardCanary", at + ("rollout",))
                 found += [too_old] if too_old is not None else []
+            _, no_runtime = model_runtime(endpoint.model, platform_kserve_version(platform))
+            if no_runtime is not None:
+                found.append(Finding(at + ("model",) + no_runtime.loc, no_runtime.message, no_runtime.value))
             if endpoint.namespace not in platform.endpoint_namespaces:
                 found.append(Finding(at + ("namespace",), "is not one of the platform's endpoint namespaces "
                                                           f"({', '.join(platform.endpoint_namespaces)}); add it to "
