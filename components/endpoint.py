@@ -5,7 +5,10 @@ service account can assume (IRSA) with read access to only that model's S3 prefi
 InferenceService itself, created through the cluster's Kubernetes provider once the platform
 (CRDs, controller, runtimes) and the cluster's node pools and device plugins are ready.
 
-A rollout move (stage change, promotion, rollback) changes only the InferenceService: the
+The rollout's record (versions, stages, stage, phase, the traffic that really flows) is a
+ConfigMap ``<endpoint>-rollout`` beside the InferenceService, never the InferenceService's own
+metadata, which KServe copies into the pods (see :mod:`components.inference_service`). A rollout
+move (stage change, promotion, rollback) changes only those two: the
 service account and role do not depend on the rollout's stage, and the role grants the model's
 prefix (the parent of the versioned storage URI, ``s3://bucket/models/iris/`` for
 ``s3://bucket/models/iris/1.4.0``), which the stable and candidate versions share. Models encrypted
@@ -41,7 +44,7 @@ from .config.endpoints import (
     placement_findings,
 )
 from .handles import ClusterHandle, PlatformHandle
-from .inference_service import render_inference_service, service_account_name
+from .inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
 
 #: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -130,6 +133,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     """One model-serving endpoint. Outputs: inference service name, namespace, mode, role ARN."""
 
     inference_service: k8s.apiextensions.CustomResource
+    rollout_record: k8s.core.v1.ConfigMap
+    """Where the rollout stands (``<endpoint>-rollout``); nothing mounts it, so a move restarts no pod."""
     service_account: k8s.core.v1.ServiceAccount
     role: aws.iam.Role | None
     deployment_mode: str
@@ -216,7 +221,15 @@ class ModelEndpoint(pulumi.ComponentResource):
                 depends_on=[self.service_account, *read_access, *(platform.ready or cluster.ready)])),
         )
 
-        rollout = config.rollout_state()
+        record = render_rollout_record(endpoint, config, self.deployment_mode)
+        self.rollout_record = k8s.core.v1.ConfigMap(
+            f"{name}-rollout",
+            metadata=k8s.meta.v1.ObjectMetaArgs(**record["metadata"]),
+            data=record["data"],
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+
+        rollout = endpoint_rollout_record(endpoint, config, self.deployment_mode)
         self.outputs = {
             "name": endpoint,
             "namespace": config.namespace,
@@ -226,6 +239,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             "roleArn": self.role.arn if self.role is not None else None,
             "stableVersion": rollout.stable,
             "candidateVersion": rollout.candidate,
+            # What the platform really routes (a Standard-mode candidate takes none on KServe v0.20.0).
             "traffic": str(rollout.traffic),
         }
         self.register_outputs(self.outputs)

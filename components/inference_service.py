@@ -1,22 +1,20 @@
-"""Render one endpoint's KServe InferenceService (``serving.kserve.io/v1beta1``). Pure Python.
+"""Render one endpoint's KServe InferenceService (``serving.kserve.io/v1beta1``) and the record
+of its rollout. Pure Python.
 
 Everything placement-related comes from the pool's :class:`PoolPlacement` (node selector,
 tolerations, the accelerator's extended resource), never from the endpoint's config; the
 rollout part comes from :func:`components.rollout.compile_predictor`, so each deployment mode
 gets only the fields it honours.
 
-Traceability: the InferenceService carries labels with the endpoint, model, versions and
-rollout stage, so ``kubectl get isvc -L servestack.io/rollout-stage`` shows what runs. KServe
-copies InferenceService labels and annotations into the pods' templates, where a change would
-restart every pod (a new Knative revision, a Deployment rollout) on every stage change; the
-platform must therefore list :data:`NOT_PROPAGATED_LABELS` and :data:`NOT_PROPAGATED_ANNOTATIONS`
-in KServe's ``serviceLabelDisallowedList``/``serviceAnnotationDisallowedList``: JSON fields of the
-``inferenceService`` key of the ``inferenceservice-config`` ConfigMap (kserve/kserve#4030, which
-chose that key over the ``deploy`` key proposed in #3710), appended there to KServe's built-in
-lists. The ``kserve-resources`` chart renders that key from ``kserve.inferenceservice.resources``
-only (no value for the lists, as far as the chart sources show), so servestack does not set them
-yet. Pods are labelled with their own model version through the predictor's ``labels`` instead,
-which moves with the model.
+KServe copies an InferenceService's labels and annotations into its pods' templates (in
+Standard mode all of them; in Knative mode all but the ``serviceLabelDisallowedList`` /
+``serviceAnnotationDisallowedList`` of ``inferenceservice-config``, which the kserve-resources
+chart offers no value to extend), so a value there that changed at a rollout stage would
+restart every pod, the stable model's included. The InferenceService therefore carries only
+metadata that never moves with a rollout: the endpoint and model name (traceability), and its
+deployment mode. Each predictor labels its own pods with its model version (it moves with the
+model, whose pods are new anyway). Where the rollout stands goes to a ConfigMap that no pod
+reads (:func:`render_rollout_record`): ``kubectl get cm <endpoint>-rollout -o yaml``.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from .config.endpoints import (
     rendered_model_runtime,
 )
 from .placement import PoolPlacement
-from .rollout import Mode, compile_predictor
+from .rollout import KSERVE_CONTAINER, RECORD_COMPONENT, Mode, RolloutRecord, compile_predictor, record_name, rollout_record
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -44,19 +42,15 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 #: into the Deployment's ``progressDeadlineSeconds`` (a Go duration such as ``20m``).
 PROGRESS_DEADLINE_ANNOTATION = "serving.knative.dev/progress-deadline"
 #: KServe's name for the predictor container of a custom predictor.
-PREDICTOR_CONTAINER = "kserve-container"
+PREDICTOR_CONTAINER = KSERVE_CONTAINER
 
+#: InferenceService labels: static for the life of the endpoint (KServe copies them into pods).
 LABEL_ENDPOINT = "servestack.io/endpoint"
 LABEL_MODEL = "servestack.io/model"
+#: A predictor's label (``spec.predictor.labels``, ``spec.canary[].predictor.labels``): its pods' model version.
 LABEL_MODEL_VERSION = "servestack.io/model-version"
-LABEL_CANDIDATE_VERSION = "servestack.io/candidate-version"
-LABEL_ROLLOUT_STAGE = "servestack.io/rollout-stage"
-ANNOTATION_TRAFFIC = "servestack.io/traffic"
-ANNOTATION_STAGES = "servestack.io/rollout-stages"
-
-#: InferenceService labels/annotations that change during a rollout and must not reach pod templates.
-NOT_PROPAGATED_LABELS = (LABEL_MODEL_VERSION, LABEL_CANDIDATE_VERSION, LABEL_ROLLOUT_STAGE)
-NOT_PROPAGATED_ANNOTATIONS = (ANNOTATION_TRAFFIC, ANNOTATION_STAGES)
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_COMPONENT = "app.kubernetes.io/component"
 
 
 def service_account_name(endpoint: str) -> str:
@@ -72,16 +66,11 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     mode = Mode(mode)
     rollout = endpoint.rollout_state()
     candidate = endpoint.candidate_model()
-    model_name = endpoint.model.name or name
     # The candidate replaces only version and location: it resolves to the stable model's runtime.
     runtime = rendered_model_runtime(endpoint.model, kserve_version or versions.KSERVE_RESOURCES.version)
 
-    labels = {LABEL_ENDPOINT: name, LABEL_MODEL: model_name, LABEL_MODEL_VERSION: endpoint.model.version,
-              LABEL_ROLLOUT_STAGE: rollout.stage_label}
-    annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value, ANNOTATION_TRAFFIC: str(rollout.traffic)}
-    if candidate is not None:
-        labels[LABEL_CANDIDATE_VERSION] = candidate.version
-        annotations[ANNOTATION_STAGES] = ",".join(str(p) for p in endpoint.rollout.stages)
+    labels = {LABEL_ENDPOINT: name, LABEL_MODEL: endpoint.model.name or name}
+    annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value}
 
     spec: dict[str, Any] = compile_predictor(
         mode, rollout,
@@ -100,6 +89,24 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
         "metadata": {"name": name, "namespace": endpoint.namespace, "labels": dict(sorted(labels.items())),
                      "annotations": dict(sorted(annotations.items()))},
         "spec": spec,
+    }
+
+
+def endpoint_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> RolloutRecord:
+    """Where the endpoint's rollout stands, as ``mode`` really runs it."""
+    return rollout_record(name, endpoint.namespace, mode, endpoint.rollout_state(),
+                          stable_min_replicas=endpoint.autoscaling.min_replicas,
+                          candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None else None)
+
+
+def render_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> dict[str, Any]:
+    """The ConfigMap ``<endpoint>-rollout`` (in the endpoint's namespace) holding the rollout record."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": record_name(name), "namespace": endpoint.namespace,
+                     "labels": {LABEL_COMPONENT: RECORD_COMPONENT, LABEL_MANAGED_BY: "servestack", LABEL_ENDPOINT: name}},
+        "data": endpoint_rollout_record(name, endpoint, mode).to_data(),
     }
 
 

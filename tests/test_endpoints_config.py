@@ -106,7 +106,13 @@ def test_valid_endpoints_parse():
     (iris(resources={"limits": {"memory": "2GB"}}), f'{P}.iris.resources.limits.memory: must be a memory quantity such as 512Mi or 4Gi (got "2GB")'),
     (iris(rollout={**IRIS_ROLLOUT, "stages": [50, 10, 100]}), f"{P}.iris.rollout.stages: must be strictly increasing (got [50, 10, 100])"),
     (iris(rollout={**IRIS_ROLLOUT, "stages": [10, 50]}),
-     f"{P}.iris.rollout.stages: must end at 100 (the candidate takes all traffic before it is promoted) (got [10, 50])"),
+     f"{P}.iris.rollout.stages: must end at 100 in Knative mode (the candidate takes all traffic before it is promoted) "
+     "(got [10, 50])"),
+    (iris(rollout={**IRIS_ROLLOUT, "stages": [0, 100]}),
+     f"{P}.iris.rollout.stages: must be percents from 1 to 100 in Knative mode: a candidate revision at 0% receives no "
+     "requests and has no address of its own (KServe tags it only with tag routing, which servestack does not enable); "
+     "0 is Standard mode's blue/green stage (got [0, 100])"),
+    (iris(rollout={**IRIS_ROLLOUT, "stages": [-1, 100]}), f"{P}.iris.rollout.stages: must be percents from 0 to 100 (got [-1, 100])"),
     (iris(logger={"url": "kafka://sink"}), f'{P}.iris.logger.url: must match the pattern ^https?://[^\\s]+$ (got "kafka://sink")'),
     (iris(accelerators=-1), f"{P}.iris.accelerators: must be >= 0 (got -1)"),
     (iris(deploymentMode="Serverless"), f'{P}.iris.deploymentMode: must be one of Knative or Standard (got "Serverless")'),
@@ -236,9 +242,42 @@ def test_knative_only_settings_in_standard_mode():
                             "startupTimeoutMinutes": None}}, mode="Knative").deployment_mode_of("iris") == "Standard"
 
 
+BLUE_GREEN = {**IRIS_ROLLOUT, "stages": [0]}
+
+
 def test_candidate_replicas_are_fine_in_standard_mode():
-    stack = parsed({"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})}, mode="Standard")
+    stack = parsed({"iris": iris(rollout={**BLUE_GREEN, "candidateReplicas": 2}, autoscaling={"minReplicas": 2, "maxReplicas": 4})},
+                   mode="Standard")
     assert stack.endpoints["iris"].rollout.candidate_replicas == 2
+
+
+STANDARD_STAGES = ("must all be 0 in Standard mode: KServe v0.20.0 routes no traffic to spec.canary[] (every request "
+                   "goes to the stable predictor; weighted routing came later, with kserve/kserve#5912). Use stages [0] "
+                   "for a blue/green cutover (the candidate runs beside the stable model, reachable through its own "
+                   "predictor service, and promote switches all traffic), or Knative mode for traffic stages")
+
+
+@pytest.mark.parametrize("endpoint, expected", [
+    (iris(rollout=IRIS_ROLLOUT), [f"{P}.iris.rollout.stages: {STANDARD_STAGES} (got [10, 50, 100])"]),
+    (iris(rollout={**BLUE_GREEN, "stages": [0, 100]}), [f"{P}.iris.rollout.stages: {STANDARD_STAGES} (got [0, 100])"]),
+    # KServe's webhook: a canary's minReplicas must not exceed the stable predictor's
+    (iris(rollout={**BLUE_GREEN, "candidateReplicas": 3}, autoscaling={"minReplicas": 2, "maxReplicas": 4}),
+     [f"{P}.iris.rollout.candidateReplicas: must not exceed autoscaling.minReplicas (2): KServe's webhook refuses a "
+      "canary whose minReplicas exceeds the stable predictor's (got 3)"]),
+    # KServe's webhook: a canary needs a stable predictor with a model or a storage URI
+    ({"pool": "system", "model": {"version": "1", "container": {"image": "ghcr.io/acme/echo:1.0.0"}},
+      "rollout": {"candidate": {"version": "2", "image": "ghcr.io/acme/echo:2.0.0"}, "stages": [0]}},
+     [f"{P}.iris.rollout: needs model.storageUri in Standard mode: KServe's webhook refuses a spec.canary[] unless the "
+      "stable predictor has a model or a storage URI (a custom container without one has neither)"]),
+])
+def test_standard_mode_rollouts_that_kserve_would_refuse_or_not_route(endpoint, expected):
+    assert problems({"iris": endpoint}, mode="Standard") == expected
+
+
+def test_a_blue_green_rollout_is_valid_in_standard_mode_and_its_candidate_replicas_may_equal_the_stable_minimum():
+    stack = parsed({"iris": iris(rollout={**BLUE_GREEN, "candidateReplicas": 1})}, mode="Standard")
+    assert stack.endpoints["iris"].rollout_state().traffic.candidate == 0
+    assert parsed({"iris": iris(rollout=BLUE_GREEN)}, mode="Standard").endpoints["iris"].rollout.candidate_replicas is None
 
 
 def test_all_problems_are_reported_together():

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components.inference_service import render_inference_service
+from components.inference_service import render_inference_service, render_rollout_record
 from endpoint_fixtures import IRIS, LLM, parsed, placements
 
 GOLDEN = Path(__file__).parent / "golden" / "endpoints"
@@ -37,20 +37,31 @@ FRAUD = {
 }
 CANDIDATE = {"version": "2.1.0", "storageUri": "s3://acme-models/models/fraud/2.1.0"}
 
-# Each stage of one rollout, as the stack file holds it after each `servestack rollout` move.
+# Each stage of one rollout, as the stack file holds it after each `servestack rollout` move. Knative
+# mode routes traffic stages; Standard mode (KServe v0.20.0 routes nothing to spec.canary[]) has one
+# stage of 0%: the candidate beside the stable model, then the cutover by promotion.
 STAGES = {
-    "0-steady": None,
-    "1-stage-10": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
-    "2-stage-50": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
-    "3-stage-100": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
-    "4-rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
-    "5-promoted": "promoted",
+    "Knative": {
+        "0-steady": None,
+        "1-stage-10": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
+        "2-stage-50": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
+        "3-stage-100": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
+        "4-rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
+        "5-promoted": "promoted",
+    },
+    "Standard": {
+        "0-steady": None,
+        "1-blue-green": {"candidate": CANDIDATE, "stages": [0], "stage": 1},
+        "4-rolled-back": {"candidate": CANDIDATE, "stages": [0], "stage": 1, "rolledBack": True},
+        "5-promoted": "promoted",
+    },
 }
+CASES = [(mode, stage) for mode, stages in STAGES.items() for stage in sorted(stages)]
 
 
-def fraud_at(stage: str) -> dict:
+def fraud_at(stage: str, mode: str = "Knative") -> dict:
     endpoint = copy.deepcopy(FRAUD)
-    rollout = STAGES[stage]
+    rollout = STAGES[mode][stage]
     if rollout == "promoted":
         endpoint["model"].update(CANDIDATE)
     elif rollout is not None:
@@ -64,17 +75,26 @@ def render(name: str, endpoint: dict, mode: str) -> dict:
     return render_inference_service(name, config, placements(stack)[config.pool], stack.deployment_mode_of(name))
 
 
-@pytest.mark.parametrize("mode", ["Knative", "Standard"])
-@pytest.mark.parametrize("stage", sorted(STAGES))
+def record(name: str, endpoint: dict, mode: str) -> dict:
+    stack = parsed({name: endpoint}, mode)
+    return render_rollout_record(name, stack.endpoints[name], stack.deployment_mode_of(name))
+
+
+@pytest.mark.parametrize("mode, stage", CASES)
 def test_golden_manifest(mode, stage):
-    manifest = render("fraud", fraud_at(stage), mode)
-    text = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False)
+    """The InferenceService and, after it, the rollout record ConfigMap of each stage."""
+    manifest = render("fraud", fraud_at(stage, mode), mode)
+    text = yaml.safe_dump_all([manifest, record("fraud", fraud_at(stage, mode), mode)], sort_keys=False, default_flow_style=False)
     path = GOLDEN / f"{mode.lower()}-{stage}.yaml"
     if os.environ.get("SERVESTACK_UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     assert text == path.read_text(), f"{path.name} differs; regenerate with SERVESTACK_UPDATE_GOLDEN=1 and review the diff"
     assert list(VALIDATOR.iter_errors(manifest)) == []
+
+
+def test_every_golden_file_is_a_case():
+    assert sorted(p.name for p in GOLDEN.glob("*.yaml")) == sorted(f"{m.lower()}-{s}.yaml" for m, s in CASES)
 
 
 def test_knative_stages_move_only_canary_traffic_percent():
@@ -89,25 +109,31 @@ def test_knative_stages_move_only_canary_traffic_percent():
     assert promoted["predictor"]["model"] == by_stage["1-stage-10"]["spec"]["predictor"]["model"]
 
 
-def test_standard_stages_move_only_the_canary_entry():
-    steady = render("fraud", fraud_at("0-steady"), "Standard")["spec"]
-    for stage, percent in (("1-stage-10", 10), ("2-stage-50", 50), ("3-stage-100", 100)):
-        spec = render("fraud", fraud_at(stage), "Standard")["spec"]
-        assert spec["predictor"] == steady["predictor"]
-        assert [c["trafficPercent"] for c in spec["canary"]] == [percent]
-        assert spec["canary"][0]["predictor"]["name"] == "v2-1-0"
-        assert spec["canary"][0]["predictor"]["model"]["storageUri"] == "s3://acme-models/models/fraud/2.1.0"
-    assert render("fraud", fraud_at("4-rolled-back"), "Standard")["spec"] == steady
-    promoted = render("fraud", fraud_at("5-promoted"), "Standard")["spec"]
+def test_standard_mode_adds_and_removes_only_the_canary_entry():
+    steady = render("fraud", fraud_at("0-steady", "Standard"), "Standard")["spec"]
+    spec = render("fraud", fraud_at("1-blue-green", "Standard"), "Standard")["spec"]
+    assert spec["predictor"] == steady["predictor"]
+    # What KServe v0.20.0's CRD requires of a canary (model name with modelFormat) and really does:
+    # no traffic, one replica of the candidate's own Deployment.
+    assert spec["canary"] == [{"trafficPercent": 0, "predictor": {
+        "name": "v2-1-0", "labels": {"servestack.io/model-version": "2.1.0"},
+        "model": {"name": "kserve-container", "modelFormat": {"name": "xgboost"}, "protocolVersion": "v2",
+                  "storageUri": "s3://acme-models/models/fraud/2.1.0",
+                  "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}},
+        "minReplicas": 1}}]
+    assert render("fraud", fraud_at("4-rolled-back", "Standard"), "Standard")["spec"] == steady
+    promoted = render("fraud", fraud_at("5-promoted", "Standard"), "Standard")["spec"]
     assert "canary" not in promoted
     assert promoted["predictor"]["name"] == "v2-1-0"
 
 
 def test_candidate_replicas_render_in_standard_mode():
-    endpoint = fraud_at("1-stage-10")
+    endpoint = fraud_at("1-blue-green", "Standard")
     endpoint["rollout"]["candidateReplicas"] = 2
+    endpoint["autoscaling"] = {"minReplicas": 2, "maxReplicas": 4}
     canary = render("fraud", endpoint, "Standard")["spec"]["canary"]
     assert canary[0]["predictor"]["minReplicas"] == 2
+    assert record("fraud", endpoint, "Standard")["data"]["stableMinReplicasDuringCanary"] == "1"
 
 
 def test_accelerator_placement_comes_from_the_pool():
@@ -149,34 +175,29 @@ def test_neuron_and_fpga_custom_predictors(pool, resource):
     (lambda m: m.update(apiVersion="serving.kubeflow.org/v1beta1"), "'serving.kserve.io/v1beta1' was expected"),
 ])
 def test_schema_rejects(corrupt, fragment):
-    manifest = render("fraud", fraud_at("2-stage-50"), "Standard")
+    manifest = render("fraud", fraud_at("1-blue-green", "Standard"), "Standard")
     corrupt(manifest)
     messages = [e.message for e in VALIDATOR.iter_errors(manifest)] + [
         c.message for e in VALIDATOR.iter_errors(manifest) for c in (e.context or [])]
     assert any(fragment in m for m in messages), messages
 
 
-def kserve_propagates(metadata: dict, disallowed_labels=(), disallowed_annotations=()) -> dict:
-    """What KServe copies from an InferenceService into its pods' template: every label and annotation
-    not on the disallow lists of inferenceservice-config's ``inferenceService`` key (KServe's own
-    built-in entries are not servestack's and are left out here)."""
-    return {"labels": {k: v for k, v in metadata["labels"].items() if k not in disallowed_labels},
-            "annotations": {k: v for k, v in metadata["annotations"].items() if k not in disallowed_annotations}}
-
-
 @pytest.mark.parametrize("mode", ["Knative", "Standard"])
-def test_with_the_disallow_lists_no_rollout_move_changes_what_reaches_the_pods(mode):
-    from components.inference_service import NOT_PROPAGATED_ANNOTATIONS, NOT_PROPAGATED_LABELS
-
-    metadata = {stage: render("fraud", fraud_at(stage), mode)["metadata"] for stage in sorted(STAGES)}
-    propagated = {stage: kserve_propagates(m, NOT_PROPAGATED_LABELS, NOT_PROPAGATED_ANNOTATIONS) for stage, m in metadata.items()}
-    assert set(json.dumps(p, sort_keys=True) for p in propagated.values()) == {json.dumps({
+def test_no_rollout_move_changes_the_inference_services_metadata(mode):
+    """KServe copies all of it into the pods (no disallow list servestack could extend through the chart):
+    it holds only what never moves with a rollout."""
+    metadata = {stage: render("fraud", fraud_at(stage, mode), mode)["metadata"] for stage in sorted(STAGES[mode])}
+    assert {json.dumps(m, sort_keys=True) for m in metadata.values()} == {json.dumps({
+        "name": "fraud", "namespace": "models",
         "labels": {"servestack.io/endpoint": "fraud", "servestack.io/model": "fraud-detector"},
         "annotations": {"serving.kserve.io/deploymentMode": mode},
     }, sort_keys=True)}
-    # Without the lists every move would reach the pods: each stage's metadata differs from the last.
-    unfiltered = [json.dumps(kserve_propagates(metadata[s]), sort_keys=True) for s in sorted(STAGES)]
-    assert all(a != b for a, b in zip(unfiltered, unfiltered[1:]))
+
+
+@pytest.mark.parametrize("mode", ["Knative", "Standard"])
+def test_every_move_is_in_the_rollout_record(mode):
+    records = [json.dumps(record("fraud", fraud_at(stage, mode), mode)["data"], sort_keys=True) for stage in sorted(STAGES[mode])]
+    assert len(set(records)) == len(records), "each stage has a record of its own"
 
 
 # --------------------------------------------------------------------------- runtime resolution as KServe does it
@@ -212,7 +233,7 @@ def test_format_and_protocol_render_so_kserve_finds_the_runtime(fmt, protocol, r
 
 def test_a_standard_mode_canary_renders_the_same_resolution_as_the_stable_model():
     endpoint = _format_model("onnx")
-    endpoint["rollout"] = {"candidate": {"version": "2", "storageUri": "s3://acme-models/models/m/2"}, "stages": [10, 100]}
+    endpoint["rollout"] = {"candidate": {"version": "2", "storageUri": "s3://acme-models/models/m/2"}, "stages": [0]}
     spec = render("m", endpoint, "Standard")["spec"]
     assert spec["predictor"]["model"]["protocolVersion"] == "v2"
     assert [c["predictor"]["model"]["protocolVersion"] for c in spec["canary"]] == ["v2"]

@@ -21,18 +21,23 @@ ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC123"
 COMPONENT = "urn:pulumi:test::servestack::servestack:endpoint:ModelEndpoint"
 
 CANDIDATE = {"version": "1.1.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}
+CM = "kubernetes:core/v1:ConfigMap"
 STATES = {
     "steady": None,
     "stage-1": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
     "stage-2": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
     "stage-3": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
     "rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
+    # Standard mode's only stage (KServe v0.20.0 routes no traffic to spec.canary[]), and its rollback
+    "blue-green": {"candidate": CANDIDATE, "stages": [0], "stage": 1, "candidateReplicas": 1},
+    "blue-green-rolled-back": {"candidate": CANDIDATE, "stages": [0], "stage": 1, "candidateReplicas": 1, "rolledBack": True},
     "promoted": "promoted",
 }
 
 
 def endpoints_at(state: str) -> dict:
     iris = copy.deepcopy(IRIS)
+    iris["autoscaling"] = {"minReplicas": 2, "maxReplicas": 4}
     if STATES[state] == "promoted":
         iris["model"].update(CANDIDATE)
     elif STATES[state] is not None:
@@ -60,16 +65,65 @@ def changed(before: dict, after: dict) -> list[str]:
     return sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
 
 
-@pytest.mark.parametrize("mode", ["Knative", "Standard"])
-@pytest.mark.parametrize("move, before, after", [
-    ("start", "steady", "stage-1"),
-    ("advance", "stage-1", "stage-2"),
-    ("advance", "stage-2", "stage-3"),
-    ("rollback", "stage-2", "rolled-back"),
-    ("promote", "stage-3", "promoted"),
+@pytest.mark.parametrize("mode, move, before, after", [
+    ("Knative", "start", "steady", "stage-1"),
+    ("Knative", "advance", "stage-1", "stage-2"),
+    ("Knative", "advance", "stage-2", "stage-3"),
+    ("Knative", "rollback", "stage-2", "rolled-back"),
+    ("Knative", "promote", "stage-3", "promoted"),
+    ("Standard", "start", "steady", "blue-green"),
+    ("Standard", "rollback", "blue-green", "blue-green-rolled-back"),
+    ("Standard", "promote", "blue-green", "promoted"),
 ])
-def test_a_rollout_move_changes_only_that_endpoints_inference_service(mode, move, before, after):
-    assert changed(planned(mode, before), planned(mode, after)) == ["iris-isvc"]
+def test_a_rollout_move_changes_only_that_endpoints_inference_service_and_rollout_record(mode, move, before, after):
+    assert changed(planned(mode, before), planned(mode, after)) == ["iris-isvc", "iris-rollout"]
+
+
+def isvc_of(mode: str, state: str) -> dict:
+    return planned(mode, state)[f"{COMPONENT}$kubernetes:serving.kserve.io/v1beta1:InferenceService::iris-isvc"]["inputs"]
+
+
+def stable_pod_template_inputs(mode: str, state: str) -> str:
+    """What the stable model's pods are made from, as KServe v0.20.0 builds them: the InferenceService's
+    labels and annotations (copied into every pod: Standard mode filters none, and the disallow lists of
+    the inferenceservice-config servestack deploys are the chart's, which name no servestack key) and
+    the stable predictor's spec; in Knative mode minus canaryTrafficPercent (it only moves the
+    route's traffic split between revisions, never a revision's template)."""
+    isvc = isvc_of(mode, state)
+    predictor = {k: v for k, v in isvc["spec"]["predictor"].items() if not (mode == "Knative" and k == "canaryTrafficPercent")}
+    return json.dumps({"labels": isvc["metadata"].get("labels"), "annotations": isvc["metadata"].get("annotations"),
+                       "predictor": predictor}, sort_keys=True)
+
+
+@pytest.mark.parametrize("mode, states", [
+    # Knative: the predictor carries the candidate from the start on; stages and rollback only move traffic
+    ("Knative", ("stage-1", "stage-2", "stage-3", "rolled-back")),
+    # Standard: the candidate comes and goes in spec.canary[]; the stable predictor never moves
+    ("Standard", ("steady", "blue-green", "blue-green-rolled-back")),
+])
+def test_no_stage_change_restarts_the_stable_pods(mode, states):
+    templates = {state: stable_pod_template_inputs(mode, state) for state in states}
+    assert len(set(templates.values())) == 1, templates
+    # ... while the rollout record does move with every one of these states
+    records = {json.dumps(planned(mode, s)[f"{COMPONENT}${CM}::iris-rollout"]["inputs"]["data"], sort_keys=True) for s in states}
+    assert len(records) == len(states)
+
+
+def test_the_rollout_record_is_a_config_map_beside_the_inference_service():
+    record = planned("Standard", "blue-green")[f"{COMPONENT}${CM}::iris-rollout"]
+    assert record["inputs"] == {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "iris-rollout", "namespace": "models",
+                     "labels": {"app.kubernetes.io/component": "rollout-record", "app.kubernetes.io/managed-by": "servestack",
+                                "servestack.io/endpoint": "iris"}},
+        "data": {"candidateReplicas": "1", "candidateService": "iris-v1-1-0-predictor.models", "candidateTrafficPercent": "0",
+                 "candidateVersion": "1.1.0", "mode": "Standard", "phase": "inProgress", "stableMinReplicas": "2",
+                 "stableMinReplicasDuringCanary": "1", "stableVersion": "1.0.0", "stage": "1", "stages": "0",
+                 "traffic": "stable 100% / candidate 0%"},
+    }
+    assert record["parent"] == f"{COMPONENT}::iris"
+    assert record["dependencies"] == ["urn:pulumi:test::servestack::kubernetes:core/v1:Namespace::models"]
+    assert record["provider"].split("::")[-2] == "cluster-k8s"
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +200,7 @@ def test_inference_service_goes_through_the_cluster_provider_after_its_identity_
         "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::kserve-ready",
     ])
     assert isvc["inputs"]["spec"]["predictor"]["serviceAccountName"] == "iris-model"
-    assert isvc["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] == "2-of-3"
+    assert isvc["inputs"]["metadata"]["labels"] == {"servestack.io/endpoint": "iris", "servestack.io/model": "iris"}
 
 
 def test_the_read_policy_names_the_clusters_partition_which_is_looked_up_once_per_stack_not_per_endpoint():

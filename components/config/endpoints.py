@@ -383,14 +383,18 @@ class RolloutConfig(ConfigModel):
     candidate: CandidateConfig
     """The model being rolled out. Required."""
     stages: list[int] = Field(min_length=1)
-    """Percent of traffic to the candidate at each stage: strictly increasing, ending at 100. Required."""
+    """Percent of traffic to the candidate at each stage, strictly increasing. Knative mode: from 1
+    to 100, ending at 100. Standard mode: ``[0]`` only, the candidate beside the stable model with
+    no traffic, and ``promote`` the cutover (KServe v0.20.0 routes no traffic to ``spec.canary[]``).
+    Required."""
     stage: int = Field(default=1, ge=1)
     """The current stage, counted from 1. Default 1."""
     rolled_back: bool = False
     """The rollout was rolled back: all traffic to the stable model. Default false."""
     candidate_replicas: int | None = Field(default=None, ge=1)
-    """Standard mode only: replicas of the candidate's Deployment. Default: KServe's (the stable
-    minReplicas times the stage's share, rounded up)."""
+    """Standard mode only: replicas of the candidate's Deployment, at most the stable
+    ``autoscaling.minReplicas``; KServe lowers the stable minimum by as many while the candidate
+    exists. Default 1."""
 
     @field_validator("stages")
     @classmethod
@@ -729,12 +733,14 @@ def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
     """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
     found = []
     if mode == "Knative":
+        found += _rollout_mode_findings(endpoint, mode)
         if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
             found.append(Finding(("rollout", "candidateReplicas"),
                                  "belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode the "
                                  "candidate revision scales with the predictor's autoscaling and canaryTrafficPercent "
                                  "has no replica count", endpoint.rollout.candidate_replicas))
         return found
+    found += _rollout_mode_findings(endpoint, mode)
     if endpoint.autoscaling.min_replicas == 0:
         found.append(Finding(("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
                                                                  "keeps at least one replica per Deployment", 0))
@@ -749,4 +755,29 @@ def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
         found.append(Finding(("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
                                                              "of the revision); Standard mode ignores it",
                              endpoint.startup_timeout_minutes))
+    return found
+
+
+def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
+    """A rollout that the mode's KServe would refuse, or run differently from what it says."""
+    from ..rollout import Stages, stages_problem
+
+    rollout = endpoint.rollout
+    if rollout is None:
+        return []
+    found = []
+    problem = stages_problem(mode, Stages.of(*rollout.stages))
+    if problem:
+        found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))
+    if mode != "Standard":
+        return found
+    minimum = endpoint.autoscaling.min_replicas
+    if rollout.candidate_replicas is not None and minimum >= 1 and rollout.candidate_replicas > minimum:
+        found.append(Finding(("rollout", "candidateReplicas"),
+                             f"must not exceed autoscaling.minReplicas ({minimum}): KServe's webhook refuses a canary "
+                             "whose minReplicas exceeds the stable predictor's", rollout.candidate_replicas))
+    if endpoint.model.container is not None and endpoint.model.storage_uri is None:
+        found.append(Finding(("rollout",), "needs model.storageUri in Standard mode: KServe's webhook refuses a "
+                                           "spec.canary[] unless the stable predictor has a model or a storage URI "
+                                           "(a custom container without one has neither)"))
     return found
