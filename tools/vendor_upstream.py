@@ -358,6 +358,9 @@ class ChartValues:
     file: str
     repo_path: str
     note: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
+    """(key, where it points): a top-level key the chart's templates merge into another place
+    (``pilot`` -> the top level in istiod); transcribed from the chart's templates."""
 
 
 CHART_VALUES: tuple[ChartValues, ...] = (
@@ -378,8 +381,12 @@ CHART_VALUES: tuple[ChartValues, ...] = (
                 note="the published chart 1.7.0 could not be checked against a tag; these are the values of main at "
                      "the commit (whose Chart.yaml says version 1.0.0)"),
     *(ChartValues(chart, "1.27.1", Source("https://github.com/istio/istio", "1.27.1", "istio/1.27.1"),
-                  f"{folder}/values.yaml", f"manifests/charts/{folder}/values.yaml")
-      for chart, folder in (("base", "base"), ("istiod", "istio-discovery"), ("cni", "istio-cni"), ("gateway", "gateway"))),
+                  f"{folder}/values.yaml", f"manifests/charts/{path}/values.yaml",
+                  note=("templates/zzy_descope_legacy.yaml merges everything under .pilot into the top level "
+                        "(\"to avoid the need to specify a redundant prefix\"), checked at the tag") if chart == "istiod" else None,
+                  aliases=(("pilot", ""),) if chart == "istiod" else ())
+      for chart, folder, path in (("base", "base", "base"), ("istiod", "istio-discovery", "istio-control/istio-discovery"),
+                                  ("cni", "istio-cni", "istio-cni"), ("gateway", "gateway", "gateway"))),
     ChartValues("gateway-helm", "v1.7.2", Source(EG_REPO, "v1.7.2", "envoy-gateway/v1.7.2"),
                 "values.tmpl.yaml", "charts/gateway-helm/values.tmpl.yaml",
                 note="the chart's values template; ${...} placeholders are filled with image names at release"),
@@ -403,7 +410,9 @@ def derive_chart_values(upstream: Path, chart: ChartValues) -> tuple[Path, dict[
         extra["istioDefaults"] = f"keys under {ISTIO_DEFAULTS_KEY} are lifted to the top level (the chart merges them into .Values)"
     if chart.note:
         extra["note"] = chart.note
-    data = {"provenance": provenance(chart.source, [chart.repo_path], **extra), "values": value_inventory(values)}
+    data: dict[str, Any] = {"provenance": provenance(chart.source, [chart.repo_path], **extra), "values": value_inventory(values)}
+    if chart.aliases:
+        data["aliases"] = dict(chart.aliases)
     return TEST_DATA / "charts" / f"{chart.chart}-{chart.version}.json", data
 
 
