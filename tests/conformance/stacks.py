@@ -161,7 +161,12 @@ def _with_rollouts(config: dict[str, Any], endpoints: dict[str, Any], *, standar
 
 
 def generated_configs() -> dict[str, dict[str, Any]]:
-    """Every generated feature stack's config, by stack name."""
+    """Every generated feature stack's config, by stack name (a fresh copy to mutate)."""
+    return copy.deepcopy(_generated_configs())
+
+
+@cache
+def _generated_configs() -> dict[str, dict[str, Any]]:
     knative = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "kourier"}}, POOLS_ALL_KINDS)
     standard = base_config({"kserve": {"deploymentMode": "Standard"}}, POOLS_ALL_KINDS)
     istio = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "istio"}}, POOLS_CPU_ONLY)

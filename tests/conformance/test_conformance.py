@@ -147,10 +147,10 @@ def test_every_helm_value_servestack_sets_exists_in_the_pinned_chart(stacks, con
         for name, state in stack.steps_of(HELM_RELEASE):
             inputs = state["inputs"]
             chart, version = _chart_name(inputs), inputs["version"]
-            charts.add(f"{chart} {version}")
             leaves = upstream.value_paths(inputs.get("values") or {})
             if not leaves:
                 continue  # the release sets no values (kserve-crd): nothing to look up
+            charts.add(f"{chart} {version}")
             try:
                 inventory, aliases = upstream.chart_values(chart, version), upstream.chart_aliases(chart, version)
             except KeyError as error:
@@ -166,6 +166,17 @@ def test_every_helm_value_servestack_sets_exists_in_the_pinned_chart(stacks, con
                      f"({len(charts)} charts: {', '.join(sorted(charts))})")
     assert checked > 0
     assert failures == [], _report(failures)
+
+
+def _nearby(path: str, targets: frozenset[str]) -> str:
+    """The targets under the closest ancestor of ``path`` that has any: where it may have moved."""
+    parts = path.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        ancestor = "/".join(parts[:depth])
+        near = sorted(t for t in targets if t.startswith(ancestor + "/"))
+        if near:
+            return f"; targets under {ancestor}/: {', '.join(near[:6])}{', ...' if len(near) > 6 else ''}"
+    return ""
 
 
 _KUSTOMIZE_TARGET = re.compile(r"^(?P<repo>https://\S+?)//(?P<path>[^?]+)\?ref=(?P<ref>\S+)$")
@@ -184,10 +195,8 @@ def test_every_kustomize_target_exists_at_the_pinned_kubeflow_ref(stacks, confor
             refs.add(match["ref"])
             targets = upstream.kubeflow_targets(match["ref"])
             if match["path"] not in targets:
-                parent = match["path"].rsplit("/", 1)[0]
-                near = sorted(t for t in targets if t.startswith(parent + "/") or t == parent)[:5]
                 failures.append(f"{stack.name}: {match['path']} is not a kustomize target at kubeflow/manifests "
-                                f"{match['ref']} (no kustomization there){'; nearby: ' + ', '.join(near) if near else ''}")
+                                f"{match['ref']} (no kustomization there){_nearby(match['path'], targets)}")
     unique = {f.split(": ", 1)[1] for f in failures}
     conformance_line(f"Kubeflow kustomize targets: {checked - len(failures)}/{checked} exist at kubeflow/manifests "
                      f"{', '.join(sorted(refs))} ({len(unique)} distinct missing)")
