@@ -4,18 +4,16 @@ serves, schema-valid manifests, and `servestack rollout` moves whose plan diff i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
 from harness import PROJECT, REPO, by_urn, plan_config, repository_plan, resources, stack_config
+from conformance.schema import validate
 from servestack.commands.rollout import apply_move
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
-SCHEMA = jsonschema.Draft202012Validator(json.loads((Path(__file__).parent / "data" / "inferenceservice-v1beta1.schema.json").read_text()))
 
 planned = repository_plan
 
@@ -87,7 +85,8 @@ def test_every_manifest_is_valid(stack):
     checked = 0
     for name, obj in manifests:
         if obj["kind"] == "InferenceService":
-            assert list(SCHEMA.iter_errors(obj)) == [], name
+            # judged by the CRD of the KServe that serves the stack (Kubeflow's v0.16.0 in staging)
+            assert validate(obj, f"kserve-{planned(stack).document['outputs']['platform']['kserveVersion']}") == [], name
             checked += 1
         elif obj["apiVersion"] in ("v1", "apps/v1"):
             kubernetes_validate.validate(obj, stack_config(stack)["servestack:cluster"]["kubernetesVersion"], strict=True)
