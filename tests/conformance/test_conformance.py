@@ -23,7 +23,7 @@ from components.kserve_runtimes import builtin_runtimes, resolve_runtime
 from . import upstream
 from .propagation import deployment_name, disallow_lists, pod_templates, renamed, template_difference, _merge
 from .schema import metadata_problems, validate
-from .stacks import ALL_STACKS, ROLLOUT_MOVES, planned, rollout_sequences
+from .stacks import ALL_STACKS, planned, rollout_moves, rollout_sequences
 
 ISVC_GROUP = "serving.kserve.io"
 GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
@@ -365,8 +365,10 @@ def test_rollout_moves_leave_the_serving_pod_templates_unchanged(stacks, conform
                 mode = _mode(stack, isvc)
                 return mode, pod_templates(isvc, mode, lists)
 
-            for move, before, after in ROLLOUT_MOVES:
+            sequence_mode = _mode(stack, isvcs[states["0-steady"]])
+            for move, before, after in rollout_moves(sequence_mode):
                 if before not in states or after not in states:
+                    failures.append(f"{stack.name} {base}: no endpoint for the {move} {before} -> {after} ({sequence_mode})")
                     continue
                 mode, old = templates(before)
                 _, new = templates(after)
