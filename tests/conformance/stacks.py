@@ -9,6 +9,8 @@ fresh program run with its own mock monitor); the tests only read the finished p
 Rollout states are produced by ``servestack rollout``'s own moves (``apply_move``) on one endpoint,
 and each state becomes an endpoint of its own (``<base>-0-steady``, ``<base>-1-start``...), so one
 plan holds the whole sequence; :func:`rollout_sequences` says which endpoints form a sequence.
+The states are those each deployment mode allows (:data:`ROLLOUT_STATES`): traffic stages in
+Knative mode, a blue/green candidate at 0% in Standard mode (components.rollout.stages_problem).
 """
 
 from __future__ import annotations
