@@ -134,6 +134,8 @@ class Accelerator:
     """What one accelerator kind implies for nodes, pods, device plugins and quotas."""
 
     kind: AcceleratorKind
+    title: str
+    """The kind's name in messages (``FPGA``: "an FPGA pool")."""
     resource_name: str | None = None
     """Extended resource pods request (``nvidia.com/gpu``); None for CPU-only."""
     other_resource_names: tuple[str, ...] = ()
@@ -179,11 +181,13 @@ class Accelerator:
 ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
     AcceleratorKind.NONE: Accelerator(
         kind=AcceleratorKind.NONE,
+        title="CPU",
         quota_classes=(QUOTA_STANDARD,),
         ami_types={"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"},
     ),
     AcceleratorKind.NVIDIA: Accelerator(
         kind=AcceleratorKind.NVIDIA,
+        title="NVIDIA",
         resource_name="nvidia.com/gpu",
         plugin=PluginSpec(DevicePlugin.NVIDIA, chart=versions.NVIDIA_DEVICE_PLUGIN_CHART.name,
                           repository="https://nvidia.github.io/k8s-device-plugin", pin=versions.NVIDIA_DEVICE_PLUGIN_CHART),
@@ -193,6 +197,7 @@ ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
     ),
     AcceleratorKind.NEURON: Accelerator(
         kind=AcceleratorKind.NEURON,
+        title="Neuron",
         resource_name="aws.amazon.com/neuron",
         other_resource_names=("aws.amazon.com/neuroncore", "aws.amazon.com/neurondevice"),
         plugin=PluginSpec(DevicePlugin.NEURON, chart="oci://public.ecr.aws/neuron/neuron-helm-chart",
@@ -203,6 +208,7 @@ ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
     ),
     AcceleratorKind.FPGA: Accelerator(
         kind=AcceleratorKind.FPGA,
+        title="FPGA",
         resource_name=DEFAULT_FPGA_RESOURCE,
         plugin=PluginSpec(DevicePlugin.FPGA),  # no vendor publishes one for EC2 F2: the stack declares it
         count_field="fpgas",

@@ -695,7 +695,7 @@ def placement_findings(endpoint: EndpointConfig, placement: "PoolPlacement") -> 
     pool, kind, types = placement.name, placement.kind.value, ", ".join(placement.instance_types)
     if endpoint.accelerators and not placement.has_accelerator:
         found.append(Finding(("accelerators",), f"pool {pool} has no accelerators (CPU-only instance types {types}); "
-                                                "place the endpoint on an nvidia, neuron or fpga pool", endpoint.accelerators))
+                                                f"place the endpoint on an {catalog.kinds_text()} pool", endpoint.accelerators))
     elif placement.has_accelerator and endpoint.accelerators == 0:
         found.append(Finding(("accelerators",), f"pool {pool} is a {kind} pool; request at least 1 "
                                                 f"({placement.resource_name}) or place the endpoint on a CPU pool", endpoint.accelerators))
