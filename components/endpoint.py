@@ -60,7 +60,7 @@ def endpoint_prefixes(config: EndpointConfig) -> list[S3Prefix]:
     return storage_prefixes(*(m.storage_uri for m in (config.model, config.candidate_model()) if m is not None), transformer)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ModelEndpointArgs:
     config: EndpointConfig
     """The endpoint's validated config (``servestack:endpoints.<name>``)."""

@@ -15,6 +15,7 @@ functions below, tested without Pulumi.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -191,10 +192,10 @@ def release_manifest(pinned: Pinned, file: str) -> str:
 # --------------------------------------------------------------------------- component
 
 
+@dataclass(frozen=True, kw_only=True)
 class ServingPlatformArgs:
-    def __init__(self, config: PlatformConfig, cluster: ClusterHandle):
-        self.config = config
-        self.cluster = cluster
+    config: PlatformConfig
+    cluster: ClusterHandle
 
 
 class ServingPlatform(pulumi.ComponentResource):
@@ -388,7 +389,7 @@ class ServingPlatform(pulumi.ComponentResource):
         return list(self.kubeflow_layers[KUBEFLOW_KSERVE_LAYER])
 
 
-# --------------------------------------------------------------------------- referenced platform
+# --------------------------------------------------------------------------- what a serving stack reads
 
 
 def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str, Any]:
@@ -399,38 +400,3 @@ def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str,
         "kubeflow": config.kubeflow.enabled,
         "endpointNamespaces": sorted(handle.namespaces),
     }
-
-
-class ExistingPlatform(pulumi.ComponentResource):
-    """The platform another (platform) stack installed on a referenced cluster.
-
-    A serving stack must not install cert-manager or KServe a second time; it reads the platform
-    stack's ``platform`` output and looks up the endpoint namespaces, so that endpoints build on
-    the same :class:`PlatformHandle` either way.
-    """
-
-    handle: PlatformHandle
-
-    def __init__(self, name: str, stack: str, cluster: ClusterHandle, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("servestack:platform:ExistingPlatform", name, None, opts)
-        from pulumi.runtime.sync_await import _sync_await
-
-        reference = pulumi.StackReference(f"{name}-ref", stack_name=stack, opts=pulumi.ResourceOptions(parent=self))
-        # Endpoints check their namespace and mode while the program runs: read the values now.
-        exported = _sync_await(reference.get_output_details("platform")).value
-        if exported is None:
-            raise pulumi.RunError(f"stack {stack!r} exports no platform; is it a servestack platform stack?")
-        namespaces = {
-            namespace: k8s.core.v1.Namespace.get(
-                f"{name}-ns-{namespace}", namespace,
-                opts=pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider),
-            )
-            for namespace in sorted(exported["endpointNamespaces"])
-        }
-        self.handle = PlatformHandle(
-            deployment_mode=exported["deploymentMode"],
-            kserve_version=exported["kserveVersion"],
-            namespaces=namespaces,
-            ready=[],  # installed and converged by the platform stack
-        )
-        self.register_outputs({"stack": stack, **{k: exported[k] for k in sorted(exported)}})

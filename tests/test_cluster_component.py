@@ -21,9 +21,10 @@ ISSUER_PREFIX = "oidc.eks.us-east-1.amazonaws.com/id/"
 
 def cluster_program(config: dict, production: bool):
     def program():
-        cluster = Cluster("c", ClusterArgs(ClusterConfig.model_validate(config), "servestack-test", ["subnet-a", "subnet-b"],
-                                           "us-east-1", production, TAGS))
-        ClusterAddons("late", ClusterAddonsArgs(cluster, []))
+        cluster = Cluster("c", ClusterArgs(config=ClusterConfig.model_validate(config), cluster_name="servestack-test",
+                                           subnet_ids=["subnet-a", "subnet-b"], region="us-east-1", is_production=production,
+                                           tags=TAGS))
+        ClusterAddons("late", ClusterAddonsArgs(cluster=cluster, nodes=[]))
     return program
 
 
