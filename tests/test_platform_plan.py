@@ -18,13 +18,11 @@ from hypothesis import strategies as st
 from components.config.platform import PlatformConfig
 from components.handles import ClusterHandle
 from components.placement import placement_for
+from components.kubeflow import KUBEFLOW_LAYERS, kubeflow_directory, kubeflow_layers
 from components.platform import (
     KNATIVE_POD_SPEC_FEATURES,
-    KUBEFLOW_LAYERS,
     ServingPlatform,
     ServingPlatformArgs,
-    kubeflow_directory,
-    kubeflow_layers,
     knative_features,
     namespace_labels,
 )
