@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Literal
 
+import botocore.loaders
 from pydantic import AfterValidator, Field, field_validator
 
 from .. import catalog
@@ -46,8 +47,6 @@ def eks_label_limits() -> dict[str, tuple[int, int]]:
     """``{"key": (min, max), "value": (min, max)}``: the lengths the EKS API allows for a node group's
     label keys and values (shapes ``labelKey``/``labelValue`` of botocore's EKS model). Stricter
     than Kubernetes: a value may not be empty, and a key (prefix included) has at most 63 characters."""
-    import botocore.loaders
-
     shapes = botocore.loaders.create_loader().load_service_model("eks", "service-2")["shapes"]
     return {part: (shapes[shape]["min"], shapes[shape]["max"]) for part, shape in (("key", "labelKey"), ("value", "labelValue"))}
 

@@ -13,6 +13,10 @@ import typing
 from functools import cache
 from typing import Any, Literal
 
+import botocore.loaders
+import botocore.regions
+import pulumi
+from pulumi.runtime import config as runtime_config
 from pydantic import TypeAdapter, ValidationError
 
 from .. import versions
@@ -155,9 +159,6 @@ def _type_adapter(annotation: Any) -> TypeAdapter:
 def _known_regions() -> frozenset[str]:
     # Read botocore's endpoint data directly: a botocore Session would read AWS_PROFILE and fail
     # on a profile that does not exist, and the offline plan must not depend on AWS settings.
-    import botocore.loaders
-    import botocore.regions
-
     resolver = botocore.regions.EndpointResolver(botocore.loaders.create_loader().load_data("endpoints"))
     return frozenset(
         region
@@ -263,9 +264,6 @@ def decode_value(value: Any) -> Any:
 
 def load_stack_config() -> StackConfig:
     """Read and validate the running Pulumi program's config (real engine or mocks)."""
-    import pulumi
-    from pulumi.runtime import config as runtime_config
-
     raw: dict[str, Any] = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
