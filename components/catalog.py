@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -226,6 +227,17 @@ def kinds_text(conjunction: str = "or") -> str:
     """The accelerator kinds for messages: ``nvidia, neuron or fpga``."""
     names = [k.value for k in DEVICE_KINDS]
     return ", ".join(names[:-1]) + f" {conjunction} " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def titles(having: Callable[[Accelerator], bool]) -> str:
+    """The titles of the kinds that have something, for messages: ``titles(lambda a: a.needs_custom_ami)``
+    is ``FPGA``."""
+    return " or ".join(a.title for a in ACCELERATORS.values() if having(a))
+
+
+def declares_plugin(accelerator: Accelerator) -> bool:
+    """Whether the stack declares the kind's device plugin (the catalog pins no chart for it)."""
+    return accelerator.plugin is not None and accelerator.plugin.declared_by_stack
 
 
 def kind_of_resource(resource_name: str) -> AcceleratorKind | None:

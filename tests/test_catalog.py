@@ -173,3 +173,9 @@ def test_each_instance_type_counts_against_the_quota_class_of_its_family(instanc
 def test_families_outside_every_quota_class_have_none():
     assert [catalog.quota_class_of(t) for t in ("x2idn.16xlarge", "dl1.24xlarge")] == [None, None]
     assert len(catalog.quota_classes()) == 6
+
+
+def test_kinds_for_messages_name_the_kinds_that_need_their_own_ami_or_declare_their_plugin():
+    assert catalog.titles(lambda a: a.needs_custom_ami) == "FPGA"
+    assert catalog.titles(catalog.declares_plugin) == "FPGA"
+    assert catalog.titles(lambda a: a.has_devices) == "NVIDIA or Neuron or FPGA"

@@ -8,7 +8,6 @@ writing it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Literal
 
@@ -223,13 +222,13 @@ class NodePoolConfig(ConfigModel):
                 f"{title} runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
             )]
         if self.ami_id is not None:
-            return [Finding(("amiId",), f"is only for {_titles(lambda a: a.needs_custom_ami)} pools; other pools use the "
+            return [Finding(("amiId",), f"is only for {catalog.titles(lambda a: a.needs_custom_ami)} pools; other pools use the "
                                         "EKS-optimized AMI of their accelerator", self.ami_id)]
         return []
 
     def _declared_plugin_problems(self, accelerator: catalog.Accelerator) -> list[Finding]:
         """``fpgaDevicePlugin``: required where the catalog has no chart for the kind's plugin, refused elsewhere."""
-        if accelerator.plugin is not None and accelerator.plugin.declared_by_stack:
+        if catalog.declares_plugin(accelerator):
             if self.fpga_device_plugin is not None:
                 return []
             families = ", ".join(f.upper() for f, kind in catalog.FAMILIES.items() if kind is accelerator.kind)
@@ -239,11 +238,5 @@ class NodePoolConfig(ConfigModel):
                 "image and resourceName",
             )]
         if self.fpga_device_plugin is not None:
-            declared = _titles(lambda a: a.plugin is not None and a.plugin.declared_by_stack)
-            return [Finding(("fpgaDevicePlugin",), f"is only for {declared} pools", self.fpga_device_plugin.model_dump(by_alias=True))]
+            return [Finding(("fpgaDevicePlugin",), f"is only for {catalog.titles(catalog.declares_plugin)} pools", self.fpga_device_plugin.model_dump(by_alias=True))]
         return []
-
-
-def _titles(having: Callable[[catalog.Accelerator], bool]) -> str:
-    """The accelerator kinds that have something, for messages: ``FPGA``."""
-    return " or ".join(a.title for a in catalog.ACCELERATORS.values() if having(a))

@@ -19,7 +19,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import TypeAdapter, ValidationError
 
-from .. import versions
+from .. import catalog, versions
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
@@ -111,11 +111,12 @@ class StackConfig(ConfigModel):
                 "must be empty in prod: the prod API endpoint is private only (reach it from the VPC, a VPN or a peered network)",
                 self.cluster.public_access_cidrs,
             ))
-        fpga_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
-        if len(fpga_plugins) > 1:
+        declared_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
+        if len(declared_plugins) > 1:
+            kinds = catalog.titles(catalog.declares_plugin)
             found.append(Finding(
                 ("nodePools",),
-                "declares different fpgaDevicePlugin settings; FPGA pools must share one (one DaemonSet serves every FPGA node)",
+                f"declares different fpgaDevicePlugin settings; {kinds} pools must share one (one DaemonSet serves every {kinds} node)",
                 sorted(name for name, pool in self.node_pools.items() if pool.fpga_device_plugin is not None),
             ))
         system_pools = [name for name, pool in sorted(self.node_pools.items())
