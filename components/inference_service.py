@@ -3,8 +3,8 @@ of its rollout. Pure Python.
 
 Everything placement-related comes from the pool's :class:`PoolPlacement` (node selector,
 tolerations, the accelerator's extended resource), never from the endpoint's config; the
-rollout part comes from :func:`components.rollout.compile_predictor`, so each deployment mode
-gets only the fields it honours.
+rollout part is compiled from the pure state machine of :mod:`components.rollout` by
+:func:`compile_predictor`, so each deployment mode gets only the fields it honours.
 
 KServe copies an InferenceService's labels and annotations into its pods' templates (in
 Standard mode all of them; in Knative mode all but the ``serviceLabelDisallowedList`` /
