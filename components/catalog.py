@@ -19,14 +19,16 @@ messages, plan facts, preflight quotas) loops over or looks up these entries.
 
 Adding an accelerator kind touches about three files:
 
-1. this file: the :class:`AcceleratorKind` member, its :class:`Accelerator` entry and its
-   families in :data:`FAMILIES` (then rerun ``tools/gen_instance_types.py`` if the device
-   count is a new field of the EC2 data);
-2. ``components/versions.py``: the pin of its device plugin chart (a plugin the stack declares,
-   like FPGA's, needs none, but then its image comes from the pool config);
-3. ``components/device_plugins.py``: the Helm values of its chart (one entry of ``CHART_VALUES``).
+1. this file: the :class:`AcceleratorKind` member, its :class:`Accelerator` entry (resource
+   names, plugin, count field, quota classes, AMI types) and its families in :data:`FAMILIES`;
+2. ``components/versions.py``: the pin of its device plugin chart;
+3. ``components/device_plugins.py``: the Helm values of that chart (one entry of ``CHART_VALUES``).
 
-and the price table when its instance types are to be priced.
+Then regenerate ``data/instance_types.json`` (``tools/gen_instance_types.py``, which needs a line
+for a device count the EC2 data has under a new name) and, to price the new instance types,
+``servestack/data/prices-*.json``. A kind whose plugin the stack declares (as FPGA's, for which no
+vendor publishes one) needs no pin or values, but the pool config then carries its image
+(``fpgaDevicePlugin`` today).
 """
 
 from __future__ import annotations
