@@ -5,23 +5,24 @@ logs, API authentication with access entries, endpoint access per environment), 
 provider for IRSA, the add-ons nodes need to join (vpc-cni, kube-proxy, eks-pod-identity-agent)
 and the Kubernetes provider that everything inside the cluster is created through.
 :class:`ClusterAddons` adds the add-ons that need running nodes (coredns, aws-ebs-csi-driver);
-the environment creates it after the node pools. :func:`cluster_from_stack` takes all of this
-from a platform stack instead (StackReference) and creates no cluster.
+the environment creates it after the node pools. A serving stack takes all of this from a
+platform stack instead (:class:`components.referenced.ExistingCluster`) and creates no cluster.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-from pulumi.runtime.sync_await import _sync_await
 
-from . import versions
+from . import iam, versions
 from .config.cluster import ClusterConfig
-from .placement import PoolPlacement
+from .handles import ControlPlaneHandle
+from .iam import cluster_access_policy_arn, irsa_trust_policy, managed_policy_arn, service_trust_policy
 
 #: Every control-plane log type EKS has; all are on (audit trails are not optional).
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -31,8 +32,6 @@ NODE_ADDONS = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
 WORKLOAD_ADDONS = ("aws-ebs-csi-driver", "coredns")
 #: Days CloudWatch keeps control-plane logs (EKS would otherwise create a group kept forever).
 LOG_RETENTION_DAYS = 90
-#: The audience IRSA tokens are issued for.
-STS_AUDIENCE = "sts.amazonaws.com"
 
 #: Service accounts of add-ons with an IRSA role of their own, and the managed policy it gets.
 ADDON_IRSA = {
@@ -45,35 +44,6 @@ EXPORTED_OUTPUTS = ("clusterName", "clusterEndpoint", "clusterCertificateAuthori
 
 
 # ----------------------------------------------------------------------------- pure decisions
-
-
-def service_trust_policy(service: str) -> dict[str, Any]:
-    """Trust policy that lets one AWS service assume a role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }],
-    }
-
-
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Trust policy for IRSA: only this service account's tokens, issued for STS, may assume the role."""
-    issuer = oidc_issuer.removeprefix("https://")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{issuer}:aud": STS_AUDIENCE,
-                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-            }},
-        }],
-    }
 
 
 def endpoint_access(config: ClusterConfig, production: bool) -> dict[str, Any]:
@@ -111,48 +81,37 @@ def access_entry_name(role_arn: str) -> str:
     return f"{account}-{role}"
 
 
-def managed_policy_arn(partition: str, name: str) -> str:
-    return f"arn:{partition}:iam::aws:policy/{name}"
-
-
 # ----------------------------------------------------------------------------- components
 
 
+@dataclass(frozen=True, kw_only=True)
 class ClusterArgs:
-    def __init__(self, config: ClusterConfig, cluster_name: str, subnet_ids: pulumi.Input[list[str]], region: str,
-                 production: bool, tags: dict[str, str]):
-        self.config = config
-        self.cluster_name = cluster_name
-        self.subnet_ids = subnet_ids
-        """Private subnets of the nodes; the control plane's network interfaces go there too."""
-        self.region = region
-        self.production = production
-        """Prod: the API endpoint is private only whatever else is set."""
-        self.tags = tags
+    config: ClusterConfig
+    cluster_name: str
+    subnet_ids: pulumi.Input[list[str]]
+    """Private subnets of the nodes; the control plane's network interfaces go there too."""
+    region: str
+    is_production: bool
+    """Prod: the API endpoint is private only whatever else is set."""
+    tags: dict[str, str]
 
 
 class Cluster(pulumi.ComponentResource):
     """An EKS control plane with IRSA, the node add-ons and a Kubernetes provider."""
 
-    name: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
-    certificate_authority: pulumi.Output[str]
-    oidc_provider_arn: pulumi.Output[str]
-    oidc_issuer: pulumi.Output[str]
-    """Issuer host and path without ``https://``."""
+    handle: ControlPlaneHandle
+    """The cluster's API, identity and Kubernetes provider, for the layers built on it."""
     cluster_security_group_id: pulumi.Output[str]
-    kubernetes_provider: k8s.Provider
     node_addons: dict[str, aws.eks.Addon]
     """Add-ons nodes need to become Ready: node groups depend on them."""
     service_ipv4_cidr: str
-    partition: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:cluster:Cluster", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags
-        self.partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        self._partition = partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.service_ipv4_cidr = config.service_ipv4_cidr
 
         role = aws.iam.Role(
@@ -167,7 +126,7 @@ class Cluster(pulumi.ComponentResource):
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-role-cluster-policy",
             role=role.name,
-            policy_arn=self.partition.apply(lambda p: managed_policy_arn(p, "AmazonEKSClusterPolicy")),
+            policy_arn=partition.apply(lambda p: managed_policy_arn(p, "AmazonEKSClusterPolicy")),
             opts=child,
         )
 
@@ -199,7 +158,7 @@ class Cluster(pulumi.ComponentResource):
             name=args.cluster_name,
             version=config.kubernetes_version,
             role_arn=role.arn,
-            vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=args.subnet_ids, **endpoint_access(config, args.production)),
+            vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=args.subnet_ids, **endpoint_access(config, args.is_production)),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
                 bootstrap_cluster_creator_admin_permissions=False,
@@ -218,9 +177,7 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),
         )
-        self.name = cluster.name
-        self.endpoint = cluster.endpoint
-        self.certificate_authority = cluster.certificate_authority.data
+        certificate_authority = cluster.certificate_authority.data
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         issuer_url = cluster.identities[0].oidcs[0].issuer
 
@@ -230,12 +187,12 @@ class Cluster(pulumi.ComponentResource):
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=issuer_url,
-            client_id_lists=[STS_AUDIENCE],
+            client_id_lists=[iam.STS_AUDIENCE],
             tags=tags,
             opts=child,
         )
-        self.oidc_provider_arn = oidc.arn
-        self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
+        self._oidc_provider_arn = oidc.arn
+        self._oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
 
         admin_grants = []
         for role_arn in sorted(config.admin_role_arns):
@@ -247,7 +204,7 @@ class Cluster(pulumi.ComponentResource):
                 f"{name}-admin-{suffix}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
-                policy_arn=self.partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
+                policy_arn=partition.apply(lambda p: cluster_access_policy_arn(p, "AmazonEKSClusterAdminPolicy")),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=child,
             ))
@@ -257,20 +214,29 @@ class Cluster(pulumi.ComponentResource):
         self._tags = tags
         self.node_addons = {addon: self.addon(name, addon) for addon in NODE_ADDONS}
 
-        self.kubernetes_provider = k8s.Provider(
+        kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority).apply(
+            kubeconfig=pulumi.Output.all(cluster.name, cluster.endpoint, certificate_authority).apply(
                 lambda values: kubeconfig(values[0], values[1], values[2], args.region)
             ),
             # The provider acts as an admin role: its access entry must exist before it is used.
             opts=pulumi.ResourceOptions(parent=self, depends_on=admin_grants),
         )
+        self.handle = ControlPlaneHandle(
+            name=cluster.name,
+            endpoint=cluster.endpoint,
+            certificate_authority=certificate_authority,
+            oidc_provider_arn=self._oidc_provider_arn,
+            oidc_issuer=self._oidc_issuer,
+            partition=partition,
+            kubernetes_provider=kubernetes_provider,
+        )
         self.register_outputs({
-            "name": self.name,
-            "endpoint": self.endpoint,
-            "certificateAuthority": self.certificate_authority,
-            "oidcProviderArn": self.oidc_provider_arn,
-            "oidcIssuer": self.oidc_issuer,
+            "name": cluster.name,
+            "endpoint": cluster.endpoint,
+            "certificateAuthority": certificate_authority,
+            "oidcProviderArn": self._oidc_provider_arn,
+            "oidcIssuer": self._oidc_issuer,
             "clusterSecurityGroupId": self.cluster_security_group_id,
         })
 
@@ -281,11 +247,12 @@ class Cluster(pulumi.ComponentResource):
         role_arn = None
         if addon in ADDON_IRSA:
             service_account, policy = ADDON_IRSA[addon]
-            role = irsa_role(f"{name}-{addon}", self, "kube-system", service_account, self._tags, owner)
+            role = irsa_role(f"{name}-{addon}", self._oidc_provider_arn, self._oidc_issuer, "kube-system", service_account,
+                             self._tags, owner)
             attachment = aws.iam.RolePolicyAttachment(
                 f"{name}-{addon}-policy",
                 role=role.name,
-                policy_arn=self.partition.apply(lambda p: managed_policy_arn(p, policy)),
+                policy_arn=self._partition.apply(lambda p: managed_policy_arn(p, policy)),
                 opts=pulumi.ResourceOptions(parent=owner),
             )
             role_arn = role.arn
@@ -304,10 +271,10 @@ class Cluster(pulumi.ComponentResource):
         )
 
 
-def irsa_role(name: str, cluster: Cluster, namespace: str, service_account: str, tags: dict[str, str],
-              parent: pulumi.Resource) -> aws.iam.Role:
+def irsa_role(name: str, oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str], namespace: str,
+              service_account: str, tags: dict[str, str], parent: pulumi.Resource) -> aws.iam.Role:
     """An IAM role that only one Kubernetes service account of the cluster may assume (IRSA)."""
-    policy = pulumi.Output.all(cluster.oidc_provider_arn, cluster.oidc_issuer).apply(
+    policy = pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
         lambda v: json.dumps(irsa_trust_policy(v[0], v[1], namespace, service_account), sort_keys=True)
     )
     return aws.iam.Role(
@@ -319,11 +286,11 @@ def irsa_role(name: str, cluster: Cluster, namespace: str, service_account: str,
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class ClusterAddonsArgs:
-    def __init__(self, cluster: Cluster, nodes: list[pulumi.Resource]):
-        self.cluster = cluster
-        self.nodes = nodes
-        """Node groups: these add-ons only become healthy once their pods are scheduled."""
+    cluster: Cluster
+    nodes: list[pulumi.Resource]
+    """Node groups: these add-ons only become healthy once their pods are scheduled."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -335,45 +302,3 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__("servestack:cluster:ClusterAddons", name, None, opts)
         self.addons = {addon: args.cluster.addon(name, addon, parent=self, depends_on=list(args.nodes)) for addon in WORKLOAD_ADDONS}
         self.register_outputs({"addons": {k: v.arn for k, v in self.addons.items()}})
-
-
-# ----------------------------------------------------------------------------- StackReference
-
-
-class ExistingCluster(pulumi.ComponentResource):
-    """A cluster another (platform) stack created, read from that stack's outputs."""
-
-    name: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
-    certificate_authority: pulumi.Output[str]
-    oidc_provider_arn: pulumi.Output[str]
-    oidc_issuer: pulumi.Output[str]
-    kubernetes_provider: k8s.Provider
-    placements: dict[str, PoolPlacement]
-    partition: pulumi.Output[str]
-    """AWS partition of this stack's account."""
-
-    def __init__(self, name: str, stack: str, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("servestack:cluster:ExistingCluster", name, None, opts)
-        self.partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        reference = pulumi.StackReference(f"{name}-platform", stack_name=stack, opts=pulumi.ResourceOptions(parent=self))
-        self.name = reference.require_output("clusterName")
-        self.endpoint = reference.require_output("clusterEndpoint")
-        self.certificate_authority = reference.require_output("clusterCertificateAuthority")
-        self.oidc_provider_arn = reference.require_output("oidcProviderArn")
-        self.oidc_issuer = reference.require_output("oidcIssuer")
-        region = reference.require_output("region")
-        # Endpoints are placed while the program runs, so the pool placements are needed as plain
-        # values, not outputs: read them now (a stack reference's outputs are known in previews too).
-        pools = _sync_await(reference.get_output_details("nodePools")).value
-        if pools is None:
-            raise pulumi.RunError(f"stack {stack!r} exports no nodePools; is it a servestack platform stack?")
-        self.placements = {pool: PoolPlacement.from_output(value) for pool, value in sorted(pools.items())}
-        self.kubernetes_provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=pulumi.Output.all(self.name, self.endpoint, self.certificate_authority, region).apply(
-                lambda v: kubeconfig(v[0], v[1], v[2], v[3])
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"name": self.name, "endpoint": self.endpoint, "stack": stack})

@@ -1,18 +1,111 @@
-"""ServingEnvironment: the whole model-serving environment of one stack, from typed config."""
+"""ServingEnvironment: the whole model-serving environment of one stack, from typed config.
+
+The environment builds its layers with one of two builders, then the endpoints on top:
+
+- :func:`own_cluster_layers`: network (or the one the config names), cluster, node pools, late
+  add-ons, device plugins and the serving platform; exports what a serving stack needs.
+- :func:`existing_cluster_layers` (``cluster.existing``): the cluster and platform another stack
+  owns, read from its outputs (:mod:`components.referenced`); creates neither.
+
+Both hand over the same :class:`ClusterHandle` and platform handle, so endpoints do not care which.
+Every resource keeps the environment as its parent.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pulumi
 
 from . import naming
-from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, ExistingCluster
+from .catalog import AcceleratorKind
+from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs
 from .config import StackConfig
-from .device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin
+from .device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
 from .endpoint import ModelEndpoint, ModelEndpointArgs
-from .handles import ClusterHandle
-from .network import Network, NetworkArgs
+from .handles import ClusterHandle, NetworkHandle, PlatformHandle
+from .network import Network, NetworkArgs, existing_network
 from .node_pools import NodePools, NodePoolsArgs
-from .platform import ExistingPlatform, ServingPlatform, ServingPlatformArgs, platform_output
+from .platform import ServingPlatform, ServingPlatformArgs, platform_output
+from .referenced import ExistingCluster, ExistingClusterArgs, ExistingPlatform, ExistingPlatformArgs
+
+
+def declared_plugins(config: StackConfig) -> dict[AcceleratorKind, DeclaredPlugin]:
+    """The device plugin the stack declares for each kind the catalog has no chart for (FPGA): the
+    pools of one kind share one (the config checks it), so the first pool's is the kind's."""
+    declared: dict[AcceleratorKind, DeclaredPlugin] = {}
+    for _, pool in sorted(config.node_pools.items()):
+        if pool.fpga_device_plugin is not None:
+            declared.setdefault(pool.kind, DeclaredPlugin(image=pool.fpga_device_plugin.image,
+                                                          resource_name=pool.fpga_device_plugin.resource_name))
+    return declared
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layers:
+    """What a builder hands the environment: the handles endpoints build on, and stack outputs."""
+
+    cluster: ClusterHandle
+    platform: PlatformHandle
+    outputs: dict[str, pulumi.Input]
+
+
+def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
+    """Network, cluster, pools, add-ons, device plugins and platform, created by this stack."""
+    cluster_name = naming.cluster_name()
+    if config.network.existing is None:
+        network: NetworkHandle = Network(
+            f"{name}-network", NetworkArgs(config=config.network, cluster_name=cluster_name, tags=tags), opts).handle
+    else:
+        network = existing_network(config.network.existing)
+
+    cluster = Cluster(
+        f"{name}-cluster",
+        ClusterArgs(config=config.cluster, cluster_name=cluster_name, subnet_ids=network.private_subnet_ids,
+                    region=config.region, is_production=config.is_production, tags=tags),
+        opts,
+    )
+    pools = NodePools(f"{name}-pools", NodePoolsArgs(pools=config.node_pools, cluster=cluster, subnet_ids=network.private_subnet_ids,
+                                                     tags=tags, cluster_name=cluster_name), opts).handle
+    addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(cluster=cluster, nodes=pools.node_groups), opts)
+    plugins = DevicePlugins(
+        f"{name}-device-plugins",
+        DevicePluginsArgs(placements=pools.placements, provider=cluster.handle.kubernetes_provider,
+                          declared=declared_plugins(config)),
+        opts,
+    )
+    handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
+        *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *(plugins.plugins[k] for k in sorted(plugins.plugins))])
+    platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle), opts).handle
+
+    # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
+    # plus the network for whoever places load balancers.
+    outputs = {
+        "tier": config.tier,
+        "region": config.region,
+        "clusterName": handle.name,
+        "clusterEndpoint": handle.endpoint,
+        "clusterCertificateAuthority": handle.certificate_authority,
+        "oidcProviderArn": handle.oidc_provider_arn,
+        "oidcIssuer": handle.oidc_issuer,
+        "kubernetesVersion": config.cluster.kubernetes_version,
+        "nodePools": {k: pools.placements[k].to_output() for k in sorted(pools.placements)},
+        "vpcId": network.vpc_id,
+        "privateSubnetIds": network.private_subnet_ids,
+        "publicSubnetIds": network.public_subnet_ids,
+        "platform": platform_output(config.platform, platform),
+    }
+    return Layers(cluster=handle, platform=platform, outputs=outputs)
+
+
+def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
+    """The cluster and platform of the stack ``cluster.existing`` names; nothing is created for them.
+    The platform stack installed KServe on its cluster: KServe is installed exactly once."""
+    stack = config.cluster.existing
+    cluster = ExistingCluster(f"{name}-cluster", ExistingClusterArgs(stack=stack), opts).handle
+    platform = ExistingPlatform(f"{name}-platform", ExistingPlatformArgs(stack=stack, cluster=cluster), opts).handle
+    outputs = {"tier": config.tier, "region": config.region, "clusterName": cluster.name, "clusterStack": stack}
+    return Layers(cluster=cluster, platform=platform, outputs=outputs)
 
 
 class ServingEnvironment(pulumi.ComponentResource):
@@ -21,103 +114,26 @@ class ServingEnvironment(pulumi.ComponentResource):
     outputs: dict[str, pulumi.Input]
     cluster: ClusterHandle
     """What the platform and endpoint layers build on, whether the cluster is ours or referenced."""
-    platform: ServingPlatform | ExistingPlatform
+    platform: PlatformHandle
     """cert-manager, KServe (or Kubeflow) and their networking, installed here or by the referenced
-    platform stack; ``platform.handle`` is what endpoints build on."""
+    platform stack: what endpoints build on."""
     endpoints: dict[str, ModelEndpoint]
     """Model endpoints by name, on the cluster's pools and the platform's KServe."""
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:index:ServingEnvironment", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         tags = naming.base_tags(config.tags)
-
-        if config.cluster.existing is not None:
-            existing = ExistingCluster(f"{name}-cluster", config.cluster.existing, child)
-            self.cluster = ClusterHandle(
-                name=existing.name,
-                kubernetes_provider=existing.kubernetes_provider,
-                oidc_provider_arn=existing.oidc_provider_arn,
-                oidc_issuer=existing.oidc_issuer,
-                partition=existing.partition,
-                placements=existing.placements,
-            )
-            # The platform stack installed KServe on its cluster; KServe is installed exactly once.
-            self.platform = ExistingPlatform(f"{name}-platform", config.cluster.existing, self.cluster, child)
-            self.outputs = {
-                "tier": config.tier,
-                "region": config.region,
-                "clusterName": existing.name,
-                "clusterStack": config.cluster.existing,
-            }
-            self._add_endpoints(name, config, tags)
-            self.register_outputs(self.outputs)
-            return
-
-        cluster_name = naming.cluster_name()
-        if config.network.existing is None:
-            network = Network(f"{name}-network", NetworkArgs(config.network, cluster_name, tags), child)
-            vpc_id, private_subnets, public_subnets = network.vpc_id, network.private_subnet_ids, network.public_subnet_ids
-        else:
-            existing_network = config.network.existing
-            vpc_id = pulumi.Output.from_input(existing_network.vpc_id)
-            private_subnets = pulumi.Output.from_input(existing_network.private_subnet_ids)
-            public_subnets = pulumi.Output.from_input(existing_network.public_subnet_ids)
-
-        cluster = Cluster(
-            f"{name}-cluster",
-            ClusterArgs(config.cluster, cluster_name, private_subnets, config.region, config.is_production, tags),
-            child,
-        )
-        pools = NodePools(f"{name}-pools", NodePoolsArgs(config.node_pools, cluster, private_subnets, tags, cluster_name), child)
-        node_groups = [pools.node_groups[k] for k in sorted(pools.node_groups)]
-        addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(cluster, node_groups), child)
-        fpga = next((FpgaPlugin(p.fpga_device_plugin.image, p.fpga_device_plugin.resource_name)
-                     for _, p in sorted(config.node_pools.items()) if p.fpga_device_plugin is not None), None)
-        plugins = DevicePlugins(
-            f"{name}-device-plugins", DevicePluginsArgs(pools.placements, cluster.kubernetes_provider, fpga), child,
-        )
-        self.cluster = ClusterHandle(
-            name=cluster.name,
-            kubernetes_provider=cluster.kubernetes_provider,
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            partition=cluster.partition,
-            placements=pools.placements,
-            ready=[*node_groups, *(addons.addons[k] for k in sorted(addons.addons)),
-                   *(plugins.plugins[k] for k in sorted(plugins.plugins))],
-        )
-        self.platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config.platform, self.cluster), child)
-
-        # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
-        # plus the network for whoever places load balancers.
-        self.outputs = {
-            "tier": config.tier,
-            "region": config.region,
-            "clusterName": cluster.name,
-            "clusterEndpoint": cluster.endpoint,
-            "clusterCertificateAuthority": cluster.certificate_authority,
-            "oidcProviderArn": cluster.oidc_provider_arn,
-            "oidcIssuer": cluster.oidc_issuer,
-            "kubernetesVersion": config.cluster.kubernetes_version,
-            "nodePools": {k: pools.placements[k].to_output() for k in sorted(pools.placements)},
-            "vpcId": vpc_id,
-            "privateSubnetIds": private_subnets,
-            "publicSubnetIds": public_subnets,
-            "platform": platform_output(config.platform, self.platform.handle),
-        }
-        self._add_endpoints(name, config, tags)
-        self.register_outputs(self.outputs)
-
-    def _add_endpoints(self, name: str, config: StackConfig, tags: dict[str, str]) -> None:
-        """One ModelEndpoint per configured endpoint, after the cluster and the platform."""
+        build = own_cluster_layers if config.cluster.existing is None else existing_cluster_layers
+        layers = build(name, config, tags, pulumi.ResourceOptions(parent=self))
+        self.cluster, self.platform, self.outputs = layers.cluster, layers.platform, dict(layers.outputs)
         self.endpoints = {
             endpoint: ModelEndpoint(
                 f"{name}-endpoint-{endpoint}",
-                ModelEndpointArgs(endpoint_config, self.cluster, self.platform.handle, tags, name=endpoint),
+                ModelEndpointArgs(config=endpoint_config, cluster=self.cluster, platform=self.platform, tags=tags, name=endpoint),
                 pulumi.ResourceOptions(parent=self),
             )
             for endpoint, endpoint_config in sorted(config.endpoints.items())
         }
         if self.endpoints:
             self.outputs["endpoints"] = {k: e.outputs for k, e in sorted(self.endpoints.items())}
+        self.register_outputs(self.outputs)

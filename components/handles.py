@@ -1,13 +1,25 @@
-"""What one layer of the environment hands to the next: cluster -> platform -> endpoints.
+"""What one layer of the environment hands to the next: network -> cluster -> pools -> platform -> endpoints.
 
-The cluster layer fills a :class:`ClusterHandle` whether it created the cluster or took it
-from another stack (StackReference); the platform layer fills a :class:`PlatformHandle`.
-Components below take these instead of reaching into each other.
+Every layer component exposes its handle as ``.handle``, and the components after it take handles
+instead of reaching into each other:
+
+- :class:`NetworkHandle`: the VPC and its subnets (:class:`~components.network.Network`, or the
+  network the stack config names).
+- :class:`ControlPlaneHandle`: the cluster's API, identity and Kubernetes provider
+  (:class:`~components.cluster.Cluster`).
+- :class:`NodePoolsHandle`: the pools' placements and node groups
+  (:class:`~components.node_pools.NodePools`).
+- :class:`ClusterHandle`: all of the above that the platform and endpoints build on. The
+  own-cluster builder makes it once from the control plane, the pools, the add-ons and the device
+  plugins; a cluster another stack owns (:class:`~components.referenced.ExistingCluster`) hands
+  one over whole.
+- :class:`PlatformHandle`: KServe and the endpoint namespaces
+  (:class:`~components.platform.ServingPlatform` or :class:`~components.referenced.ExistingPlatform`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,11 +27,20 @@ import pulumi_kubernetes as k8s
 from .placement import PoolPlacement
 
 
-@dataclass
-class ClusterHandle:
+@dataclass(frozen=True, kw_only=True)
+class NetworkHandle:
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    """Subnets of the nodes (and of the control plane's network interfaces)."""
+    public_subnet_ids: pulumi.Input[list[str]]
+    """Subnets of internet-facing load balancers and NAT gateways."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlPlaneHandle:
     name: pulumi.Input[str]
-    kubernetes_provider: k8s.Provider
-    """Every Kubernetes resource of the stack is created through this provider."""
+    endpoint: pulumi.Input[str]
+    certificate_authority: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     """IAM OIDC provider of the cluster, for IRSA trust policies."""
     oidc_issuer: pulumi.Input[str]
@@ -27,13 +48,35 @@ class ClusterHandle:
     partition: pulumi.Input[str]
     """AWS partition of the stack's account (``aws``, ``aws-cn``, ``aws-us-gov``), for ARNs in
     policies: looked up once per stack, not once per endpoint."""
+    kubernetes_provider: k8s.Provider
+    """Every Kubernetes resource of the stack is created through this provider."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePoolsHandle:
+    placements: dict[str, PoolPlacement]
+    """Node pools by name, with the labels, taints and accelerators endpoints are placed by."""
+    node_groups: list[pulumi.Resource]
+    """The pools' node groups, in pool-name order."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterHandle(ControlPlaneHandle):
     placements: dict[str, PoolPlacement]
     """Node pools by name, with the labels, taints and accelerators endpoints are placed by."""
     ready: list[pulumi.Resource] = field(default_factory=list)
-    """Node groups and device plugins: what must exist before workloads are scheduled."""
+    """Node groups, add-ons and device plugins: what must exist before workloads are scheduled.
+    Empty when another stack owns the cluster (it converged there)."""
+
+    @classmethod
+    def on(cls, control_plane: ControlPlaneHandle, *, placements: dict[str, PoolPlacement],
+           ready: list[pulumi.Resource]) -> ClusterHandle:
+        """The control plane's handle with the pools placed on it and what makes it ready."""
+        shared = {f.name: getattr(control_plane, f.name) for f in fields(ControlPlaneHandle)}
+        return cls(**shared, placements=placements, ready=ready)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class PlatformHandle:
     deployment_mode: str
     """Default KServe deployment mode of endpoints: ``Knative`` or ``Standard``."""

@@ -3,8 +3,8 @@ of its rollout. Pure Python.
 
 Everything placement-related comes from the pool's :class:`PoolPlacement` (node selector,
 tolerations, the accelerator's extended resource), never from the endpoint's config; the
-rollout part comes from :func:`components.rollout.compile_predictor`, so each deployment mode
-gets only the fields it honours.
+rollout part is compiled from the pure state machine of :mod:`components.rollout` by
+:func:`compile_predictor`, so each deployment mode gets only the fields it honours.
 
 KServe copies an InferenceService's labels and annotations into its pods' templates (in
 Standard mode all of them; in Knative mode all but the ``serviceLabelDisallowedList`` /
@@ -22,17 +22,21 @@ from __future__ import annotations
 from typing import Any
 
 from . import versions
-from .config.endpoints import (
-    STORAGE_URI_ENV,
-    ContainerConfig,
-    EndpointConfig,
-    ModelConfig,
-    ModelRuntime,
-    ResourcesConfig,
-    rendered_model_runtime,
-)
+from .config.endpoint_fit import ModelRuntime, rendered_model_runtime
+from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
 from .placement import PoolPlacement
-from .rollout import KSERVE_CONTAINER, RECORD_COMPONENT, Mode, RolloutRecord, compile_predictor, record_name, rollout_record
+from .rollout import (
+    DEFAULT_CANDIDATE_REPLICAS,
+    RECORD_COMPONENT,
+    Mode,
+    Phase,
+    Rollout,
+    RolloutRecord,
+    predictor_name,
+    record_name,
+    rollout_record,
+    stages_problem,
+)
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -41,6 +45,9 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 #: knative/serving's ``serving.ProgressDeadlineAnnotationKey``, which its revision reconciler turns
 #: into the Deployment's ``progressDeadlineSeconds`` (a Go duration such as ``20m``).
 PROGRESS_DEADLINE_ANNOTATION = "serving.knative.dev/progress-deadline"
+#: KServe's name for the predictor container (what a canary's ``model.name`` must say: the CRD
+#: requires a name there, and KServe merges the model into the runtime's container of this name).
+KSERVE_CONTAINER = "kserve-container"
 #: KServe's name for the predictor container of a custom predictor.
 PREDICTOR_CONTAINER = KSERVE_CONTAINER
 
@@ -56,6 +63,39 @@ LABEL_COMPONENT = "app.kubernetes.io/component"
 def service_account_name(endpoint: str) -> str:
     """The Kubernetes service account the endpoint's predictor runs as (and reads its model with)."""
     return f"{endpoint}-model"
+
+
+def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, Any], stable: dict[str, Any],
+                      candidate: dict[str, Any] | None = None, candidate_replicas: int | None = None) -> dict[str, Any]:
+    """The ``predictor`` (and, in Standard mode, ``canary``) part of an InferenceService spec.
+
+    ``stable``/``candidate`` are the model-specific predictor fields of each model (``model`` or
+    ``containers``); ``shared`` holds the fields both share (placement, autoscaling, logger...).
+    ``candidate_replicas`` is Standard mode's canary replica count (Knative mode has none; default
+    :data:`DEFAULT_CANDIDATE_REPLICAS`).
+    """
+    mode = Mode(mode)
+    if rollout.phase is not Phase.STEADY and candidate is None:
+        raise ValueError("a rollout needs the candidate's predictor fields")
+    if mode is Mode.KNATIVE:
+        if candidate_replicas is not None:
+            raise ValueError("candidate replicas belong to Standard mode; Knative mode has no such field")
+        if rollout.phase is Phase.STEADY:
+            return {"predictor": {**shared, **stable}}
+        return {"predictor": {**shared, **candidate, "canaryTrafficPercent": rollout.traffic.candidate}}
+
+    predictor = {"name": predictor_name(rollout.stable), **shared, **stable}
+    if rollout.phase is not Phase.IN_PROGRESS:
+        return {"predictor": predictor}
+    problem = stages_problem(mode, rollout.stages)
+    if problem:
+        raise ValueError(f"stages {rollout.stages} {problem}")
+    canary_predictor = {"name": predictor_name(rollout.candidate), **candidate}
+    if "model" in canary_predictor:
+        # The CRD requires the model's (container) name on a canary; KServe's own is kserve-container.
+        canary_predictor["model"] = {"name": KSERVE_CONTAINER, **canary_predictor["model"]}
+    canary_predictor["minReplicas"] = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
+    return {"predictor": predictor, "canary": [{"trafficPercent": rollout.traffic.candidate, "predictor": canary_predictor}]}
 
 
 def render_inference_service(name: str, endpoint: EndpointConfig, placement: PoolPlacement, mode: str,
@@ -113,7 +153,7 @@ def render_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> dic
 def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement,
                  runtime: ModelRuntime | None = None) -> dict[str, Any]:
     """The predictor fields that belong to one model version (what a canary replaces). ``runtime`` is
-    the format model's resolution (:func:`~components.config.endpoints.model_runtime`): the format as
+    the format model's resolution (:func:`~components.config.endpoint_fit.model_runtime`): the format as
     the runtime spells it and the protocol to spell out; without it, the config's own values."""
     requirements = resource_requirements(resources, accelerators, placement)
     fields: dict[str, Any] = {"labels": {LABEL_MODEL_VERSION: model.version}}

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .config.network import NetworkConfig
+from .config.network import ExistingNetworkConfig, NetworkConfig
+from .handles import NetworkHandle
 
 
 @dataclass(frozen=True)
@@ -29,19 +30,19 @@ def plan_subnets(vpc_cidr: str, zones: int) -> list[SubnetPlan]:
     return [SubnetPlan(i, str(blocks[i]), str(blocks[8 + i])) for i in range(zones)]
 
 
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
-    def __init__(self, config: NetworkConfig, cluster_name: str, tags: dict[str, str]):
-        self.config = config
-        self.cluster_name = cluster_name
-        self.tags = tags
+    config: NetworkConfig
+    cluster_name: str
+    """The cluster whose controllers discover the subnets (``kubernetes.io/cluster/<name>`` tags)."""
+    tags: dict[str, str]
 
 
 class Network(pulumi.ComponentResource):
     """A multi-AZ VPC with NAT egress and the subnet tags that EKS controllers discover."""
 
-    vpc_id: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-    public_subnet_ids: pulumi.Output[list[str]]
+    handle: NetworkHandle
+    """The VPC and its subnets, for the layers built on them."""
     availability_zones: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
@@ -120,13 +121,24 @@ class Network(pulumi.ComponentResource):
             private_ids.append(private.id)
             public_ids.append(public.id)
 
-        self.vpc_id = vpc.id
-        self.private_subnet_ids = pulumi.Output.all(*private_ids)
-        self.public_subnet_ids = pulumi.Output.all(*public_ids)
+        self.handle = NetworkHandle(
+            vpc_id=vpc.id,
+            private_subnet_ids=pulumi.Output.all(*private_ids),
+            public_subnet_ids=pulumi.Output.all(*public_ids),
+        )
         self.availability_zones = zones
         self.register_outputs({
-            "vpcId": self.vpc_id,
-            "privateSubnetIds": self.private_subnet_ids,
-            "publicSubnetIds": self.public_subnet_ids,
+            "vpcId": self.handle.vpc_id,
+            "privateSubnetIds": self.handle.private_subnet_ids,
+            "publicSubnetIds": self.handle.public_subnet_ids,
             "availabilityZones": self.availability_zones,
         })
+
+
+def existing_network(config: ExistingNetworkConfig) -> NetworkHandle:
+    """The handle of a VPC the stack config names (``network.existing``): nothing is created."""
+    return NetworkHandle(
+        vpc_id=pulumi.Output.from_input(config.vpc_id),
+        private_subnet_ids=pulumi.Output.from_input(config.private_subnet_ids),
+        public_subnet_ids=pulumi.Output.from_input(config.public_subnet_ids),
+    )

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import yaml
 
-from .cluster import Cluster, managed_policy_arn, service_trust_policy
+from .cluster import Cluster
 from .config.node_pools import NodePoolConfig
+from .handles import NodePoolsHandle
+from .iam import managed_policy_arn, service_trust_policy
 from .placement import PoolPlacement, Taint, placement_for
 
 #: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do
@@ -125,29 +128,29 @@ def nodeadm_user_data(config: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- component
 
 
+@dataclass(frozen=True, kw_only=True)
 class NodePoolsArgs:
-    def __init__(self, pools: dict[str, NodePoolConfig], cluster: Cluster, subnet_ids: pulumi.Input[list[str]],
-                 tags: dict[str, str], cluster_name: str):
-        self.pools = pools
-        self.cluster = cluster
-        self.subnet_ids = subnet_ids
-        """Private subnets: nodes never get public addresses."""
-        self.tags = tags
-        self.cluster_name = cluster_name
+    pools: dict[str, NodePoolConfig]
+    cluster: Cluster
+    subnet_ids: pulumi.Input[list[str]]
+    """Private subnets: nodes never get public addresses."""
+    tags: dict[str, str]
+    cluster_name: str
 
 
 class NodePools(pulumi.ComponentResource):
     """One EKS managed node group with a launch template per pool, and the node IAM role."""
 
+    handle: NodePoolsHandle
+    """The pools' placements and node groups, for the layers built on them."""
     node_groups: dict[str, aws.eks.NodeGroup]
     launch_templates: dict[str, aws.ec2.LaunchTemplate]
-    placements: dict[str, PoolPlacement]
     node_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:node_pools:NodePools", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cluster = args.cluster
+        cluster, control_plane = args.cluster, args.cluster.handle
 
         role = aws.iam.Role(
             f"{name}-node-role",
@@ -160,7 +163,8 @@ class NodePools(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-role-{policy}",
                 role=role.name,
-                policy_arn=cluster.partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
+                policy_arn=pulumi.Output.from_input(control_plane.partition).apply(
+                    lambda p, policy=policy: managed_policy_arn(p, policy)),
                 opts=child,
             )
             for policy in NODE_POLICIES
@@ -168,16 +172,16 @@ class NodePools(pulumi.ComponentResource):
         # Nodes join only once pod networking and credentials can run on them.
         joins_after = [*attachments, *(cluster.node_addons[k] for k in sorted(cluster.node_addons))]
 
-        self.node_groups, self.launch_templates, self.placements = {}, {}, {}
+        self.node_groups, self.launch_templates, placements = {}, {}, {}
         for pool_name, pool in sorted(args.pools.items()):
             placement = pool_placement(pool_name, pool)
             tags = {**args.tags, "servestack:pool": pool_name}
             template = self._launch_template(f"{name}-{pool_name}", args, pool, placement, tags)
             self.launch_templates[pool_name] = template
-            self.placements[pool_name] = placement
+            placements[pool_name] = placement
             self.node_groups[pool_name] = aws.eks.NodeGroup(
                 f"{name}-{pool_name}",
-                cluster_name=cluster.name,
+                cluster_name=control_plane.name,
                 node_role_arn=role.arn,
                 subnet_ids=args.subnet_ids,
                 instance_types=list(pool.instance_types),
@@ -200,19 +204,20 @@ class NodePools(pulumi.ComponentResource):
             )
 
         self.node_role_arn = role.arn
+        self.handle = NodePoolsHandle(placements=placements, node_groups=[self.node_groups[k] for k in sorted(self.node_groups)])
         self.register_outputs({
             "nodeRoleArn": self.node_role_arn,
             "nodeGroups": {k: v.arn for k, v in self.node_groups.items()},
-            "placements": {k: v.to_output() for k, v in self.placements.items()},
+            "placements": {k: v.to_output() for k, v in placements.items()},
         })
 
     def _launch_template(self, name: str, args: NodePoolsArgs, pool: NodePoolConfig, placement: PoolPlacement,
                          tags: dict[str, str]) -> aws.ec2.LaunchTemplate:
-        cluster = args.cluster
+        cluster, control_plane = args.cluster, args.cluster.handle
         named = {**tags, "Name": f"{args.cluster_name}-{placement.name}"}
         custom_ami: dict[str, Any] = {}
         if pool.ami_id is not None:
-            user_data = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+            user_data = pulumi.Output.all(control_plane.name, control_plane.endpoint, control_plane.certificate_authority).apply(
                 lambda v: base64.b64encode(nodeadm_user_data(
                     node_config(v[0], v[1], v[2], cluster.service_ipv4_cidr, placement)
                 ).encode()).decode()

@@ -15,6 +15,7 @@ functions below, tested without Pulumi.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -23,6 +24,7 @@ import pulumi_kubernetes as k8s
 from . import versions
 from .config.platform import PlatformConfig, platform_kserve_version
 from .handles import ClusterHandle, PlatformHandle
+from .kubeflow import KUBEFLOW_KNATIVE_LAYER, KUBEFLOW_KSERVE_LAYER, kubeflow_layers
 from .placement import PoolPlacement
 from .versions import Pinned
 
@@ -46,60 +48,6 @@ KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 KSERVE_GATEWAY = f"{KSERVE_NAMESPACE}/kserve-ingress-gateway"
 ENVOY_GATEWAY_CLASS = "envoy"
 ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
-
-# Kubeflow's manifests at tag 26.03: the targets of upstream's single-command install
-# (example/kustomization.yaml at that tag), grouped in layers in the order its README installs
-# them; each layer needs the one before (CRDs and namespaces, then the mesh, then what runs in it).
-# Every target is a directory with a kustomization at the tag (the conformance tests check them
-# against the tag's path list). Left out on purpose:
-# - common/cert-manager/overlays/kubeflow: it installs cert-manager itself (../../base); the Helm
-#   release below is the cluster's one cert-manager. What the overlay adds is not needed: its
-#   ClusterIssuer kubeflow-self-signing-issuer (formerly common/cert-manager/kubeflow-issuer/base,
-#   moved here by kubeflow/manifests#3342) is referenced by no kustomization at 26.03 (every
-#   component creates its own namespaced self-signed Issuer), and its two NetworkPolicies only
-#   restrict ingress into the cert-manager namespace.
-# - common/networkpolicies/base: gone at 26.03; kubeflow/manifests#3342 moved each policy into the
-#   target of its namespace, all applied here (kubeflow-namespace/base for kubeflow and
-#   kubeflow-system, istio-namespace/base, knative-serving via overlays/gateways, oauth2-proxy via
-#   overlays/m2m-dex-only, dex/overlays/oauth2-proxy for auth), except cert-manager's (see above).
-# - common/user-namespace/base: the example user's profile (user@example.com), not a platform part.
-KUBEFLOW_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", (
-        "common/kubeflow-namespace/base",
-        "common/istio/istio-crds/base",
-        "common/istio/istio-namespace/base",
-    )),
-    ("mesh", ("common/istio/istio-install/overlays/oauth2-proxy",)),
-    ("auth", ("common/oauth2-proxy/overlays/m2m-dex-only", "common/dex/overlays/oauth2-proxy")),
-    ("knative", ("common/knative/knative-serving/overlays/gateways", "common/istio/cluster-local-gateway/base")),
-    ("platform", (
-        "common/kubeflow-roles/base",
-        "common/istio/kubeflow-istio-resources/base",
-    )),
-    ("kserve", ("applications/kserve/kserve", "applications/kserve/models-web-app/overlays/kubeflow")),
-    # The pipeline, profiles and trainer targets are example/kustomization.yaml's overlays of the
-    # upstream bases: KFP's pipeline-install-config security context, Pod Security labels on
-    # profile namespaces, and the trainer's webhook port excluded from the Istio sidecar.
-    ("applications", (
-        "applications/pipeline/overlays",
-        "applications/katib/upstream/installs/katib-with-kubeflow",
-        "applications/centraldashboard/overlays/oauth2-proxy",
-        "applications/admission-webhook/upstream/overlays/cert-manager",
-        "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
-        "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
-        "applications/pvcviewer-controller/upstream/base",
-        "applications/profiles/pss",
-        "applications/volumes-web-app/upstream/overlays/istio",
-        "applications/tensorboard/tensorboards-web-app/upstream/overlays/istio",
-        "applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow",
-        "applications/trainer/overlays",
-        "applications/spark/spark-operator/overlays/kubeflow",
-    )),
-)
-# The layer after which Kubeflow's KServe serves InferenceServices.
-KUBEFLOW_KSERVE_LAYER = "kserve"
-KUBEFLOW_KNATIVE_LAYER = "knative"
-
 
 # --------------------------------------------------------------------------- pure decisions
 
@@ -165,24 +113,6 @@ def namespace_labels(config: PlatformConfig) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def kubeflow_directory(repository: str, path: str, ref: str) -> str:
-    """A kustomize remote target: ``<repo>//<path>?ref=<tag>``."""
-    return f"{repository.rstrip('/')}//{path}?ref={ref}"
-
-
-def kubeflow_short_name(path: str) -> str:
-    """``applications/kserve/kserve`` -> ``kserve-kserve``: the resource name of one kustomization."""
-    return path.split("/", 1)[1].replace("/", "-")
-
-
-def kubeflow_layers(repository: str, ref: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(layer, [(short name, kustomize target)]) in install order."""
-    return [
-        (layer, [(kubeflow_short_name(path), kubeflow_directory(repository, path, ref)) for path in paths])
-        for layer, paths in KUBEFLOW_LAYERS
-    ]
-
-
 def release_manifest(pinned: Pinned, file: str) -> str:
     """URL of one file of an upstream release (Knative publishes its releases as manifests)."""
     return f"{pinned.source}/{pinned.version}/{file}"
@@ -191,10 +121,10 @@ def release_manifest(pinned: Pinned, file: str) -> str:
 # --------------------------------------------------------------------------- component
 
 
+@dataclass(frozen=True, kw_only=True)
 class ServingPlatformArgs:
-    def __init__(self, config: PlatformConfig, cluster: ClusterHandle):
-        self.config = config
-        self.cluster = cluster
+    config: PlatformConfig
+    cluster: ClusterHandle
 
 
 class ServingPlatform(pulumi.ComponentResource):
@@ -388,7 +318,7 @@ class ServingPlatform(pulumi.ComponentResource):
         return list(self.kubeflow_layers[KUBEFLOW_KSERVE_LAYER])
 
 
-# --------------------------------------------------------------------------- referenced platform
+# --------------------------------------------------------------------------- what a serving stack reads
 
 
 def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str, Any]:
@@ -399,38 +329,3 @@ def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str,
         "kubeflow": config.kubeflow.enabled,
         "endpointNamespaces": sorted(handle.namespaces),
     }
-
-
-class ExistingPlatform(pulumi.ComponentResource):
-    """The platform another (platform) stack installed on a referenced cluster.
-
-    A serving stack must not install cert-manager or KServe a second time; it reads the platform
-    stack's ``platform`` output and looks up the endpoint namespaces, so that endpoints build on
-    the same :class:`PlatformHandle` either way.
-    """
-
-    handle: PlatformHandle
-
-    def __init__(self, name: str, stack: str, cluster: ClusterHandle, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("servestack:platform:ExistingPlatform", name, None, opts)
-        from pulumi.runtime.sync_await import _sync_await
-
-        reference = pulumi.StackReference(f"{name}-ref", stack_name=stack, opts=pulumi.ResourceOptions(parent=self))
-        # Endpoints check their namespace and mode while the program runs: read the values now.
-        exported = _sync_await(reference.get_output_details("platform")).value
-        if exported is None:
-            raise pulumi.RunError(f"stack {stack!r} exports no platform; is it a servestack platform stack?")
-        namespaces = {
-            namespace: k8s.core.v1.Namespace.get(
-                f"{name}-ns-{namespace}", namespace,
-                opts=pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider),
-            )
-            for namespace in sorted(exported["endpointNamespaces"])
-        }
-        self.handle = PlatformHandle(
-            deployment_mode=exported["deploymentMode"],
-            kserve_version=exported["kserveVersion"],
-            namespaces=namespaces,
-            ready=[],  # installed and converged by the platform stack
-        )
-        self.register_outputs({"stack": stack, **{k: exported[k] for k in sorted(exported)}})

@@ -1,4 +1,4 @@
-"""Staged model rollouts: the state machine, and its compilation to the KServe API. Pure Python.
+"""Staged model rollouts: the state machine, what KServe really does with it, and its record. Pure Python.
 
 A rollout moves an endpoint from its stable model to a candidate model through declared stages
 (percent of traffic to the candidate, strictly increasing, each from 0 to 100). Its state lives
@@ -206,9 +206,6 @@ class Rollout:
 #: after it. A test fails when the pinned KServe moves past it, so that these rules are revisited.
 STANDARD_CANARY_UNROUTED_IN = "v0.20.0"
 STANDARD_CANARY_ROUTING_PR = "kserve/kserve#5912"
-#: KServe's name for the predictor container (what a canary's ``model.name`` must say: the CRD
-#: requires a name there, and KServe merges the model into the runtime's container of this name).
-KSERVE_CONTAINER = "kserve-container"
 #: Replicas of a Standard-mode candidate when ``rollout.candidateReplicas`` is not set. KServe's own
 #: default is the stable minReplicas times trafficPercent, rounded up: 0 replicas at a 0% stage.
 DEFAULT_CANDIDATE_REPLICAS = 1
@@ -262,39 +259,6 @@ def predictor_name(version: str) -> str:
     """The Standard-mode predictor name of a model version: ``1.4.0`` -> ``v1-4-0`` (a DNS label)."""
     slug = re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
     return f"v{slug}"[:20].rstrip("-")
-
-
-def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, Any], stable: dict[str, Any],
-                      candidate: dict[str, Any] | None = None, candidate_replicas: int | None = None) -> dict[str, Any]:
-    """The ``predictor`` (and, in Standard mode, ``canary``) part of an InferenceService spec.
-
-    ``stable``/``candidate`` are the model-specific predictor fields of each model (``model`` or
-    ``containers``); ``shared`` holds the fields both share (placement, autoscaling, logger...).
-    ``candidate_replicas`` is Standard mode's canary replica count (Knative mode has none; default
-    :data:`DEFAULT_CANDIDATE_REPLICAS`).
-    """
-    mode = Mode(mode)
-    if rollout.phase is not Phase.STEADY and candidate is None:
-        raise ValueError("a rollout needs the candidate's predictor fields")
-    if mode is Mode.KNATIVE:
-        if candidate_replicas is not None:
-            raise ValueError("candidate replicas belong to Standard mode; Knative mode has no such field")
-        if rollout.phase is Phase.STEADY:
-            return {"predictor": {**shared, **stable}}
-        return {"predictor": {**shared, **candidate, "canaryTrafficPercent": rollout.traffic.candidate}}
-
-    predictor = {"name": predictor_name(rollout.stable), **shared, **stable}
-    if rollout.phase is not Phase.IN_PROGRESS:
-        return {"predictor": predictor}
-    problem = stages_problem(mode, rollout.stages)
-    if problem:
-        raise ValueError(f"stages {rollout.stages} {problem}")
-    canary_predictor = {"name": predictor_name(rollout.candidate), **candidate}
-    if "model" in canary_predictor:
-        # The CRD requires the model's (container) name on a canary; KServe's own is kserve-container.
-        canary_predictor["model"] = {"name": KSERVE_CONTAINER, **canary_predictor["model"]}
-    canary_predictor["minReplicas"] = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
-    return {"predictor": predictor, "canary": [{"trafficPercent": rollout.traffic.candidate, "predictor": canary_predictor}]}
 
 
 # --------------------------------------------------------------------------- the rollout record

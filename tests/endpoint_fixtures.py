@@ -84,7 +84,8 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_
         kserve = k8s.core.v1.ConfigMap("kserve-ready", metadata={"name": "kserve", "namespace": "default"},
                                        opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[node_pools])))
         cluster = ClusterHandle(
-            name="servestack-test", kubernetes_provider=provider,
+            name="servestack-test", endpoint="https://example.eks.amazonaws.com", certificate_authority="Q0E=",
+            kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC123",
             oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/ABC123", partition=partition,
             placements=cluster_placements or placements(stack), ready=[node_pools],
@@ -93,6 +94,6 @@ def endpoints_program(endpoints: dict[str, Any], mode: str = "Knative", cluster_
         platform = PlatformHandle(deployment_mode=mode, kserve_version="v0.20.0", namespaces={"models": namespace},
                                   ready=[] if referenced_platform else [kserve])
         for name, endpoint in sorted(stack.endpoints.items()):
-            ModelEndpoint(name, ModelEndpointArgs(endpoint, cluster, platform, tags={"team": "ml"}))
+            ModelEndpoint(name, ModelEndpointArgs(config=endpoint, cluster=cluster, platform=platform, tags={"team": "ml"}))
 
     return program

@@ -7,10 +7,9 @@ import json
 import pytest
 
 from components import versions
-from components.cluster import (
-    Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, endpoint_access, irsa_trust_policy, kubeconfig,
-)
+from components.cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, endpoint_access, kubeconfig
 from components.config.cluster import ClusterConfig
+from components.iam import irsa_trust_policy
 from harness import plan_program, resource, resources
 
 ADMIN = "arn:aws:iam::123456789012:role/ml-admin"
@@ -22,9 +21,10 @@ ISSUER_PREFIX = "oidc.eks.us-east-1.amazonaws.com/id/"
 
 def cluster_program(config: dict, production: bool):
     def program():
-        cluster = Cluster("c", ClusterArgs(ClusterConfig.model_validate(config), "servestack-test", ["subnet-a", "subnet-b"],
-                                           "us-east-1", production, TAGS))
-        ClusterAddons("late", ClusterAddonsArgs(cluster, []))
+        cluster = Cluster("c", ClusterArgs(config=ClusterConfig.model_validate(config), cluster_name="servestack-test",
+                                           subnet_ids=["subnet-a", "subnet-b"], region="us-east-1", is_production=production,
+                                           tags=TAGS))
+        ClusterAddons("late", ClusterAddonsArgs(cluster=cluster, nodes=[]))
     return program
 
 

@@ -37,9 +37,11 @@ def parsed(pools=POOLS) -> dict[str, NodePoolConfig]:
 def plan():
     # Read-only: planned once, inspected by many tests.
     def program():
-        cluster = Cluster("c", ClusterArgs(ClusterConfig.model_validate({"adminRoleArns": ["arn:aws:iam::123456789012:role/a"]}),
-                                           "servestack-test", ["subnet-a", "subnet-b"], "us-east-1", False, TAGS))
-        NodePools("pools", NodePoolsArgs(parsed(), cluster, ["subnet-a", "subnet-b"], TAGS, "servestack-test"))
+        cluster = Cluster("c", ClusterArgs(config=ClusterConfig.model_validate({"adminRoleArns": ["arn:aws:iam::123456789012:role/a"]}),
+                                           cluster_name="servestack-test", subnet_ids=["subnet-a", "subnet-b"], region="us-east-1",
+                                           is_production=False, tags=TAGS))
+        NodePools("pools", NodePoolsArgs(pools=parsed(), cluster=cluster, subnet_ids=["subnet-a", "subnet-b"], tags=TAGS,
+                                         cluster_name="servestack-test"))
     return plan_program(program)
 
 

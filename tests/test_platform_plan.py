@@ -18,13 +18,11 @@ from hypothesis import strategies as st
 from components.config.platform import PlatformConfig
 from components.handles import ClusterHandle
 from components.placement import placement_for
+from components.kubeflow import KUBEFLOW_LAYERS, kubeflow_directory, kubeflow_layers
 from components.platform import (
     KNATIVE_POD_SPEC_FEATURES,
-    KUBEFLOW_LAYERS,
     ServingPlatform,
     ServingPlatformArgs,
-    kubeflow_directory,
-    kubeflow_layers,
     knative_features,
     namespace_labels,
 )
@@ -64,6 +62,8 @@ def plan_platform(platform: dict[str, Any], pools: dict[str, tuple[list[str], in
                                       opts=pulumi.ResourceOptions(provider=provider))
         handle = ClusterHandle(
             name="servestack-test",
+            endpoint="https://example.eks.amazonaws.com",
+            certificate_authority="Q0E=",
             kubernetes_provider=provider,
             oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X",
             oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/X",
@@ -71,7 +71,7 @@ def plan_platform(platform: dict[str, Any], pools: dict[str, tuple[list[str], in
             placements={name: placement_for(name, types, size) for name, (types, size) in pools.items()},
             ready=[ready],
         )
-        component = ServingPlatform("platform", ServingPlatformArgs(PlatformConfig.model_validate(platform), handle))
+        component = ServingPlatform("platform", ServingPlatformArgs(config=PlatformConfig.model_validate(platform), cluster=handle))
         if captured is not None:
             captured["platform"] = component
 

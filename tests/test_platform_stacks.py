@@ -97,9 +97,9 @@ def test_a_stack_on_a_referenced_cluster_installs_no_platform_and_takes_the_plat
     assert resources(plan, RELEASE) == {}
     assert resources(plan, "kubernetes:core/v1:Namespace") == {}
     (platform,) = platforms
-    assert (platform.handle.deployment_mode, platform.handle.kserve_version) == ("Standard", "v0.20.0")
-    assert sorted(platform.handle.namespaces) == ["models"]
-    assert platform.handle.ready == []
+    assert (platform.deployment_mode, platform.kserve_version) == ("Standard", "v0.20.0")
+    assert sorted(platform.namespaces) == ["models"]
+    assert platform.ready == []
 
 
 def test_a_stack_on_a_referenced_cluster_may_not_declare_a_platform():

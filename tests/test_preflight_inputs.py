@@ -131,9 +131,9 @@ def test_values_unknown_before_deployment_are_not_taken_for_facts():
 
 def test_a_planned_node_group_on_the_network_component_gets_the_zones_of_its_subnets():
     def program():
-        network = Network("net", NetworkArgs(NetworkConfig(availability_zones=3), "cluster", {}))
+        network = Network("net", NetworkArgs(config=NetworkConfig(availability_zones=3), cluster_name="cluster", tags={}))
         aws.eks.NodeGroup("gpu", cluster_name="cluster", node_role_arn="arn:aws:iam::123456789012:role/nodes",
-                          subnet_ids=network.private_subnet_ids, instance_types=["g6e.xlarge"],
+                          subnet_ids=network.handle.private_subnet_ids, instance_types=["g6e.xlarge"],
                           scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, max_size=2, desired_size=0),
                           labels={"servestack.io/pool": "gpu"})
 

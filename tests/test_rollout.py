@@ -14,13 +14,13 @@ from components.rollout import (
     RolloutRefused,
     Stages,
     TrafficSplit,
-    compile_predictor,
     kserve_canary_replicas,
     predictor_name,
     rollout_record,
     stable_min_during_canary,
     stages_problem,
 )
+from components.inference_service import compile_predictor
 
 STAGES = Stages.of(10, 50, 100)
 

@@ -11,6 +11,7 @@ import re
 from functools import cache
 from typing import Annotated, Literal
 
+import botocore.loaders
 from pydantic import AfterValidator, Field, field_validator
 
 from .. import catalog
@@ -45,8 +46,6 @@ def eks_label_limits() -> dict[str, tuple[int, int]]:
     """``{"key": (min, max), "value": (min, max)}``: the lengths the EKS API allows for a node group's
     label keys and values (shapes ``labelKey``/``labelValue`` of botocore's EKS model). Stricter
     than Kubernetes: a value may not be empty, and a key (prefix included) has at most 63 characters."""
-    import botocore.loaders
-
     shapes = botocore.loaders.create_loader().load_service_model("eks", "service-2")["shapes"]
     return {part: (shapes[shape]["min"], shapes[shape]["max"]) for part, shape in (("key", "labelKey"), ("value", "labelValue"))}
 
@@ -197,7 +196,7 @@ class NodePoolConfig(ConfigModel):
             found.append(Finding(("desiredSize",), f"must lie between minSize ({self.min_size}) and maxSize ({self.max_size})", self.desired_size))
         found += self._capacity_problems()
         if len(kinds) == 1:
-            found += self._fpga_problems(kinds[0] == catalog.AcceleratorKind.FPGA.value)
+            found += self._own_ami_problems(specs[0].accelerator) + self._declared_plugin_problems(specs[0].accelerator)
         return found
 
     def _capacity_problems(self) -> list[Finding]:
@@ -211,23 +210,33 @@ class NodePoolConfig(ConfigModel):
             found.append(Finding(("capacityReservationId",), f"is only used when capacityType is capacityBlock (capacityType is {self.capacity_type})", self.capacity_reservation_id))
         return found
 
-    def _fpga_problems(self, is_fpga: bool) -> list[Finding]:
-        found = []
-        if is_fpga:
-            if self.ami_id is None:
-                found.append(Finding(
-                    ("amiId",),
-                    "is required for an FPGA pool: there is no EKS-optimized FPGA AMI, so give a custom AL2023 AMI with the FPGA "
-                    "runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
-                ))
-            if self.fpga_device_plugin is None:
-                found.append(Finding(
-                    ("fpgaDevicePlugin",),
-                    "is required for an FPGA pool: no vendor publishes a device plugin for F2, so give its image and resourceName",
-                ))
-        else:
+    def _own_ami_problems(self, accelerator: catalog.Accelerator) -> list[Finding]:
+        """``amiId``: required where the catalog knows no EKS-optimized AMI, refused elsewhere."""
+        if accelerator.needs_custom_ami:
             if self.ami_id is not None:
-                found.append(Finding(("amiId",), "is only for FPGA pools; other pools use the EKS-optimized AMI of their accelerator", self.ami_id))
+                return []
+            title = accelerator.title
+            return [Finding(
+                ("amiId",),
+                f"is required for an {title} pool: there is no EKS-optimized {title} AMI, so give a custom AL2023 AMI with the "
+                f"{title} runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
+            )]
+        if self.ami_id is not None:
+            return [Finding(("amiId",), f"is only for {catalog.titles(lambda a: a.needs_custom_ami)} pools; other pools use the "
+                                        "EKS-optimized AMI of their accelerator", self.ami_id)]
+        return []
+
+    def _declared_plugin_problems(self, accelerator: catalog.Accelerator) -> list[Finding]:
+        """``fpgaDevicePlugin``: required where the catalog has no chart for the kind's plugin, refused elsewhere."""
+        if catalog.declares_plugin(accelerator):
             if self.fpga_device_plugin is not None:
-                found.append(Finding(("fpgaDevicePlugin",), "is only for FPGA pools", self.fpga_device_plugin.model_dump(by_alias=True)))
-        return found
+                return []
+            families = ", ".join(f.upper() for f, kind in catalog.FAMILIES.items() if kind is accelerator.kind)
+            return [Finding(
+                ("fpgaDevicePlugin",),
+                f"is required for an {accelerator.title} pool: no vendor publishes a device plugin for {families}, so give its "
+                "image and resourceName",
+            )]
+        if self.fpga_device_plugin is not None:
+            return [Finding(("fpgaDevicePlugin",), f"is only for {catalog.titles(catalog.declares_plugin)} pools", self.fpga_device_plugin.model_dump(by_alias=True))]
+        return []

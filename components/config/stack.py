@@ -13,13 +13,18 @@ import typing
 from functools import cache
 from typing import Any, Literal
 
+import botocore.loaders
+import botocore.regions
+import pulumi
+from pulumi.runtime import config as runtime_config
 from pydantic import TypeAdapter, ValidationError
 
-from .. import versions
+from .. import catalog, versions
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
-from .endpoints import EndpointConfig, EndpointName, endpoint_problems
+from .endpoint_fit import endpoint_problems
+from .endpoints import EndpointConfig, EndpointName
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
 from .platform import PlatformConfig
@@ -106,11 +111,12 @@ class StackConfig(ConfigModel):
                 "must be empty in prod: the prod API endpoint is private only (reach it from the VPC, a VPN or a peered network)",
                 self.cluster.public_access_cidrs,
             ))
-        fpga_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
-        if len(fpga_plugins) > 1:
+        declared_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
+        if len(declared_plugins) > 1:
+            kinds = catalog.titles(catalog.declares_plugin)
             found.append(Finding(
                 ("nodePools",),
-                "declares different fpgaDevicePlugin settings; FPGA pools must share one (one DaemonSet serves every FPGA node)",
+                f"declares different fpgaDevicePlugin settings; {kinds} pools must share one (one DaemonSet serves every {kinds} node)",
                 sorted(name for name, pool in self.node_pools.items() if pool.fpga_device_plugin is not None),
             ))
         system_pools = [name for name, pool in sorted(self.node_pools.items())
@@ -154,9 +160,6 @@ def _type_adapter(annotation: Any) -> TypeAdapter:
 def _known_regions() -> frozenset[str]:
     # Read botocore's endpoint data directly: a botocore Session would read AWS_PROFILE and fail
     # on a profile that does not exist, and the offline plan must not depend on AWS settings.
-    import botocore.loaders
-    import botocore.regions
-
     resolver = botocore.regions.EndpointResolver(botocore.loaders.create_loader().load_data("endpoints"))
     return frozenset(
         region
@@ -262,9 +265,6 @@ def decode_value(value: Any) -> Any:
 
 def load_stack_config() -> StackConfig:
     """Read and validate the running Pulumi program's config (real engine or mocks)."""
-    import pulumi
-    from pulumi.runtime import config as runtime_config
-
     raw: dict[str, Any] = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
