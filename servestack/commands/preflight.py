@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
 
 def _read_plan(path: Path) -> dict[str, Any]:
-    from ..review.plans import PlanInputError, read_document
+    from plandoc.document import PlanInputError, read_document
 
     try:
         return read_document(path)[0]
@@ -60,11 +61,13 @@ def preflight_command(stack: str, project_dir: Path, plan_path: Path | None, out
     AWS_ENDPOINT_URL). Exit 0 when every check passes or is skipped, 1 on any failure,
     2 when AWS cannot be reached or no credentials are found.
     """
+    from plandoc.document import plan_from_document
+
     from ..preflight import AwsUnavailable, run_preflight
 
     document = _read_plan(plan_path) if plan_path else plan_or_exit(project_dir, stack, write=False)[1].document
     try:
-        report = run_preflight(document, stack)
+        report = run_preflight(replace(plan_from_document(document), stack=stack))
     except AwsUnavailable as error:
         if output_format == "json":
             click.echo(json.dumps({"stack": stack, "ok": False, "error": str(error)}, indent=2))

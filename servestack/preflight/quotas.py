@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from components import catalog
+from plandoc.placement import PoolPlacement
 
 from .aws import AwsClients, CannotTell, call
-from .inputs import PoolInputs
 from .report import Result, Status
 
 
@@ -73,7 +73,7 @@ class PoolNeed:
     """``2 x g6.xlarge (4 vCPUs)``."""
 
 
-def pool_needs(pools: list[PoolInputs]) -> tuple[dict[InstanceQuota, list[PoolNeed]], list[Result]]:
+def pool_needs(pools: list[PoolPlacement]) -> tuple[dict[InstanceQuota, list[PoolNeed]], list[Result]]:
     """vCPUs each on-demand or spot pool needs at max size, grouped by quota; skips for what cannot
     be counted."""
     needs: dict[InstanceQuota, list[PoolNeed]] = {}
@@ -116,7 +116,7 @@ def _quota_value(clients: AwsClients, quota: InstanceQuota) -> float:
     return float(answer["Quota"]["Value"])
 
 
-def check_quotas(pools: list[PoolInputs], clients: AwsClients) -> list[Result]:
+def check_quotas(pools: list[PoolPlacement], clients: AwsClients) -> list[Result]:
     needs, results = pool_needs(pools)
     for quota in sorted(needs, key=lambda q: (q in SPOT_QUOTAS, q.code)):  # on-demand first
         pool_list = needs[quota]
