@@ -19,8 +19,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pulumi.runtime.sync_await import _sync_await
 
-from . import versions
+from . import iam, versions
 from .config.cluster import ClusterConfig
+from .iam import cluster_access_policy_arn, irsa_trust_policy, managed_policy_arn, service_trust_policy
 from .placement import PoolPlacement
 
 #: Every control-plane log type EKS has; all are on (audit trails are not optional).
@@ -31,8 +32,6 @@ NODE_ADDONS = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
 WORKLOAD_ADDONS = ("aws-ebs-csi-driver", "coredns")
 #: Days CloudWatch keeps control-plane logs (EKS would otherwise create a group kept forever).
 LOG_RETENTION_DAYS = 90
-#: The audience IRSA tokens are issued for.
-STS_AUDIENCE = "sts.amazonaws.com"
 
 #: Service accounts of add-ons with an IRSA role of their own, and the managed policy it gets.
 ADDON_IRSA = {
@@ -45,35 +44,6 @@ EXPORTED_OUTPUTS = ("clusterName", "clusterEndpoint", "clusterCertificateAuthori
 
 
 # ----------------------------------------------------------------------------- pure decisions
-
-
-def service_trust_policy(service: str) -> dict[str, Any]:
-    """Trust policy that lets one AWS service assume a role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }],
-    }
-
-
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Trust policy for IRSA: only this service account's tokens, issued for STS, may assume the role."""
-    issuer = oidc_issuer.removeprefix("https://")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{issuer}:aud": STS_AUDIENCE,
-                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-            }},
-        }],
-    }
 
 
 def endpoint_access(config: ClusterConfig, production: bool) -> dict[str, Any]:
@@ -109,10 +79,6 @@ def access_entry_name(role_arn: str) -> str:
     account = role_arn.split(":")[4]
     role = role_arn.rsplit("/", 1)[-1]
     return f"{account}-{role}"
-
-
-def managed_policy_arn(partition: str, name: str) -> str:
-    return f"arn:{partition}:iam::aws:policy/{name}"
 
 
 # ----------------------------------------------------------------------------- components
@@ -230,7 +196,7 @@ class Cluster(pulumi.ComponentResource):
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=issuer_url,
-            client_id_lists=[STS_AUDIENCE],
+            client_id_lists=[iam.STS_AUDIENCE],
             tags=tags,
             opts=child,
         )
@@ -247,7 +213,7 @@ class Cluster(pulumi.ComponentResource):
                 f"{name}-admin-{suffix}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
-                policy_arn=self.partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
+                policy_arn=self.partition.apply(lambda p: cluster_access_policy_arn(p, "AmazonEKSClusterAdminPolicy")),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=child,
             ))

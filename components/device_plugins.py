@@ -1,5 +1,8 @@
 """Accelerator device plugins: installed only where a pool needs them, nowhere else.
 
+The catalog says which plugin each accelerator kind has (:attr:`catalog.Accelerator.plugin`):
+a Helm chart servestack pins, installed by one release builder with the kind's values from
+:data:`CHART_VALUES`, or a plugin the stack declares, run as a DaemonSet of the stack's image.
 Each plugin serves the pools of one accelerator kind. It tolerates exactly the taints of those
 pools (no blanket ``operator: Exists``) and runs only on nodes labelled with its kind
 (``servestack.io/accelerator``), so it never lands on a CPU node or another kind's node.
@@ -14,21 +17,20 @@ pools (no blanket ``operator: Exists``) and runs only on nodes labelled with its
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import catalog, versions
+from . import catalog
 from .catalog import AcceleratorKind
 from .placement import PoolPlacement
 
 NAMESPACE = "kube-system"
 PRIORITY_CLASS = "system-node-critical"
 KUBELET_DEVICE_PLUGINS = "/var/lib/kubelet/device-plugins"
-NVIDIA_REPOSITORY = "https://nvidia.github.io/k8s-device-plugin"
-NEURON_CHART = "oci://public.ecr.aws/neuron/neuron-helm-chart"
-FPGA_PLUGIN_NAME = catalog.DevicePlugin.FPGA.value
 
 
 # ----------------------------------------------------------------------------- pure decisions
@@ -78,14 +80,22 @@ def neuron_values(pools: list[PoolPlacement]) -> dict[str, Any]:
     }
 
 
-def fpga_daemon_set(pools: list[PoolPlacement], image: str, resource_name: str) -> dict[str, Any]:
-    """The FPGA device plugin DaemonSet, as a Kubernetes object."""
-    labels = {"app.kubernetes.io/name": FPGA_PLUGIN_NAME, "app.kubernetes.io/managed-by": "servestack"}
-    selector = {"app.kubernetes.io/name": FPGA_PLUGIN_NAME}
+#: Helm values of each kind whose device plugin is a chart: the pools it serves -> the values.
+CHART_VALUES: dict[AcceleratorKind, Callable[[list[PoolPlacement]], dict[str, Any]]] = {
+    AcceleratorKind.NVIDIA: nvidia_values,
+    AcceleratorKind.NEURON: neuron_values,
+}
+
+
+def declared_daemon_set(kind: AcceleratorKind, pools: list[PoolPlacement], image: str, resource_name: str) -> dict[str, Any]:
+    """The DaemonSet of a device plugin the stack declares (FPGA's), as a Kubernetes object."""
+    plugin_name = catalog.ACCELERATORS[kind].plugin.name.value
+    labels = {"app.kubernetes.io/name": plugin_name, "app.kubernetes.io/managed-by": "servestack"}
+    selector = {"app.kubernetes.io/name": plugin_name}
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": {"name": FPGA_PLUGIN_NAME, "namespace": NAMESPACE, "labels": labels},
+        "metadata": {"name": plugin_name, "namespace": NAMESPACE, "labels": labels},
         "spec": {
             "selector": {"matchLabels": selector},
             "updateStrategy": {"type": "RollingUpdate"},
@@ -93,11 +103,11 @@ def fpga_daemon_set(pools: list[PoolPlacement], image: str, resource_name: str) 
                 "metadata": {"labels": labels},
                 "spec": {
                     "priorityClassName": PRIORITY_CLASS,
-                    "nodeSelector": node_selector(AcceleratorKind.FPGA),
+                    "nodeSelector": node_selector(kind),
                     "tolerations": tolerations(pools),
                     "automountServiceAccountToken": False,
                     "containers": [{
-                        "name": FPGA_PLUGIN_NAME,
+                        "name": plugin_name,
                         "image": image,
                         "imagePullPolicy": "IfNotPresent",
                         "env": [{"name": "RESOURCE_NAME", "value": resource_name}],
@@ -125,22 +135,22 @@ def fpga_daemon_set(pools: list[PoolPlacement], image: str, resource_name: str) 
 # ----------------------------------------------------------------------------- component
 
 
-class FpgaPlugin:
-    """The FPGA device plugin a stack declares (image and the resource it advertises)."""
+@dataclass(frozen=True, kw_only=True)
+class DeclaredPlugin:
+    """A device plugin the stack declares (the catalog has no chart for its kind): the image and
+    the extended resource it advertises."""
 
-    def __init__(self, image: str, resource_name: str):
-        self.image = image
-        self.resource_name = resource_name
+    image: str
+    resource_name: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class DevicePluginsArgs:
-    def __init__(self, placements: dict[str, PoolPlacement], provider: k8s.Provider, fpga: FpgaPlugin | None = None,
-                 depends_on: list[pulumi.Resource] | None = None):
-        self.placements = placements
-        self.provider = provider
-        self.fpga = fpga
-        """Required when a pool is an FPGA pool."""
-        self.depends_on = depends_on or []
+    placements: dict[str, PoolPlacement]
+    provider: k8s.Provider
+    declared: dict[AcceleratorKind, DeclaredPlugin] = field(default_factory=dict)
+    """The plugin of each kind the stack declares; required for such a kind's pools (FPGA)."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class DevicePlugins(pulumi.ComponentResource):
@@ -150,48 +160,45 @@ class DevicePlugins(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DevicePluginsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:device_plugins:DevicePlugins", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=args.depends_on)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=args.depends_on)
         self.plugins = {}
-
-        nvidia = pools_served(args.placements, AcceleratorKind.NVIDIA)
-        if nvidia:
-            chart = versions.NVIDIA_DEVICE_PLUGIN_CHART
-            self.plugins[catalog.DevicePlugin.NVIDIA.value] = k8s.helm.v3.Release(
-                f"{name}-nvidia",
-                name=catalog.DevicePlugin.NVIDIA.value,
-                chart=chart.name,
-                version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NVIDIA_REPOSITORY),
-                namespace=NAMESPACE,
-                values=nvidia_values(nvidia),
-                cleanup_on_fail=True,
-                opts=child,
-            )
-
-        neuron = pools_served(args.placements, AcceleratorKind.NEURON)
-        if neuron:
-            chart = versions.NEURON_HELM_CHART
-            self.plugins[catalog.DevicePlugin.NEURON.value] = k8s.helm.v3.Release(
-                f"{name}-neuron",
-                name=catalog.DevicePlugin.NEURON.value,
-                chart=NEURON_CHART,
-                version=chart.version,
-                namespace=NAMESPACE,
-                values=neuron_values(neuron),
-                cleanup_on_fail=True,
-                opts=child,
-            )
-
-        fpga = pools_served(args.placements, AcceleratorKind.FPGA)
-        if fpga:
-            if args.fpga is None:
-                raise ValueError(f"FPGA pools {', '.join(p.name for p in fpga)} need an FPGA device plugin (image and resource name)")
-            manifest = fpga_daemon_set(fpga, args.fpga.image, args.fpga.resource_name)
-            self.plugins[FPGA_PLUGIN_NAME] = k8s.apps.v1.DaemonSet(
-                f"{name}-fpga",
-                metadata=manifest["metadata"],
-                spec=manifest["spec"],
-                opts=child,
-            )
-
+        for kind in catalog.DEVICE_KINDS:
+            served = pools_served(args.placements, kind)
+            if not served:
+                continue
+            plugin = catalog.ACCELERATORS[kind].plugin
+            if plugin.declared_by_stack:
+                self.plugins[plugin.name.value] = self._daemon_set(kind, served, args.declared.get(kind))
+            else:
+                self.plugins[plugin.name.value] = self._release(kind, plugin, served)
         self.register_outputs({"plugins": sorted(self.plugins)})
+
+    def _release(self, kind: AcceleratorKind, plugin: catalog.PluginSpec, served: list[PoolPlacement]) -> k8s.helm.v3.Release:
+        """The Helm release of a plugin the catalog pins, with the kind's values."""
+        return k8s.helm.v3.Release(
+            f"{self._name}-{kind.value}",
+            name=plugin.name.value,
+            chart=plugin.chart,
+            version=plugin.pin.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=plugin.repository) if plugin.repository else None,
+            namespace=NAMESPACE,
+            values=CHART_VALUES[kind](served),
+            cleanup_on_fail=True,
+            opts=self._child,
+        )
+
+    def _daemon_set(self, kind: AcceleratorKind, served: list[PoolPlacement],
+                    declared: DeclaredPlugin | None) -> k8s.apps.v1.DaemonSet:
+        """The DaemonSet of a plugin the stack declares."""
+        if declared is None:
+            title = catalog.ACCELERATORS[kind].title
+            raise ValueError(f"{title} pools {', '.join(p.name for p in served)} need an {title} device plugin "
+                             "(image and resource name)")
+        manifest = declared_daemon_set(kind, served, declared.image, declared.resource_name)
+        return k8s.apps.v1.DaemonSet(
+            f"{self._name}-{kind.value}",
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=self._child,
+        )

@@ -32,37 +32,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster import irsa_trust_policy
 from .config.base import Finding
-from .config.endpoints import (
-    KMS_KEY_ARN,
-    EndpointConfig,
-    ModelConfig,
-    knative_finding,
-    mode_findings,
-    model_runtime,
-    placement_findings,
-)
+from .config.endpoint_fit import knative_finding, mode_findings, model_runtime, placement_findings
+from .config.endpoints import EndpointConfig, ModelConfig
 from .handles import ClusterHandle, PlatformHandle
+from .iam import S3Prefix, irsa_trust_policy, read_policy
 from .inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
 
 #: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
-
-
-@dataclass(frozen=True, order=True)
-class S3Prefix:
-    """Objects an endpoint may read: every key under ``prefix`` (ends with ``/``) in ``bucket``."""
-
-    bucket: str
-    prefix: str
-
-    @classmethod
-    def of_model(cls, storage_uri: str) -> "S3Prefix":
-        """The model's prefix: the parent of its versioned URI (``models/iris/`` of ``models/iris/1.4.0``)."""
-        bucket, _, key = storage_uri.removeprefix("s3://").partition("/")
-        parent = key.rstrip("/").rsplit("/", 1)[0]
-        return cls(bucket, f"{parent}/")
 
 
 def storage_prefixes(*uris: str | None) -> list[S3Prefix]:
@@ -80,41 +58,6 @@ def endpoint_prefixes(config: EndpointConfig) -> list[S3Prefix]:
     the transformer's artifacts (``transformer.storageUri``), which run as the same account."""
     transformer = config.transformer.storage_uri if config.transformer is not None else None
     return storage_prefixes(*(m.storage_uri for m in (config.model, config.candidate_model()) if m is not None), transformer)
-
-
-def kms_via_s3(kms_key_arn: str) -> str:
-    """The ``kms:ViaService`` value of S3 in the key's region (S3 uses a key of its own region only)."""
-    return f"s3.{KMS_KEY_ARN.fullmatch(kms_key_arn)['region']}.amazonaws.com"
-
-
-def read_policy(partition: str, prefixes: list[S3Prefix], kms_key_arn: str | None = None) -> dict[str, Any]:
-    """IAM policy: GetObject under each prefix, ListBucket only for keys under it, and for SSE-KMS
-    objects kms:Decrypt with exactly their key, only when S3 asks KMS on the endpoint's behalf."""
-    statements = []
-    for bucket in sorted({p.bucket for p in prefixes}):
-        keys = sorted(p.prefix for p in prefixes if p.bucket == bucket)
-        statements.append({
-            "Sid": "ReadModel" + "".join(c for c in bucket.title() if c.isalnum()),
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": [f"arn:{partition}:s3:::{bucket}/{k}*" for k in keys],
-        })
-        statements.append({
-            "Sid": "ListModel" + "".join(c for c in bucket.title() if c.isalnum()),
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:{partition}:s3:::{bucket}",
-            "Condition": {"StringLike": {"s3:prefix": [f"{k}*" for k in keys]}},
-        })
-    if kms_key_arn is not None:
-        statements.append({
-            "Sid": "DecryptModel",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": kms_key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": kms_via_s3(kms_key_arn)}},
-        })
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 @dataclass

@@ -5,14 +5,26 @@ from __future__ import annotations
 import pulumi
 
 from . import naming
+from .catalog import AcceleratorKind
 from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, ExistingCluster
 from .config import StackConfig
-from .device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin
+from .device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
 from .endpoint import ModelEndpoint, ModelEndpointArgs
 from .handles import ClusterHandle
 from .network import Network, NetworkArgs
 from .node_pools import NodePools, NodePoolsArgs
 from .platform import ExistingPlatform, ServingPlatform, ServingPlatformArgs, platform_output
+
+
+def declared_plugins(config: StackConfig) -> dict[AcceleratorKind, DeclaredPlugin]:
+    """The device plugin the stack declares for each kind the catalog has no chart for (FPGA): the
+    pools of one kind share one (the config checks it), so the first pool's is the kind's."""
+    declared: dict[AcceleratorKind, DeclaredPlugin] = {}
+    for _, pool in sorted(config.node_pools.items()):
+        if pool.fpga_device_plugin is not None:
+            declared.setdefault(pool.kind, DeclaredPlugin(image=pool.fpga_device_plugin.image,
+                                                          resource_name=pool.fpga_device_plugin.resource_name))
+    return declared
 
 
 class ServingEnvironment(pulumi.ComponentResource):
@@ -72,10 +84,11 @@ class ServingEnvironment(pulumi.ComponentResource):
         pools = NodePools(f"{name}-pools", NodePoolsArgs(config.node_pools, cluster, private_subnets, tags, cluster_name), child)
         node_groups = [pools.node_groups[k] for k in sorted(pools.node_groups)]
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(cluster, node_groups), child)
-        fpga = next((FpgaPlugin(p.fpga_device_plugin.image, p.fpga_device_plugin.resource_name)
-                     for _, p in sorted(config.node_pools.items()) if p.fpga_device_plugin is not None), None)
         plugins = DevicePlugins(
-            f"{name}-device-plugins", DevicePluginsArgs(pools.placements, cluster.kubernetes_provider, fpga), child,
+            f"{name}-device-plugins",
+            DevicePluginsArgs(placements=pools.placements, provider=cluster.kubernetes_provider,
+                              declared=declared_plugins(config)),
+            child,
         )
         self.cluster = ClusterHandle(
             name=cluster.name,

@@ -22,15 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import versions
-from .config.endpoints import (
-    STORAGE_URI_ENV,
-    ContainerConfig,
-    EndpointConfig,
-    ModelConfig,
-    ModelRuntime,
-    ResourcesConfig,
-    rendered_model_runtime,
-)
+from .config.endpoint_fit import ModelRuntime, rendered_model_runtime
+from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
 from .placement import PoolPlacement
 from .rollout import KSERVE_CONTAINER, RECORD_COMPONENT, Mode, RolloutRecord, compile_predictor, record_name, rollout_record
 
@@ -113,7 +106,7 @@ def render_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> dic
 def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement,
                  runtime: ModelRuntime | None = None) -> dict[str, Any]:
     """The predictor fields that belong to one model version (what a canary replaces). ``runtime`` is
-    the format model's resolution (:func:`~components.config.endpoints.model_runtime`): the format as
+    the format model's resolution (:func:`~components.config.endpoint_fit.model_runtime`): the format as
     the runtime spells it and the protocol to spell out; without it, the config's own values."""
     requirements = resource_requirements(resources, accelerators, placement)
     fields: dict[str, Any] = {"labels": {LABEL_MODEL_VERSION: model.version}}

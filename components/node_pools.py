@@ -21,8 +21,9 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
-from .cluster import Cluster, managed_policy_arn, service_trust_policy
+from .cluster import Cluster
 from .config.node_pools import NodePoolConfig
+from .iam import managed_policy_arn, service_trust_policy
 from .placement import PoolPlacement, Taint, placement_for
 
 #: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do

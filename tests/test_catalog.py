@@ -108,3 +108,68 @@ def test_every_supported_architecture_has_an_ami_type():
     for kind, accelerator in catalog.ACCELERATORS.items():
         assert accelerator.ami_types, kind
     assert catalog.ACCELERATORS[AcceleratorKind.FPGA].ami_types == {"x86_64": "CUSTOM"}
+
+
+# --- what each kind's entry carries beyond placement -------------------------------------------
+
+
+def test_each_kind_names_its_device_plugin_and_how_it_is_installed():
+    plugins = {k.value: a.plugin for k, a in catalog.ACCELERATORS.items()}
+    assert plugins["none"] is None
+    nvidia, neuron, fpga = plugins["nvidia"], plugins["neuron"], plugins["fpga"]
+    assert (nvidia.name.value, nvidia.chart, nvidia.repository, nvidia.pin.version) == (
+        "nvidia-device-plugin", "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0")
+    assert (neuron.name.value, neuron.chart, neuron.repository, neuron.pin.version) == (
+        "neuron-device-plugin", "oci://public.ecr.aws/neuron/neuron-helm-chart", None, "1.7.0")
+    assert (fpga.name.value, fpga.chart, fpga.pin, fpga.declared_by_stack) == ("fpga-device-plugin", None, None, True)
+    assert [p.declared_by_stack for p in (nvidia, neuron)] == [False, False]
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("nvidia-device-plugin", "nvidia"), ("https://nvidia.github.io/k8s-device-plugin/nvidia-device-plugin", "nvidia"),
+    ("neuron-helm-chart", "neuron"), ("oci://public.ecr.aws/neuron/neuron-helm-chart/", "neuron"),
+    ("neuron-device-plugin", "neuron"), ("fpga-device-plugin", "fpga"), ("cert-manager", None),
+])
+def test_a_device_plugin_is_known_by_its_release_or_chart_name(name, kind):
+    found = catalog.kind_of_plugin(name)
+    assert (found.value if found else None) == kind
+
+
+@pytest.mark.parametrize(("resource", "kind"), [
+    ("nvidia.com/gpu", "nvidia"), ("aws.amazon.com/neuron", "neuron"), ("aws.amazon.com/neuroncore", "neuron"),
+    ("aws.amazon.com/neurondevice", "neuron"), ("servestack.io/fpga", "fpga"), ("example.com/fpga", None), ("cpu", None),
+])
+def test_extended_resources_name_their_kind(resource, kind):
+    found = catalog.kind_of_resource(resource)
+    assert (found.value if found else None) == kind
+
+
+def test_device_counts_come_from_the_field_each_kind_names():
+    assert {k.value: a.count_field for k, a in catalog.ACCELERATORS.items()} == {
+        "none": None, "nvidia": "gpus", "neuron": "neuronDevices", "fpga": "fpgas"}
+    assert catalog.ACCELERATORS[AcceleratorKind.NEURON].devices({"neuronDevices": 12, "gpus": 0}) == 12
+    assert catalog.ACCELERATORS[AcceleratorKind.NONE].devices({"gpus": 8}) == 0
+
+
+def test_kinds_for_messages_list_every_kind_with_devices():
+    assert catalog.kinds_text() == "nvidia, neuron or fpga"
+    assert catalog.kinds_text("and") == "nvidia, neuron and fpga"
+    assert [k.value for k in catalog.DEVICE_KINDS] == ["nvidia", "neuron", "fpga"]
+
+
+@pytest.mark.parametrize(("instance_type", "on_demand", "spot"), [
+    ("g6.xlarge", "L-DB2E81BA", "L-3819A6DF"), ("gr6.4xlarge", "L-DB2E81BA", "L-3819A6DF"),
+    ("p5.48xlarge", "L-417A185B", "L-7212CCBC"), ("inf2.xlarge", "L-1945791B", "L-B5D1601B"),
+    ("trn1n.32xlarge", "L-2C3B7624", "L-6B0D517C"), ("f2.6xlarge", "L-74FC7D96", "L-88CF9481"),
+    ("m7i-flex.large", "L-1216C47A", "L-34B43A08"), ("c7g.xlarge", "L-1216C47A", "L-34B43A08"),
+])
+def test_each_instance_type_counts_against_the_quota_class_of_its_family(instance_type, on_demand, spot):
+    quota = catalog.quota_class_of(instance_type)
+    assert (quota.on_demand.code, quota.spot.code) == (on_demand, spot)
+    kind = catalog.lookup(instance_type).kind
+    assert quota in catalog.ACCELERATORS[kind].quota_classes
+
+
+def test_families_outside_every_quota_class_have_none():
+    assert [catalog.quota_class_of(t) for t in ("x2idn.16xlarge", "dl1.24xlarge")] == [None, None]
+    assert len(catalog.quota_classes()) == 6

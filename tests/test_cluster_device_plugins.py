@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from components import catalog, versions
 from components.catalog import AcceleratorKind
-from components.device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin, fpga_daemon_set, tolerations
+from components.device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs, declared_daemon_set, tolerations
 from components.placement import placement_for
 from harness import plan_program, resource, resources
 
@@ -32,17 +32,18 @@ def placements(with_fpga_resource: str = "example.com/fpga"):
     }
 
 
-def plugins_program(pools, fpga: FpgaPlugin | None = None):
+def plugins_program(pools, fpga: DeclaredPlugin | None = None):
     def program():
         provider = k8s.Provider("k8s", kubeconfig="{}")
-        DevicePlugins("plugins", DevicePluginsArgs(pools, provider, fpga))
+        declared = {AcceleratorKind.FPGA: fpga} if fpga else {}
+        DevicePlugins("plugins", DevicePluginsArgs(placements=pools, provider=provider, declared=declared))
     return program
 
 
 @pytest.fixture(scope="module")
 def plan():
     # Read-only: planned once, inspected by many tests.
-    return plan_program(plugins_program(placements(), FpgaPlugin(FPGA_IMAGE, "example.com/fpga")))
+    return plan_program(plugins_program(placements(), DeclaredPlugin(image=FPGA_IMAGE, resource_name="example.com/fpga")))
 
 
 def test_nvidia_release(plan):
@@ -90,7 +91,7 @@ def test_neuron_release(plan):
 
 def test_fpga_daemon_set_manifest(plan):
     (manifest,) = [m for _, m in plan.manifests() if m["kind"] == "DaemonSet"]
-    assert manifest == fpga_daemon_set([placements()["fpga"]], FPGA_IMAGE, "example.com/fpga")
+    assert manifest == declared_daemon_set(AcceleratorKind.FPGA, [placements()["fpga"]], FPGA_IMAGE, "example.com/fpga")
     spec = manifest["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"servestack.io/accelerator": "fpga"}
     assert spec["tolerations"] == [{"key": "example.com/fpga", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
@@ -113,6 +114,11 @@ def test_only_plugins_that_pools_need_are_installed():
     plan = plan_program(plugins_program({"system": placements()["system"], "gpu": placements()["gpu"]}))
     assert sorted(resources(plan, "kubernetes:helm.sh/v3:Release")) == ["plugins-nvidia"]
     assert plan.manifests() == []
+
+
+def test_an_fpga_pool_without_a_declared_plugin_is_refused():
+    with pytest.raises(Exception, match=r"FPGA pools fpga need an FPGA device plugin \(image and resource name\)"):
+        plan_program(plugins_program({"fpga": placements()["fpga"]}))
 
 
 def test_cpu_only_cluster_gets_no_plugin():

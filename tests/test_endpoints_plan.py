@@ -163,7 +163,8 @@ def test_role_may_read_only_the_models_prefix(plan):
 
 def test_candidate_in_another_prefix_is_granted_too():
     from components.config.endpoints import ModelConfig
-    from components.endpoint import S3Prefix, model_prefixes, read_policy
+    from components.endpoint import model_prefixes
+    from components.iam import S3Prefix, read_policy
 
     stable = ModelConfig(version="1", format="sklearn", storage_uri="s3://b-one/models/iris/1")
     candidate = ModelConfig(version="2", format="sklearn", storage_uri="s3://b-two/retrained/iris/2/")
@@ -268,7 +269,7 @@ def test_sse_kms_model_may_decrypt_with_exactly_its_key_through_s3():
 
 
 def test_multi_region_key_and_no_key():
-    from components.endpoint import S3Prefix, read_policy
+    from components.iam import S3Prefix, read_policy
 
     mrk = "arn:aws:kms:us-east-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
     prefixes = [S3Prefix("b", "models/iris/")]

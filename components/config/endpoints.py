@@ -6,29 +6,35 @@ explainer, payload logger and batcher, and a rollout of a candidate model throug
 stages. Node selectors, tolerations and accelerator resource names are never written here:
 they follow from the pool (see :mod:`components.placement`).
 
-Checks that need other sections (the pool exists and has the accelerator, the deployment
-mode the platform defaults to) run in :meth:`StackConfig.problems`.
+This module is the schema. Checks of single values (quantities, image pins, storage URIs, KMS
+key ARNs) live in :mod:`.values`; checks that need other sections (the pool exists and has the
+accelerator, the deployment mode the platform defaults to, the runtime the platform's KServe
+resolves) live in :mod:`.endpoint_fit` and run in :meth:`StackConfig.problems`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
-from ..images import ImagePin, image_pin
+from ..rollout import Rollout, Stages
 from .base import ConfigModel, Finding
-from .node_pools import NodePoolConfig, PoolName
+from .node_pools import PoolName
 from .platform import DeploymentMode
-
-if TYPE_CHECKING:
-    from ..placement import PoolPlacement
-    from ..rollout import Rollout
-    from .platform import PlatformConfig
+from .rollout import RolloutConfig
+from .values import (
+    ENV_NAME,
+    LABEL_VALUE,
+    checked_cpu,
+    checked_image,
+    checked_kms_key_arn,
+    checked_memory,
+    checked_storage_uri,
+    cpu_millis,
+    memory_bytes,
+)
 
 _ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
 
@@ -47,101 +53,6 @@ EndpointName = Annotated[str, AfterValidator(_endpoint_name)]
 FORMAT_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
 
-STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://")
-
-#: Shortest start-up timeout allowed with scale-to-zero on an accelerator pool: a node has to be
-#: launched, join, run its device plugin and pull a multi-GB image before the first request.
-MIN_ACCELERATOR_STARTUP_MINUTES = 10
-
-_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
-_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def cpu_millis(quantity: str) -> int:
-    """``"500m"`` -> 500, ``"2"`` -> 2000 (a quantity already checked by the pattern)."""
-    return int(quantity[:-1]) if quantity.endswith("m") else int(Decimal(quantity) * 1000)
-
-
-def memory_bytes(quantity: str) -> int:
-    match = re.match(r"^([0-9.]+)([A-Za-z]*)$", quantity)
-    assert match, quantity
-    return int(Decimal(match.group(1)) * _MEMORY_UNITS[match.group(2)])
-
-
-def image_pin_problem(image: str) -> str | None:
-    """Why ``image`` is not pinned (None when it is): a tag other than ``latest``, or a digest."""
-    return {
-        ImagePin.PINNED: None,
-        ImagePin.BAD_DIGEST: "must pin a digest of the form @sha256:<64 hex digits>",
-        ImagePin.UNTAGGED: "must be pinned by a tag or digest (repository:1.2.3 or repository@sha256:...); an untagged image floats",
-        ImagePin.LATEST: "must not use the tag latest, which floats; pin a version tag or a digest",
-    }[image_pin(image)]
-
-
-def _checked_image(image: str) -> str:
-    problem = image_pin_problem(image)
-    if problem:
-        raise ValueError(problem)
-    return image
-
-
-#: A KMS key's full ARN in the ``aws`` partition: ``arn:aws:kms:<region>:<account>:key/<key id>``, the key id
-#: a UUID or a multi-Region key's ``mrk-`` id. Aliases are refused: IAM authorizes kms:Decrypt by the
-#: key's ARN, so a grant on an alias ARN would not let the endpoint read its model.
-KMS_KEY_ARN = re.compile(
-    r"arn:aws:kms:(?P<region>[a-z]{2}-[a-z]+-[0-9]):[0-9]{12}:key/"
-    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-)
-
-#: A full Git commit id: the only Hugging Face revision that cannot move (branches and tags can).
-_HF_COMMIT = re.compile(r"[0-9a-f]{40}")
-
-
-def hf_uri_problem(uri: str) -> str | None:
-    """Why an ``hf://`` URI is not pinned (None when it is).
-
-    KServe's storage initializer reads ``hf://<org>/<model>[:<revision>]`` (exactly one ``/``; the
-    revision after ``:`` goes to ``snapshot_download(revision=...)``) and, without a revision,
-    downloads whatever the main branch holds when each pod starts.
-    """
-    repository, colon, revision = uri.removeprefix("hf://").partition(":")
-    parts = repository.split("/")
-    if len(parts) != 2 or not all(parts):
-        return "must be hf://<org>/<model>:<commit hash> (KServe's Hugging Face syntax: one '/' between organization and model)"
-    if not colon or not revision:
-        return ("must pin a revision, hf://<org>/<model>:<commit hash>: without one KServe downloads whatever the "
-                "repository's main branch holds when each pod starts, so replicas of one version can serve different weights")
-    if not _HF_COMMIT.fullmatch(revision):
-        return ("must pin the revision by its full 40-character commit hash (hf://<org>/<model>:<commit hash>); "
-                "a branch or tag name can move")
-    return None
-
-
-def _checked_storage_uri(value: str | None) -> str | None:
-    """A storage URI of a known scheme; an S3 one names a bucket and a model prefix inside it, an
-    ``hf://`` one a commit of a Hugging Face repository."""
-    if value is None:
-        return value
-    if not value.startswith(STORAGE_SCHEMES):
-        raise ValueError(f"must start with one of {', '.join(STORAGE_SCHEMES)}")
-    if value.startswith("hf://"):
-        problem = hf_uri_problem(value)
-        if problem:
-            raise ValueError(problem)
-    if value.startswith("s3://"):
-        bucket, _, key = value.removeprefix("s3://").partition("/")
-        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
-            raise ValueError("must name a valid S3 bucket (s3://bucket/prefix/...)")
-        if "/" not in key.strip("/"):
-            raise ValueError("must name a model under a prefix (s3://bucket/models/<model>/<version>): "
-                             "the endpoint may read only that prefix, never a whole bucket")
-    return value
-
-
 class QuantitiesConfig(ConfigModel):
     """CPU and memory of one container (requests or limits)."""
 
@@ -153,16 +64,12 @@ class QuantitiesConfig(ConfigModel):
     @field_validator("cpu")
     @classmethod
     def _cpu(cls, value: str | None) -> str | None:
-        if value is not None and not _CPU.match(value):
-            raise ValueError("must be a CPU quantity such as 500m or 2")
-        return value
+        return checked_cpu(value)
 
     @field_validator("memory")
     @classmethod
     def _memory(cls, value: str | None) -> str | None:
-        if value is not None and not _MEMORY.match(value):
-            raise ValueError("must be a memory quantity such as 512Mi or 4Gi")
-        return value
+        return checked_memory(value)
 
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory)) if v is not None}
@@ -200,12 +107,12 @@ class ContainerConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str) -> str:
-        return _checked_image(image)
+        return checked_image(image)
 
     @field_validator("env")
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        bad = sorted(k for k in env if not _ENV_NAME.match(k))
+        bad = sorted(k for k in env if not ENV_NAME.match(k))
         if bad:
             raise ValueError(f"must use environment variable names of letters, digits and _; not: {', '.join(bad)}")
         return env
@@ -214,7 +121,7 @@ class ContainerConfig(ConfigModel):
 class ModelConfig(ConfigModel):
     """What the predictor serves: a model format with a storage URI, or a custom container."""
 
-    version: str = Field(pattern=_LABEL_VALUE)
+    version: str = Field(pattern=LABEL_VALUE)
     """The model version (a label value: ``1.4.0``, ``2026-11-01``). Required."""
     name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
     """The model's name in labels. Default: the endpoint's name."""
@@ -252,15 +159,12 @@ class ModelConfig(ConfigModel):
     @field_validator("storage_uri")
     @classmethod
     def _storage_uri(cls, value: str | None) -> str | None:
-        return _checked_storage_uri(value)
+        return checked_storage_uri(value)
 
     @field_validator("kms_key_arn")
     @classmethod
     def _kms_key_arn(cls, value: str | None) -> str | None:
-        if value is not None and not KMS_KEY_ARN.fullmatch(value):
-            raise ValueError("must be the full ARN of a KMS key, arn:aws:kms:<region>:<account>:key/<key id> (not an "
-                             "alias: IAM authorizes kms:Decrypt by the key's ARN)")
-        return value
+        return checked_kms_key_arn(value)
 
     def problems(self) -> list[Finding]:
         found = []
@@ -281,132 +185,6 @@ class ModelConfig(ConfigModel):
             found.append(Finding(("storageUri",), f"is required for a {self.format} model"))
         # Whether a runtime serves the format depends on the platform's KServe: see model_runtime().
         return found
-
-
-@dataclass(frozen=True)
-class ModelRuntime:
-    """What a format model's predictor renders so that KServe serves it with the runtime it resolves."""
-
-    format_name: str
-    """``modelFormat.name`` exactly as the runtime declares it (``vLLM`` for ``vllm``)."""
-    protocol: str | None
-    """``protocolVersion`` to render; None leaves it to KServe's defaulting (which then finds a runtime)."""
-    runtime: str | None
-    """The built-in runtime KServe selects; None for a runtime of the user's (not checked)."""
-
-
-@cache
-def builtin_runtime_names() -> frozenset[str]:
-    """Names of KServe's built-in runtimes in any KServe version the project carries: naming one on a
-    KServe that lacks it is an error, not a runtime of the user's."""
-    from ..kserve_runtimes import builtin_runtimes, runtime_versions
-
-    return frozenset(r.name for version in runtime_versions() for r in builtin_runtimes(version))
-
-
-def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime | None, Finding | None]:
-    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`).
-
-    Returns what to render, or a finding (loc relative to the model) when KServe would find no
-    runtime. ``(None, None)`` for a custom container.
-    """
-    from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime
-
-    if model.format is None:
-        return None, None
-    if model.runtime is not None and model.runtime not in builtin_runtime_names():
-        return ModelRuntime(model.format, model.protocol_version, None), None
-    runtimes = builtin_runtimes(kserve_version)
-    if model.runtime is not None and model.runtime not in {r.name for r in runtimes}:
-        return None, Finding(("runtime",), f"is a built-in runtime of another KServe release; KServe {kserve_version}, which "
-                                           f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes))}",
-                             model.runtime)
-    resolved = resolve_runtime(runtimes, model.format, protocol=model.protocol_version, runtime_name=model.runtime)
-    protocol = model.protocol_version
-    if resolved.runtime is None and model.protocol_version is None and model.runtime is None:
-        # KServe's default protocol (v1 for most formats) finds nothing: render the first protocol that does.
-        for candidate in PROTOCOL_ORDER:
-            explicit = resolve_runtime(runtimes, model.format, protocol=candidate)
-            if explicit.runtime is not None:
-                resolved, protocol = explicit, candidate
-                break
-    if resolved.runtime is None:
-        declared = {f.name for r in runtimes for f in r.supported_model_formats}
-        if model.runtime is not None:
-            return None, Finding(("runtime",), resolved.reason, model.runtime)
-        if resolved.format_spelling not in declared:
-            return None, Finding(("format",), f"{resolved.reason}; a format of your own needs runtime: the name of the "
-                                              "ClusterServingRuntime that serves it", model.format)
-        if model.protocol_version is None:
-            return None, Finding(("format",), resolved.reason, model.format)
-        return None, Finding(("protocolVersion",), resolved.reason, model.protocol_version)
-    if resolved.ambiguous:
-        first, second = resolved.candidates[:2]
-        return None, Finding(("runtime",), f"must be set: KServe {kserve_version} would choose between {first.name} and "
-                                           f"{second.name} (equal priority for {resolved.format_spelling}) in no "
-                                           "guaranteed order")
-    return ModelRuntime(resolved.format_spelling, protocol, resolved.runtime.name), None
-
-
-def rendered_model_runtime(model: ModelConfig, kserve_version: str) -> ModelRuntime | None:
-    """:func:`model_runtime` for rendering: the config checks have refused every model it finds a problem with."""
-    resolved, problem = model_runtime(model, kserve_version)
-    if problem is not None:
-        raise ValueError(f"model {'.'.join(map(str, problem.loc))} {problem.message}")
-    return resolved
-
-
-class CandidateConfig(ConfigModel):
-    """The model a rollout moves traffic to: the stable model with these fields replaced."""
-
-    version: str = Field(pattern=_LABEL_VALUE)
-    """The candidate's model version; must differ from the stable one. Required."""
-    storage_uri: str | None = None
-    """Where the candidate is. Default: the stable model's (e.g. a new container image instead)."""
-    image: str | None = None
-    """A new image for a custom predictor container. Default: the stable container's."""
-
-    @field_validator("storage_uri")
-    @classmethod
-    def _storage_uri(cls, value: str | None) -> str | None:
-        return _checked_storage_uri(value)
-
-    @field_validator("image")
-    @classmethod
-    def _pinned(cls, image: str | None) -> str | None:
-        return image if image is None else _checked_image(image)
-
-
-class RolloutConfig(ConfigModel):
-    """A candidate model taking traffic in stages. Edited by ``servestack rollout``."""
-
-    candidate: CandidateConfig
-    """The model being rolled out. Required."""
-    stages: list[int] = Field(min_length=1)
-    """Percent of traffic to the candidate at each stage, strictly increasing. Knative mode: from 1
-    to 100, ending at 100. Standard mode: ``[0]`` only, the candidate beside the stable model with
-    no traffic, and ``promote`` the cutover (KServe v0.20.0 routes no traffic to ``spec.canary[]``).
-    Required."""
-    stage: int = Field(default=1, ge=1)
-    """The current stage, counted from 1. Default 1."""
-    rolled_back: bool = False
-    """The rollout was rolled back: all traffic to the stable model. Default false."""
-    candidate_replicas: int | None = Field(default=None, ge=1)
-    """Standard mode only: replicas of the candidate's Deployment, at most the stable
-    ``autoscaling.minReplicas``; KServe lowers the stable minimum by as many while the candidate
-    exists. Default 1."""
-
-    @field_validator("stages")
-    @classmethod
-    def _stages(cls, stages: list[int]) -> list[int]:
-        from ..rollout import Stages
-
-        return list(Stages.of(*stages))
-
-    def problems(self) -> list[Finding]:
-        if self.stage > len(self.stages):
-            return [Finding(("stage",), f"must be between 1 and {len(self.stages)} (the number of stages)", self.stage)]
-        return []
 
 
 class AutoscalingConfig(ConfigModel):
@@ -462,7 +240,7 @@ class TransformerConfig(ConfigModel):
     @field_validator("storage_uri")
     @classmethod
     def _storage_uri(cls, value: str | None) -> str | None:
-        return _checked_storage_uri(value)
+        return checked_storage_uri(value)
 
     def problems(self) -> list[Finding]:
         found = []
@@ -576,10 +354,8 @@ class EndpointConfig(ConfigModel):
             update["container"] = self.model.container.model_copy(update={"image": self.rollout.candidate.image})
         return self.model.model_copy(update=update)
 
-    def rollout_state(self) -> "Rollout":
+    def rollout_state(self) -> Rollout:
         """The rollout as the pure state machine sees it."""
-        from ..rollout import Rollout, Stages
-
         if self.rollout is None:
             return Rollout.steady(self.model.version)
         stages = Stages.of(*self.rollout.stages)
@@ -587,27 +363,14 @@ class EndpointConfig(ConfigModel):
         return make(self.model.version, self.rollout.candidate.version, stages, self.rollout.stage)
 
     def problems(self) -> list[Finding]:
-        from ..rollout import predictor_name
-
         found = []
         allowed = ", ".join(f.alias or n for n, f in type(self).model_fields.items())
         for key, value in sorted((self.model_extra or {}).items()):
             message = KSERVE_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}")
             found.append(Finding((key,), message, value))
         if self.rollout is not None:
-            candidate = self.rollout.candidate
-            if candidate.version == self.model.version:
-                found.append(Finding(("rollout", "candidate", "version"), "must differ from the stable model's version", candidate.version))
-            elif predictor_name(candidate.version) == predictor_name(self.model.version):
-                found.append(Finding(("rollout", "candidate", "version"),
-                                     f"must differ from the stable version {self.model.version} in more than punctuation or case "
-                                     f"(both name the predictor {predictor_name(candidate.version)})", candidate.version))
-            if candidate.image is not None and self.model.container is None:
-                found.append(Finding(("rollout", "candidate", "image"), "is for a custom predictor container; this model has a format", candidate.image))
-            if candidate.storage_uri is None and candidate.image is None:
-                found.append(Finding(("rollout", "candidate"), "must change storageUri or image: otherwise the candidate serves the stable model"))
-            elif candidate.storage_uri == self.model.storage_uri and candidate.image is None:
-                found.append(Finding(("rollout", "candidate", "storageUri"), "must differ from the stable model's storageUri", candidate.storage_uri))
+            found += [Finding(("rollout", *f.loc), f.message, f.value) for f in self.rollout.candidate_problems(
+                self.model.version, self.model.storage_uri, custom_container=self.model.container is not None)]
         return found
 
 
@@ -621,163 +384,3 @@ KSERVE_SPELLINGS = {
     "nodeName": "is decided by the scheduler within the pool; set pool instead",
     "affinity": "is derived from the pool; set pool instead",
 }
-
-
-def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, NodePoolConfig] | None,
-                      platform: "PlatformConfig | None") -> list[Finding]:
-    """Checks of endpoints against the node pools and the platform (StackConfig.problems).
-
-    ``pools``/``platform`` are None when another stack owns them (``cluster.existing``): ModelEndpoint
-    then runs the same placement and mode checks against what that stack exports.
-    """
-    from ..placement import placement_for
-    from .platform import feature_finding, kubeflow_kserve_version, platform_kserve_version
-
-    found: list[Finding] = []
-    for name, endpoint in sorted(endpoints.items()):
-        at = ("endpoints", name)
-        mode = endpoint.deployment_mode or (platform.deployment_mode if platform is not None else None)
-        if mode is not None:
-            found += [Finding(at + f.loc, f.message, f.value) for f in mode_findings(endpoint, mode)]
-        if platform is not None:
-            no_knative = knative_finding(endpoint, mode, platform.knative_installed,
-                                         f"servestack:platform.kserve.deploymentMode is {platform.kserve.deployment_mode}: "
-                                         "the platform installs Envoy Gateway and the Gateway API, not Knative")
-            found += [Finding(at + no_knative.loc, no_knative.message, no_knative.value)] if no_knative else []
-            if platform.kubeflow.enabled and endpoint.deployment_mode == "Standard":
-                found.append(Finding(at + ("deploymentMode",), f"Standard mode needs the standalone KServe: Kubeflow's KServe "
-                                                               f"{kubeflow_kserve_version()} runs endpoints in Knative mode", "Standard"))
-            elif mode == "Standard" and endpoint.rollout is not None:
-                too_old = feature_finding(platform, "standardCanary", at + ("rollout",))
-                found += [too_old] if too_old is not None else []
-            _, no_runtime = model_runtime(endpoint.model, platform_kserve_version(platform))
-            if no_runtime is not None:
-                found.append(Finding(at + ("model",) + no_runtime.loc, no_runtime.message, no_runtime.value))
-            if endpoint.namespace not in platform.endpoint_namespaces:
-                found.append(Finding(at + ("namespace",), "is not one of the platform's endpoint namespaces "
-                                                          f"({', '.join(platform.endpoint_namespaces)}); add it to "
-                                                          "servestack:platform.endpointNamespaces", endpoint.namespace))
-        if pools is None:
-            continue
-        pool = pools.get(endpoint.pool)
-        if pool is None:
-            found.append(Finding(at + ("pool",), f"names no node pool; pools: {', '.join(sorted(pools))}", endpoint.pool))
-            continue
-        # The FPGA device plugin's resource name is the stack's (pool config), not the catalog's.
-        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
-        found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
-    return found
-
-
-def knative_finding(endpoint: EndpointConfig, mode: str, knative_installed: bool, why: str) -> Finding | None:
-    """A Knative-mode endpoint on a platform without Knative Serving: KServe would create a Knative
-    Service whose CRD does not exist, and the InferenceService would never become ready. ``why``
-    says what the platform installs instead."""
-    if mode != "Knative" or knative_installed:
-        return None
-    from .base import MISSING
-
-    source = "" if endpoint.deployment_mode is not None else " (the platform's default deployment mode)"
-    return Finding(("deploymentMode",), f"Knative mode{source} needs Knative Serving, which this platform does not install "
-                                        f"({why}); use deploymentMode Standard, or run the platform in Knative mode",
-                   endpoint.deployment_mode or MISSING)
-
-
-def placement_findings(endpoint: EndpointConfig, placement: "PoolPlacement") -> list[Finding]:
-    """What does not fit the endpoint's pool: accelerators, node size, start-up time from zero.
-
-    Used by the config checks (pools declared in this stack) and by ModelEndpoint (pools of a
-    cluster that another stack owns), so both give the same answer.
-    """
-    from .. import catalog
-
-    found: list[Finding] = []
-    pool, kind, types = placement.name, placement.kind.value, ", ".join(placement.instance_types)
-    if endpoint.accelerators and not placement.has_accelerator:
-        found.append(Finding(("accelerators",), f"pool {pool} has no accelerators (CPU-only instance types {types}); "
-                                                "place the endpoint on an nvidia, neuron or fpga pool", endpoint.accelerators))
-    elif placement.has_accelerator and endpoint.accelerators == 0:
-        found.append(Finding(("accelerators",), f"pool {pool} is a {kind} pool; request at least 1 "
-                                                f"({placement.resource_name}) or place the endpoint on a CPU pool", endpoint.accelerators))
-    elif endpoint.accelerators > placement.accelerators_per_node:
-        found.append(Finding(("accelerators",), f"exceeds the {placement.accelerators_per_node} {kind} accelerator(s) "
-                                                f"({placement.resource_name}) of one node of pool {pool} ({types}); "
-                                                "one replica must fit on one node", endpoint.accelerators))
-    specs = [catalog.lookup(t) for t in placement.instance_types]
-    node_millis = min(s.vcpus for s in specs) * 1000
-    node_bytes = min(s.memory_mib for s in specs) * 2**20
-    requests = endpoint.resources.requests
-    if requests.cpu and cpu_millis(requests.cpu) > node_millis:
-        found.append(Finding(("resources", "requests", "cpu"), f"exceeds the {node_millis // 1000} vCPUs of the smallest "
-                                                              f"node of pool {pool}", requests.cpu))
-    if requests.memory and memory_bytes(requests.memory) > node_bytes:
-        found.append(Finding(("resources", "requests", "memory"), f"exceeds the {node_bytes // 2**20}Mi memory of the "
-                                                                 f"smallest node of pool {pool}", requests.memory))
-    if placement.has_accelerator and endpoint.autoscaling.min_replicas == 0:
-        timeout = endpoint.startup_timeout_minutes
-        if timeout is None or timeout < MIN_ACCELERATOR_STARTUP_MINUTES:
-            found.append(Finding(("startupTimeoutMinutes",), f"must be set to at least {MIN_ACCELERATOR_STARTUP_MINUTES} "
-                                                             f"when an endpoint on {kind} pool {pool} scales to zero "
-                                                             "(autoscaling.minReplicas 0): a node must launch, join and pull "
-                                                             "the image before the first request is answered", _or_missing(timeout)))
-    return found
-
-
-def _or_missing(value: Any) -> Any:
-    from .base import MISSING
-
-    return MISSING if value is None else value
-
-
-def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
-    """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
-    found = []
-    if mode == "Knative":
-        found += _rollout_mode_findings(endpoint, mode)
-        if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
-            found.append(Finding(("rollout", "candidateReplicas"),
-                                 "belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode the "
-                                 "candidate revision scales with the predictor's autoscaling and canaryTrafficPercent "
-                                 "has no replica count", endpoint.rollout.candidate_replicas))
-        return found
-    found += _rollout_mode_findings(endpoint, mode)
-    if endpoint.autoscaling.min_replicas == 0:
-        found.append(Finding(("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
-                                                                 "keeps at least one replica per Deployment", 0))
-    if endpoint.autoscaling.scale_metric in ("concurrency", "rps"):
-        found.append(Finding(("autoscaling", "scaleMetric"), f"{endpoint.autoscaling.scale_metric} belongs to Knative mode "
-                                                                 "(Knative Pod Autoscaler); Standard mode scales on cpu or memory",
-                             endpoint.autoscaling.scale_metric))
-    if endpoint.container_concurrency is not None:
-        found.append(Finding(("containerConcurrency",), "belongs to Knative mode (the revision's hard concurrency limit); "
-                                                            "Standard mode ignores it", endpoint.container_concurrency))
-    if endpoint.startup_timeout_minutes is not None:
-        found.append(Finding(("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
-                                                             "of the revision); Standard mode ignores it",
-                             endpoint.startup_timeout_minutes))
-    return found
-
-
-def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
-    """A rollout that the mode's KServe would refuse, or run differently from what it says."""
-    from ..rollout import Stages, stages_problem
-
-    rollout = endpoint.rollout
-    if rollout is None:
-        return []
-    found = []
-    problem = stages_problem(mode, Stages.of(*rollout.stages))
-    if problem:
-        found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))
-    if mode != "Standard":
-        return found
-    minimum = endpoint.autoscaling.min_replicas
-    if rollout.candidate_replicas is not None and minimum >= 1 and rollout.candidate_replicas > minimum:
-        found.append(Finding(("rollout", "candidateReplicas"),
-                             f"must not exceed autoscaling.minReplicas ({minimum}): KServe's webhook refuses a canary "
-                             "whose minReplicas exceeds the stable predictor's", rollout.candidate_replicas))
-    if endpoint.model.container is not None and endpoint.model.storage_uri is None:
-        found.append(Finding(("rollout",), "needs model.storageUri in Standard mode: KServe's webhook refuses a "
-                                           "spec.canary[] unless the stable predictor has a model or a storage URI "
-                                           "(a custom container without one has neither)"))
-    return found

@@ -8,6 +8,7 @@ writing it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Literal
 
@@ -197,7 +198,7 @@ class NodePoolConfig(ConfigModel):
             found.append(Finding(("desiredSize",), f"must lie between minSize ({self.min_size}) and maxSize ({self.max_size})", self.desired_size))
         found += self._capacity_problems()
         if len(kinds) == 1:
-            found += self._fpga_problems(kinds[0] == catalog.AcceleratorKind.FPGA.value)
+            found += self._own_ami_problems(specs[0].accelerator) + self._declared_plugin_problems(specs[0].accelerator)
         return found
 
     def _capacity_problems(self) -> list[Finding]:
@@ -211,23 +212,39 @@ class NodePoolConfig(ConfigModel):
             found.append(Finding(("capacityReservationId",), f"is only used when capacityType is capacityBlock (capacityType is {self.capacity_type})", self.capacity_reservation_id))
         return found
 
-    def _fpga_problems(self, is_fpga: bool) -> list[Finding]:
-        found = []
-        if is_fpga:
-            if self.ami_id is None:
-                found.append(Finding(
-                    ("amiId",),
-                    "is required for an FPGA pool: there is no EKS-optimized FPGA AMI, so give a custom AL2023 AMI with the FPGA "
-                    "runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
-                ))
-            if self.fpga_device_plugin is None:
-                found.append(Finding(
-                    ("fpgaDevicePlugin",),
-                    "is required for an FPGA pool: no vendor publishes a device plugin for F2, so give its image and resourceName",
-                ))
-        else:
+    def _own_ami_problems(self, accelerator: catalog.Accelerator) -> list[Finding]:
+        """``amiId``: required where the catalog knows no EKS-optimized AMI, refused elsewhere."""
+        if accelerator.needs_custom_ami:
             if self.ami_id is not None:
-                found.append(Finding(("amiId",), "is only for FPGA pools; other pools use the EKS-optimized AMI of their accelerator", self.ami_id))
+                return []
+            title = accelerator.title
+            return [Finding(
+                ("amiId",),
+                f"is required for an {title} pool: there is no EKS-optimized {title} AMI, so give a custom AL2023 AMI with the "
+                f"{title} runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
+            )]
+        if self.ami_id is not None:
+            return [Finding(("amiId",), f"is only for {_titles(lambda a: a.needs_custom_ami)} pools; other pools use the "
+                                        "EKS-optimized AMI of their accelerator", self.ami_id)]
+        return []
+
+    def _declared_plugin_problems(self, accelerator: catalog.Accelerator) -> list[Finding]:
+        """``fpgaDevicePlugin``: required where the catalog has no chart for the kind's plugin, refused elsewhere."""
+        if accelerator.plugin is not None and accelerator.plugin.declared_by_stack:
             if self.fpga_device_plugin is not None:
-                found.append(Finding(("fpgaDevicePlugin",), "is only for FPGA pools", self.fpga_device_plugin.model_dump(by_alias=True)))
-        return found
+                return []
+            families = ", ".join(f.upper() for f, kind in catalog.FAMILIES.items() if kind is accelerator.kind)
+            return [Finding(
+                ("fpgaDevicePlugin",),
+                f"is required for an {accelerator.title} pool: no vendor publishes a device plugin for {families}, so give its "
+                "image and resourceName",
+            )]
+        if self.fpga_device_plugin is not None:
+            declared = _titles(lambda a: a.plugin is not None and a.plugin.declared_by_stack)
+            return [Finding(("fpgaDevicePlugin",), f"is only for {declared} pools", self.fpga_device_plugin.model_dump(by_alias=True))]
+        return []
+
+
+def _titles(having: Callable[[catalog.Accelerator], bool]) -> str:
+    """The accelerator kinds that have something, for messages: ``FPGA``."""
+    return " or ".join(a.title for a in catalog.ACCELERATORS.values() if having(a))

@@ -19,7 +19,8 @@ from .. import versions
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
-from .endpoints import EndpointConfig, EndpointName, endpoint_problems
+from .endpoint_fit import endpoint_problems
+from .endpoints import EndpointConfig, EndpointName
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
 from .platform import PlatformConfig

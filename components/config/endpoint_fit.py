@@ -1,0 +1,247 @@
+"""Endpoint checks that need more than the endpoint: its pool, its platform, its KServe.
+
+- :func:`model_runtime`: the built-in runtime the platform's KServe resolves for a format model
+  (or why it would find none), the same way KServe does (:mod:`components.kserve_runtimes`).
+- :func:`endpoint_problems`: each endpoint against the stack's node pools and platform, run by
+  :meth:`StackConfig.problems` before anything is created.
+- :func:`placement_findings`, :func:`mode_findings`, :func:`knative_finding`: what does not fit the
+  pool or the deployment mode; also run by ModelEndpoint against a cluster another stack owns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .. import catalog
+from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime, runtime_versions
+from ..placement import PoolPlacement, placement_for
+from ..rollout import Stages, stages_problem
+from .base import MISSING, Finding
+from .endpoints import EndpointConfig, ModelConfig
+from .node_pools import NodePoolConfig
+from .platform import PlatformConfig, feature_finding, kubeflow_kserve_version, platform_kserve_version
+from .values import cpu_millis, memory_bytes
+
+#: Shortest start-up timeout allowed with scale-to-zero on an accelerator pool: a node has to be
+#: launched, join, run its device plugin and pull a multi-GB image before the first request.
+MIN_ACCELERATOR_STARTUP_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class ModelRuntime:
+    """What a format model's predictor renders so that KServe serves it with the runtime it resolves."""
+
+    format_name: str
+    """``modelFormat.name`` exactly as the runtime declares it (``vLLM`` for ``vllm``)."""
+    protocol: str | None
+    """``protocolVersion`` to render; None leaves it to KServe's defaulting (which then finds a runtime)."""
+    runtime: str | None
+    """The built-in runtime KServe selects; None for a runtime of the user's (not checked)."""
+
+
+@cache
+def builtin_runtime_names() -> frozenset[str]:
+    """Names of KServe's built-in runtimes in any KServe version the project carries: naming one on a
+    KServe that lacks it is an error, not a runtime of the user's."""
+    return frozenset(r.name for version in runtime_versions() for r in builtin_runtimes(version))
+
+
+def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime | None, Finding | None]:
+    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`).
+
+    Returns what to render, or a finding (loc relative to the model) when KServe would find no
+    runtime. ``(None, None)`` for a custom container.
+    """
+    if model.format is None:
+        return None, None
+    if model.runtime is not None and model.runtime not in builtin_runtime_names():
+        return ModelRuntime(model.format, model.protocol_version, None), None
+    runtimes = builtin_runtimes(kserve_version)
+    if model.runtime is not None and model.runtime not in {r.name for r in runtimes}:
+        return None, Finding(("runtime",), f"is a built-in runtime of another KServe release; KServe {kserve_version}, which "
+                                           f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes))}",
+                             model.runtime)
+    resolved = resolve_runtime(runtimes, model.format, protocol=model.protocol_version, runtime_name=model.runtime)
+    protocol = model.protocol_version
+    if resolved.runtime is None and model.protocol_version is None and model.runtime is None:
+        # KServe's default protocol (v1 for most formats) finds nothing: render the first protocol that does.
+        for candidate in PROTOCOL_ORDER:
+            explicit = resolve_runtime(runtimes, model.format, protocol=candidate)
+            if explicit.runtime is not None:
+                resolved, protocol = explicit, candidate
+                break
+    if resolved.runtime is None:
+        declared = {f.name for r in runtimes for f in r.supported_model_formats}
+        if model.runtime is not None:
+            return None, Finding(("runtime",), resolved.reason, model.runtime)
+        if resolved.format_spelling not in declared:
+            return None, Finding(("format",), f"{resolved.reason}; a format of your own needs runtime: the name of the "
+                                              "ClusterServingRuntime that serves it", model.format)
+        if model.protocol_version is None:
+            return None, Finding(("format",), resolved.reason, model.format)
+        return None, Finding(("protocolVersion",), resolved.reason, model.protocol_version)
+    if resolved.ambiguous:
+        first, second = resolved.candidates[:2]
+        return None, Finding(("runtime",), f"must be set: KServe {kserve_version} would choose between {first.name} and "
+                                           f"{second.name} (equal priority for {resolved.format_spelling}) in no "
+                                           "guaranteed order")
+    return ModelRuntime(resolved.format_spelling, protocol, resolved.runtime.name), None
+
+
+def rendered_model_runtime(model: ModelConfig, kserve_version: str) -> ModelRuntime | None:
+    """:func:`model_runtime` for rendering: the config checks have refused every model it finds a problem with."""
+    resolved, problem = model_runtime(model, kserve_version)
+    if problem is not None:
+        raise ValueError(f"model {'.'.join(map(str, problem.loc))} {problem.message}")
+    return resolved
+
+
+def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, NodePoolConfig] | None,
+                      platform: PlatformConfig | None) -> list[Finding]:
+    """Checks of endpoints against the node pools and the platform (StackConfig.problems).
+
+    ``pools``/``platform`` are None when another stack owns them (``cluster.existing``): ModelEndpoint
+    then runs the same placement and mode checks against what that stack exports.
+    """
+    found: list[Finding] = []
+    for name, endpoint in sorted(endpoints.items()):
+        at = ("endpoints", name)
+        mode = endpoint.deployment_mode or (platform.deployment_mode if platform is not None else None)
+        if mode is not None:
+            found += [Finding(at + f.loc, f.message, f.value) for f in mode_findings(endpoint, mode)]
+        if platform is not None:
+            no_knative = knative_finding(endpoint, mode, platform.knative_installed,
+                                         f"servestack:platform.kserve.deploymentMode is {platform.kserve.deployment_mode}: "
+                                         "the platform installs Envoy Gateway and the Gateway API, not Knative")
+            found += [Finding(at + no_knative.loc, no_knative.message, no_knative.value)] if no_knative else []
+            if platform.kubeflow.enabled and endpoint.deployment_mode == "Standard":
+                found.append(Finding(at + ("deploymentMode",), f"Standard mode needs the standalone KServe: Kubeflow's KServe "
+                                                               f"{kubeflow_kserve_version()} runs endpoints in Knative mode", "Standard"))
+            elif mode == "Standard" and endpoint.rollout is not None:
+                too_old = feature_finding(platform, "standardCanary", at + ("rollout",))
+                found += [too_old] if too_old is not None else []
+            _, no_runtime = model_runtime(endpoint.model, platform_kserve_version(platform))
+            if no_runtime is not None:
+                found.append(Finding(at + ("model",) + no_runtime.loc, no_runtime.message, no_runtime.value))
+            if endpoint.namespace not in platform.endpoint_namespaces:
+                found.append(Finding(at + ("namespace",), "is not one of the platform's endpoint namespaces "
+                                                          f"({', '.join(platform.endpoint_namespaces)}); add it to "
+                                                          "servestack:platform.endpointNamespaces", endpoint.namespace))
+        if pools is None:
+            continue
+        pool = pools.get(endpoint.pool)
+        if pool is None:
+            found.append(Finding(at + ("pool",), f"names no node pool; pools: {', '.join(sorted(pools))}", endpoint.pool))
+            continue
+        # The FPGA device plugin's resource name is the stack's (pool config), not the catalog's.
+        placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
+        found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
+    return found
+
+
+def knative_finding(endpoint: EndpointConfig, mode: str, knative_installed: bool, why: str) -> Finding | None:
+    """A Knative-mode endpoint on a platform without Knative Serving: KServe would create a Knative
+    Service whose CRD does not exist, and the InferenceService would never become ready. ``why``
+    says what the platform installs instead."""
+    if mode != "Knative" or knative_installed:
+        return None
+    source = "" if endpoint.deployment_mode is not None else " (the platform's default deployment mode)"
+    return Finding(("deploymentMode",), f"Knative mode{source} needs Knative Serving, which this platform does not install "
+                                        f"({why}); use deploymentMode Standard, or run the platform in Knative mode",
+                   endpoint.deployment_mode or MISSING)
+
+
+def placement_findings(endpoint: EndpointConfig, placement: PoolPlacement) -> list[Finding]:
+    """What does not fit the endpoint's pool: accelerators, node size, start-up time from zero.
+
+    Used by the config checks (pools declared in this stack) and by ModelEndpoint (pools of a
+    cluster that another stack owns), so both give the same answer.
+    """
+    found: list[Finding] = []
+    pool, kind, types = placement.name, placement.kind.value, ", ".join(placement.instance_types)
+    if endpoint.accelerators and not placement.has_accelerator:
+        found.append(Finding(("accelerators",), f"pool {pool} has no accelerators (CPU-only instance types {types}); "
+                                                f"place the endpoint on an {catalog.kinds_text()} pool", endpoint.accelerators))
+    elif placement.has_accelerator and endpoint.accelerators == 0:
+        found.append(Finding(("accelerators",), f"pool {pool} is a {kind} pool; request at least 1 "
+                                                f"({placement.resource_name}) or place the endpoint on a CPU pool", endpoint.accelerators))
+    elif endpoint.accelerators > placement.accelerators_per_node:
+        found.append(Finding(("accelerators",), f"exceeds the {placement.accelerators_per_node} {kind} accelerator(s) "
+                                                f"({placement.resource_name}) of one node of pool {pool} ({types}); "
+                                                "one replica must fit on one node", endpoint.accelerators))
+    specs = [catalog.lookup(t) for t in placement.instance_types]
+    node_millis = min(s.vcpus for s in specs) * 1000
+    node_bytes = min(s.memory_mib for s in specs) * 2**20
+    requests = endpoint.resources.requests
+    if requests.cpu and cpu_millis(requests.cpu) > node_millis:
+        found.append(Finding(("resources", "requests", "cpu"), f"exceeds the {node_millis // 1000} vCPUs of the smallest "
+                                                              f"node of pool {pool}", requests.cpu))
+    if requests.memory and memory_bytes(requests.memory) > node_bytes:
+        found.append(Finding(("resources", "requests", "memory"), f"exceeds the {node_bytes // 2**20}Mi memory of the "
+                                                                 f"smallest node of pool {pool}", requests.memory))
+    if placement.has_accelerator and endpoint.autoscaling.min_replicas == 0:
+        timeout = endpoint.startup_timeout_minutes
+        if timeout is None or timeout < MIN_ACCELERATOR_STARTUP_MINUTES:
+            found.append(Finding(("startupTimeoutMinutes",), f"must be set to at least {MIN_ACCELERATOR_STARTUP_MINUTES} "
+                                                             f"when an endpoint on {kind} pool {pool} scales to zero "
+                                                             "(autoscaling.minReplicas 0): a node must launch, join and pull "
+                                                             "the image before the first request is answered", _or_missing(timeout)))
+    return found
+
+
+def _or_missing(value: Any) -> Any:
+    return MISSING if value is None else value
+
+
+def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
+    """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
+    found = []
+    if mode == "Knative":
+        found += _rollout_mode_findings(endpoint, mode)
+        if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
+            found.append(Finding(("rollout", "candidateReplicas"),
+                                 "belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode the "
+                                 "candidate revision scales with the predictor's autoscaling and canaryTrafficPercent "
+                                 "has no replica count", endpoint.rollout.candidate_replicas))
+        return found
+    found += _rollout_mode_findings(endpoint, mode)
+    if endpoint.autoscaling.min_replicas == 0:
+        found.append(Finding(("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
+                                                                 "keeps at least one replica per Deployment", 0))
+    if endpoint.autoscaling.scale_metric in ("concurrency", "rps"):
+        found.append(Finding(("autoscaling", "scaleMetric"), f"{endpoint.autoscaling.scale_metric} belongs to Knative mode "
+                                                                 "(Knative Pod Autoscaler); Standard mode scales on cpu or memory",
+                             endpoint.autoscaling.scale_metric))
+    if endpoint.container_concurrency is not None:
+        found.append(Finding(("containerConcurrency",), "belongs to Knative mode (the revision's hard concurrency limit); "
+                                                            "Standard mode ignores it", endpoint.container_concurrency))
+    if endpoint.startup_timeout_minutes is not None:
+        found.append(Finding(("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
+                                                             "of the revision); Standard mode ignores it",
+                             endpoint.startup_timeout_minutes))
+    return found
+
+
+def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
+    """A rollout that the mode's KServe would refuse, or run differently from what it says."""
+    rollout = endpoint.rollout
+    if rollout is None:
+        return []
+    found = []
+    problem = stages_problem(mode, Stages.of(*rollout.stages))
+    if problem:
+        found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))
+    if mode != "Standard":
+        return found
+    minimum = endpoint.autoscaling.min_replicas
+    if rollout.candidate_replicas is not None and minimum >= 1 and rollout.candidate_replicas > minimum:
+        found.append(Finding(("rollout", "candidateReplicas"),
+                             f"must not exceed autoscaling.minReplicas ({minimum}): KServe's webhook refuses a canary "
+                             "whose minReplicas exceeds the stable predictor's", rollout.candidate_replicas))
+    if endpoint.model.container is not None and endpoint.model.storage_uri is None:
+        found.append(Finding(("rollout",), "needs model.storageUri in Standard mode: KServe's webhook refuses a "
+                                           "spec.canary[] unless the stable predictor has a model or a storage URI "
+                                           "(a custom container without one has neither)"))
+    return found
