@@ -1,27 +1,41 @@
-"""What in a plan means "an accelerator": extended resource names and device plugin charts.
+"""What in a plan means "an accelerator": extended resource names and device plugins.
 
 Derived from the accelerator catalog (:mod:`components.catalog`), so a reader of a plan knows
-the same kinds as the program that wrote it.
+exactly the kinds, resources and plugins of the program that wrote it; a new kind in the
+catalog needs nothing here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from components import catalog
 from components.catalog import AcceleratorKind
 
-#: Every extended resource that means "an accelerator" (the FPGA one a stack may rename).
-ACCELERATOR_RESOURCES = {
-    "nvidia.com/gpu": AcceleratorKind.NVIDIA,
-    "aws.amazon.com/neuron": AcceleratorKind.NEURON,
-    "aws.amazon.com/neuroncore": AcceleratorKind.NEURON,
-    "aws.amazon.com/neurondevice": AcceleratorKind.NEURON,
-    catalog.DEFAULT_FPGA_RESOURCE: AcceleratorKind.FPGA,
-}
+#: Every extended resource a catalog kind's device plugin advertises -> that kind.
+CATALOG_RESOURCES: dict[str, AcceleratorKind] = {
+    name: accelerator.kind for accelerator in catalog.ACCELERATORS.values() for name in accelerator.resource_names}
 
-#: Helm chart name (the last segment of its reference) -> the kind of device plugin it installs.
-CHART_KINDS = {"nvidia-device-plugin": AcceleratorKind.NVIDIA, "neuron-helm-chart": AcceleratorKind.NEURON,
-               "neuron-device-plugin": AcceleratorKind.NEURON}
+#: Kinds whose device plugin the stack declares, with a resource name of the stack's choosing.
+DECLARED_PLUGIN_KINDS: frozenset[AcceleratorKind] = frozenset(
+    accelerator.kind for accelerator in catalog.ACCELERATORS.values()
+    if accelerator.plugin is not None and accelerator.plugin.declared_by_stack)
 
 
-def is_accelerator_resource(resource_name: str) -> bool:
-    return resource_name in ACCELERATOR_RESOURCES or resource_name.endswith("/fpga")
+def declared_resource(kind: AcceleratorKind, taint_keys: Iterable[str]) -> str | None:
+    """The extended resource of a pool of ``kind``: the catalog's, unless the stack declares the
+    plugin and with it another name, which the pool's taint key then carries (no other kind's)."""
+    default = catalog.ACCELERATORS[kind].resource_name
+    if kind not in DECLARED_PLUGIN_KINDS:
+        return default
+    return next((key for key in taint_keys if CATALOG_RESOURCES.get(key, kind) is kind), default)
+
+
+def plugin_kind(name: str) -> AcceleratorKind | None:
+    """The kind of device plugin a release, chart or DaemonSet name stands for: one that contains
+    the name or chart name of a catalog kind's plugin (``servestack-nvidia-device-plugin``)."""
+    last = name.rstrip("/").rsplit("/", 1)[-1]
+    for accelerator in catalog.ACCELERATORS.values():
+        if accelerator.plugin is not None and any(known in last for known in accelerator.plugin.chart_names):
+            return accelerator.kind
+    return None

@@ -12,8 +12,9 @@ from typing import Any
 from components import catalog, inference_service
 from components.rollout import kserve_canary_replicas, routed_percent, stable_min_during_canary
 
-from .accelerators import is_accelerator_resource
+from .accelerators import CATALOG_RESOURCES
 from .document import Resource, of_type
+from .pools import accelerator_resources
 from .tokens import INFERENCE_SERVICE
 from .values import decode_json, dig, items, mapping, name_of, whole_number
 
@@ -21,7 +22,8 @@ DEPLOYMENT_MODE_ANNOTATION = inference_service.DEPLOYMENT_MODE_ANNOTATION
 #: KServe's old and new names of its deployment modes (v0.15 renamed them).
 MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standard", "RawDeployment": "Standard",
               "ModelMesh": "ModelMesh"}
-
+#: The extended resources that mean an accelerator when the plan's pools are not known (one resource alone).
+CATALOG_ACCELERATOR_RESOURCES = frozenset(CATALOG_RESOURCES)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Predictor:
     where: str
     """Where it sits in the spec: ``spec.predictor`` or ``spec.canary[0].predictor``."""
     spec: Mapping[str, Any]
+    accelerator_resources: frozenset[str] = CATALOG_ACCELERATOR_RESOURCES
+    """The extended resources that mean an accelerator in this plan."""
 
     @property
     def min_replicas(self) -> int | None:
@@ -57,7 +61,7 @@ class Predictor:
         for _, container in self.containers():
             for section in ("limits", "requests"):
                 for resource, amount in mapping(dig(container, "resources", section)).items():
-                    if is_accelerator_resource(resource):
+                    if resource in self.accelerator_resources:
                         return resource, whole_number(amount)
         return None
 
@@ -82,10 +86,12 @@ class Endpoint:
     spec: Mapping[str, Any]
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
+    accelerator_resources: frozenset[str] = CATALOG_ACCELERATOR_RESOURCES
+    """The extended resources that mean an accelerator in this plan."""
 
     @property
     def predictor(self) -> Predictor:
-        return Predictor("spec.predictor", mapping(self.spec.get("predictor")))
+        return Predictor("spec.predictor", mapping(self.spec.get("predictor")), self.accelerator_resources)
 
     @property
     def canaries(self) -> list[tuple[Predictor, Any]]:
@@ -93,7 +99,8 @@ class Endpoint:
         found = []
         for i, entry in enumerate(items(self.spec.get("canary"))):
             if isinstance(entry, Mapping):
-                found.append((Predictor(f"spec.canary[{i}].predictor", mapping(entry.get("predictor"))), entry.get("trafficPercent")))
+                predictor = Predictor(f"spec.canary[{i}].predictor", mapping(entry.get("predictor")), self.accelerator_resources)
+                found.append((predictor, entry.get("trafficPercent")))
         return found
 
     def predictors(self) -> list[Predictor]:
@@ -149,13 +156,16 @@ class Endpoint:
         for part in ("transformer", "explainer"):
             spec = self.spec.get(part)
             if isinstance(spec, Mapping):
-                found += Predictor(f"spec.{part}", spec).containers()
+                found += Predictor(f"spec.{part}", spec, self.accelerator_resources).containers()
                 if isinstance(spec.get("art"), Mapping):
                     found.append((f"spec.{part}.art", spec["art"]))
         return found
 
 
-def endpoint_of(resource: Resource, default_mode: str = "Knative") -> Endpoint:
+def endpoint_of(resource: Resource, default_mode: str = "Knative",
+                accelerators: frozenset[str] = CATALOG_ACCELERATOR_RESOURCES) -> Endpoint:
+    """The endpoint of one InferenceService; ``accelerators``: the extended resources that mean an
+    accelerator in its plan (:func:`endpoints` passes those of the plan's pools too)."""
     inputs = resource.get("inputs") or {}
     metadata = mapping(inputs.get("metadata"))
     annotations = {k: str(v) for k, v in mapping(metadata.get("annotations")).items()}
@@ -169,6 +179,7 @@ def endpoint_of(resource: Resource, default_mode: str = "Knative") -> Endpoint:
         spec=mapping(inputs.get("spec")),
         labels=labels,
         annotations=annotations,
+        accelerator_resources=accelerators,
     )
 
 
@@ -179,8 +190,10 @@ def default_mode(stack_config: Mapping[str, Any]) -> str:
 
 
 def endpoints(resources: Iterable[Resource], stack_config: Mapping[str, Any] | None = None) -> list[Endpoint]:
-    mode = default_mode(stack_config or {})
-    return sorted((endpoint_of(r, mode) for r in of_type(resources, INFERENCE_SERVICE)), key=lambda e: (e.namespace, e.name))
+    resources = list(resources)
+    mode, accelerators = default_mode(stack_config or {}), accelerator_resources(resources)
+    return sorted((endpoint_of(r, mode, accelerators) for r in of_type(resources, INFERENCE_SERVICE)),
+                  key=lambda e: (e.namespace, e.name))
 
 
 # --------------------------------------------------------------------------- accelerator demand

@@ -9,7 +9,7 @@ from typing import Any
 from components import catalog
 from components.catalog import AcceleratorKind
 
-from .accelerators import CHART_KINDS
+from .accelerators import plugin_kind
 from .document import Resource, of_type
 from .tokens import DAEMON_SET, HELM_CHART, HELM_RELEASE
 from .values import dig, items, mapping, name_of
@@ -40,8 +40,7 @@ def collect_tolerations(value: Any) -> list[Mapping[str, Any]]:
 def device_plugin_of(resource: Resource) -> DevicePlugin | None:
     inputs = resource.get("inputs") or {}
     if resource["type"] in (HELM_RELEASE, HELM_CHART):
-        chart = str(inputs.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
-        kind = CHART_KINDS.get(chart)
+        kind = catalog.kind_of_plugin(str(inputs.get("chart") or ""))
         if kind is None:
             return None
         return DevicePlugin(resource["urn"], kind, tuple(collect_tolerations(inputs.get("values") or {})))
@@ -50,15 +49,9 @@ def device_plugin_of(resource: Resource) -> DevicePlugin | None:
         selector = mapping(pod.get("nodeSelector"))
         kind_label = selector.get(catalog.ACCELERATOR_LABEL)
         name = str(dig(inputs, "metadata", "name") or name_of(resource["urn"]))
-        if isinstance(kind_label, str) and kind_label in {k.value for k in AcceleratorKind} and kind_label != "none":
-            kind = AcceleratorKind(kind_label)
-        elif "fpga" in name and "plugin" in name:
-            kind = AcceleratorKind.FPGA
-        elif "nvidia-device-plugin" in name:
-            kind = AcceleratorKind.NVIDIA
-        elif "neuron-device-plugin" in name:
-            kind = AcceleratorKind.NEURON
-        else:
+        devices = {k.value for k in catalog.DEVICE_KINDS}
+        kind = AcceleratorKind(kind_label) if isinstance(kind_label, str) and kind_label in devices else plugin_kind(name)
+        if kind is None:
             return None
         return DevicePlugin(resource["urn"], kind, tuple(t for t in items(pod.get("tolerations")) if isinstance(t, Mapping)))
     return None

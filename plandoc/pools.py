@@ -15,7 +15,7 @@ from components import catalog
 from components.catalog import AcceleratorKind
 from components.config.node_pools import CAPACITY_TYPES, NodePoolConfig
 
-from .accelerators import ACCELERATOR_RESOURCES
+from .accelerators import CATALOG_RESOURCES, declared_resource
 from .document import Resource, of_type
 from .tokens import NODE_GROUP
 from .values import decode_json, items, mapping, name_of, whole_number
@@ -73,11 +73,7 @@ def pool_of(resource: Resource) -> Pool:
         label = labels.get(catalog.ACCELERATOR_LABEL)
         kind = AcceleratorKind(label) if label in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
     taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
-    resource_name = catalog.ACCELERATORS[kind].resource_name
-    if kind is AcceleratorKind.FPGA:  # the stack may rename the FPGA resource; its taint key says which
-        keys = [t["key"] for t in taints if isinstance(t.get("key"), str)]
-        resource_name = next((k for k in keys if ACCELERATOR_RESOURCES.get(k, AcceleratorKind.FPGA) is AcceleratorKind.FPGA),
-                             resource_name)
+    resource_name = declared_resource(kind, (t["key"] for t in taints if isinstance(t.get("key"), str)))
     scaling = mapping(inputs.get("scalingConfig"))
     return Pool(
         urn=resource["urn"],
@@ -97,6 +93,12 @@ def pool_of(resource: Resource) -> Pool:
 def pools(resources: Iterable[Resource]) -> list[Pool]:
     """Every node group's pool, by name."""
     return sorted((pool_of(r) for r in of_type(resources, NODE_GROUP)), key=lambda p: p.name)
+
+
+def accelerator_resources(resources: Iterable[Resource]) -> frozenset[str]:
+    """The extended resources that mean an accelerator in a plan: the catalog's, and those its
+    pools declare (a stack names the resource of a device plugin it declares)."""
+    return frozenset(CATALOG_RESOURCES) | {p.resource_name for p in pools(resources) if p.has_accelerator and p.resource_name}
 
 
 # --------------------------------------------------------------------------- pools in config

@@ -170,3 +170,26 @@ def test_config_values_of_the_wrong_type_are_ignored_not_fatal():
     }}, step(NODE_GROUP, "cpu", {"instanceTypes": [UNKNOWN], "labels": {"servestack.io/pool": "cpu"}}))
     assert [(p.name, p.instance_types, p.max_size) for p in read(plan).pools] == [
         ("cpu", (), 3), ("gpu", ("g6.xlarge",), 3)]
+
+
+def test_every_unknown_marker_of_pulumi_counts_as_unknown_not_only_the_string_one():
+    # A real preview marks unknown numbers, lists and booleans with markers of their own.
+    numbers, lists = "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "030794c1-ac77-496b-92df-f27374a8bd58"
+    plan = document({"servestack:nodePools": {"gpu": {"instanceTypes": ["g6.xlarge"], "maxSize": 4}}},
+                    step(NODE_GROUP, "gpu", {"instanceTypes": [numbers], "capacityType": lists, "subnetIds": [lists],
+                                             "labels": {"servestack.io/pool": "gpu"}}),
+                    step("aws:eks/addon:Addon", "coredns", {"addonName": "coredns", "addonVersion": numbers}))
+    inputs = read(plan)
+    assert [(p.name, p.instance_types, p.max_size, p.capacity_type, p.subnet_ids) for p in inputs.pools] == [
+        ("gpu", ("g6.xlarge",), 4, "ON_DEMAND", ())]
+    assert inputs.addons == [Addon("coredns", None, "resource coredns")]
+
+
+def test_resources_that_a_step_removes_are_not_checked_whatever_the_removing_op():
+    def removed(op: str, name: str) -> dict:
+        gone = step(NODE_GROUP, name, {"instanceTypes": ["p5.48xlarge"], "scalingConfig": {"maxSize": 9}})
+        return {**gone, "op": op}
+
+    ops = ("delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read-discard")
+    plan = document({}, *(removed(op, f"old-{i}") for i, op in enumerate(ops)))
+    assert read(plan).pools == []
