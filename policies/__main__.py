@@ -7,7 +7,7 @@ the rules live in the importable package :mod:`policies.rules`.
 import sys
 from pathlib import Path
 
-# The pack runs from policies/; the rules import `components` and `servestack` from the project root.
+# The pack runs from policies/; the rules import `components` and `plandoc` from the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402

@@ -16,6 +16,8 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+from plandoc.rollouts import rollout_records
+
 #: Sibling components of one type are listed one by one up to this many, grouped above it.
 GROUP_ABOVE = 10
 
@@ -82,8 +84,6 @@ def component_tree(document: dict[str, Any]) -> Tree:
 
 def rollout_lines(resources: list[dict[str, Any]]) -> list[str]:
     """One line per endpoint whose rollout is in progress or rolled back, from its rollout record."""
-    from policies.rules.facts import rollout_records
-
     records = rollout_records(resources)
     return [f"{namespace}/{endpoint} ({record.mode}): {record.describe()}"
             for (namespace, endpoint), record in sorted(records.items()) if record.phase != "steady"]

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from harness import plan_config, stack_config
 from review_stack import document, good_stack, isvc, launch_template, replace
+
+from plandoc.document import plan_from_document
 from servestack.cli import cli
 from servestack.review.check import run_check
-from servestack.review.plans import plan_from_document
 
 DATA = Path(__file__).resolve().parent / "data"
 PREVIEW = DATA / "preview-prod.json"
@@ -170,7 +171,8 @@ def test_bad_input_exits_2(tmp_path, args, message):
 
 def test_the_dev_stack_plan():
     """The current dev stack: its cluster, pools and device plugins pass; the prod-only rules stay quiet."""
-    from policies.rules.facts import device_plugins, pools
+    from plandoc.plugins import device_plugins
+    from plandoc.pools import pools
 
     plan = plan_config(stack_config("dev"), stack="dev")
     reviewed = plan_from_document(plan.document)

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from harness import REPO
 from review_stack import document, good_stack, node_group, res
+
+from plandoc.cost import estimate, node_price, price_table
 from servestack.cli import cli
-from servestack.cost import estimate, node_price, price_table
 
 PREVIEW = Path(__file__).resolve().parent / "data" / "preview-prod.json"
 
@@ -89,7 +90,7 @@ def test_cost_command_text_and_json(tmp_path):
         "\n"
         "Hourly: $1.51 at min size, $4.53 at max size\n"
         "Monthly (730 h): $1,102.01 at min size, $3,306.02 at max size\n"
-        "Prices: us-east-1 on-demand of 2026-11-01 (servestack/data/prices-us-east-1.json); excludes data transfer, "
+        "Prices: us-east-1 on-demand of 2026-11-01 (plandoc/data/prices-us-east-1.json); excludes data transfer, "
         "EBS, load balancers and logs\n")
     out = json.loads(CliRunner().invoke(cli, ["cost", str(PREVIEW), "--format", "json"]).output)
     assert (out["stack"], out["hourly"], out["monthly"]) == ("prod", {"min": 1.5096, "max": 2.9192}, {"min": 1102.01, "max": 2131.02})
@@ -99,7 +100,7 @@ def test_plan_summary_shows_the_estimate(tmp_path):
     result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(REPO), "--out", str(tmp_path)],
                                 catch_exceptions=False)
     assert result.exit_code == 0
-    from servestack.review.plans import load_plan
+    from plandoc.document import load_plan
 
     plan = load_plan(tmp_path)
     line = f"Estimated cost: {estimate(plan.resource_list(), plan.config).summary()}\n"

@@ -22,10 +22,11 @@ from review_stack import (
     standard_isvc,
     standard_record,
 )
+from plandoc.document import plan_from_document
+from plandoc.endpoints import endpoint_of
+from plandoc.rollouts import rollout_state
 from servestack.cli import cli
-from servestack.review.diff import FieldChange, diff_plans, field_changes, preview_as_diff, render_markdown, rollout_state
-from servestack.review.plans import plan_from_document
-from policies.rules.facts import endpoint_of
+from servestack.review.diff import FieldChange, diff_plans, field_changes, preview_as_diff, render_markdown
 
 DATA = Path(__file__).resolve().parent / "data"
 PREVIEW = DATA / "preview-prod.json"

@@ -146,8 +146,8 @@ def test_status_of_every_stack():
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_the_endpoints_pass_the_policy_pack(stack):
+    from plandoc.document import plan_from_document
     from servestack.review.check import run_check
-    from servestack.review.plans import plan_from_document
 
     report = run_check(plan_from_document(planned(stack).document))
     assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "mandatory"] == []

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from harness import REPO, plan_config, stack_config
+
+from plandoc.document import plan_from_document
 from policies.rules import ALL_RULES, evaluate, parse_policy_config
-from servestack.review.plans import plan_from_document
 
 CONFIG_DIR = REPO / "policies" / "config"
 

@@ -19,10 +19,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from preflight_fixtures import aws_env  # noqa: F401 - fixture
 
+from plandoc.cluster import Addon
+from plandoc.document import plan_from_document
+from plandoc.models import ModelUri
+from plandoc.placement import PoolPlacement
 from servestack.preflight.aws import AwsClients, AwsUnavailable, unavailable
 from servestack.preflight.ec2 import check_pools
 from servestack.preflight.eks import check_addons, check_kubernetes_version
-from servestack.preflight.inputs import AddonInputs, ModelUri, PoolInputs
 from servestack.preflight.quotas import check_quotas, quota_for
 from servestack.preflight.report import Result, Status
 from servestack.preflight.s3 import check_models, version_segment
@@ -138,7 +141,7 @@ def test_version_segments(key, segment):
 # --- EC2 offerings -----------------------------------------------------------------------------
 
 def test_an_instance_type_missing_in_some_zones_fails_naming_them(clients):
-    pool = PoolInputs("neuron", ("trn1.2xlarge",), 2, "ON_DEMAND", ("us-east-1a", "us-east-1b", "us-east-1c"), (), PLAN_ZONES)
+    pool = PoolPlacement("neuron", ("trn1.2xlarge",), 2, "ON_DEMAND", ("us-east-1a", "us-east-1b", "us-east-1c"), (), PLAN_ZONES)
     assert check_pools([pool], clients) == [
         Result("ec2-region-offering", "pool neuron", Status.PASS, "trn1.2xlarge is offered in region us-east-1"),
         Result("ec2-zone-offering", "pool neuron", Status.FAIL,
@@ -151,8 +154,8 @@ def test_an_instance_type_missing_in_some_zones_fails_naming_them(clients):
 
 
 def test_an_instance_type_missing_in_the_region_fails_and_zones_unknown_are_skipped(clients):
-    pools = [PoolInputs("trainium", ("trn2.48xlarge",), 1, "ON_DEMAND", ("us-east-1a",), (), PLAN_ZONES),
-             PoolInputs("gpu", ("g6.xlarge",), 2)]
+    pools = [PoolPlacement("trainium", ("trn2.48xlarge",), 1, "ON_DEMAND", ("us-east-1a",), (), PLAN_ZONES),
+             PoolPlacement("gpu", ("g6.xlarge",), 2)]
     assert check_pools(pools, clients) == [
         Result("ec2-region-offering", "pool trainium", Status.FAIL, "trn2.48xlarge is not offered in region us-east-1",
                "choose another instance type for servestack:nodePools.trainium.instanceTypes, or deploy the stack to a region "
@@ -170,7 +173,7 @@ def test_zones_of_existing_subnets_come_from_describe_subnets(clients):
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ids = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
            for i, zone in enumerate(["us-east-1a", "us-east-1e"])]
-    pool = PoolInputs("gpu", ("g6e.xlarge",), 2, "ON_DEMAND", (), tuple(ids), "servestack:network.existing.privateSubnetIds")
+    pool = PoolPlacement("gpu", ("g6e.xlarge",), 2, "ON_DEMAND", (), tuple(ids), "servestack:network.existing.privateSubnetIds")
     assert check_pools([pool], clients)[1] == Result(
         "ec2-zone-offering", "pool gpu", Status.FAIL,
         "g6e.xlarge is not offered in us-east-1e (zones from servestack:network.existing.privateSubnetIds: us-east-1a, us-east-1e)",
@@ -181,7 +184,7 @@ def test_zones_of_existing_subnets_come_from_describe_subnets(clients):
 
 
 def test_subnets_that_do_not_exist_fail(clients):
-    pool = PoolInputs("gpu", ("g6.xlarge",), 2, "ON_DEMAND", (), ("subnet-0123456789abcdef0",), "servestack:network.existing.privateSubnetIds")
+    pool = PoolPlacement("gpu", ("g6.xlarge",), 2, "ON_DEMAND", (), ("subnet-0123456789abcdef0",), "servestack:network.existing.privateSubnetIds")
     result = check_pools([pool], clients)[0]
     assert (result.check, result.status, result.fix) == (
         "ec2-subnets", Status.FAIL,
@@ -196,7 +199,7 @@ def test_eks_checks_are_skipped_where_moto_cannot_tell(clients):
     assert check_kubernetes_version("1.34", clients) == [Result(
         "eks-kubernetes-version", "cluster", Status.SKIP,
         "cannot tell whether EKS offers Kubernetes 1.34: the AWS endpoint does not implement eks:DescribeClusterVersions")]
-    assert check_addons([AddonInputs("vpc-cni", "v1.20.4-eksbuild.1", "resource vpc-cni")], "1.34", clients) == [Result(
+    assert check_addons([Addon("vpc-cni", "v1.20.4-eksbuild.1", "resource vpc-cni")], "1.34", clients) == [Result(
         "eks-addon-version", "add-on vpc-cni", Status.SKIP,
         "cannot tell which versions of vpc-cni EKS offers: the AWS endpoint does not implement eks:DescribeAddonVersions")]
 
@@ -254,8 +257,8 @@ def test_addon_versions_offered_pass_and_others_fail_listing_compatible_ones(aws
     stub.add_response("describe_addon_versions", _addon_versions("coredns", ["v1.12.4-eksbuild.1"], "v1.12.4-eksbuild.1"),
                       {"addonName": "coredns", "kubernetesVersion": "1.34"})
     stub.add_response("describe_addon_versions", {"addons": []}, {"addonName": "kube-prox", "kubernetesVersion": "1.34"})
-    addons = [AddonInputs("vpc-cni", "v1.19.0-eksbuild.1", "resource vpc-cni"), AddonInputs("coredns", "v1.12.4-eksbuild.1", "resource coredns"),
-              AddonInputs("kube-prox", None, "config servestack:cluster.addons.kube-prox")]
+    addons = [Addon("vpc-cni", "v1.19.0-eksbuild.1", "resource vpc-cni"), Addon("coredns", "v1.12.4-eksbuild.1", "resource coredns"),
+              Addon("kube-prox", None, "config servestack:cluster.addons.kube-prox")]
     with stub:
         assert check_addons(addons, "1.34", AwsClients(REGION, overrides={"eks": eks})) == [
             Result("eks-addon-version", "add-on vpc-cni", Status.FAIL, "vpc-cni v1.19.0-eksbuild.1 is not offered for Kubernetes 1.34",
@@ -291,7 +294,7 @@ def test_spot_quota_class_of_instance_types(instance_type, code):
 
 
 def test_quotas_are_skipped_where_moto_cannot_tell(clients):
-    assert check_quotas([PoolInputs("gpu", ("g6.xlarge",), 2)], clients) == [Result(
+    assert check_quotas([PoolPlacement("gpu", ("g6.xlarge",), 2)], clients) == [Result(
         "ec2-quota", "pool gpu", Status.SKIP,
         "cannot tell the quota Running On-Demand G and VT instances (L-DB2E81BA) for 8 vCPUs: the AWS endpoint does not "
         "implement servicequotas:GetAWSDefaultServiceQuota")]
@@ -308,9 +311,9 @@ def test_a_quota_too_low_for_the_pools_at_max_size_fails(aws_env):  # noqa: F811
     stub.add_response("get_aws_default_service_quota", _quota("L-DB2E81BA", 64.0), {"ServiceCode": "ec2", "QuotaCode": "L-DB2E81BA"})
     stub.add_response("get_service_quota", _quota("L-34B43A08", 5.0), {"ServiceCode": "ec2", "QuotaCode": "L-34B43A08"})
     stub.add_response("get_service_quota", _quota("L-3819A6DF", 0.0), {"ServiceCode": "ec2", "QuotaCode": "L-3819A6DF"})
-    pools = [PoolInputs("gpu", ("g6.xlarge", "g6.4xlarge"), 3), PoolInputs("gpu-big", ("g6e.12xlarge",), 1),
-             PoolInputs("system", ("m7i.large",), 4), PoolInputs("spot", ("g5.xlarge",), 10, "SPOT"),
-             PoolInputs("spot-cpu", ("m7i.large",), 2, "SPOT"), PoolInputs("block", ("p5.48xlarge",), 1, "CAPACITY_BLOCK")]
+    pools = [PoolPlacement("gpu", ("g6.xlarge", "g6.4xlarge"), 3), PoolPlacement("gpu-big", ("g6e.12xlarge",), 1),
+             PoolPlacement("system", ("m7i.large",), 4), PoolPlacement("spot", ("g5.xlarge",), 10, "SPOT"),
+             PoolPlacement("spot-cpu", ("m7i.large",), 2, "SPOT"), PoolPlacement("block", ("p5.48xlarge",), 1, "CAPACITY_BLOCK")]
     with stub:
         assert check_quotas(pools, AwsClients(REGION, overrides={"service-quotas": quotas})) == [
             Result("ec2-quota", "pool block", Status.SKIP,
@@ -384,7 +387,7 @@ def test_without_aws_region_in_the_plan_the_standard_region_resolution_applies(a
 
     aws_env.setenv("AWS_REGION", "eu-west-1")
     with mock_aws():
-        report = run_preflight({"config": {}, "steps": []}, "dev")
+        report = run_preflight(plan_from_document({"config": {}, "steps": []}))
     assert (report.region, report.account, report.results) == ("eu-west-1", "123456789012", [Result(
         "eks-kubernetes-version", "cluster", Status.SKIP,
         "the plan creates no EKS cluster and servestack:cluster.kubernetesVersion is not set: nothing to check")])

@@ -52,10 +52,10 @@ def test_all_checks_pass_exit_0_with_json(aws_env, tmp_path):  # noqa: F811
     plan = write_plan(tmp_path, _plan())
     with mock_aws():
         _seed_models()
-        result = CliRunner().invoke(cli, ["preflight", "--plan", str(plan), "--stack", "dev", "--format", "json"])
+        result = CliRunner().invoke(cli, ["preflight", "--plan", str(plan), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
-        "stack": "dev", "region": "us-east-1", "account": "123456789012", "ok": True,
+        "stack": "test", "region": "us-east-1", "account": "123456789012", "ok": True,
         "summary": {"pass": 6, "fail": 0, "warn": 0, "skip": 2},
         "results": [
             {"check": "s3-artifact", "subject": "endpoint iris (stable)", "status": "pass", "fix": "",
@@ -83,10 +83,10 @@ def test_a_failure_exits_1_and_the_text_names_what_is_wrong_and_the_fix(aws_env,
     write_plan(tmp_path, _plan(candidate="s3://models/iris/v3/"))
     with mock_aws():
         _seed_models()
-        result = CliRunner().invoke(cli, ["preflight", "--plan", str(tmp_path), "--stack", "dev"])
+        result = CliRunner().invoke(cli, ["preflight", "--plan", str(tmp_path), "--stack", "test"])
     assert result.exit_code == 1, result.output
     text = _words(result.stdout)
-    assert text.startswith("Preflight of stack dev against AWS account 123456789012 in us-east-1")
+    assert text.startswith("Preflight of stack test against AWS account 123456789012 in us-east-1")
     assert ("FAIL endpoint iris (candidate) s3-artifact nothing at s3://models/iris/v3/: no object with that key and none "
             "under that prefix fix: upload the model (aws s3 cp --recursive <model dir> s3://models/iris/v3/), or correct the "
             "storageUri (config servestack:endpoints.iris.rollout.candidate.storageUri) ") in text
@@ -124,6 +124,37 @@ def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811
         "implement servicequotas:GetAWSDefaultServiceQuota"]
 
 
+def _plan_of_stack(stack: str) -> dict:
+    """The plan of ``_plan()`` as planned for another stack: its URNs carry that stack's name."""
+    return json.loads(json.dumps(_plan()).replace("urn:pulumi:test::", f"urn:pulumi:{stack}::"))
+
+
+def test_with_plan_the_report_names_the_plans_own_stack_not_the_default(aws_env, tmp_path):  # noqa: F811
+    plan = write_plan(tmp_path, _plan_of_stack("prod"))
+    with mock_aws():
+        _seed_models()
+        text = CliRunner().invoke(cli, ["preflight", "--plan", str(tmp_path)])
+        as_json = CliRunner().invoke(cli, ["preflight", "--plan", str(plan), "--format", "json"])
+    assert _words(text.stdout).startswith("Preflight of stack prod against AWS account 123456789012 in us-east-1")
+    assert json.loads(as_json.stdout)["stack"] == "prod"
+
+
+def test_with_plan_and_no_aws_the_json_error_names_the_plans_own_stack(aws_env, tmp_path):  # noqa: F811
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        aws_env.delenv(key)
+    result = CliRunner().invoke(cli, ["preflight", "--plan", str(write_plan(tmp_path, _plan_of_stack("prod"))), "--format", "json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["stack"] == "prod"
+
+
+def test_a_stack_that_contradicts_the_plan_exits_2_before_asking_aws(aws_env, tmp_path):  # noqa: F811
+    plan = write_plan(tmp_path, _plan_of_stack("prod"))
+    result = CliRunner().invoke(cli, ["preflight", "--plan", str(plan), "--stack", "dev"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"error: {plan} is a plan of stack prod, not of --stack dev; drop --stack or pass a plan "
+                             "of that stack\n")
+
+
 def test_no_credentials_exit_2_naming_what_is_missing(aws_env, tmp_path):  # noqa: F811
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         aws_env.delenv(key)
@@ -149,7 +180,7 @@ def test_aws_out_of_reach_exits_2_with_json_error(aws_env, tmp_path):  # noqa: F
     result = CliRunner().invoke(cli, ["preflight", "--plan", str(write_plan(tmp_path, _plan())), "--format", "json"])
     message = f'cannot reach AWS: Could not connect to the endpoint URL: "{endpoint}/" (AWS_ENDPOINT_URL is {endpoint})'
     assert result.exit_code == 2
-    assert json.loads(result.stdout) == {"stack": "dev", "ok": False, "error": message}
+    assert json.loads(result.stdout) == {"stack": "test", "ok": False, "error": message}
     assert result.stderr == f"error: preflight needs AWS: {message}\n"
 
 
@@ -172,13 +203,13 @@ def test_end_to_end_against_moto_server_through_aws_endpoint_url(aws_env, tmp_pa
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **FAKE_AWS_ENV,
                "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": os.environ["AWS_CONFIG_FILE"],
                "AWS_SHARED_CREDENTIALS_FILE": os.environ["AWS_SHARED_CREDENTIALS_FILE"]}
-        run = subprocess.run([str(SERVESTACK), "preflight", "--plan", str(write_plan(tmp_path, plan)), "--stack", "staging",
-                              "--format", "json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+        run = subprocess.run([str(SERVESTACK), "preflight", "--plan", str(write_plan(tmp_path, plan)), "--format", "json"], env=env, capture_output=True, text=True, timeout=120, check=False)
     finally:
         server.stop()
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)
-    assert (report["account"], report["summary"]) == ("123456789012", {"pass": 4, "fail": 2, "warn": 0, "skip": 2})
+    assert (report["stack"], report["account"], report["summary"]) == (
+        "test", "123456789012", {"pass": 4, "fail": 2, "warn": 0, "skip": 2})
     failures = [r for r in report["results"] if r["status"] == "fail"]
     assert failures == [
         {"check": "s3-artifact", "subject": "endpoint iris (candidate)", "status": "fail",

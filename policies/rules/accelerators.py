@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
-from .facts import Endpoint, device_plugins, endpoints, pools
-from .model import Context, Resource, Rule, items, k8s_effect, show_taint, untolerated
+from plandoc.document import Resource
+from plandoc.endpoints import accelerator_demand_by_pool, endpoints
+from plandoc.plugins import device_plugins
+from plandoc.pools import pools
+from plandoc.values import items
+
+from .model import Context, Rule, k8s_effect, show_taint, untolerated
 
 
 def accelerator_pool_tainted(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
@@ -82,36 +86,9 @@ def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Ite
                                  "of the pool (Knative applies them only with kubernetes.podspec-tolerations enabled)")
 
 
-def _demand(endpoint: Endpoint, count_canary: bool) -> int:
-    """Accelerators an endpoint may hold at max replicas (both revisions while a canary runs)."""
-    total = 0
-    request = endpoint.predictor.accelerator_request()
-    per_replica = request[1] if request else 0
-    main_max = endpoint.predictor.max_replicas or max(endpoint.predictor.min_replicas or 1, 1)
-    total += per_replica * main_max
-    if not count_canary:
-        return total
-    traffic = endpoint.canary_traffic_percent
-    if endpoint.mode == "Knative" and isinstance(traffic, int) and 0 < traffic < 100:
-        total += per_replica * main_max  # the previous revision keeps serving the rest
-    for canary, _ in endpoint.canaries:
-        canary_request = canary.accelerator_request() or request
-        replicas = canary.max_replicas or canary.min_replicas or main_max
-        total += (canary_request[1] if canary_request else 0) * replicas
-    return total
-
-
-def accelerator_demand_by_pool(resources: list[Resource], ctx: Context, count_canary: bool = True) -> dict[str, list[tuple[Endpoint, int]]]:
-    found: dict[str, list[tuple[Endpoint, int]]] = defaultdict(list)
-    for endpoint in endpoints(resources, ctx.stack_config):
-        if endpoint.predictor.accelerator_request() and endpoint.pool:
-            found[endpoint.pool].append((endpoint, _demand(endpoint, count_canary)))
-    return found
-
-
 def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     by_name = {p.name: p for p in pools(resources)}
-    for pool_name, demands in sorted(accelerator_demand_by_pool(resources, ctx, ctx["countCanaryReplicas"]).items()):
+    for pool_name, demands in sorted(accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"]).items()):
         pool = by_name.get(pool_name)
         if pool is None or not pool.has_accelerator:
             continue  # endpoint-on-accelerator-pool reports it

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import Context, Resource, Rule
+from plandoc.cost import accelerator_count, estimate, money
+from plandoc.document import Resource
+
+from .model import Context, Rule
 
 
 def accelerator_count_cap(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    from servestack.cost import accelerator_count
-
     total, parts = accelerator_count(resources)
     if total > ctx["maxAccelerators"]:
         yield "", (f"the stack's accelerator pools reach {total} accelerators at max size ({'; '.join(parts)}); "
@@ -18,8 +19,6 @@ def accelerator_count_cap(resources: list[Resource], ctx: Context) -> Iterable[t
 
 
 def hourly_cost_cap(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    from servestack.cost import estimate, money
-
     cost = estimate(resources, ctx.stack_config)
     if cost.hourly_max > ctx["maxHourlyCost"]:
         top = sorted(cost.lines, key=lambda line: -line.hourly_max)[:3]

@@ -19,8 +19,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from plandoc.values import UNKNOWN
+
 from . import ALL_RULES
-from .model import UNKNOWN, Context, Rule, resolve_tier
+from .model import Context, Rule, resolve_tier
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY,
           "disabled": EnforcementLevel.DISABLED}

@@ -1,8 +1,10 @@
-"""The shared vocabulary of servestack's policy rules: resources, rules, contexts, violations.
+"""The shared vocabulary of servestack's policy rules: rules, contexts, violations, settings.
 
 Rules are pure functions over plain resource dicts ``{"type", "urn", "inputs"}`` (inputs under
 the camelCase engine names that ``pulumi preview --json`` and the CrossGuard analyzer both
-use), so the same function backs a CrossGuard validator and ``servestack check`` offline.
+use), so the same function backs a CrossGuard validator and ``servestack check`` offline. What
+a rule reads out of those dicts (values, unknowns, pools, endpoints, plugins) is the plan
+document's vocabulary, :mod:`plandoc`.
 """
 
 from __future__ import annotations
@@ -13,18 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from components.config.stack import decode_value
 from components.placement import EKS_TAINT_EFFECTS
-
-#: Pulumi's marker for a value that is not known until the resource exists (preview only).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+from plandoc.document import Resource
+from plandoc.values import name_of
 
 Enforcement = Literal["mandatory", "advisory", "disabled"]
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "disabled")
 TIERS = ("dev", "staging", "prod")
-
-Resource = Mapping[str, Any]
-"""``{"type": ..., "urn": ..., "inputs": {...}}`` (and optionally ``protect``)."""
 
 
 @dataclass(frozen=True)
@@ -195,58 +192,6 @@ def resolve_tier(setting: str | None, stack_config: Mapping[str, Any], stack_nam
 
 
 # --------------------------------------------------------------------------- helpers for rules
-
-
-def name_of(urn: str) -> str:
-    return urn.rsplit("::", 1)[-1]
-
-
-def dig(value: Any, *path: Any, default: Any = None) -> Any:
-    """``dig(inputs, "spec", "predictor", "minReplicas")``: None-safe nested lookup."""
-    for part in path:
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and -len(value) <= part < len(value):
-            value = value[part]
-        else:
-            return default
-    return value
-
-
-#: Pulumi's unknown markers per value type (strings stand in for unknown bools, numbers, lists...).
-UNKNOWN_MARKERS = frozenset({
-    UNKNOWN, "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2", "030794c1-ac77-496b-92df-f27374a8bd58",
-    "e48ece36-62e2-4504-bad9-02848725956a", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-})
-
-
-def mapping(value: Any) -> Mapping[str, Any]:
-    """The value if it is a mapping, else empty (absent, or unknown during preview)."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def items(value: Any) -> list[Any]:
-    """The value if it is a list, else empty (absent, or unknown during preview)."""
-    return value if isinstance(value, list) else []
-
-
-def is_unknown(value: Any) -> bool:
-    return isinstance(value, str) and value in UNKNOWN_MARKERS
-
-
-def truthy(value: Any) -> bool | None:
-    """Pulumi inputs spell booleans as bools or strings ("true"); None when unknown or absent."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def decode_json(value: Any) -> Any:
-    """Structured config and policy documents arrive as JSON text in real previews."""
-    return decode_value(value)
 
 
 def cidr_is_open(cidr: str) -> bool:

@@ -8,11 +8,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .facts import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY, WORKLOADS,
-                    endpoints)
 from components.images import ImagePin, image_pin
+from plandoc.document import Resource
+from plandoc.endpoints import endpoints
+from plandoc.tokens import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY,
+                            WORKLOADS)
+from plandoc.values import decode_json, dig, is_unknown, items, mapping, truthy
 
-from .model import Context, Resource, Rule, cidr_is_open, decode_json, dig, is_unknown, items, mapping, truthy
+from .model import Context, Rule, cidr_is_open
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 

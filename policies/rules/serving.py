@@ -7,8 +7,13 @@ from collections.abc import Iterable
 
 from components.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase, RolloutRecord
 
-from .facts import INFERENCE_SERVICE, Endpoint, created, default_mode, endpoint_of, of_type, rollout_records
-from .model import Context, Resource, Rule, is_unknown, mapping
+from plandoc.document import Resource, created, of_type
+from plandoc.endpoints import Endpoint, default_mode, endpoint_of
+from plandoc.rollouts import rollout_records
+from plandoc.tokens import INFERENCE_SERVICE
+from plandoc.values import is_unknown, mapping
+
+from .model import Context, Rule
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
 SCALE_TO_ZERO_ANNOTATION = "servestack.io/allow-scale-to-zero"

@@ -11,7 +11,7 @@ from .review_input import plan_input, stack_or_path_help
 
 
 def render_text(cost) -> str:
-    from ..cost import money
+    from plandoc.cost import PRICE_SOURCE, money
 
     width = max([len(line.item) for line in cost.lines] + [10])
     lines = [f"{'item':<{width}}  {'count':>7}  {'$/h each':>9}  {'$/h min':>9}  {'$/h max':>9}"]
@@ -22,7 +22,7 @@ def render_text(cost) -> str:
     lines.append("")
     lines.append(f"Hourly: {money(cost.hourly_min)} at min size, {money(cost.hourly_max)} at max size")
     lines.append(f"Monthly ({cost.hours_per_month} h): {money(cost.monthly_min)} at min size, {money(cost.monthly_max)} at max size")
-    lines.append(f"Prices: {cost.region} on-demand of {cost.price_date} (servestack/data/prices-us-east-1.json); "
+    lines.append(f"Prices: {cost.region} on-demand of {cost.price_date} ({PRICE_SOURCE}); "
                  "excludes data transfer, EBS, load balancers and logs")
     lines += [f"Unpriced instance types (not counted): {', '.join(cost.unpriced)}"] if cost.unpriced else []
     lines += [f"Note: {n}" for n in cost.notes]
@@ -39,7 +39,7 @@ def cost_command(path: Path | None, stack: str | None, project_dir: Path, output
     the offline plan of --stack: EKS control plane, node pools at min and max size, NAT gateways."""
     import json
 
-    from ..cost import estimate
+    from plandoc.cost import estimate
 
     plan = plan_input(path, stack, project_dir)
     cost = estimate(plan.resource_list(), plan.config)

@@ -17,8 +17,9 @@ def diff_command(base: Path, head: Path | None, output_format: str) -> None:
     """Compare two plans (plan directories or `pulumi preview --json` files): resources created,
     deleted and updated with their changed fields, endpoint rollouts, cost delta, and unsafe
     transitions. With only BASE, a real preview is compared with the deployed state it carries."""
+    from plandoc.document import PlanInputError, load_plan
+
     from ..review.diff import diff_plans, preview_as_diff, render_json, render_markdown
-    from ..review.plans import PlanInputError, load_plan
 
     try:
         if head is None:

@@ -19,8 +19,9 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     preview.json (the shape of `pulumi preview --json`) and manifests/."""
     from rich.console import Console
 
-    from ..cost import estimate
-    from ..review.plans import plan_from_document
+    from plandoc.cost import estimate
+    from plandoc.document import plan_from_document
+
     from ..summary import component_tree, rollout_lines
 
     project, plan = plan_or_exit(project_dir, stack, out)

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, fail, plan_or_exit, project_option, stack_option
+from .common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, fail, plan_or_exit, project_option
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
 
-def _read_plan(path: Path) -> dict[str, Any]:
-    from ..review.plans import PlanInputError, read_document
+def _plan(plan_path: Path | None, stack: str | None, project_dir: Path):
+    """The plan to check: ``--plan``'s (named after the stack its URNs carry), else STACK's offline plan."""
+    from plandoc.document import PlanInputError, load_plan, plan_from_document
 
+    if plan_path is None:
+        return plan_from_document(plan_or_exit(project_dir, stack or "dev", write=False)[1].document)
     try:
-        return read_document(path)[0]
+        plan = load_plan(plan_path)
     except PlanInputError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
+    if stack is not None and plan.stack and plan.stack != stack:
+        raise fail(f"error: {plan.source} is a plan of stack {plan.stack}, not of --stack {stack}; "
+                   "drop --stack or pass a plan of that stack", EXIT_INVALID)
+    return plan if plan.stack else replace(plan, stack=stack or "?")  # a plan without resources names no stack
 
 
 def _print_text(report) -> None:
@@ -47,12 +54,13 @@ def _print_text(report) -> None:
 
 
 @click.command("preflight")
-@stack_option
+@click.option("--stack", "-s", default=None,
+              help="Stack name (stacks/Pulumi.<stack>.yaml); default dev. With --plan, the plan's own stack.")
 @project_option
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=None,
               help="Check this preview.json (or plan directory; a real `pulumi preview --json` works too) instead of planning STACK.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def preflight_command(stack: str, project_dir: Path, plan_path: Path | None, output_format: str) -> None:
+def preflight_command(stack: str | None, project_dir: Path, plan_path: Path | None, output_format: str) -> None:
     """Check STACK against AWS before `pulumi up`: model artifacts on S3, instance type
     offerings per region and zone, EKS and add-on versions, on-demand vCPU quotas.
 
@@ -62,12 +70,12 @@ def preflight_command(stack: str, project_dir: Path, plan_path: Path | None, out
     """
     from ..preflight import AwsUnavailable, run_preflight
 
-    document = _read_plan(plan_path) if plan_path else plan_or_exit(project_dir, stack, write=False)[1].document
+    plan = _plan(plan_path, stack, project_dir)
     try:
-        report = run_preflight(document, stack)
+        report = run_preflight(plan)
     except AwsUnavailable as error:
         if output_format == "json":
-            click.echo(json.dumps({"stack": stack, "ok": False, "error": str(error)}, indent=2))
+            click.echo(json.dumps({"stack": plan.stack, "ok": False, "error": str(error)}, indent=2))
         raise fail(f"error: preflight needs AWS: {error}", EXIT_INVALID) from None
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2))

@@ -9,7 +9,7 @@ from .common import EXIT_INVALID, fail, plan_or_exit
 
 def plan_input(path: Path | None, stack: str | None, project_dir: Path):
     """PATH (plan directory or preview JSON) if given, else the offline plan of ``stack``."""
-    from ..review.plans import PlanInputError, load_plan, plan_from_document
+    from plandoc.document import PlanInputError, load_plan, plan_from_document
 
     if path is not None and stack is not None:
         raise fail("error: give either PATH or --stack, not both", EXIT_INVALID)

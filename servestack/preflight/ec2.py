@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from plandoc.placement import PoolPlacement
+
 from .aws import AwsClients, CannotTell, call
-from .inputs import PoolInputs
 from .report import Result, Status
 
 
@@ -26,7 +27,7 @@ def _offered(clients: AwsClients, location_type: str, types: list[str], location
     return {(o["InstanceType"], o["Location"]) for page in pages for o in page.get("InstanceTypeOfferings", [])}
 
 
-def _resolve_zones(pool: PoolInputs, clients: AwsClients) -> tuple[tuple[str, ...], Result | None]:
+def _resolve_zones(pool: PoolPlacement, clients: AwsClients) -> tuple[tuple[str, ...], Result | None]:
     """The pool's zones; subnet ids (an existing network) are looked up with DescribeSubnets."""
     if pool.zones or not pool.subnet_ids:
         return pool.zones, None
@@ -43,7 +44,7 @@ def _resolve_zones(pool: PoolInputs, clients: AwsClients) -> tuple[tuple[str, ..
     return tuple(sorted({s["AvailabilityZone"] for s in answer.get("Subnets", [])})), None
 
 
-def check_pools(pools: list[PoolInputs], clients: AwsClients) -> list[Result]:
+def check_pools(pools: list[PoolPlacement], clients: AwsClients) -> list[Result]:
     results: list[Result] = []
     pools = [p for p in pools if p.instance_types]
     if not pools:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from plandoc.cluster import Addon
+
 from .aws import AwsClients, CannotTell, call
-from .inputs import AddonInputs
 from .report import Result, Status
 
 _SHOWN = 5
@@ -68,7 +69,7 @@ def _offered_versions(eks, name: str, kubernetes_version: str | None) -> tuple[l
     return versions, default
 
 
-def check_addons(addons: list[AddonInputs], kubernetes_version: str | None, clients: AwsClients) -> list[Result]:
+def check_addons(addons: list[Addon], kubernetes_version: str | None, clients: AwsClients) -> list[Result]:
     results = []
     for addon in addons:
         check, subject = "eks-addon-version", f"add-on {addon.name}"

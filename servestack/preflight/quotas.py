@@ -1,8 +1,8 @@
 """EC2 vCPU quotas per instance class (on-demand, or spot) against the pools at max size.
 
-EC2 limits running on-demand instances, and open spot requests, per class in vCPUs; the quota
-codes below are those of Service Quotas (service code ``ec2``), as listed by ``aws
-service-quotas list-service-quotas --service-code ec2``. A pool needs ``maxSize`` x the vCPUs of
+EC2 limits running on-demand instances, and open spot requests, per class in vCPUs; each
+accelerator kind of the catalog (:mod:`components.catalog`) lists the quota classes of its
+instance families, with the codes of Service Quotas (service code ``ec2``). A pool needs ``maxSize`` x the vCPUs of
 its largest instance type (the worst case: every node on the largest type); pools of one class
 and market add up. Instances the account already runs count against the same quota, so a pass
 here is necessary, not sufficient. A new account's spot quotas for accelerated classes are
@@ -13,56 +13,28 @@ Capacity-block pools run on capacity already purchased and are not checked.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from components import catalog
+from components.catalog import Quota, QuotaClass
+from plandoc.placement import PoolPlacement
 
 from .aws import AwsClients, CannotTell, call
-from .inputs import PoolInputs
 from .report import Result, Status
 
-
-@dataclass(frozen=True)
-class InstanceQuota:
-    code: str
-    name: str
-    letters: tuple[str, ...]
-    """Leading letters of the instance families of the class (``g`` covers g5, g6e; ``gr`` gr6)."""
+#: EKS capacity type -> which quota of an instance class the pool's instances count against.
+_MARKETS: dict[str, Callable[[QuotaClass], Quota]] = {"ON_DEMAND": lambda c: c.on_demand, "SPOT": lambda c: c.spot}
+SPOT_QUOTAS: frozenset[Quota] = frozenset(c.spot for c in catalog.quota_classes())
 
 
-ON_DEMAND_QUOTAS: tuple[InstanceQuota, ...] = (
-    InstanceQuota("L-DB2E81BA", "Running On-Demand G and VT instances", ("g", "gr", "vt")),
-    InstanceQuota("L-417A185B", "Running On-Demand P instances", ("p",)),
-    InstanceQuota("L-1945791B", "Running On-Demand Inf instances", ("inf",)),
-    InstanceQuota("L-2C3B7624", "Running On-Demand Trn instances", ("trn",)),
-    InstanceQuota("L-74FC7D96", "Running On-Demand F instances", ("f",)),
-    InstanceQuota("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
-                  ("a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z")),
-)
-SPOT_QUOTAS: tuple[InstanceQuota, ...] = (
-    InstanceQuota("L-3819A6DF", "All G and VT Spot Instance Requests", ("g", "gr", "vt")),
-    InstanceQuota("L-7212CCBC", "All P Spot Instance Requests", ("p",)),
-    InstanceQuota("L-B5D1601B", "All Inf Spot Instance Requests", ("inf",)),
-    InstanceQuota("L-6B0D517C", "All Trn Spot Instance Requests", ("trn",)),
-    InstanceQuota("L-88CF9481", "All F Spot Instance Requests", ("f",)),
-    InstanceQuota("L-34B43A08", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests",
-                  ("a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z")),
-)
-#: EKS capacity type -> (instance family letters -> quota)
-_BY_MARKET = {
-    "ON_DEMAND": {letters: quota for quota in ON_DEMAND_QUOTAS for letters in quota.letters},
-    "SPOT": {letters: quota for quota in SPOT_QUOTAS for letters in quota.letters},
-}
-
-
-def quota_for(instance_type: str, capacity_type: str = "ON_DEMAND") -> InstanceQuota | None:
+def quota_for(instance_type: str, capacity_type: str = "ON_DEMAND") -> Quota | None:
     """The quota an instance type counts against in a market (EKS capacity type ``ON_DEMAND`` or
-    ``SPOT``), by its family's leading letters."""
-    letters = re.match(r"[a-z]*", catalog.family_of(instance_type)).group()
-    return _BY_MARKET[capacity_type].get(letters)
+    ``SPOT``): its catalog quota class's, by its family's leading letters."""
+    quota_class = catalog.quota_class_of(instance_type)
+    return None if quota_class is None else _MARKETS[capacity_type](quota_class)
 
 
 @dataclass(frozen=True)
@@ -73,16 +45,16 @@ class PoolNeed:
     """``2 x g6.xlarge (4 vCPUs)``."""
 
 
-def pool_needs(pools: list[PoolInputs]) -> tuple[dict[InstanceQuota, list[PoolNeed]], list[Result]]:
+def pool_needs(pools: list[PoolPlacement]) -> tuple[dict[Quota, list[PoolNeed]], list[Result]]:
     """vCPUs each on-demand or spot pool needs at max size, grouped by quota; skips for what cannot
     be counted."""
-    needs: dict[InstanceQuota, list[PoolNeed]] = {}
+    needs: dict[Quota, list[PoolNeed]] = {}
     skipped = []
     for pool in pools:
         if not pool.instance_types:
             continue
         market = pool.capacity_type.upper()
-        if market not in _BY_MARKET:
+        if market not in _MARKETS:
             skipped.append(Result("ec2-quota", pool.subject, Status.SKIP,
                                   f"capacity type {pool.capacity_type}: the pool runs on capacity already purchased; "
                                   "on-demand and spot vCPU quotas are not checked for it"))
@@ -104,7 +76,7 @@ def pool_needs(pools: list[PoolInputs]) -> tuple[dict[InstanceQuota, list[PoolNe
     return needs, skipped
 
 
-def _quota_value(clients: AwsClients, quota: InstanceQuota) -> float:
+def _quota_value(clients: AwsClients, quota: Quota) -> float:
     """The applied quota, or the AWS default when the account has none applied (NoSuchResource)."""
     client = clients("service-quotas")
     try:
@@ -116,7 +88,7 @@ def _quota_value(clients: AwsClients, quota: InstanceQuota) -> float:
     return float(answer["Quota"]["Value"])
 
 
-def check_quotas(pools: list[PoolInputs], clients: AwsClients) -> list[Result]:
+def check_quotas(pools: list[PoolPlacement], clients: AwsClients) -> list[Result]:
     needs, results = pool_needs(pools)
     for quota in sorted(needs, key=lambda q: (q in SPOT_QUOTAS, q.code)):  # on-demand first
         pool_list = needs[quota]

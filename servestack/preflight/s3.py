@@ -27,8 +27,9 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
+from plandoc.models import ModelUri
+
 from .aws import AwsClients, CannotTell, call
-from .inputs import ModelUri
 from .report import Result, Status
 
 #: A key segment that names a model version (see the module docstring).

@@ -9,10 +9,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from plandoc.document import PlanDoc
+from plandoc.values import name_of, type_of
 from policies.rules import ALL_RULES, RULES_BY_NAME, Violation, evaluate, parse_policy_config
-from policies.rules.model import PolicyConfigError, name_of, resolve_tier
-
-from .plans import PlanDoc
+from policies.rules.model import PolicyConfigError, resolve_tier
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def run_check(plan: PlanDoc, policy_config: Mapping[str, Any] | None = None) -> 
 def _resource_label(urn: str) -> str:
     if not urn:
         return "the stack as a whole"
-    return f"{urn.split('::')[2].rsplit('$', 1)[-1]} {name_of(urn)}"
+    return f"{type_of(urn)} {name_of(urn)}"
 
 
 def _grouped(report: CheckReport):

@@ -15,15 +15,19 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from policies.rules.facts import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP, of_type, pools
-from policies.rules.model import Resource, decode_json, dig
+from .document import Resource, of_type
+from .pools import catalog_entries, configured_pools, pools
+from .tokens import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP
+from .values import dig, name_of
 
 PRICE_FILE = "data/prices-us-east-1.json"
+#: Where the price table lives in the project, for people reading a cost report.
+PRICE_SOURCE = f"plandoc/{PRICE_FILE}"
 
 
 @cache
 def price_table() -> dict[str, Any]:
-    with resources.files("servestack").joinpath(PRICE_FILE).open() as f:
+    with resources.files("plandoc").joinpath(PRICE_FILE).open() as f:
         return json.load(f)
 
 
@@ -120,7 +124,7 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
 
     for cluster in of_type(resources, CLUSTER):
         support = str(dig(cluster["inputs"], "upgradePolicy", "supportType") or "STANDARD")
-        name = cluster["urn"].rsplit("::", 1)[-1]
+        name = name_of(cluster["urn"])
         lines.append(CostLine(f"EKS control plane {name} ({support.lower()} support)", 1, 1, table["eksControlPlane"].get(support, table["eksControlPlane"]["STANDARD"])))
 
     planned = pools(resources)
@@ -129,12 +133,11 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
     if discounted:
         notes.append(f"spot or capacity-block pools ({', '.join(discounted)}) are priced on-demand, an upper bound")
     if not of_type(resources, NODE_GROUP):
-        configured = decode_json(stack_config.get("servestack:nodePools")) or {}
-        if isinstance(configured, Mapping) and configured:
+        configured = configured_pools(stack_config)
+        if configured:
             notes.append("node pools priced from servestack:nodePools: the plan declares no node groups")
-            for name, pool in sorted(configured.items()):
-                types = tuple(pool.get("instanceTypes") or ())
-                node_pools.append((name, types, int(pool.get("minSize", 1)), int(pool.get("maxSize", 3)), "config"))
+            for pool in configured.values():
+                node_pools.append((pool.name, pool.instance_types, pool.min_size, pool.max_size, "config"))
     for name, types, low, high, source in node_pools:
         price, missing = node_price(types, table)
         unpriced.update(missing)
@@ -156,23 +159,11 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
 
 def accelerator_count(resources: list[Resource]) -> tuple[int, list[str]]:
     """Accelerators of all pools at max size (each node at its largest instance type)."""
-    from components import catalog
-
     total, parts = 0, []
     for pool in pools(resources):
         if not pool.has_accelerator:
             continue
-        per_node = max((catalog.lookup(t).accelerators for t in pool.instance_types if _known(t)), default=0)
+        per_node = max((entry.accelerators for entry in catalog_entries(pool.instance_types)), default=0)
         total += per_node * pool.max_size
         parts.append(f"{pool.name} {pool.max_size} x {per_node}")
     return total, parts
-
-
-def _known(instance_type: str) -> bool:
-    from components import catalog
-
-    try:
-        catalog.lookup(instance_type)
-        return True
-    except catalog.CatalogError:
-        return False

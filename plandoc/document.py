@@ -1,0 +1,125 @@
+"""Read a plan: a plan directory, servestack's ``preview.json`` or a real ``pulumi preview --json``.
+
+Both have the shape of Pulumi's ``PreviewDigest``: ``steps[]`` of ``{op, urn, oldState?,
+newState?}``, ``config`` (a real preview gives structured values as JSON text; servestack
+gives them decoded) and ``changeSummary``. A step's ``newState`` is what the stack will be;
+delete steps carry only ``oldState``. The stack and project a plan belongs to are the ones its
+URNs name (``urn:pulumi:<stack>::<project>::...``), never a caller's guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .shape import shape_problem
+from .tokens import CREATE_OPS, GONE_OPS
+from .values import decode_json, resource_key, stack_and_project, type_of
+
+Resource = Mapping[str, Any]
+"""``{"type": ..., "urn": ..., "inputs": {...}}`` and, read from a plan, ``protect``, ``parent``,
+``dependencies``, ``propertyDependencies`` and the step's ``op`` (CrossGuard gives fewer)."""
+
+
+class PlanInputError(ValueError):
+    """The path is not a plan directory or a preview JSON document."""
+
+
+@dataclass
+class PlanDoc:
+    source: str
+    stack: str
+    """The stack the plan's URNs name; empty for a plan without resources."""
+    project: str
+    config: dict[str, Any]
+    """Stack config, structured values decoded."""
+    resources: dict[str, dict[str, Any]]
+    """Resource key (URN without the stack and project) -> ``{type, urn, inputs, protect, parent, dependencies,
+    propertyDependencies, op}``: the stack after the change, in the order of the plan's steps."""
+    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The same for ``oldState`` (only a real preview of a deployed stack has it)."""
+    ops: dict[str, str] = field(default_factory=dict)
+    """Resource key -> the step's op."""
+
+    def resource_list(self) -> list[dict[str, Any]]:
+        """The resources sorted by key (the order rules and reports use)."""
+        return [self.resources[k] for k in sorted(self.resources)]
+
+
+def of_type(resources: Iterable[Resource], *types: str) -> list[Resource]:
+    """The resources of these types, in their order."""
+    return [r for r in resources if r["type"] in types]
+
+
+def _state(state: Mapping[str, Any], urn: str) -> dict[str, Any]:
+    by_property = {str(k): list(v or []) for k, v in (state.get("propertyDependencies") or {}).items()}
+    return {
+        "type": state.get("type") or type_of(urn),
+        "urn": state.get("urn") or urn,
+        "inputs": dict(state.get("inputs") or {}),
+        "protect": bool(state.get("protect", False)),
+        "parent": state.get("parent") or "",
+        # What this resource's inputs were computed from (a RolePolicy's role, say): rules link resources by it.
+        "dependencies": sorted({*(state.get("dependencies") or []), *(u for urns in by_property.values() for u in urns)}),
+        "propertyDependencies": by_property,
+    }
+
+
+def read_document(path: Path | str) -> tuple[dict[str, Any], str]:
+    """The preview document at ``path`` (a plan directory or a JSON file) and where it was read."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "preview.json"
+        if not path.is_file():
+            raise PlanInputError(f"{path.parent} is not a plan directory (no preview.json); run `servestack plan` or pass "
+                                 "the JSON of `pulumi preview --json`")
+    if not path.is_file():
+        raise PlanInputError(f"no plan at {path} (run `servestack plan` or `pulumi preview --json > {path}`)")
+    try:
+        document = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PlanInputError(f"{path} is not JSON ({error}); expected the output of `pulumi preview --json`") from None
+    problem = shape_problem(document)
+    if problem:
+        raise PlanInputError(f"{path} is not a preview document: {problem}")
+    return document, str(path)
+
+
+def load_plan(path: Path | str) -> PlanDoc:
+    document, source = read_document(path)
+    return plan_from_document(document, source)
+
+
+def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") -> PlanDoc:
+    resources: dict[str, dict[str, Any]] = {}
+    previous: dict[str, dict[str, Any]] = {}
+    ops: dict[str, str] = {}
+    stack = project = ""
+    for step in document.get("steps") or []:
+        urn = step.get("urn") or (step.get("newState") or step.get("oldState") or {}).get("urn", "")
+        if not urn:
+            continue
+        names = stack_and_project(urn)
+        if names and not stack:
+            stack, project = names
+        key = resource_key(urn)
+        op = step.get("op", "create")
+        if step.get("oldState") and op not in ("create-replacement",):
+            previous[key] = _state(step["oldState"], urn)
+        if op in GONE_OPS:
+            ops.setdefault(key, op)
+            continue
+        if step.get("newState"):
+            resources[key] = _state(step["newState"], urn)
+            resources[key]["op"] = op  # rules that judge a creation read it (CrossGuard's resources have none)
+            ops[key] = op
+    config = {str(k): decode_json(v) for k, v in (document.get("config") or {}).items()}
+    return PlanDoc(source, stack, project, config, resources, previous, ops)
+
+
+def created(resource: Resource) -> bool:
+    """Whether the step that holds ``resource`` creates it (False when the caller does not say: CrossGuard)."""
+    return resource.get("op") in CREATE_OPS

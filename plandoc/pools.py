@@ -1,0 +1,146 @@
+"""Node pools as a plan declares them: EKS node groups, or ``servestack:nodePools`` before them.
+
+A pool's accelerator comes from the catalog entry of its instance types (the node label
+servestack sets when they are unknown or outside the catalog); its size and market from the
+node group's inputs, else from config with the config's own defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components import catalog
+from components.catalog import AcceleratorKind
+from components.config.node_pools import CAPACITY_TYPES, NodePoolConfig
+
+from .accelerators import CATALOG_RESOURCES, declared_resource
+from .document import Resource, of_type
+from .tokens import NODE_GROUP
+from .values import decode_json, items, mapping, name_of, whole_number
+
+#: What ``NodePoolConfig`` makes of a pool that leaves these out (its own defaults, not copies).
+DEFAULT_MIN_SIZE: int = NodePoolConfig.model_fields["min_size"].default
+DEFAULT_MAX_SIZE: int = NodePoolConfig.model_fields["max_size"].default
+DEFAULT_CAPACITY_TYPE: str = NodePoolConfig.model_fields["capacity_type"].default
+
+
+@dataclass(frozen=True)
+class Pool:
+    urn: str
+    name: str
+    instance_types: tuple[str, ...]
+    min_size: int
+    max_size: int
+    kind: AcceleratorKind
+    resource_name: str | None
+    accelerators_per_node: int
+    """Fewest accelerators of any instance type of the pool (what every node is sure to have)."""
+    taints: tuple[Mapping[str, Any], ...]
+    labels: Mapping[str, str]
+    capacity_type: str = "ON_DEMAND"
+    """``ON_DEMAND``, ``SPOT`` or ``CAPACITY_BLOCK`` (EKS's capacityType)."""
+
+    @property
+    def has_accelerator(self) -> bool:
+        return self.kind is not AcceleratorKind.NONE
+
+    @property
+    def capacity(self) -> int:
+        return self.max_size * self.accelerators_per_node
+
+
+def catalog_entries(instance_types: Iterable[str]) -> list[catalog.InstanceType]:
+    """The catalog entries of those instance types the catalog knows."""
+    found = []
+    for instance_type in instance_types:
+        try:
+            found.append(catalog.lookup(instance_type))
+        except catalog.CatalogError:
+            pass
+    return found
+
+
+def pool_of(resource: Resource) -> Pool:
+    inputs = resource.get("inputs") or {}
+    labels = {k: str(v) for k, v in mapping(inputs.get("labels")).items()}
+    instance_types = tuple(t for t in items(inputs.get("instanceTypes")) if isinstance(t, str))
+    specs = catalog_entries(instance_types)
+    if specs:
+        kind = specs[0].kind
+    else:  # instance types unknown or outside the catalog: trust the node label servestack sets
+        label = labels.get(catalog.ACCELERATOR_LABEL)
+        kind = AcceleratorKind(label) if label in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
+    taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
+    resource_name = declared_resource(kind, (t["key"] for t in taints if isinstance(t.get("key"), str)))
+    scaling = mapping(inputs.get("scalingConfig"))
+    return Pool(
+        urn=resource["urn"],
+        name=labels.get(catalog.POOL_LABEL) or str(inputs.get("nodeGroupName") or name_of(resource["urn"])),
+        instance_types=instance_types,
+        min_size=whole_number(scaling.get("minSize")),
+        max_size=whole_number(scaling.get("maxSize")),
+        kind=kind,
+        resource_name=resource_name,
+        accelerators_per_node=min((s.accelerators for s in specs), default=0),
+        taints=taints,
+        labels=labels,
+        capacity_type=str(inputs.get("capacityType") or "ON_DEMAND"),
+    )
+
+
+def pools(resources: Iterable[Resource]) -> list[Pool]:
+    """Every node group's pool, by name."""
+    return sorted((pool_of(r) for r in of_type(resources, NODE_GROUP)), key=lambda p: p.name)
+
+
+def accelerator_resources(resources: Iterable[Resource]) -> frozenset[str]:
+    """The extended resources that mean an accelerator in a plan: the catalog's, and those its
+    pools declare (a stack names the resource of a device plugin it declares)."""
+    return frozenset(CATALOG_RESOURCES) | {p.resource_name for p in pools(resources) if p.has_accelerator and p.resource_name}
+
+
+# --------------------------------------------------------------------------- pools in config
+
+
+@dataclass(frozen=True)
+class ConfiguredPool:
+    """A pool of ``servestack:nodePools`` as far as a reader needs it, the config's defaults filled in.
+
+    Read defensively (a plan may come from anywhere): a value of the wrong type counts as left out.
+    """
+
+    name: str
+    instance_types: tuple[str, ...]
+    min_size: int
+    max_size: int
+    capacity_type: str
+    """In the EKS API's spelling: ``onDemand`` -> ``ON_DEMAND``."""
+
+
+def _size(entry: Mapping[str, Any], key: str, default: int) -> int:
+    try:
+        return int(entry.get(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def configured_pool(name: str, entry: Mapping[str, Any]) -> ConfiguredPool:
+    types = entry.get("instanceTypes")  # anything but a list is ignored: a bare string is not a list of one-letter types
+    capacity = str(entry.get("capacityType", DEFAULT_CAPACITY_TYPE))
+    return ConfiguredPool(
+        name=str(name),
+        instance_types=tuple(str(t) for t in types) if isinstance(types, list) else (),
+        min_size=_size(entry, "minSize", DEFAULT_MIN_SIZE),
+        max_size=_size(entry, "maxSize", DEFAULT_MAX_SIZE),
+        capacity_type=CAPACITY_TYPES.get(capacity, capacity),
+    )
+
+
+def configured_pools(stack_config: Mapping[str, Any]) -> dict[str, ConfiguredPool]:
+    """``servestack:nodePools`` by name (entries that are not mappings left out)."""
+    entries = decode_json(stack_config.get("servestack:nodePools"))
+    if not isinstance(entries, Mapping):
+        return {}
+    return {str(name): configured_pool(name, entry) for name, entry in sorted(entries.items()) if isinstance(entry, Mapping)}
