@@ -10,7 +10,7 @@ from preflight_fixtures import document, step, subnet
 
 from components.config.network import NetworkConfig
 from components.network import Network, NetworkArgs
-from servestack.plan.engine import UNKNOWN
+from servestack.plan.wire import UNKNOWN
 from servestack.preflight.inputs import AddonInputs, ModelUri, PoolInputs, PreflightInputs, collect
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"

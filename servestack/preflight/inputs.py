@@ -25,7 +25,7 @@ from components.catalog import POOL_LABEL
 from components.config.node_pools import CAPACITY_TYPES
 from policies.rules.model import decode_json, dig
 
-from ..plan.engine import UNKNOWN
+from ..plan.wire import UNKNOWN
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 SUBNET = "aws:ec2/subnet:Subnet"
