@@ -42,7 +42,8 @@ def modules() -> dict[str, tuple[Path, bool]]:
     return found
 
 
-def imported_names(module: str) -> set[str]:
+@cache
+def imported_names(module: str) -> frozenset[str]:
     """Every project name ``module`` imports, anywhere in the file, as written (relative imports
     resolved): ``from a.b import c`` gives ``a.b.c``."""
     path, is_package = modules()[module]
@@ -58,7 +59,7 @@ def imported_names(module: str) -> set[str]:
             else:
                 target = node.module
             names.update(f"{target}.{alias.name}" for alias in node.names)
-    return {name for name in names if name.split(".")[0] in PACKAGES}
+    return frozenset(name for name in names if name.split(".")[0] in PACKAGES)
 
 
 def imported_modules(module: str) -> set[str]:
