@@ -43,7 +43,7 @@ def short_lived_process() -> Iterator[None]:
     Nearly everything a plan creates (hundreds of thousands of outputs, futures, dicts) lives until
     the command ends, and collecting would only traverse it again: once right after the program
     (over 2 s at a thousand endpoints) and once more at exit. The plan engine also turns the
-    collector off for the program itself (servestack.plan.engine), for library use.
+    collector off for the program itself (servestack.plan.speedups), for library use.
     """
     gc.disable()
     try:

@@ -98,7 +98,7 @@ def test_an_invoke_the_engine_does_not_know_fails_the_plan_naming_its_token():
         plan_program(program)
     assert str(caught.value) == (
         "the offline plan has no answer for the provider call 'aws:ec2/getAmi:getAmi'; add one to "
-        "servestack/plan/mocks.py (INVOKES) so that plans stay deterministic"
+        "servestack/plan/answers/ (@answers) so that plans stay deterministic"
     )
 
 

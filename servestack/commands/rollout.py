@@ -1,7 +1,7 @@
 """``servestack rollout``: move model versions through their rollout stages, one reviewed commit each.
 
-Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with a round-trip YAML editor (comments,
-key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
+Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with the round-trip editor of
+:mod:`servestack.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
 and refuses an illegal move with exit code 2 without touching the file. The legality of a move is
 decided by the pure state machine in :mod:`components.rollout`; the edited config is validated
 like ``pulumi up`` would before it is written.
@@ -10,21 +10,16 @@ like ``pulumi up`` would before it is written.
 from __future__ import annotations
 
 import difflib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-from ruamel.yaml.tokens import CommentToken
+from ruamel.yaml.comments import CommentedMap
 
+from .. import stackfile
 from .common import EXIT_INVALID, fail, project_option
 
-ENDPOINTS_KEY = "servestack:endpoints"
 #: ``--stages`` when not given, per deployment mode: traffic stages where KServe routes them (Knative),
 #: a blue/green candidate where it does not (Standard mode on KServe v0.20.0).
 DEFAULT_STAGES = {"Knative": "10,50,100", "Standard": "0"}
@@ -44,105 +39,13 @@ class Edit:
     after: str
 
 
-def _yaml() -> YAML:
-    yaml = YAML()  # round-trip mode: keeps comments, key order, quotes and flow/block style
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def _scalar(value: str) -> Any:
-    """A string that YAML would read back as a string (``"3.1"`` stays text, not a float)."""
-    import yaml as pyyaml
-
-    return value if isinstance(pyyaml.safe_load(value), str) else DoubleQuotedScalarString(value)
-
-
-def _flow_list(values: list[int]) -> CommentedSeq:
-    seq = CommentedSeq(values)
-    seq.fa.set_flow_style()
-    return seq
-
-
-def _last_leaf(mapping: CommentedMap) -> tuple[CommentedMap, Any]:
-    key = list(mapping)[-1]
-    value = mapping[key]
-    if isinstance(value, CommentedMap) and len(value) and not value.fa.flow_style():
-        return _last_leaf(value)
-    return mapping, key
-
-
-def _split_trailing(mapping: CommentedMap) -> str:
-    """Detach what follows the last line of ``mapping`` (blank lines, comment lines) and return it.
-
-    ruamel keeps those with the deepest last key, so appending or deleting a key would otherwise
-    move a blank line between two endpoints into the middle of one.
-    """
-    holder, key = _last_leaf(mapping)
-    entry = holder.ca.items.get(key)
-    if not entry or len(entry) < 3 or entry[2] is None:
-        return ""
-    head, newline, rest = entry[2].value.partition("\n")
-    entry[2].value = head + newline
-    return rest
-
-
-def _add_trailing(mapping: CommentedMap, text: str) -> None:
-    if not text:
-        return
-    holder, key = _last_leaf(mapping)
-    entry = holder.ca.items.setdefault(key, [None, None, None, None])
-    if entry[2] is None:
-        entry[2] = CommentToken("\n" + text, CommentMark(0), None)
-    else:
-        entry[2].value += text
-
-
-def _replace(mapping: CommentedMap, key: str, value: Any) -> None:
-    """Set ``key``, dropping a comment at the end of its line: it described the value replaced."""
-    mapping[key] = value
-    entry = mapping.ca.items.get(key)
-    if entry and len(entry) > 2 and entry[2] is not None and entry[2].value.lstrip(" ").startswith("#"):
-        _, newline, rest = entry[2].value.partition("\n")
-        entry[2].value = newline + rest
-
-
-def _load(text: str, path: str) -> CommentedMap:
-    from ruamel.yaml import YAMLError
-
-    try:
-        document = _yaml().load(text)
-    except YAMLError as error:  # also a key given twice, which ruamel refuses and PyYAML lets pass
-        raise MoveRefused(f"{path} is not valid YAML: {error}") from None
-    if not isinstance(document, CommentedMap) or not isinstance(document.get("config"), CommentedMap):
-        raise MoveRefused(f"{path} must be a mapping with a 'config:' mapping inside")
-    return document
-
-
-def _dump(document: CommentedMap) -> str:
-    out = io.StringIO()
-    _yaml().dump(document, out)
-    return out.getvalue()
-
-
 def _typed_config(project, stack: str, config: dict[str, Any]):
     """Validate a stack's ``config:`` mapping exactly as the program does; ConfigError if invalid."""
     from components.config.stack import NAMESPACE, REGION_KEY, parse_stack_config
 
-    stack_file = project.stack_from_config(stack, _plain(config))
+    stack_file = project.stack_from_config(stack, stackfile.plain(config))
     relevant = {k: v for k, v in stack_file.decoded.items() if k.startswith(f"{NAMESPACE}:") or k == REGION_KEY}
     return parse_stack_config(stack, relevant, stack_file.secret_keys)
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, str):
-        return str(node)
-    return node
 
 
 def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, version: str | None = None,
@@ -156,7 +59,10 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
     from components.rollout import RolloutRefused, Stages, stages_problem
 
     path = f"stacks/Pulumi.{stack}.yaml"
-    document = _load(text, path)
+    try:
+        document = stackfile.parse(text, path)
+    except stackfile.StackFileError as error:
+        raise MoveRefused(str(error)) from None
     config = document["config"]
     try:
         typed = _typed_config(project, stack, config)
@@ -167,7 +73,7 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
         raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
     current = typed.endpoints[endpoint].rollout_state()
     mode = typed.deployment_mode_of(endpoint)
-    node: CommentedMap = config[ENDPOINTS_KEY][endpoint]
+    node: CommentedMap = stackfile.endpoint(document, endpoint)
 
     try:
         if move == "start":
@@ -181,18 +87,16 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
                 raise MoveRefused(f"--stages {stage_list} {problem}")
             nxt = current.start(version, stage_list)
             candidate = CommentedMap()
-            candidate["version"] = _scalar(version)
+            candidate["version"] = stackfile.scalar(version)
             if storage_uri is not None:
                 candidate["storageUri"] = storage_uri
             if image is not None:
                 candidate["image"] = image
             rollout = CommentedMap()
             rollout["candidate"] = candidate
-            rollout["stages"] = _flow_list(list(stage_list))
+            rollout["stages"] = stackfile.flow_list(list(stage_list))
             rollout["stage"] = 1
-            trailing = _split_trailing(node)
-            node["rollout"] = rollout
-            _add_trailing(node, trailing)
+            stackfile.put(node, "rollout", rollout)
             summary = f"start rolling out {version} ({_traffic(mode, nxt)})"
         elif move == "advance":
             nxt = current.advance()
@@ -200,21 +104,17 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
             summary = f"advance {nxt.candidate} to stage {nxt.stage} of {len(nxt.stages)} ({_traffic(mode, nxt)})"
         elif move == "rollback":
             nxt = current.rollback()
-            trailing = _split_trailing(node["rollout"])
-            node["rollout"]["rolledBack"] = True
-            _add_trailing(node["rollout"], trailing)
+            stackfile.put(node["rollout"], "rolledBack", True)
             summary = f"roll back {nxt.candidate} ({_traffic(mode, nxt)})"
         elif move == "promote":
             nxt = current.promote()
             rollout, model = node["rollout"], node["model"]
-            _replace(model, "version", rollout["candidate"]["version"])
+            stackfile.replace(model, "version", rollout["candidate"]["version"])
             if "storageUri" in rollout["candidate"]:
-                _replace(model, "storageUri", rollout["candidate"]["storageUri"])
+                stackfile.replace(model, "storageUri", rollout["candidate"]["storageUri"])
             if "image" in rollout["candidate"]:
-                _replace(model["container"], "image", rollout["candidate"]["image"])
-            trailing = _split_trailing(node)
-            del node["rollout"]
-            _add_trailing(node, trailing)
+                stackfile.replace(model["container"], "image", rollout["candidate"]["image"])
+            stackfile.delete(node, "rollout")
             summary = f"promote {nxt.stable} to stable (replaces {current.stable})"
         else:  # pragma: no cover - click restricts the moves
             raise ValueError(move)
@@ -225,10 +125,7 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
         _typed_config(project, stack, config)
     except ConfigError as error:
         raise MoveRefused(f"the {move} would leave {path} invalid; nothing was written:\n{error}") from None
-    after = _dump(document)
-    if text.endswith("\n") and not after.endswith("\n"):
-        after += "\n"  # removing the last key can take the file's final newline with it
-    return Edit(stack, endpoint, summary, text, after)
+    return Edit(stack, endpoint, summary, text, stackfile.render(document, text))
 
 
 def _traffic(mode: str, rollout) -> str:
@@ -251,14 +148,11 @@ def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options
                    f"{', '.join(project.stacks()) or 'none'})", EXIT_INVALID)
     relative = path.relative_to(project.root).as_posix()
     try:
-        text = path.read_text()
-    except UnicodeDecodeError as error:
-        raise fail(f"error: {relative} is not valid YAML: {error}", EXIT_INVALID) from None
-    try:
-        edit = apply_move(project, stack, text, endpoint, move, **options)
+        edit = stackfile.update(path, relative, lambda text: apply_move(project, stack, text, endpoint, move, **options))
+    except stackfile.StackFileError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
     except MoveRefused as error:
         raise fail(f"refused: {error}", EXIT_INVALID) from None
-    path.write_text(edit.after)
     diff = difflib.unified_diff(edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True),
                                 f"a/{relative}", f"b/{relative}")
     click.echo(f"{endpoint}: {edit.summary}")
@@ -303,7 +197,9 @@ def status_command(stack: str | None, project_dir: Path) -> None:
         rows = []
         for name in stacks:
             stack_file = project.read_stack(name)  # ProjectError names a missing or malformed file
-            typed = _typed_config(project, name, _load(stack_file.path.read_text(), str(stack_file.path))["config"])
+            shown_as = str(stack_file.path)
+            document = stackfile.parse(stackfile.read(stack_file.path, shown_as), shown_as)
+            typed = _typed_config(project, name, document["config"])
             for endpoint_name, endpoint in sorted(typed.endpoints.items()):
                 # The very record ModelEndpoint writes to the endpoint's <name>-rollout ConfigMap.
                 record = endpoint_rollout_record(endpoint_name, endpoint, typed.deployment_mode_of(endpoint_name))
@@ -311,7 +207,7 @@ def status_command(stack: str | None, project_dir: Path) -> None:
                              record.describe_stage(), str(record.traffic), record.describe_replicas()))
     except ProjectError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
-    except MoveRefused as error:
+    except stackfile.StackFileError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
     except ConfigError as error:
         raise fail(str(error), EXIT_INVALID) from None

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from .engine import ProgramRun, Registration
+from .engine import ProgramRun
+from .monitor import Registration
 
 #: ``yaml.safe_dump``'s dumper, emitting through libyaml when PyYAML has it (the same bytes, faster).
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

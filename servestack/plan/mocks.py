@@ -2,76 +2,29 @@
 
 Every resource gets realistic computed outputs (ids, ARNs, endpoints, certificate data)
 derived from its URN, so the same program gives the same answers on every run. Every invoke
-must be one this module knows: an unknown token is recorded and fails the plan, naming the
-token, instead of quietly answering with nothing.
+must be one the answers know (:mod:`servestack.plan.answers`): an unknown token is recorded and
+fails the plan, naming the token, instead of quietly answering with nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
-ACCOUNT_ID = "123456789012"
-PARTITION = "aws"
+from . import answers  # noqa: F401 - imported for its registrations into REGISTRY
+from .answers.registry import REGISTRY, MockContext, ResourceCall, digest
 
-
-def digest(*parts: str, length: int = 17) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
-
-
-@dataclass
-class MockContext:
-    project: str
-    stack: str
-    region: str
-    stack_outputs: Callable[[str], dict[str, Any]] | None = None
-    """Answers a StackReference: fully-qualified stack name -> that stack's outputs."""
-
-
-@dataclass(frozen=True)
-class ResourceCall:
-    type: str
-    name: str
-    urn: str
-    inputs: dict[str, Any]
-
-
-# --------------------------------------------------------------------------- resources
-# type token -> (id prefix, function adding computed outputs). The id is `<prefix>-<digest>`;
-# the function sees the inputs and returns the outputs the provider would compute.
-
-Computed = Callable[[ResourceCall, str, MockContext], dict[str, Any]]
-RESOURCE_OUTPUTS: dict[str, tuple[str | None, Computed]] = {}
-
-
-def computes(type_token: str, id_prefix: str | None = None):
-    def register(fn: Computed) -> Computed:
-        RESOURCE_OUTPUTS[type_token] = (id_prefix, fn)
-        return fn
-
-    return register
-
-
-def arn(ctx: MockContext, service: str, resource: str, *, region: bool = True) -> str:
-    return f"arn:{PARTITION}:{service}:{ctx.region if region else ''}:{ACCOUNT_ID}:{resource}"
-
-
-def _no_outputs(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
-    return {}
+__all__ = ["MockContext", "PlanMocks", "UnknownInvoke", "UnknownStackReference", "computed_outputs"]
 
 
 def computed_outputs(call: ResourceCall, ctx: MockContext) -> tuple[str, dict[str, Any]]:
     """The id and full state (inputs plus computed outputs) of one new resource."""
-    from . import answers  # noqa: F401 - registers every answer on first use
     if call.type == "pulumi:pulumi:StackReference":
         return _stack_reference(call, ctx)
-    prefix, fn = RESOURCE_OUTPUTS.get(call.type, (None, _no_outputs))
+    prefix, fn = REGISTRY.resource(call.type)
     rid = f"{prefix}-{digest(call.urn)}" if prefix else f"{call.name}-{digest(call.urn, length=7)}"
     state = {**call.inputs, **fn(call, rid, ctx)}
     if call.type.startswith("aws:") and "tags" in call.inputs:
@@ -91,27 +44,10 @@ def _stack_reference(call: ResourceCall, ctx: MockContext) -> tuple[str, dict[st
     return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
 
 
-# --------------------------------------------------------------------------- invokes
-
-Invoke = Callable[[dict[str, Any], MockContext], dict[str, Any]]
-INVOKES: dict[str, Invoke] = {}
-
-
-def answers(token: str):
-    def register(fn: Invoke) -> Invoke:
-        INVOKES[token] = fn
-        return fn
-
-    return register
-
-
-# --------------------------------------------------------------------------- the Mocks
-
-
 class UnknownInvoke(Exception):
     def __init__(self, token: str):
-        super().__init__(f"the offline plan has no answer for the provider call {token!r}; "
-                         "add one to servestack/plan/mocks.py (INVOKES) so that plans stay deterministic")
+        super().__init__(f"the offline plan has no answer for the provider call {token!r}; add one to "
+                         "servestack/plan/answers/ (@answers) so that plans stay deterministic")
         self.token = token
 
 
@@ -127,18 +63,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         return computed_outputs(ResourceCall(args.typ, args.name, urn, dict(args.inputs)), self.context)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        from . import answers  # noqa: F401 - registers every answer on first use
-
-        answer = INVOKES.get(args.token)
+        answer = REGISTRY.invoke(args.token)
         if answer is None:
             self.unknown_invokes.append(args.token)
             raise UnknownInvoke(args.token)
         return answer(dict(args.args), self.context)
-
-
-def certificate_authority_data(seed: str) -> str:
-    """A deterministic, well-formed (base64 PEM) stand-in for a cluster's CA certificate."""
-    body = base64.b64encode(hashlib.sha512(seed.encode()).digest() * 6).decode()
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
-    return base64.b64encode(pem.encode()).decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..mocks import ACCOUNT_ID, PARTITION, MockContext, answers, digest
+from .registry import ACCOUNT_ID, PARTITION, MockContext, answers, digest
 
 
 @answers("aws:index/getAvailabilityZones:getAvailabilityZones")

@@ -1,10 +1,21 @@
-"""Computed outputs of the EKS, IAM, KMS and CloudWatch resources of the cluster layer."""
+"""Computed outputs of the EKS, IAM, KMS, CloudWatch and launch-template resources of the cluster
+layer (the IAM role answer is every role's, the endpoints' IRSA roles too)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
-from ..mocks import ACCOUNT_ID, PARTITION, MockContext, ResourceCall, arn, certificate_authority_data, computes, digest
+from .registry import ACCOUNT_ID, PARTITION, MockContext, ResourceCall, arn, computes, digest
+
+
+def certificate_authority_data(seed: str) -> str:
+    """A deterministic, well-formed (base64 PEM) stand-in for a cluster's CA certificate."""
+    body = base64.b64encode(hashlib.sha512(seed.encode()).digest() * 6).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+    return base64.b64encode(pem.encode()).decode()
 
 
 def _generated_name(call: ResourceCall) -> str:

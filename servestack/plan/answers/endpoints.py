@@ -1,29 +1,18 @@
-"""Computed outputs of what model endpoints create: IAM roles for IRSA, service accounts,
-InferenceServices (custom resources report nothing the program reads)."""
+"""Computed outputs of what model endpoints create besides IAM roles (answered in eks.py with the
+cluster's): role policies, service accounts, InferenceServices (custom resources report nothing
+the program reads)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..mocks import RESOURCE_OUTPUTS, MockContext, ResourceCall, _no_outputs, arn, digest
+from .registry import MockContext, ResourceCall, computes, no_outputs
 
 
-def _role(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
-    name = call.inputs.get("name") or call.name
-    return {"arn": arn(ctx, "iam", f"role/{name}", region=False), "name": name,
-            "uniqueId": "AROA" + digest(call.urn, length=17).upper(), "createDate": "2026-01-01T00:00:00Z"}
-
-
+@computes("aws:iam/rolePolicy:RolePolicy", None)
 def _role_policy(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
     return {"name": call.inputs.get("name") or call.name}
 
 
-# Other areas (the cluster's IAM roles) may register the same types; whichever registers first
-# answers, and both answer with the provider's shapes.
-for _token, _answer in {
-    "aws:iam/role:Role": (None, _role),
-    "aws:iam/rolePolicy:RolePolicy": (None, _role_policy),
-    "kubernetes:core/v1:ServiceAccount": (None, _no_outputs),
-    "kubernetes:serving.kserve.io/v1beta1:InferenceService": (None, _no_outputs),
-}.items():
-    RESOURCE_OUTPUTS.setdefault(_token, _answer)
+for _token in ("kubernetes:core/v1:ServiceAccount", "kubernetes:serving.kserve.io/v1beta1:InferenceService"):
+    computes(_token)(no_outputs)

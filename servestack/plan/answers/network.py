@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..mocks import ACCOUNT_ID, RESOURCE_OUTPUTS, MockContext, ResourceCall, _no_outputs, arn, computes, digest
+from .registry import ACCOUNT_ID, MockContext, ResourceCall, arn, computes, digest, no_outputs
 
+# Types whose ids carry the provider's prefix and whose outputs the program does not read.
 for _token, _prefix in {
     "aws:ec2/internetGateway:InternetGateway": "igw",
     "aws:ec2/natGateway:NatGateway": "nat",
@@ -13,9 +14,8 @@ for _token, _prefix in {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
     "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
 }.items():
-    RESOURCE_OUTPUTS[_token] = (_prefix, _no_outputs)
+    computes(_token, _prefix)(no_outputs)
 
 
 @computes("aws:ec2/vpc:Vpc", "vpc")

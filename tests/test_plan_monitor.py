@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 
-from servestack.plan.engine import _SECRET_SIG, _SIG, UNKNOWN, RecordingMonitor, _struct_to_plain
 from servestack.plan.mocks import MockContext, PlanMocks
+from servestack.plan.monitor import RecordingMonitor
+from plandoc.values import UNKNOWN
+from servestack.plan.wire import SECRET_SIG, SIG, struct_to_plain
 
 TYPES = ["aws:iam/role:Role", "kubernetes:core/v1:ServiceAccount", "servestack:endpoint:ModelEndpoint", "pulumi:pulumi:Stack"]
 
@@ -21,7 +23,7 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.tex
 keys = st.one_of(st.text(max_size=6), st.sampled_from(["tags", "metadata", "name"]))
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
                       max_leaves=20)
-secret = st.builds(lambda v: {_SIG: _SECRET_SIG, "value": v}, values)
+secret = st.builds(lambda v: {SIG: SECRET_SIG, "value": v}, values)
 objects = st.dictionaries(keys, st.one_of(values, secret), max_size=6)
 
 
@@ -32,7 +34,7 @@ def _register_the_old_way(type_: str, obj: struct_pb2.Struct):
     monitor.make_urn = RecordingMonitor(mocks, "proj", "dev").make_urn
     request = resource_pb2.RegisterResourceRequest(type=type_, name="thing", custom=True, object=obj)
     mocks.current.urn = monitor.make_urn("", type_, "thing")
-    return monitor.RegisterResource(request), _struct_to_plain(obj)
+    return monitor.RegisterResource(request), struct_to_plain(obj)
 
 
 def _register(type_: str, obj: struct_pb2.Struct):
@@ -63,6 +65,6 @@ def test_a_role_with_tags_nulls_and_numbers():
 
 
 def test_secret_inputs_take_pulumis_path_and_stay_masked():
-    document = {"stringData": {_SIG: _SECRET_SIG, "value": {"token": "s3cr3t"}}, "metadata": {"name": "token"}}
+    document = {"stringData": {SIG: SECRET_SIG, "value": {"token": "s3cr3t"}}, "metadata": {"name": "token"}}
     _same("kubernetes:core/v1:Secret", document)
     assert _register("kubernetes:core/v1:Secret", json_format.ParseDict(document, struct_pb2.Struct()))[1]["stringData"] == "[secret]"
