@@ -48,13 +48,14 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --compile-bytecode --python $(PYTHON) --no-python-downloads
 	@echo uv > $(STAMP)
 else
-# A fresh virtualenv each time, so that nothing outside the lock stays behind. The project is built
-# without isolation, with the locked setuptools, so nothing but the lock's files is downloaded.
+# A fresh virtualenv each time, so that nothing outside the lock stays behind. Wheels only, as uv
+# installs them (pyproject's no-build); the project is built without isolation, with the locked
+# setuptools, so nothing but the lock's files is downloaded.
 $(STAMP): pyproject.toml uv.lock $(LOCKED_REQUIREMENTS)
 	@$(CHECK_PYTHON)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install $(PIP) --require-hashes -r $(LOCKED_REQUIREMENTS)
+	$(VENV)/bin/python -m pip install $(PIP) --require-hashes --only-binary :all: -r $(LOCKED_REQUIREMENTS)
 	$(VENV)/bin/python -m pip install $(PIP) --no-deps --no-build-isolation -e .
 	@echo pip > $(STAMP)
 endif

@@ -23,7 +23,8 @@ import yaml
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.tags import compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from harness import REPO
@@ -161,6 +162,34 @@ def test_every_locked_package_is_pinned_to_one_file_with_a_hash():
         assert files and all(f["hash"].startswith("sha256:") for f in files), package["name"]
 
 
+#: What the lock promises to install from wheels alone (pyproject's no-build): the required environments x Python 3.11-3.13.
+PLATFORMS = {
+    ("linux", "x86_64"): [f"manylinux_2_{n}_x86_64" for n in range(40, 16, -1)] + ["manylinux2014_x86_64", "linux_x86_64"],
+    ("linux", "aarch64"): [f"manylinux_2_{n}_aarch64" for n in range(40, 16, -1)] + ["manylinux2014_aarch64", "linux_aarch64"],
+    ("darwin", "arm64"): list(mac_platforms((15, 0), "arm64")),
+    ("darwin", "x86_64"): list(mac_platforms((15, 0), "x86_64")),
+}
+
+
+@pytest.mark.parametrize("python", ["3.11", "3.12", "3.13"])
+@pytest.mark.parametrize(("system", "machine"), sorted(PLATFORMS))
+def test_every_package_an_environment_installs_has_a_wheel_for_it(system, machine, python):
+    minor = int(python.split(".")[1])
+    tags = {*cpython_tags((3, minor), platforms=PLATFORMS[system, machine]),
+            *compatible_tags((3, minor), f"cp3{minor}", PLATFORMS[system, machine])}
+    environment = {"sys_platform": system, "platform_machine": machine, "platform_system": system.title(),
+                   "python_version": python, "python_full_version": f"{python}.0", "os_name": "posix",
+                   "platform_python_implementation": "CPython", "implementation_name": "cpython", "extra": ""}
+    wheels = {(canonicalize_name(p["name"]), p["version"]): [w["url"].rsplit("/", 1)[1] for w in p.get("wheels", [])]
+              for p in LOCK["package"]}
+    installed = [(name, version) for name, version, marker, _ in parse_requirements(LOCKED_REQUIREMENTS)
+                 if not marker or Marker(marker).evaluate(environment)]
+    assert len(installed) > 90
+    missing = [f"{name}=={version}" for name, version in installed
+               if not any(parse_wheel_filename(w)[3] & tags for w in wheels[name, version])]
+    assert missing == [], f"no wheel for {system} {machine}, Python {python}"
+
+
 @needs_uv
 def test_uv_finds_the_lock_up_to_date(tmp_path):
     run = run_uv(find_uv(), "lock", "--check", "--offline", tmp_path=tmp_path)
@@ -270,7 +299,7 @@ def test_make_installer_pip_installs_the_same_lock_with_hashes(tmp_path):
     assert lines[lines.index(f"rm -rf {venv}"):] == [
         f"rm -rf {venv}",
         f"python3 -m venv {venv}",
-        f"{pip} --require-hashes -r requirements/locked.txt",
+        f"{pip} --require-hashes --only-binary :all: -r requirements/locked.txt",
         f"{pip} --no-deps --no-build-isolation -e .",
         f"echo pip > {venv}/.installed",
     ]
