@@ -5,11 +5,21 @@ service account can assume (IRSA) with read access to only that model's S3 prefi
 InferenceService itself, created through the cluster's Kubernetes provider once the platform
 (CRDs, controller, runtimes) and the cluster's node pools and device plugins are ready.
 
-A rollout move (stage change, promotion, rollback) changes only the InferenceService: the
+The rollout's record (versions, stages, stage, phase, the traffic that really flows) is a
+ConfigMap ``<endpoint>-rollout`` beside the InferenceService, never the InferenceService's own
+metadata, which KServe copies into the pods (see :mod:`components.inference_service`). A rollout
+move (stage change, promotion, rollback) changes only those two: the
 service account and role do not depend on the rollout's stage, and the role grants the model's
 prefix (the parent of the versioned storage URI, ``s3://bucket/models/iris/`` for
 ``s3://bucket/models/iris/1.4.0``), which the stable and candidate versions share. Models encrypted
 with SSE-KMS (``model.kmsKeyArn``) add ``kms:Decrypt`` on exactly that key, through S3 only.
+
+A transformer that loads artifacts from S3 (``transformer.storageUri``) runs as the same service
+account, and the role reads that prefix too. One identity per endpoint rather than one per
+component: the transformer sees every request and response the predictor does, so reading the
+model's bytes adds little to what it can reach, while a second role and trust would double the
+identities to review for each endpoint; the grants stay limited to the declared prefixes. A
+transformer without S3 artifacts keeps the namespace's default service account (no AWS access).
 """
 
 from __future__ import annotations
@@ -23,9 +33,18 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .cluster import irsa_trust_policy
-from .config.endpoints import KMS_KEY_ARN, EndpointConfig, ModelConfig, mode_findings, placement_findings
+from .config.base import Finding
+from .config.endpoints import (
+    KMS_KEY_ARN,
+    EndpointConfig,
+    ModelConfig,
+    knative_finding,
+    mode_findings,
+    model_runtime,
+    placement_findings,
+)
 from .handles import ClusterHandle, PlatformHandle
-from .inference_service import render_inference_service, service_account_name
+from .inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
 
 #: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -46,10 +65,21 @@ class S3Prefix:
         return cls(bucket, f"{parent}/")
 
 
+def storage_prefixes(*uris: str | None) -> list[S3Prefix]:
+    """The S3 prefixes of these storage URIs (others and None skipped), deduplicated and sorted."""
+    return sorted({S3Prefix.of_model(uri) for uri in uris if uri is not None and uri.startswith("s3://")})
+
+
 def model_prefixes(*models: ModelConfig | None) -> list[S3Prefix]:
     """The S3 prefixes of these models (stable, candidate), deduplicated and sorted."""
-    return sorted({S3Prefix.of_model(m.storage_uri) for m in models
-                   if m is not None and m.storage_uri is not None and m.storage_uri.startswith("s3://")})
+    return storage_prefixes(*(m.storage_uri for m in models if m is not None))
+
+
+def endpoint_prefixes(config: EndpointConfig) -> list[S3Prefix]:
+    """Everything the endpoint's service account reads: the stable and candidate models' prefixes and
+    the transformer's artifacts (``transformer.storageUri``), which run as the same account."""
+    transformer = config.transformer.storage_uri if config.transformer is not None else None
+    return storage_prefixes(*(m.storage_uri for m in (config.model, config.candidate_model()) if m is not None), transformer)
 
 
 def kms_via_s3(kms_key_arn: str) -> str:
@@ -103,6 +133,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     """One model-serving endpoint. Outputs: inference service name, namespace, mode, role ARN."""
 
     inference_service: k8s.apiextensions.CustomResource
+    rollout_record: k8s.core.v1.ConfigMap
+    """Where the rollout stands (``<endpoint>-rollout``); nothing mounts it, so a move restarts no pod."""
     service_account: k8s.core.v1.ServiceAccount
     role: aws.iam.Role | None
     deployment_mode: str
@@ -123,6 +155,13 @@ class ModelEndpoint(pulumi.ComponentResource):
                              f"({', '.join(sorted(platform.namespaces)) or 'none'})")
         self.deployment_mode = config.deployment_mode or platform.deployment_mode
         misfits = placement_findings(config, placement) + mode_findings(config, self.deployment_mode)
+        # The platform's default mode is Knative exactly when it installed Knative (its own or Kubeflow's).
+        no_knative = knative_finding(config, self.deployment_mode, platform.deployment_mode == "Knative",
+                                     f"it runs KServe in {platform.deployment_mode} mode without Knative")
+        misfits += [no_knative] if no_knative else []
+        # A referenced platform's KServe (and so its built-in runtimes) is known only now.
+        _, no_runtime = model_runtime(config.model, platform.kserve_version)
+        misfits += [Finding(("model",) + no_runtime.loc, no_runtime.message, no_runtime.value)] if no_runtime else []
         if misfits:
             # A referenced cluster's pools and platform mode are known only now (this stack's were checked with its config).
             raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool} in {self.deployment_mode} mode: " + "; ".join(
@@ -130,7 +169,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
         sa_name = service_account_name(endpoint)
 
-        prefixes = model_prefixes(config.model, config.candidate_model())
+        prefixes = endpoint_prefixes(config)
         self.role = None
         read_access: list[pulumi.Resource] = []
         annotations: dict[str, pulumi.Input[str]] = {}
@@ -167,7 +206,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
         )
 
-        self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name)
+        self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name,
+                                                 kserve_version=platform.kserve_version)
         self.inference_service = k8s.apiextensions.CustomResource(
             f"{name}-isvc",
             api_version=self.manifest["apiVersion"],
@@ -181,7 +221,15 @@ class ModelEndpoint(pulumi.ComponentResource):
                 depends_on=[self.service_account, *read_access, *(platform.ready or cluster.ready)])),
         )
 
-        rollout = config.rollout_state()
+        record = render_rollout_record(endpoint, config, self.deployment_mode)
+        self.rollout_record = k8s.core.v1.ConfigMap(
+            f"{name}-rollout",
+            metadata=k8s.meta.v1.ObjectMetaArgs(**record["metadata"]),
+            data=record["data"],
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+
+        rollout = endpoint_rollout_record(endpoint, config, self.deployment_mode)
         self.outputs = {
             "name": endpoint,
             "namespace": config.namespace,
@@ -191,6 +239,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             "roleArn": self.role.arn if self.role is not None else None,
             "stableVersion": rollout.stable,
             "candidateVersion": rollout.candidate,
+            # What the platform really routes (a Standard-mode candidate takes none on KServe v0.20.0).
             "traffic": str(rollout.traffic),
         }
         self.register_outputs(self.outputs)

@@ -1,31 +1,38 @@
-"""Render one endpoint's KServe InferenceService (``serving.kserve.io/v1beta1``). Pure Python.
+"""Render one endpoint's KServe InferenceService (``serving.kserve.io/v1beta1``) and the record
+of its rollout. Pure Python.
 
 Everything placement-related comes from the pool's :class:`PoolPlacement` (node selector,
 tolerations, the accelerator's extended resource), never from the endpoint's config; the
 rollout part comes from :func:`components.rollout.compile_predictor`, so each deployment mode
 gets only the fields it honours.
 
-Traceability: the InferenceService carries labels with the endpoint, model, versions and
-rollout stage, so ``kubectl get isvc -L servestack.io/rollout-stage`` shows what runs. KServe
-copies InferenceService labels and annotations into the pods' templates, where a change would
-restart every pod (a new Knative revision, a Deployment rollout) on every stage change; the
-platform must therefore list :data:`NOT_PROPAGATED_LABELS` and :data:`NOT_PROPAGATED_ANNOTATIONS`
-in KServe's ``serviceLabelDisallowedList``/``serviceAnnotationDisallowedList``: JSON fields of the
-``inferenceService`` key of the ``inferenceservice-config`` ConfigMap (kserve/kserve#4030, which
-chose that key over the ``deploy`` key proposed in #3710), appended there to KServe's built-in
-lists. The ``kserve-resources`` chart renders that key from ``kserve.inferenceservice.resources``
-only (no value for the lists, as far as the chart sources show), so servestack does not set them
-yet. Pods are labelled with their own model version through the predictor's ``labels`` instead,
-which moves with the model.
+KServe copies an InferenceService's labels and annotations into its pods' templates (in
+Standard mode all of them; in Knative mode all but the ``serviceLabelDisallowedList`` /
+``serviceAnnotationDisallowedList`` of ``inferenceservice-config``, which the kserve-resources
+chart offers no value to extend), so a value there that changed at a rollout stage would
+restart every pod, the stable model's included. The InferenceService therefore carries only
+metadata that never moves with a rollout: the endpoint and model name (traceability), and its
+deployment mode. Each predictor labels its own pods with its model version (it moves with the
+model, whose pods are new anyway). Where the rollout stands goes to a ConfigMap that no pod
+reads (:func:`render_rollout_record`): ``kubectl get cm <endpoint>-rollout -o yaml``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .config.endpoints import ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from . import versions
+from .config.endpoints import (
+    STORAGE_URI_ENV,
+    ContainerConfig,
+    EndpointConfig,
+    ModelConfig,
+    ModelRuntime,
+    ResourcesConfig,
+    rendered_model_runtime,
+)
 from .placement import PoolPlacement
-from .rollout import Mode, compile_predictor
+from .rollout import KSERVE_CONTAINER, RECORD_COMPONENT, Mode, RolloutRecord, compile_predictor, record_name, rollout_record
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -35,19 +42,15 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 #: into the Deployment's ``progressDeadlineSeconds`` (a Go duration such as ``20m``).
 PROGRESS_DEADLINE_ANNOTATION = "serving.knative.dev/progress-deadline"
 #: KServe's name for the predictor container of a custom predictor.
-PREDICTOR_CONTAINER = "kserve-container"
+PREDICTOR_CONTAINER = KSERVE_CONTAINER
 
+#: InferenceService labels: static for the life of the endpoint (KServe copies them into pods).
 LABEL_ENDPOINT = "servestack.io/endpoint"
 LABEL_MODEL = "servestack.io/model"
+#: A predictor's label (``spec.predictor.labels``, ``spec.canary[].predictor.labels``): its pods' model version.
 LABEL_MODEL_VERSION = "servestack.io/model-version"
-LABEL_CANDIDATE_VERSION = "servestack.io/candidate-version"
-LABEL_ROLLOUT_STAGE = "servestack.io/rollout-stage"
-ANNOTATION_TRAFFIC = "servestack.io/traffic"
-ANNOTATION_STAGES = "servestack.io/rollout-stages"
-
-#: InferenceService labels/annotations that change during a rollout and must not reach pod templates.
-NOT_PROPAGATED_LABELS = (LABEL_MODEL_VERSION, LABEL_CANDIDATE_VERSION, LABEL_ROLLOUT_STAGE)
-NOT_PROPAGATED_ANNOTATIONS = (ANNOTATION_TRAFFIC, ANNOTATION_STAGES)
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_COMPONENT = "app.kubernetes.io/component"
 
 
 def service_account_name(endpoint: str) -> str:
@@ -56,29 +59,28 @@ def service_account_name(endpoint: str) -> str:
 
 
 def render_inference_service(name: str, endpoint: EndpointConfig, placement: PoolPlacement, mode: str,
-                             service_account: str | None = None) -> dict[str, Any]:
-    """The full InferenceService object of one endpoint in one deployment mode."""
+                             service_account: str | None = None, kserve_version: str | None = None) -> dict[str, Any]:
+    """The full InferenceService object of one endpoint in one deployment mode, for the KServe that
+    serves it (``kserve_version``; default: the standalone KServe servestack installs), whose
+    built-in runtimes decide the model format's spelling and any protocol KServe needs spelt out."""
     mode = Mode(mode)
     rollout = endpoint.rollout_state()
     candidate = endpoint.candidate_model()
-    model_name = endpoint.model.name or name
+    # The candidate replaces only version and location: it resolves to the stable model's runtime.
+    runtime = rendered_model_runtime(endpoint.model, kserve_version or versions.KSERVE_RESOURCES.version)
 
-    labels = {LABEL_ENDPOINT: name, LABEL_MODEL: model_name, LABEL_MODEL_VERSION: endpoint.model.version,
-              LABEL_ROLLOUT_STAGE: rollout.stage_label}
-    annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value, ANNOTATION_TRAFFIC: str(rollout.traffic)}
-    if candidate is not None:
-        labels[LABEL_CANDIDATE_VERSION] = candidate.version
-        annotations[ANNOTATION_STAGES] = ",".join(str(p) for p in endpoint.rollout.stages)
+    labels = {LABEL_ENDPOINT: name, LABEL_MODEL: endpoint.model.name or name}
+    annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value}
 
     spec: dict[str, Any] = compile_predictor(
         mode, rollout,
         shared=_shared_predictor_fields(endpoint, placement, mode, service_account or service_account_name(name)),
-        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement),
-        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement),
+        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement, runtime),
+        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement, runtime),
         candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None and mode is Mode.STANDARD else None,
     )
     if endpoint.transformer is not None:
-        spec["transformer"] = {"containers": [container(endpoint.transformer.container, endpoint.transformer.resources)]}
+        spec["transformer"] = _transformer(endpoint, service_account or service_account_name(name))
     if endpoint.explainer is not None:
         spec["explainer"] = _explainer(endpoint)
     return {
@@ -90,8 +92,29 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     }
 
 
-def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement) -> dict[str, Any]:
-    """The predictor fields that belong to one model version (what a canary replaces)."""
+def endpoint_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> RolloutRecord:
+    """Where the endpoint's rollout stands, as ``mode`` really runs it."""
+    return rollout_record(name, endpoint.namespace, mode, endpoint.rollout_state(),
+                          stable_min_replicas=endpoint.autoscaling.min_replicas,
+                          candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None else None)
+
+
+def render_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> dict[str, Any]:
+    """The ConfigMap ``<endpoint>-rollout`` (in the endpoint's namespace) holding the rollout record."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": record_name(name), "namespace": endpoint.namespace,
+                     "labels": {LABEL_COMPONENT: RECORD_COMPONENT, LABEL_MANAGED_BY: "servestack", LABEL_ENDPOINT: name}},
+        "data": endpoint_rollout_record(name, endpoint, mode).to_data(),
+    }
+
+
+def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement,
+                 runtime: ModelRuntime | None = None) -> dict[str, Any]:
+    """The predictor fields that belong to one model version (what a canary replaces). ``runtime`` is
+    the format model's resolution (:func:`~components.config.endpoints.model_runtime`): the format as
+    the runtime spells it and the protocol to spell out; without it, the config's own values."""
     requirements = resource_requirements(resources, accelerators, placement)
     fields: dict[str, Any] = {"labels": {LABEL_MODEL_VERSION: model.version}}
     if model.container is not None:
@@ -100,14 +123,15 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
         if model.storage_uri is not None:
             # A custom predictor names its model through STORAGE_URI; KServe's storage initializer
             # then downloads it to /mnt/models before the container starts.
-            body["env"] = sorted([*body.get("env", []), {"name": "STORAGE_URI", "value": model.storage_uri}], key=lambda e: e["name"])
+            body["env"] = sorted([*body.get("env", []), {"name": STORAGE_URI_ENV, "value": model.storage_uri}], key=lambda e: e["name"])
         fields["containers"] = [body]
         return fields
-    spec: dict[str, Any] = {"modelFormat": {"name": model.format}}
+    protocol = runtime.protocol if runtime is not None else model.protocol_version
+    spec: dict[str, Any] = {"modelFormat": {"name": runtime.format_name if runtime is not None else model.format}}
     if model.runtime is not None:
         spec["runtime"] = model.runtime
-    if model.protocol_version is not None:
-        spec["protocolVersion"] = model.protocol_version
+    if protocol is not None:
+        spec["protocolVersion"] = protocol
     spec["storageUri"] = model.storage_uri
     spec["resources"] = requirements
     fields["model"] = spec
@@ -143,12 +167,8 @@ def container(config: ContainerConfig, resources: ResourcesConfig | None) -> dic
 def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement, mode: Mode, service_account: str) -> dict[str, Any]:
     """Predictor fields that stay the same across model versions (a stage change never moves them)."""
     autoscaling = endpoint.autoscaling
-    fields: dict[str, Any] = {
-        "serviceAccountName": service_account,
-        "nodeSelector": placement.node_selector(),
-    }
-    if placement.tolerations():
-        fields["tolerations"] = placement.tolerations()
+    # Placement fields come from the pool alone (the platform enables Knative's matching features from them).
+    fields: dict[str, Any] = {"serviceAccountName": service_account, **placement.pod_spec_fields()}
     fields["minReplicas"] = autoscaling.min_replicas
     fields["maxReplicas"] = autoscaling.max_replicas
     if autoscaling.scale_metric is not None:
@@ -165,6 +185,26 @@ def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement,
         fields["batcher"] = {"maxBatchSize": endpoint.batcher.max_batch_size, "maxLatency": endpoint.batcher.max_latency_ms}
     if endpoint.startup_timeout_minutes is not None and mode is Mode.KNATIVE:
         fields["annotations"] = {PROGRESS_DEADLINE_ANNOTATION: f"{endpoint.startup_timeout_minutes}m"}
+    return fields
+
+
+def transformer_reads_s3(endpoint: EndpointConfig) -> bool:
+    """Whether the endpoint's transformer loads artifacts from S3 (and so needs the endpoint's IRSA identity)."""
+    return endpoint.transformer is not None and (endpoint.transformer.storage_uri or "").startswith("s3://")
+
+
+def _transformer(endpoint: EndpointConfig, service_account: str) -> dict[str, Any]:
+    """The transformer: its container, its artifacts' URI as KServe's ``STORAGE_URI`` (KServe's storage
+    initializer then downloads them to /mnt/models), and for ``s3://`` artifacts the endpoint's service
+    account, the only identity with AWS credentials (its role reads the model's and these prefixes)."""
+    transformer = endpoint.transformer
+    body = container(transformer.container, transformer.resources)
+    if transformer.storage_uri is not None:
+        body["env"] = sorted([*body.get("env", []), {"name": STORAGE_URI_ENV, "value": transformer.storage_uri}], key=lambda e: e["name"])
+    fields: dict[str, Any] = {}
+    if transformer_reads_s3(endpoint):
+        fields["serviceAccountName"] = service_account
+    fields["containers"] = [body]
     return fields
 
 

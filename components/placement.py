@@ -58,6 +58,15 @@ class PoolPlacement:
     def tolerations(self) -> list[dict[str, str]]:
         return [t.toleration() for t in self.taints]
 
+    def pod_spec_fields(self) -> dict[str, Any]:
+        """The pod-spec fields that place a workload on this pool: ``nodeSelector`` always,
+        ``tolerations`` when the pool is tainted. Endpoints render exactly these, and the platform
+        turns on exactly the Knative ``kubernetes.podspec-*`` features they need."""
+        fields: dict[str, Any] = {"nodeSelector": self.node_selector()}
+        if self.taints:
+            fields["tolerations"] = self.tolerations()
+        return fields
+
     def to_output(self) -> dict[str, Any]:
         return {
             "name": self.name,

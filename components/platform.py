@@ -32,13 +32,14 @@ KNATIVE_NAMESPACE = "knative-serving"
 ISTIO_NAMESPACE = "istio-system"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"
 
-# Knative drops nodeSelector, tolerations and affinity from pod specs unless these are on; an
-# accelerator endpoint would then land on a CPU node, or never schedule past the pool's taint.
-KNATIVE_PLACEMENT_FEATURES = (
-    "kubernetes.podspec-affinity",
-    "kubernetes.podspec-nodeselector",
-    "kubernetes.podspec-tolerations",
-)
+# Knative's webhook refuses a Service whose pod spec sets nodeSelector, tolerations or affinity
+# unless the matching feature is "enabled" in config-features (each is "disabled" by default in
+# knative-serving's config/core/configmaps/features.yaml): every InferenceService would be refused.
+KNATIVE_POD_SPEC_FEATURES = {
+    "affinity": "kubernetes.podspec-affinity",
+    "nodeSelector": "kubernetes.podspec-nodeselector",
+    "tolerations": "kubernetes.podspec-tolerations",
+}
 KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 
 # Standard mode: the Gateway KServe's chart creates, and the GatewayClass it names.
@@ -46,13 +47,25 @@ KSERVE_GATEWAY = f"{KSERVE_NAMESPACE}/kserve-ingress-gateway"
 ENVOY_GATEWAY_CLASS = "envoy"
 ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 
-# Kubeflow's manifests in the order its README installs them; each layer needs the one before
-# (CRDs and namespaces, then the mesh, then what runs in it). Kubeflow's own cert-manager is left
-# out: the Helm release below is the cluster's one cert-manager, Kubeflow only adds its issuer.
+# Kubeflow's manifests at tag 26.03: the targets of upstream's single-command install
+# (example/kustomization.yaml at that tag), grouped in layers in the order its README installs
+# them; each layer needs the one before (CRDs and namespaces, then the mesh, then what runs in it).
+# Every target is a directory with a kustomization at the tag (the conformance tests check them
+# against the tag's path list). Left out on purpose:
+# - common/cert-manager/overlays/kubeflow: it installs cert-manager itself (../../base); the Helm
+#   release below is the cluster's one cert-manager. What the overlay adds is not needed: its
+#   ClusterIssuer kubeflow-self-signing-issuer (formerly common/cert-manager/kubeflow-issuer/base,
+#   moved here by kubeflow/manifests#3342) is referenced by no kustomization at 26.03 (every
+#   component creates its own namespaced self-signed Issuer), and its two NetworkPolicies only
+#   restrict ingress into the cert-manager namespace.
+# - common/networkpolicies/base: gone at 26.03; kubeflow/manifests#3342 moved each policy into the
+#   target of its namespace, all applied here (kubeflow-namespace/base for kubeflow and
+#   kubeflow-system, istio-namespace/base, knative-serving via overlays/gateways, oauth2-proxy via
+#   overlays/m2m-dex-only, dex/overlays/oauth2-proxy for auth), except cert-manager's (see above).
+# - common/user-namespace/base: the example user's profile (user@example.com), not a platform part.
 KUBEFLOW_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "common/kubeflow-namespace/base",
-        "common/cert-manager/kubeflow-issuer/base",
         "common/istio/istio-crds/base",
         "common/istio/istio-namespace/base",
     )),
@@ -60,24 +73,26 @@ KUBEFLOW_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("auth", ("common/oauth2-proxy/overlays/m2m-dex-only", "common/dex/overlays/oauth2-proxy")),
     ("knative", ("common/knative/knative-serving/overlays/gateways", "common/istio/cluster-local-gateway/base")),
     ("platform", (
-        "common/networkpolicies/base",
         "common/kubeflow-roles/base",
         "common/istio/kubeflow-istio-resources/base",
     )),
     ("kserve", ("applications/kserve/kserve", "applications/kserve/models-web-app/overlays/kubeflow")),
+    # The pipeline, profiles and trainer targets are example/kustomization.yaml's overlays of the
+    # upstream bases: KFP's pipeline-install-config security context, Pod Security labels on
+    # profile namespaces, and the trainer's webhook port excluded from the Istio sidecar.
     ("applications", (
-        "applications/pipeline/upstream/env/cert-manager/platform-agnostic-multi-user",
+        "applications/pipeline/overlays",
         "applications/katib/upstream/installs/katib-with-kubeflow",
         "applications/centraldashboard/overlays/oauth2-proxy",
         "applications/admission-webhook/upstream/overlays/cert-manager",
         "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
         "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
         "applications/pvcviewer-controller/upstream/base",
-        "applications/profiles/upstream/overlays/kubeflow",
+        "applications/profiles/pss",
         "applications/volumes-web-app/upstream/overlays/istio",
         "applications/tensorboard/tensorboards-web-app/upstream/overlays/istio",
         "applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow",
-        "applications/trainer/upstream/overlays/kubeflow-platform",
+        "applications/trainer/overlays",
         "applications/spark/spark-operator/overlays/kubeflow",
     )),
 )
@@ -90,11 +105,16 @@ KUBEFLOW_KNATIVE_LAYER = "knative"
 
 
 def knative_features(placements: Mapping[str, PoolPlacement]) -> dict[str, str]:
-    """Knative ``config-features`` entries the cluster needs: the pod-spec placement features,
-    exactly when some pool has accelerators (their endpoints need node selectors and tolerations)."""
-    if any(p.has_accelerator for p in placements.values()):
-        return {feature: "enabled" for feature in KNATIVE_PLACEMENT_FEATURES}
-    return {}
+    """Knative ``config-features`` entries the cluster needs: the feature of every pod-spec field
+    that an endpoint placed on one of these pools renders (:meth:`PoolPlacement.pod_spec_fields`).
+
+    Endpoints take their placement fields from their pool and nothing else, so this covers every
+    endpoint on the cluster, this stack's and those of serving stacks that reference it: the node
+    selector always (every endpoint has a pool), tolerations when some pool is tainted (accelerator
+    pools). Affinity is never rendered and stays at Knative's default.
+    """
+    fields = {field for placement in placements.values() for field in placement.pod_spec_fields()}
+    return {KNATIVE_POD_SPEC_FEATURES[field]: "enabled" for field in sorted(fields, key=KNATIVE_POD_SPEC_FEATURES.get)}
 
 
 def cert_manager_values() -> dict[str, Any]:

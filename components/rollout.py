@@ -1,26 +1,34 @@
 """Staged model rollouts: the state machine, and its compilation to the KServe API. Pure Python.
 
-A rollout moves traffic from an endpoint's stable model to a candidate model through declared
-stages (percent of traffic to the candidate, strictly increasing, ending at 100). Its state
-lives in stack config, so every move is a reviewed commit; ``servestack rollout`` makes the
-moves with :class:`Rollout`'s methods, which refuse illegal ones with :class:`RolloutRefused`.
+A rollout moves an endpoint from its stable model to a candidate model through declared stages
+(percent of traffic to the candidate, strictly increasing, each from 0 to 100). Its state lives
+in stack config, so every move is a reviewed commit; ``servestack rollout`` makes the moves with
+:class:`Rollout`'s methods, which refuse illegal ones with :class:`RolloutRefused`.
 
-KServe spells a canary differently per deployment mode, and silently ignores the other mode's
-spelling, so :func:`compile_predictor` emits exactly one of them:
+What a stage may be depends on what the deployment mode really routes (:func:`stages_problem`):
 
 * ``Knative``: the predictor carries the candidate with ``canaryTrafficPercent`` = the stage's
-  traffic; KServe routes the rest to the last fully rolled-out revision (the stable model).
-  Promotion removes the field; rollback sets it to 0.
-* ``Standard`` (KServe v0.20, kserve/kserve#5672): the predictor keeps the stable model under
-  a ``name``; one ``spec.canary[]`` entry carries the candidate as a named predictor with the
-  stage's ``trafficPercent``. Promotion makes the candidate the (renamed) stable predictor;
-  rollback removes the canary entry.
+  traffic; KServe splits traffic between the latest ready revision (the candidate) and the last
+  rolled-out one (the stable model). Stages run from 1 to 100 and end at 100 (the candidate takes
+  all traffic before it is promoted). Promotion removes the field; rollback sets it to 0.
+* ``Standard``: the predictor keeps the stable model under a ``name``; one ``spec.canary[]`` entry
+  carries the candidate as a named predictor with its own Deployment and Service. KServe v0.20.0
+  (the pinned release) sizes that Deployment but routes every request to the stable predictor:
+  weighted HTTPRoute backends for ``spec.canary[]`` came after it (kserve/kserve#5912). So the only
+  honest Standard-mode stage is 0%: the candidate runs beside the stable model, reachable only
+  through its own predictor Service, and ``promote`` is the cutover (blue/green). Rollback removes
+  the canary entry.
+
+The rollout's record (versions, stages, stage, phase, the traffic that really flows) is not
+written on the InferenceService, whose labels and annotations KServe copies into the pods: any
+value there that moved with a stage would restart every pod, stable ones included. It goes to
+a ConfigMap of its own (:class:`RolloutRecord`, :func:`record_name`), which nothing mounts.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -36,7 +44,8 @@ class Mode(str, Enum):
 
 @dataclass(frozen=True)
 class Stages:
-    """Percent of traffic to the candidate at each stage: strictly increasing, ending at 100."""
+    """Percent of traffic to the candidate at each stage: whole percents from 0 to 100, strictly
+    increasing. What a deployment mode allows on top of that is :func:`stages_problem`'s."""
 
     percents: tuple[int, ...]
 
@@ -45,12 +54,10 @@ class Stages:
             raise ValueError("must list at least one stage")
         if any(isinstance(p, bool) or not isinstance(p, int) for p in self.percents):
             raise ValueError("must be whole percents")
-        if any(not 1 <= p <= 100 for p in self.percents):
-            raise ValueError("must be percents from 1 to 100")
+        if any(not 0 <= p <= 100 for p in self.percents):
+            raise ValueError("must be percents from 0 to 100")
         if any(b <= a for a, b in zip(self.percents, self.percents[1:])):
             raise ValueError("must be strictly increasing")
-        if self.percents[-1] != 100:
-            raise ValueError("must end at 100 (the candidate takes all traffic before it is promoted)")
 
     @classmethod
     def of(cls, *percents: int) -> "Stages":
@@ -110,7 +117,7 @@ class Phase(str, Enum):
     STEADY = "steady"
     """Only the stable model; no rollout."""
     IN_PROGRESS = "inProgress"
-    """The candidate takes the current stage's share of traffic."""
+    """The candidate runs and takes the current stage's share of traffic (what the mode routes)."""
     ROLLED_BACK = "rolledBack"
     """The candidate was rolled back: it takes no traffic, and may be replaced by a new start."""
 
@@ -172,7 +179,8 @@ class Rollout:
         self._require_in_progress("promote")
         if self.stage != len(self.stages):
             raise RolloutRefused(f"{self.candidate} is at stage {self.stage} of {len(self.stages)} "
-                                 f"({self.stages.traffic_at(self.stage)}%); advance it to the last stage (100%) before promoting")
+                                 f"({self.stages.traffic_at(self.stage)}%); advance it to the last stage ({self.stages.percents[-1]}%) "
+                                 "before promoting")
         return Rollout.steady(self.candidate)
 
     def rollback(self) -> "Rollout":
@@ -192,12 +200,62 @@ class Rollout:
             return TrafficSplit.to_candidate(self.stages.traffic_at(self.stage))
         return TrafficSplit.all_stable()
 
-    @property
-    def stage_label(self) -> str:
-        """``2-of-3`` while in progress, else ``rolled-back`` or ``steady``: the stage as a label value."""
-        if self.phase is Phase.IN_PROGRESS:
-            return f"{self.stage}-of-{len(self.stages)}"
-        return "rolled-back" if self.phase is Phase.ROLLED_BACK else "steady"
+
+#: The KServe release whose routing of Standard-mode canaries :func:`stages_problem` describes.
+#: ``spec.canary[].trafficPercent`` routes nothing there; weighted backends came with kserve#5912,
+#: after it. A test fails when the pinned KServe moves past it, so that these rules are revisited.
+STANDARD_CANARY_UNROUTED_IN = "v0.20.0"
+STANDARD_CANARY_ROUTING_PR = "kserve/kserve#5912"
+#: KServe's name for the predictor container (what a canary's ``model.name`` must say: the CRD
+#: requires a name there, and KServe merges the model into the runtime's container of this name).
+KSERVE_CONTAINER = "kserve-container"
+#: Replicas of a Standard-mode candidate when ``rollout.candidateReplicas`` is not set. KServe's own
+#: default is the stable minReplicas times trafficPercent, rounded up: 0 replicas at a 0% stage.
+DEFAULT_CANDIDATE_REPLICAS = 1
+
+
+def stages_problem(mode: Mode | str, stages: Stages) -> str | None:
+    """Why ``stages`` are not what ``mode`` really routes (None when they are)."""
+    if Mode(mode) is Mode.KNATIVE:
+        if stages.percents[0] == 0:
+            return ("must be percents from 1 to 100 in Knative mode: a candidate revision at 0% receives no requests "
+                    "and has no address of its own (KServe tags it only with tag routing, which servestack does not "
+                    "enable); 0 is Standard mode's blue/green stage")
+        if stages.percents[-1] != 100:
+            return "must end at 100 in Knative mode (the candidate takes all traffic before it is promoted)"
+        return None
+    if any(stages.percents):
+        return (f"must all be 0 in Standard mode: KServe {STANDARD_CANARY_UNROUTED_IN} routes no traffic to "
+                f"spec.canary[] (every request goes to the stable predictor; weighted routing came later, with "
+                f"{STANDARD_CANARY_ROUTING_PR}). Use stages [0] for a blue/green cutover (the candidate runs beside "
+                "the stable model, reachable through its own predictor service, and promote switches all traffic), "
+                "or Knative mode for traffic stages")
+    return None
+
+
+def routed_percent(mode: Mode | str, declared: int) -> int:
+    """Percent of requests KServe really sends to a canary that declares ``declared`` percent."""
+    return declared if Mode(mode) is Mode.KNATIVE else 0
+
+
+def kserve_canary_replicas(stable_min: int | None, canary_min: int | None, traffic_percent: int) -> int:
+    """Replicas KServe v0.20.0 gives a Standard-mode canary's Deployment: the canary predictor's
+    minReplicas, else the stable minReplicas (default 1) times trafficPercent, rounded up."""
+    if canary_min is not None:
+        return canary_min
+    return -(-(1 if stable_min is None else stable_min) * traffic_percent // 100)
+
+
+def stable_min_during_canary(stable_min: int, canary_replicas: int) -> int:
+    """The stable predictor's minimum that KServe keeps while Standard-mode canaries exist: its
+    minReplicas lowered by the canaries' replicas, never below 1 (KServe v0.20.0's predictor
+    reconciler), although those canaries serve no traffic."""
+    return max(stable_min - canary_replicas, 1)
+
+
+def predictor_service(endpoint: str, version: str) -> str:
+    """The Service KServe creates for a named Standard-mode predictor: ``<isvc>-<name>-predictor``."""
+    return f"{endpoint}-{predictor_name(version)}-predictor"
 
 
 def predictor_name(version: str) -> str:
@@ -212,7 +270,8 @@ def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, A
 
     ``stable``/``candidate`` are the model-specific predictor fields of each model (``model`` or
     ``containers``); ``shared`` holds the fields both share (placement, autoscaling, logger...).
-    ``candidate_replicas`` is Standard mode's canary replica count (Knative mode has none).
+    ``candidate_replicas`` is Standard mode's canary replica count (Knative mode has none; default
+    :data:`DEFAULT_CANDIDATE_REPLICAS`).
     """
     mode = Mode(mode)
     if rollout.phase is not Phase.STEADY and candidate is None:
@@ -227,7 +286,136 @@ def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, A
     predictor = {"name": predictor_name(rollout.stable), **shared, **stable}
     if rollout.phase is not Phase.IN_PROGRESS:
         return {"predictor": predictor}
+    problem = stages_problem(mode, rollout.stages)
+    if problem:
+        raise ValueError(f"stages {rollout.stages} {problem}")
     canary_predictor = {"name": predictor_name(rollout.candidate), **candidate}
-    if candidate_replicas is not None:
-        canary_predictor["minReplicas"] = candidate_replicas
+    if "model" in canary_predictor:
+        # The CRD requires the model's (container) name on a canary; KServe's own is kserve-container.
+        canary_predictor["model"] = {"name": KSERVE_CONTAINER, **canary_predictor["model"]}
+    canary_predictor["minReplicas"] = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
     return {"predictor": predictor, "canary": [{"trafficPercent": rollout.traffic.candidate, "predictor": canary_predictor}]}
+
+
+# --------------------------------------------------------------------------- the rollout record
+
+#: Labels of every rollout record ConfigMap (readers find the records by the component label).
+RECORD_COMPONENT = "rollout-record"
+
+
+def record_name(endpoint: str) -> str:
+    """The ConfigMap that records an endpoint's rollout, in the endpoint's namespace."""
+    return f"{endpoint}-rollout"
+
+
+@dataclass(frozen=True)
+class RolloutRecord:
+    """Where an endpoint's rollout stands and what the platform really does with it.
+
+    Written by ModelEndpoint into the ConfigMap :func:`record_name` (``data``, all strings), and
+    read back by ``servestack diff``, ``check``, ``plan`` and ``rollout status``.
+    """
+
+    endpoint: str
+    mode: str
+    phase: str
+    stable: str
+    candidate: str | None = None
+    stages: tuple[int, ...] = ()
+    stage: int = 0
+    """Counted from 1; 0 when steady."""
+    candidate_traffic: int = 0
+    """Percent of requests the platform really sends to the candidate."""
+    stable_min_replicas: int | None = None
+    """The stable predictor's minReplicas as configured."""
+    candidate_replicas: int | None = None
+    """Standard mode with a canary: replicas of the candidate's Deployment."""
+    stable_min_during_canary: int | None = None
+    """Standard mode with a canary: the stable minimum KServe keeps while the canary exists."""
+    candidate_service: str | None = None
+    """Standard mode with a canary: the candidate's own predictor Service (its only way in)."""
+
+    @property
+    def traffic(self) -> TrafficSplit:
+        return TrafficSplit.to_candidate(self.candidate_traffic)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.phase == Phase.IN_PROGRESS.value
+
+    def to_data(self) -> dict[str, str]:
+        data = {"mode": self.mode, "phase": self.phase, "stableVersion": self.stable,
+                "traffic": str(self.traffic), "candidateTrafficPercent": str(self.candidate_traffic)}
+        optional = {
+            "candidateVersion": self.candidate,
+            "stages": ",".join(map(str, self.stages)) if self.stages else None,
+            "stage": str(self.stage) if self.stage else None,
+            "stableMinReplicas": self.stable_min_replicas,
+            "candidateReplicas": self.candidate_replicas,
+            "stableMinReplicasDuringCanary": self.stable_min_during_canary,
+            "candidateService": self.candidate_service,
+        }
+        data.update({k: str(v) for k, v in optional.items() if v is not None})
+        return dict(sorted(data.items()))
+
+    @classmethod
+    def from_data(cls, endpoint: str, data: Any) -> "RolloutRecord | None":
+        """The record in a ConfigMap's ``data`` (None when it is not one: a reader never fails on it)."""
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("mode", "phase", "stableVersion")):
+            return None
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return int(value) if isinstance(value, str) and value.isdigit() else None
+
+        stages = tuple(int(p) for p in str(data.get("stages") or "").split(",") if p.strip().isdigit())
+        return cls(endpoint, data["mode"], data["phase"], data["stableVersion"],
+                   data.get("candidateVersion") if isinstance(data.get("candidateVersion"), str) else None,
+                   stages, number("stage") or 0, number("candidateTrafficPercent") or 0, number("stableMinReplicas"),
+                   number("candidateReplicas"), number("stableMinReplicasDuringCanary"),
+                   data.get("candidateService") if isinstance(data.get("candidateService"), str) else None)
+
+    def describe_stage(self) -> str:
+        """``2/3 (10,50,100)``, ``rolled back at 2/3 (10,50,100)`` or ``-``."""
+        if not self.stages:
+            return "-"
+        where = f"{self.stage}/{len(self.stages)} ({','.join(map(str, self.stages))})"
+        return f"rolled back at {where}" if self.phase == Phase.ROLLED_BACK.value else where
+
+    def describe_replicas(self) -> str:
+        """What runs while a Standard-mode canary exists, e.g. ``stable min 4 → 3, candidate 1``."""
+        if self.candidate_replicas is None or self.stable_min_during_canary is None:
+            return "-"
+        return f"stable min {self.stable_min_replicas} → {self.stable_min_during_canary}, candidate {self.candidate_replicas}"
+
+    def describe(self) -> str:
+        """One line: versions, stage, the traffic really routed and, in Standard mode, the replicas."""
+        text = f"{self.stable} ({self.traffic.stable}%)"
+        if self.candidate is None:
+            return text
+        text += f" + candidate {self.candidate} ({self.traffic.candidate}%"
+        if self.candidate_service:
+            text += f", only at {self.candidate_service}"
+        text += ")"
+        stage = self.describe_stage()
+        text += f", {stage}" if self.phase == Phase.ROLLED_BACK.value else f", stage {stage}"
+        if self.candidate_replicas is not None:
+            text += f"; {self.describe_replicas()}"
+        return text
+
+
+def rollout_record(endpoint: str, namespace: str, mode: Mode | str, rollout: Rollout, *, stable_min_replicas: int,
+                   candidate_replicas: int | None = None) -> RolloutRecord:
+    """The record of ``rollout`` as ``mode`` really runs it (``candidate_replicas``: Standard mode's, if set)."""
+    mode = Mode(mode)
+    record = RolloutRecord(
+        endpoint, mode.value, rollout.phase.value, rollout.stable, rollout.candidate,
+        tuple(rollout.stages) if rollout.stages else (), rollout.stage,
+        routed_percent(mode, rollout.traffic.candidate), stable_min_replicas,
+    )
+    if mode is Mode.STANDARD and rollout.phase is Phase.IN_PROGRESS:
+        replicas = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
+        record = replace(record, candidate_replicas=replicas,
+                         stable_min_during_canary=stable_min_during_canary(stable_min_replicas, replicas),
+                         candidate_service=f"{predictor_service(endpoint, rollout.candidate)}.{namespace}")
+    return record

@@ -99,5 +99,5 @@ KUBEFLOW_KSERVE = Pinned("kserve (bundled by Kubeflow)", "v0.16.0", "https://git
 
 #: The KServe release whose InferenceService API (``serving.kserve.io/v1beta1``, including the
 #: Standard-mode ``spec.canary[]`` of kserve/kserve#5672) the endpoints are rendered for and
-#: validated against (tests/data/inferenceservice-v1beta1.schema.json).
+#: validated against (KServe's own CRD, derived into tests/conformance/data by tools/vendor_upstream.py).
 KSERVE_API = Pinned("kserve-inferenceservice-api", "v0.20.0", "https://github.com/kserve/kserve/releases/tag/v0.20.0")

@@ -1,4 +1,5 @@
-"""The human summary of a plan: the component tree with resource counts by type.
+"""The human summary of a plan: the component tree with resource counts by type, and the
+rollouts under way with the traffic the platform really routes.
 
 A parent with more than :data:`GROUP_ABOVE` child components of one type (a thousand endpoints),
 each with resources of its own, shows them as one node,
@@ -77,3 +78,12 @@ def component_tree(document: dict[str, Any]) -> Tree:
 
     add(tree, root_step["urn"])
     return tree
+
+
+def rollout_lines(resources: list[dict[str, Any]]) -> list[str]:
+    """One line per endpoint whose rollout is in progress or rolled back, from its rollout record."""
+    from policies.rules.facts import rollout_records
+
+    records = rollout_records(resources)
+    return [f"{namespace}/{endpoint} ({record.mode}): {record.describe()}"
+            for (namespace, endpoint), record in sorted(records.items()) if record.phase != "steady"]

@@ -155,29 +155,65 @@ def replace(resources: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[s
 
 
 def standard_isvc(name: str, version: str, candidate: str | None = None, traffic: int = 0, pool: str = "gpu",
-                  max_replicas: int = 1) -> dict[str, Any]:
+                  max_replicas: int = 1, gpus: int = 1, candidate_replicas: int = 1) -> dict[str, Any]:
     """A Standard-mode endpoint: the stable predictor named by version, the candidate in spec.canary[]."""
     def model(v: str) -> dict[str, Any]:
+        accelerator = {"nvidia.com/gpu": str(gpus)} if gpus else {}
         return {"modelFormat": {"name": "sklearn"}, "storageUri": f"s3://models-bucket/models/{name}/{v}",
-                "resources": {"requests": {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"},
-                              "limits": {"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"}}}
+                "resources": {"requests": {"cpu": "1", "memory": "2Gi", **accelerator},
+                              "limits": {"cpu": "1", "memory": "2Gi", **accelerator}}}
 
     spec: dict[str, Any] = {"predictor": {
         "name": "v" + version.replace(".", "-"), "minReplicas": max_replicas, "maxReplicas": max_replicas,
-        "nodeSelector": {"servestack.io/pool": pool}, "tolerations": [GPU_TOLERATION],
+        "nodeSelector": {"servestack.io/pool": pool}, "tolerations": [GPU_TOLERATION] if gpus else [],
         "logger": {"mode": "all", "url": "http://payload-sink.monitoring.svc"}, "model": model(version)}}
     labels = {"servestack.io/model-version": version}
     if candidate:
         labels["servestack.io/candidate-version"] = candidate
         spec["canary"] = [{"trafficPercent": traffic, "predictor": {
-            "name": "v" + candidate.replace(".", "-"), "minReplicas": max_replicas, "maxReplicas": max_replicas,
-            "model": model(candidate)}}]
+            "name": "v" + candidate.replace(".", "-"), "minReplicas": candidate_replicas,
+            "model": {"name": "kserve-container", **model(candidate)}}}]
     return res(ISVC, name, {
         "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
         "metadata": {"name": name, "namespace": "models", "labels": labels,
                      "annotations": {"serving.kserve.io/deploymentMode": "Standard"}},
         "spec": spec,
     })
+
+
+def rollout_record(name: str, **data: str) -> dict[str, Any]:
+    """The ConfigMap ``<name>-rollout`` in which servestack's ModelEndpoint records an endpoint's rollout."""
+    return res("kubernetes:core/v1:ConfigMap", f"{name}-rollout", {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": f"{name}-rollout", "namespace": "models",
+                     "labels": {"app.kubernetes.io/component": "rollout-record", "app.kubernetes.io/managed-by": "servestack",
+                                "servestack.io/endpoint": name}},
+        "data": dict(sorted(data.items())),
+    })
+
+
+def knative_record(name: str, stable: str, candidate: str | None = None, stages: str = "", stage: int = 0,
+                   rolled_back: bool = False, min_replicas: int = 2) -> dict[str, Any]:
+    """The rollout record of a Knative-mode endpoint (steady without a candidate)."""
+    traffic = 0 if candidate is None or rolled_back else int(stages.split(",")[stage - 1])
+    data = {"mode": "Knative", "phase": "rolledBack" if rolled_back else "inProgress" if candidate else "steady",
+            "stableVersion": stable, "stableMinReplicas": str(min_replicas), "candidateTrafficPercent": str(traffic),
+            "traffic": f"stable {100 - traffic}% / candidate {traffic}%"}
+    if candidate:
+        data.update(candidateVersion=candidate, stages=stages, stage=str(stage))
+    return rollout_record(name, **data)
+
+
+def standard_record(name: str, stable: str, candidate: str | None = None, min_replicas: int = 1,
+                    candidate_replicas: int = 1) -> dict[str, Any]:
+    """The rollout record of a Standard-mode endpoint: steady, or a blue/green candidate at stages [0]."""
+    data = {"mode": "Standard", "phase": "inProgress" if candidate else "steady", "stableVersion": stable,
+            "stableMinReplicas": str(min_replicas), "candidateTrafficPercent": "0", "traffic": "stable 100% / candidate 0%"}
+    if candidate:
+        data.update(candidateVersion=candidate, stages="0", stage="1", candidateReplicas=str(candidate_replicas),
+                    stableMinReplicasDuringCanary=str(max(min_replicas - candidate_replicas, 1)),
+                    candidateService=f"{name}-v{candidate.replace('.', '-')}-predictor.models")
+    return rollout_record(name, **data)
 
 
 def bucket(protect: bool = True) -> dict[str, Any]:

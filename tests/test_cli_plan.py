@@ -43,6 +43,20 @@ def test_the_summary_shows_the_component_tree_with_counts_by_type(project_dir):
     assert (project_dir / "build" / "plan" / "dev" / "preview.json").is_file()
 
 
+@pytest.mark.parametrize("stack, lines", [
+    ("prod", ["Rollouts (traffic as the platform routes it):",
+              "  models/fraud (Standard): 2.3.1 (100%) + candidate 2.4.0 (0%, only at fraud-v2-4-0-predictor.models), "
+              "stage 1/1 (0); stable min 4 → 3, candidate 1"]),
+    ("staging", ["Rollouts (traffic as the platform routes it):",
+                 "  models/fraud (Knative): 2.3.1 (50%) + candidate 2.4.0 (50%), stage 2/3 (10,50,100)"]),
+    ("dev", ["Rollouts: none in progress"]),
+])
+def test_the_summary_ends_with_the_rollouts_and_the_traffic_really_routed(stack, lines, project_dir, tmp_path):
+    result = run("plan", "--stack", stack, "--project", str(project_dir), "--out", str(tmp_path / "plan"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-len(lines):] == lines
+
+
 def test_the_same_stack_planned_twice_gives_byte_identical_files(project_dir, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     for out in (first, second):

@@ -103,7 +103,7 @@ def test_plan_summary_shows_the_estimate(tmp_path):
 
     plan = load_plan(tmp_path)
     line = f"Estimated cost: {estimate(plan.resource_list(), plan.config).summary()}\n"
-    assert result.output.endswith(line)
+    assert result.output.endswith(line + "Rollouts: none in progress\n")
     assert line.startswith("Estimated cost: $") and "/month, us-east-1 on-demand prices of 2026-11-01)" in line
 
 

@@ -17,12 +17,14 @@ from review_stack import (
     endpoints_config,
     good_stack,
     isvc,
+    knative_record,
     node_group,
     replace,
     standard_isvc,
+    standard_record,
 )
 from servestack.cli import cli
-from servestack.review.diff import FieldChange, diff_plans, field_changes, render_markdown, rollout_state
+from servestack.review.diff import FieldChange, diff_plans, field_changes, preview_as_diff, render_markdown, rollout_state
 from servestack.review.plans import plan_from_document
 from policies.rules.facts import endpoint_of
 
@@ -33,17 +35,33 @@ PROD = {"aws:region": "us-east-1", "servestack:tier": "prod"}
 
 
 def base_and_head() -> tuple[dict, dict]:
-    """fraud promoted from stage 1, ranker jumping from stage 1 to 3, gpu pool shrunk, protected bucket deleted."""
+    """fraud promoted from stage 1, ranker jumping from stage 1 to 3, scorer starting a blue/green candidate,
+    churn created mid-rollout, gpu pool shrunk, protected bucket deleted. Each endpoint has its rollout record."""
     base = replace([*good_stack(), bucket()], isvc(canary=10, candidate="1.1.0"))
-    base.append(standard_isvc("ranker", "2.0.0", "2.1.0", 10))
-    base_config = {**PROD, "servestack:endpoints": endpoints_config(fraud=("1.0.0", "1.1.0", [10, 50, 100], 1),
-                                                                    ranker=("2.0.0", "2.1.0", [10, 50, 100], 1))}
+    base += [knative_record("fraud", "1.0.0", "1.1.0", "10,50,100", 1),
+             isvc("ranker", version="2.0.0", canary=10, candidate="2.1.0"),
+             knative_record("ranker", "2.0.0", "2.1.0", "10,50,100", 1),
+             standard_isvc("scorer", "3.0.0", pool="system", gpus=0, max_replicas=2),
+             standard_record("scorer", "3.0.0", min_replicas=2)]
     head = replace(good_stack(), isvc(version="1.1.0"))
     head = replace(head, node_group("gpu", ["g6.xlarge"], 1, 3, [GPU_TAINT], "nvidia"))
     head = replace(head, cluster(enabledClusterLogTypes=["api", "audit", "authenticator"]))
-    head.append(standard_isvc("ranker", "2.0.0", "2.1.0", 100))
-    head_config = {**PROD, "servestack:endpoints": endpoints_config(fraud="1.1.0", ranker=("2.0.0", "2.1.0", [10, 50, 100], 3))}
-    return document(base, base_config), document(head, head_config)
+    head += [knative_record("fraud", "1.1.0"),
+             isvc("ranker", version="2.0.0", canary=100, candidate="2.1.0"),
+             knative_record("ranker", "2.0.0", "2.1.0", "10,50,100", 3),
+             standard_isvc("scorer", "3.0.0", "3.1.0", pool="system", gpus=0, max_replicas=2),
+             standard_record("scorer", "3.0.0", "3.1.0", min_replicas=2),
+             isvc("churn", version="4.0.0", pool="system", gpus=0, canary=25, candidate="4.1.0"),
+             knative_record("churn", "4.0.0", "4.1.0", "25,100", 1)]
+    for doc in (base, head):
+        for r in doc:  # what servestack writes today: no rollout state on the InferenceService
+            if r["type"].endswith(":InferenceService"):
+                r["inputs"]["metadata"]["labels"] = {"servestack.io/endpoint": name_of(r)}
+    return document(base, PROD), document(head, PROD)
+
+
+def name_of(resource: dict) -> str:
+    return resource["urn"].rsplit("::", 1)[1]
 
 
 def plan_dirs(tmp_path: Path, base: dict, head: dict) -> tuple[Path, Path]:
@@ -65,28 +83,36 @@ def test_markdown_of_hand_built_plans_matches_the_golden_file(tmp_path):
 def test_the_golden_file_says_what_a_reviewer_needs():
     golden = GOLDEN.read_text()
     assert "(at max size -$0.80/h, -$587.50/month)" in golden
-    for flag in ("premature-promotion", "rollout-skips-stage", "pool-below-demand", "protected-resource-deleted"):
+    for flag in ("premature-promotion", "rollout-skips-stage", "created-mid-rollout", "pool-below-demand",
+                 "protected-resource-deleted"):
         assert f"- **{flag}**" in golden
     assert "  - `scalingConfig.maxSize`: `4` → `3`\n" in golden
     assert ("| `models/fraud` | Knative | 1.0.0 (90%) + candidate 1.1.0 (10%, stage 1 of 3) | 1.1.0 (100%) |\n") in golden
+    # Standard mode: the traffic KServe v0.20.0 really routes, and the stable minimum it keeps meanwhile
+    assert ("| `models/scorer` | Standard | 3.0.0 (100%) | 3.0.0 (100%, minReplicas 2 → 1 while the canary runs) + "
+            "candidate 3.1.0 (0%, own service only, 1 replica, stage 1 of 1) |\n") in golden
 
 
 def test_json_output(tmp_path):
     base, head = plan_dirs(tmp_path, *base_and_head())
     result = CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "json"], catch_exceptions=False)
     out = json.loads(result.output)
-    assert out["summary"] == {"create": 0, "update": 4, "delete": 1}
-    assert [f["kind"] for f in out["flags"]] == ["premature-promotion", "rollout-skips-stage", "pool-below-demand",
-                                                 "protected-resource-deleted"]
+    assert out["summary"] == {"create": 2, "update": 8, "delete": 1}
+    assert [f["kind"] for f in out["flags"]] == ["premature-promotion", "rollout-skips-stage", "created-mid-rollout",
+                                                 "pool-below-demand", "protected-resource-deleted"]
     gpu = next(c for c in out["changes"] if c["name"] == "servestack-gpu")
     assert gpu == {"op": "update", "key": "aws:eks/nodeGroup:NodeGroup::servestack-gpu", "type": "aws:eks/nodeGroup:NodeGroup",
                    "name": "servestack-gpu", "protect": False,
                    "fields": [{"path": "scalingConfig.maxSize", "old": 4, "new": 3}]}
-    assert out["rollouts"][1] == {
+    none = {"unrouted": 0, "stable_min": None, "stable_min_during_canary": None, "candidate_replicas": None}
+    assert out["rollouts"][2] == {
         "endpoint": "models/ranker",
-        "before": {"mode": "Standard", "stable": "2.0.0", "candidate": "2.1.0", "traffic": 10, "stage": 1, "stages": [10, 50, 100]},
-        "after": {"mode": "Standard", "stable": "2.0.0", "candidate": "2.1.0", "traffic": 100, "stage": 3, "stages": [10, 50, 100]},
+        "before": {"mode": "Knative", "stable": "2.0.0", "candidate": "2.1.0", "traffic": 10, "stage": 1, "stages": [10, 50, 100], **none},
+        "after": {"mode": "Knative", "stable": "2.0.0", "candidate": "2.1.0", "traffic": 100, "stage": 3, "stages": [10, 50, 100], **none},
     }
+    assert out["rollouts"][3]["after"] == {"mode": "Standard", "stable": "3.0.0", "candidate": "3.1.0", "traffic": 0, "stage": 1,
+                                           "stages": [0], "unrouted": 0, "stable_min": 2, "stable_min_during_canary": 1,
+                                           "candidate_replicas": 1}
     assert (out["cost"]["hourlyMaxDelta"], out["cost"]["monthlyMaxDelta"]) == (-0.8048, -587.5)
 
 
@@ -170,8 +196,9 @@ def test_no_changes():
     assert render_markdown(diff_plans(plan, plan)).endswith("\nNo resource changes.\n")
 
 
-def test_stages_and_stage_from_what_model_endpoint_writes_on_the_inference_service():
-    """Without servestack:endpoints in the plan, ModelEndpoint's annotation and label tell the stages."""
+def test_stages_and_stage_from_what_older_servestack_wrote_on_the_inference_service():
+    """A plan (or deployed state) of a servestack release before the rollout record, without servestack:endpoints:
+    the annotation and label ModelEndpoint then wrote tell the stages."""
     def annotated(traffic: int, stage: int):
         endpoint = isvc(canary=traffic, candidate="1.1.0")
         endpoint["inputs"]["metadata"]["annotations"]["servestack.io/rollout-stages"] = "10,50,100"
@@ -185,6 +212,79 @@ def test_stages_and_stage_from_what_model_endpoint_writes_on_the_inference_servi
     [flag] = diff_plans(base, head).flags
     assert flag.message == ("rollout of 1.1.0 moves from stage 1 (10%) to stage 3 (100%), skipping stage 2 (50%) of "
                             "10, 50, 100; advance one stage per change")
+
+
+def test_the_rollout_record_is_what_the_diff_reads():
+    """No servestack:endpoints and no labels on the InferenceServices: the records carry versions, stages and stage."""
+    def at(stage: int, traffic: int):
+        endpoint = isvc(canary=traffic, candidate="1.1.0")
+        endpoint["inputs"]["metadata"]["labels"] = {"servestack.io/endpoint": "fraud"}
+        return document([*replace(good_stack(), endpoint), knative_record("fraud", "1.0.0", "1.1.0", "10,50,100", stage)], PROD)
+
+    result = diff_plans(plan_from_document(at(1, 10)), plan_from_document(at(3, 100)))
+    [change] = result.rollouts
+    assert (change.before.describe(), change.after.describe()) == (
+        "1.0.0 (90%) + candidate 1.1.0 (10%, stage 1 of 3)", "1.0.0 (0%) + candidate 1.1.0 (100%, stage 3 of 3)")
+    assert [f.kind for f in result.flags] == ["rollout-skips-stage"]
+    assert diff_plans(plan_from_document(at(1, 10)), plan_from_document(at(2, 50))).flags == []
+
+
+def test_a_standard_mode_blue_green_promotion_from_its_only_stage_is_safe():
+    base = document([*good_stack(), standard_isvc("scorer", "3.0.0", "3.1.0", pool="system", gpus=0, max_replicas=2),
+                     standard_record("scorer", "3.0.0", "3.1.0", min_replicas=2)], PROD)
+    head = document([*good_stack(), standard_isvc("scorer", "3.1.0", pool="system", gpus=0, max_replicas=2),
+                     standard_record("scorer", "3.1.0", min_replicas=2)], PROD)
+    result = diff_plans(plan_from_document(base), plan_from_document(head))
+    assert result.flags == []
+    assert [(r.before.describe(), r.after.describe()) for r in result.rollouts] == [(
+        "3.0.0 (100%, minReplicas 2 → 1 while the canary runs) + candidate 3.1.0 (0%, own service only, 1 replica, "
+        "stage 1 of 1)", "3.1.0 (100%)")]
+
+
+def test_a_standard_mode_canary_of_an_older_plan_shows_the_traffic_kserve_really_routes():
+    """An older servestack (or another tool) declared trafficPercent 10 on spec.canary[]: KServe v0.20.0 routes none of it."""
+    base = document([*good_stack(), standard_isvc("ranker", "2.0.0", "2.1.0", traffic=10, max_replicas=3)],
+                    {**PROD, "servestack:endpoints": endpoints_config(ranker=("2.0.0", "2.1.0", [10, 50, 100], 1))})
+    head = document([*good_stack(), standard_isvc("ranker", "2.0.0", "2.1.0", traffic=0, max_replicas=3),
+                     standard_record("ranker", "2.0.0", "2.1.0", min_replicas=3)], PROD)
+    [change] = diff_plans(plan_from_document(base), plan_from_document(head)).rollouts
+    assert change.before.describe() == ("2.0.0 (100%, minReplicas 3 → 2 while the canary runs) + candidate 2.1.0 (0%: its "
+                                        "trafficPercent 10 is not routed by KServe v0.20.0, 1 replica, stage 1 of 3)")
+    assert change.after.describe() == ("2.0.0 (100%, minReplicas 3 → 2 while the canary runs) + candidate 2.1.0 (0%, own "
+                                       "service only, 1 replica, stage 1 of 1)")
+
+
+CHURN_MID_ROLLOUT = (
+    "churn is created with a Knative-mode rollout in place (candidate 4.1.0, stage 1 of 2, canaryTrafficPercent 25): a new "
+    "InferenceService has no rolled-out revision for KServe to keep the rest of the traffic on, so candidate 4.1.0 would "
+    "take all traffic, not 25%, and the stable model 4.0.0 would never run; create the endpoint steady (without rollout) "
+    "first, then start the rollout in a following change")
+
+
+def churn(traffic: int, stage: int) -> list[dict]:
+    return [isvc("churn", version="4.0.0", pool="system", gpus=0, canary=traffic, candidate="4.1.0"),
+            knative_record("churn", "4.0.0", "4.1.0", "25,100", stage)]
+
+
+def test_an_inference_service_created_mid_rollout_is_unsafe_but_an_existing_one_advancing_is_not():
+    steady = document([*good_stack(), isvc("churn", version="4.0.0", pool="system", gpus=0), knative_record("churn", "4.0.0")], PROD)
+    created = document([*good_stack(), *churn(25, 1)], PROD)
+    [flag] = diff_plans(plan_from_document(document(good_stack(), PROD)), plan_from_document(created)).flags
+    assert (flag.kind, flag.subject, flag.message) == ("created-mid-rollout", "models/churn", CHURN_MID_ROLLOUT)
+    # The safe way: created steady in one change, the rollout started in the next.
+    assert diff_plans(plan_from_document(document(good_stack(), PROD)), plan_from_document(steady)).flags == []
+    assert diff_plans(plan_from_document(steady), plan_from_document(created)).flags == []
+
+
+def test_a_real_preview_that_replaces_an_inference_service_mid_rollout_is_unsafe():
+    """A replacement (e.g. a renamed namespace) starts the InferenceService over, without a rolled-out revision."""
+    new = churn(25, 1)
+    old = churn(25, 1)
+    steps = [{"op": "replace", "urn": r["urn"], "oldState": {"type": r["type"], "urn": r["urn"], "inputs": o["inputs"]},
+              "newState": {"type": r["type"], "urn": r["urn"], "inputs": r["inputs"]}} for r, o in zip(new, old)]
+    preview = {"config": PROD, "steps": steps}
+    base, head = preview_as_diff(plan_from_document(preview))
+    assert [(f.kind, f.message) for f in diff_plans(base, head).flags] == [("created-mid-rollout", CHURN_MID_ROLLOUT)]
 
 
 VERSIONS = {"python": "3.11.7", "sdks": {"pulumi": "3.272.0", "pulumi-aws": "7.51.1", "pulumi-kubernetes": "4.34.2"}}

@@ -100,15 +100,19 @@ def test_valid_endpoints_parse():
      f"{P}.iris.model.kmsKeyArn: must be the full ARN of a KMS key, arn:aws:kms:<region>:<account>:key/<key id> (not an "
      'alias: IAM authorizes kms:Decrypt by the key\'s ARN) (got "1234abcd-12ab-34cd-56ef-1234567890ab")'),
     (iris(model__version="1.0 beta"), f'{P}.iris.model.version: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "1.0 beta")'),
-    (iris(model__format="keras"),
-     f'{P}.iris.model.format: must be one of sklearn, xgboost, lightgbm, tensorflow, pytorch, onnx, triton, tensorrt, '
-     'huggingface, pmml, paddle, mlflow or vllm (got "keras")'),
+    (iris(model__format="keras flow"), f'{P}.iris.model.format: must match the pattern ^[A-Za-z0-9]([A-Za-z0-9._-]{{0,61}}[A-Za-z0-9])?$ (got "keras flow")'),
     (iris(model__protocolVersion="v3"), f'{P}.iris.model.protocolVersion: must be one of v1, v2, grpc-v1 or grpc-v2 (got "v3")'),
     (iris(resources={"requests": {"cpu": "half"}}), f'{P}.iris.resources.requests.cpu: must be a CPU quantity such as 500m or 2 (got "half")'),
     (iris(resources={"limits": {"memory": "2GB"}}), f'{P}.iris.resources.limits.memory: must be a memory quantity such as 512Mi or 4Gi (got "2GB")'),
     (iris(rollout={**IRIS_ROLLOUT, "stages": [50, 10, 100]}), f"{P}.iris.rollout.stages: must be strictly increasing (got [50, 10, 100])"),
     (iris(rollout={**IRIS_ROLLOUT, "stages": [10, 50]}),
-     f"{P}.iris.rollout.stages: must end at 100 (the candidate takes all traffic before it is promoted) (got [10, 50])"),
+     f"{P}.iris.rollout.stages: must end at 100 in Knative mode (the candidate takes all traffic before it is promoted) "
+     "(got [10, 50])"),
+    (iris(rollout={**IRIS_ROLLOUT, "stages": [0, 100]}),
+     f"{P}.iris.rollout.stages: must be percents from 1 to 100 in Knative mode: a candidate revision at 0% receives no "
+     "requests and has no address of its own (KServe tags it only with tag routing, which servestack does not enable); "
+     "0 is Standard mode's blue/green stage (got [0, 100])"),
+    (iris(rollout={**IRIS_ROLLOUT, "stages": [-1, 100]}), f"{P}.iris.rollout.stages: must be percents from 0 to 100 (got [-1, 100])"),
     (iris(logger={"url": "kafka://sink"}), f'{P}.iris.logger.url: must match the pattern ^https?://[^\\s]+$ (got "kafka://sink")'),
     (iris(accelerators=-1), f"{P}.iris.accelerators: must be >= 0 (got -1)"),
     (iris(deploymentMode="Serverless"), f'{P}.iris.deploymentMode: must be one of Knative or Standard (got "Serverless")'),
@@ -138,8 +142,10 @@ def test_endpoint_names_are_dns_labels():
     (iris(model={"version": "1", "format": "sklearn", "container": CONTAINER}),
      [f'{P}.iris.model.format: cannot be set together with container (a custom predictor brings its own server) (got "sklearn")']),
     (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model"]),
-    (iris(model={"version": "1", "format": "vllm", "storageUri": LLM_URI}),
-     [f"{P}.iris.model.runtime: is required: KServe has no built-in runtime for format vllm; name the ClusterServingRuntime that serves it"]),
+    (iris(model__format="keras"),
+     [f"{P}.iris.model.format: no built-in runtime of KServe v0.20.0 declares model format 'keras' (formats with a built-in "
+      "runtime: autogluon, huggingface, lightgbm, mlflow, onnx, paddle, pmml, pytorch, sklearn, tensorflow, tensorrt, triton, "
+      'vLLM, xgboost); a format of your own needs runtime: the name of the ClusterServingRuntime that serves it (got "keras")']),
     (iris(model={"version": "1", "format": "huggingface", "storageUri": LLM_URI,
                  "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
      [f"{P}.iris.model.kmsKeyArn: applies to s3:// models only (objects encrypted with SSE-KMS); the storageUri is "
@@ -149,8 +155,16 @@ def test_endpoint_names_are_dns_labels():
      [f"{P}.iris.model.kmsKeyArn: applies to s3:// models only (objects encrypted with SSE-KMS); the storageUri is not "
       'set (got "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")']),
     (iris(model__protocolVersion="grpc-v1"),
-     [f'{P}.iris.model.protocolVersion: is not spoken by KServe\'s built-in runtimes for sklearn (v1, v2) (got "grpc-v1")']),
-    (iris(model__runtime="kserve-tritonserver"), [f'{P}.iris.model.runtime: does not serve format sklearn (got "kserve-tritonserver")']),
+     [f"{P}.iris.model.protocolVersion: no built-in runtime of KServe v0.20.0 serves sklearn with protocol grpc-v1; runtimes "
+      "for sklearn: kserve-mlserver speaks v2 (versions 0, 1); kserve-predictiveserver speaks v1, v2 (versions 1; no "
+      'autoSelect); kserve-sklearnserver speaks v1, v2 (versions 1) (got "grpc-v1")']),
+    (iris(model__runtime="kserve-tritonserver"),
+     [f"{P}.iris.model.runtime: runtime kserve-tritonserver does not serve sklearn; runtimes for sklearn: kserve-mlserver "
+      "speaks v2 (versions 0, 1); kserve-predictiveserver speaks v1, v2 (versions 1; no autoSelect); kserve-sklearnserver "
+      'speaks v1, v2 (versions 1) (got "kserve-tritonserver")']),
+    (iris(model={"version": "1", "format": "onnx", "protocolVersion": "v1", "storageUri": "s3://acme-models/models/iris/1"}),
+     [f"{P}.iris.model.protocolVersion: no built-in runtime of KServe v0.20.0 serves onnx with protocol v1; runtimes for "
+      'onnx: kserve-tritonserver speaks v2, grpc-v2 (versions 1) (got "v1")']),
     (iris(resources={"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}),
      [f'{P}.iris.resources.requests.cpu: must not exceed limits.cpu (1) (got "2")',
       f'{P}.iris.resources.requests.memory: must not exceed limits.memory (2Gi) (got "4Gi")']),
@@ -224,12 +238,46 @@ def test_knative_only_settings_in_standard_mode():
     assert problems({"iris": endpoint}, mode="Standard") == expected
     # the endpoint's own mode wins over the platform's
     assert problems({"iris": {**endpoint, "deploymentMode": "Standard"}}, mode="Knative") == expected
-    assert parsed({"iris": {**endpoint, "deploymentMode": "Knative"}}, mode="Standard").deployment_mode_of("iris") == "Knative"
+    assert parsed({"iris": {**endpoint, "deploymentMode": "Standard", "autoscaling": {"minReplicas": 1}, "containerConcurrency": None,
+                            "startupTimeoutMinutes": None}}, mode="Knative").deployment_mode_of("iris") == "Standard"
+
+
+BLUE_GREEN = {**IRIS_ROLLOUT, "stages": [0]}
 
 
 def test_candidate_replicas_are_fine_in_standard_mode():
-    stack = parsed({"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})}, mode="Standard")
+    stack = parsed({"iris": iris(rollout={**BLUE_GREEN, "candidateReplicas": 2}, autoscaling={"minReplicas": 2, "maxReplicas": 4})},
+                   mode="Standard")
     assert stack.endpoints["iris"].rollout.candidate_replicas == 2
+
+
+STANDARD_STAGES = ("must all be 0 in Standard mode: KServe v0.20.0 routes no traffic to spec.canary[] (every request "
+                   "goes to the stable predictor; weighted routing came later, with kserve/kserve#5912). Use stages [0] "
+                   "for a blue/green cutover (the candidate runs beside the stable model, reachable through its own "
+                   "predictor service, and promote switches all traffic), or Knative mode for traffic stages")
+
+
+@pytest.mark.parametrize("endpoint, expected", [
+    (iris(rollout=IRIS_ROLLOUT), [f"{P}.iris.rollout.stages: {STANDARD_STAGES} (got [10, 50, 100])"]),
+    (iris(rollout={**BLUE_GREEN, "stages": [0, 100]}), [f"{P}.iris.rollout.stages: {STANDARD_STAGES} (got [0, 100])"]),
+    # KServe's webhook: a canary's minReplicas must not exceed the stable predictor's
+    (iris(rollout={**BLUE_GREEN, "candidateReplicas": 3}, autoscaling={"minReplicas": 2, "maxReplicas": 4}),
+     [f"{P}.iris.rollout.candidateReplicas: must not exceed autoscaling.minReplicas (2): KServe's webhook refuses a "
+      "canary whose minReplicas exceeds the stable predictor's (got 3)"]),
+    # KServe's webhook: a canary needs a stable predictor with a model or a storage URI
+    ({"pool": "system", "model": {"version": "1", "container": {"image": "ghcr.io/acme/echo:1.0.0"}},
+      "rollout": {"candidate": {"version": "2", "image": "ghcr.io/acme/echo:2.0.0"}, "stages": [0]}},
+     [f"{P}.iris.rollout: needs model.storageUri in Standard mode: KServe's webhook refuses a spec.canary[] unless the "
+      "stable predictor has a model or a storage URI (a custom container without one has neither)"]),
+])
+def test_standard_mode_rollouts_that_kserve_would_refuse_or_not_route(endpoint, expected):
+    assert problems({"iris": endpoint}, mode="Standard") == expected
+
+
+def test_a_blue_green_rollout_is_valid_in_standard_mode_and_its_candidate_replicas_may_equal_the_stable_minimum():
+    stack = parsed({"iris": iris(rollout={**BLUE_GREEN, "candidateReplicas": 1})}, mode="Standard")
+    assert stack.endpoints["iris"].rollout_state().traffic.candidate == 0
+    assert parsed({"iris": iris(rollout=BLUE_GREEN)}, mode="Standard").endpoints["iris"].rollout.candidate_replicas is None
 
 
 def test_all_problems_are_reported_together():
@@ -241,6 +289,24 @@ def test_endpoint_namespace_must_be_the_platforms():
     assert problems({"iris": iris(namespace="serving")}) == [
         f"{P}.iris.namespace: is not one of the platform's endpoint namespaces (models); add it to "
         'servestack:platform.endpointNamespaces (got "serving")']
+
+
+def test_a_knative_mode_endpoint_on_a_platform_without_knative_is_refused():
+    # A Standard platform installs Envoy Gateway and the Gateway API, no Knative Serving: KServe's
+    # Knative Service for this endpoint would have no CRD, and the InferenceService would never be ready.
+    assert problems({"iris": iris(deploymentMode="Knative")}, mode="Standard") == [
+        f"{P}.iris.deploymentMode: Knative mode needs Knative Serving, which this platform does not install "
+        "(servestack:platform.kserve.deploymentMode is Standard: the platform installs Envoy Gateway and the Gateway API, "
+        'not Knative); use deploymentMode Standard, or run the platform in Knative mode (got "Knative")']
+    assert parsed({"iris": iris(deploymentMode="Standard")}, mode="Knative").endpoints["iris"].deployment_mode == "Standard"
+
+
+def test_knative_installed_follows_what_the_platform_installs():
+    from components.config.platform import PlatformConfig
+
+    assert PlatformConfig.model_validate({}).knative_installed is True
+    assert PlatformConfig.model_validate({"kserve": {"deploymentMode": "Standard"}}).knative_installed is False
+    assert PlatformConfig.model_validate({"kubeflow": {"enabled": True}}).knative_installed is True
 
 
 def test_kubeflows_kserve_serves_only_knative_mode():
@@ -258,3 +324,77 @@ def test_kubeflows_kserve_serves_only_knative_mode():
     raw["servestack:endpoints"] = {"iris": iris(rollout={**IRIS_ROLLOUT, "candidateReplicas": 2})}
     with pytest.raises(ConfigError, match="rollout.candidateReplicas: belongs to Standard mode"):
         parse_stack_config("test", raw)
+
+
+# ----------------------------------------------------------------------------- S3 outside the model
+
+TRANSFORMER_IMAGE = "ghcr.io/acme/fraud-features:1.4.2"
+
+
+def test_a_transformer_reading_s3_itself_is_refused_because_it_has_no_aws_credentials():
+    transformer = {"container": {"image": TRANSFORMER_IMAGE, "args": ["--vocab=s3://acme-models/vocab/3/vocab.txt", "--port=8080"],
+                                 "env": {"FEATURES": "S3://acme-models/features/7", "LOG_LEVEL": "info"}}}
+    reason = ("reads S3, but the transformer's code has no AWS credentials (pods reach AWS only through an IRSA service "
+              "account, which servestack gives the transformer for transformer.storageUri alone); put the artifact under "
+              "transformer.storageUri, which KServe downloads to /mnt/models")
+    assert problems({"iris": iris(transformer=transformer)}) == [
+        f'{P}.iris.transformer.container.args[0]: {reason} (got "--vocab=s3://acme-models/vocab/3/vocab.txt")',
+        f'{P}.iris.transformer.container.env.FEATURES: {reason} (got "S3://acme-models/features/7")',
+    ]
+
+
+def test_a_transformers_storage_uri_variable_must_be_transformer_storage_uri():
+    transformer = {"container": {"image": TRANSFORMER_IMAGE, "env": {"STORAGE_URI": "s3://acme-models/vocab/3"}}}
+    assert problems({"iris": iris(transformer=transformer)}) == [
+        f"{P}.iris.transformer.container.env.STORAGE_URI: is written by servestack from transformer.storageUri; set that "
+        'instead (an s3:// URI is then read with the endpoint\'s service account) (got "s3://acme-models/vocab/3")']
+
+
+def test_a_transformers_storage_uri_is_checked_like_a_models():
+    transformer = {"container": {"image": TRANSFORMER_IMAGE}, "storageUri": "s3://acme-models/vocab"}
+    assert problems({"iris": iris(transformer=transformer)}) == [
+        f"{P}.iris.transformer.storageUri: must name a model under a prefix (s3://bucket/models/<model>/<version>): the "
+        'endpoint may read only that prefix, never a whole bucket (got "s3://acme-models/vocab")']
+    ok = {"container": {"image": TRANSFORMER_IMAGE}, "storageUri": "s3://acme-models/vocab/3"}
+    assert parsed({"iris": iris(transformer=ok)}).endpoints["iris"].transformer.storage_uri == "s3://acme-models/vocab/3"
+
+
+def test_a_custom_explainer_reading_s3_is_refused():
+    explainer = {"type": "custom", "container": {"image": "ghcr.io/acme/explain:1.0.0", "args": ["--background=s3://acme-models/bg/1"]}}
+    assert problems({"iris": iris(explainer=explainer)}) == [
+        f"{P}.iris.explainer.container.args[0]: reads S3, but the explainer has no AWS credentials (pods reach AWS only "
+        "through an IRSA service account; servestack gives one to the predictor and to a transformer with an s3:// "
+        'storageUri, not to the explainer) (got "--background=s3://acme-models/bg/1")']
+
+
+# ----------------------------------------------------------------------------- runtimes of the platform's KServe
+
+
+def kubeflow_problems(endpoint) -> list[str]:
+    from endpoint_fixtures import config
+    from components.config.stack import parse_stack_config
+
+    raw = config({"m": endpoint})
+    raw["servestack:platform"] = {"kubeflow": {"enabled": True}}
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config("test", raw)
+    return [p.render() for p in error.value.problems]
+
+
+def test_vllm_is_kserves_spelling_and_the_lowercase_one_is_accepted():
+    stack = parsed({"a": {**LLM, "model": {**LLM["model"], "format": "vLLM"}}, "b": {**LLM, "model": {**LLM["model"], "format": "vllm"}}})
+    assert [stack.endpoints[n].model.format for n in ("a", "b")] == ["vLLM", "vllm"]  # rendered as vLLM: see the manifest tests
+
+
+def test_kubeflows_kserve_has_no_vllm_runtime():
+    llm = {**LLM, "model": {**LLM["model"], "format": "vllm"}}
+    assert kubeflow_problems(llm) == [
+        f"{P}.m.model.format: no built-in runtime of KServe v0.16.0 declares model format 'vllm' (formats with a built-in "
+        "runtime: huggingface, lightgbm, mlflow, onnx, paddle, pmml, pytorch, sklearn, tensorflow, tensorrt, triton, xgboost); "
+        'a format of your own needs runtime: the name of the ClusterServingRuntime that serves it (got "vllm")']
+    named = {**LLM, "model": {**LLM["model"], "format": "vLLM", "runtime": "kserve-vllmserver"}}
+    assert kubeflow_problems(named) == [
+        f"{P}.m.model.runtime: is a built-in runtime of another KServe release; KServe v0.16.0, which serves this platform, "
+        "has: kserve-huggingfaceserver, kserve-huggingfaceserver-multinode, kserve-lgbserver, kserve-mlserver, "
+        "kserve-paddleserver, kserve-pmmlserver, kserve-sklearnserver, kserve-tensorflow-serving, kserve-torchserve, "
+        'kserve-tritonserver, kserve-xgbserver (got "kserve-vllmserver")']

@@ -1,5 +1,6 @@
 """Rendered InferenceServices: golden manifests for every rollout stage in both deployment modes,
-and every rendered manifest valid against the InferenceService schema built from KServe's API.
+and every rendered manifest accepted by KServe v0.20.0's own InferenceService CRD (the derived copy
+in tests/conformance/data, validated as the API server does: tests/conformance/schema.py).
 
 Regenerate the goldens after an intended change with ``SERVESTACK_UPDATE_GOLDEN=1 pytest tests/test_endpoints_manifests.py``
 and review their diff.
@@ -12,16 +13,15 @@ import json
 import os
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
-from components.inference_service import render_inference_service
+from components.inference_service import render_inference_service, render_rollout_record
+from conformance.schema import validate
 from endpoint_fixtures import IRIS, LLM, parsed, placements
 
 GOLDEN = Path(__file__).parent / "golden" / "endpoints"
-SCHEMA = json.loads((Path(__file__).parent / "data" / "inferenceservice-v1beta1.schema.json").read_text())
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+KSERVE_CRDS = "kserve-v0.20.0"
 
 # An endpoint with everything: transformer, ART explainer, payload logger, batcher, timeout.
 FRAUD = {
@@ -37,20 +37,31 @@ FRAUD = {
 }
 CANDIDATE = {"version": "2.1.0", "storageUri": "s3://acme-models/models/fraud/2.1.0"}
 
-# Each stage of one rollout, as the stack file holds it after each `servestack rollout` move.
+# Each stage of one rollout, as the stack file holds it after each `servestack rollout` move. Knative
+# mode routes traffic stages; Standard mode (KServe v0.20.0 routes nothing to spec.canary[]) has one
+# stage of 0%: the candidate beside the stable model, then the cutover by promotion.
 STAGES = {
-    "0-steady": None,
-    "1-stage-10": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
-    "2-stage-50": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
-    "3-stage-100": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
-    "4-rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
-    "5-promoted": "promoted",
+    "Knative": {
+        "0-steady": None,
+        "1-stage-10": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
+        "2-stage-50": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
+        "3-stage-100": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
+        "4-rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
+        "5-promoted": "promoted",
+    },
+    "Standard": {
+        "0-steady": None,
+        "1-blue-green": {"candidate": CANDIDATE, "stages": [0], "stage": 1},
+        "4-rolled-back": {"candidate": CANDIDATE, "stages": [0], "stage": 1, "rolledBack": True},
+        "5-promoted": "promoted",
+    },
 }
+CASES = [(mode, stage) for mode, stages in STAGES.items() for stage in sorted(stages)]
 
 
-def fraud_at(stage: str) -> dict:
+def fraud_at(stage: str, mode: str = "Knative") -> dict:
     endpoint = copy.deepcopy(FRAUD)
-    rollout = STAGES[stage]
+    rollout = STAGES[mode][stage]
     if rollout == "promoted":
         endpoint["model"].update(CANDIDATE)
     elif rollout is not None:
@@ -64,17 +75,26 @@ def render(name: str, endpoint: dict, mode: str) -> dict:
     return render_inference_service(name, config, placements(stack)[config.pool], stack.deployment_mode_of(name))
 
 
-@pytest.mark.parametrize("mode", ["Knative", "Standard"])
-@pytest.mark.parametrize("stage", sorted(STAGES))
+def record(name: str, endpoint: dict, mode: str) -> dict:
+    stack = parsed({name: endpoint}, mode)
+    return render_rollout_record(name, stack.endpoints[name], stack.deployment_mode_of(name))
+
+
+@pytest.mark.parametrize("mode, stage", CASES)
 def test_golden_manifest(mode, stage):
-    manifest = render("fraud", fraud_at(stage), mode)
-    text = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False)
+    """The InferenceService and, after it, the rollout record ConfigMap of each stage."""
+    manifest = render("fraud", fraud_at(stage, mode), mode)
+    text = yaml.safe_dump_all([manifest, record("fraud", fraud_at(stage, mode), mode)], sort_keys=False, default_flow_style=False)
     path = GOLDEN / f"{mode.lower()}-{stage}.yaml"
     if os.environ.get("SERVESTACK_UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     assert text == path.read_text(), f"{path.name} differs; regenerate with SERVESTACK_UPDATE_GOLDEN=1 and review the diff"
-    assert list(VALIDATOR.iter_errors(manifest)) == []
+    assert validate(manifest, KSERVE_CRDS) == []
+
+
+def test_every_golden_file_is_a_case():
+    assert sorted(p.name for p in GOLDEN.glob("*.yaml")) == sorted(f"{m.lower()}-{s}.yaml" for m, s in CASES)
 
 
 def test_knative_stages_move_only_canary_traffic_percent():
@@ -89,25 +109,31 @@ def test_knative_stages_move_only_canary_traffic_percent():
     assert promoted["predictor"]["model"] == by_stage["1-stage-10"]["spec"]["predictor"]["model"]
 
 
-def test_standard_stages_move_only_the_canary_entry():
-    steady = render("fraud", fraud_at("0-steady"), "Standard")["spec"]
-    for stage, percent in (("1-stage-10", 10), ("2-stage-50", 50), ("3-stage-100", 100)):
-        spec = render("fraud", fraud_at(stage), "Standard")["spec"]
-        assert spec["predictor"] == steady["predictor"]
-        assert [c["trafficPercent"] for c in spec["canary"]] == [percent]
-        assert spec["canary"][0]["predictor"]["name"] == "v2-1-0"
-        assert spec["canary"][0]["predictor"]["model"]["storageUri"] == "s3://acme-models/models/fraud/2.1.0"
-    assert render("fraud", fraud_at("4-rolled-back"), "Standard")["spec"] == steady
-    promoted = render("fraud", fraud_at("5-promoted"), "Standard")["spec"]
+def test_standard_mode_adds_and_removes_only_the_canary_entry():
+    steady = render("fraud", fraud_at("0-steady", "Standard"), "Standard")["spec"]
+    spec = render("fraud", fraud_at("1-blue-green", "Standard"), "Standard")["spec"]
+    assert spec["predictor"] == steady["predictor"]
+    # What KServe v0.20.0's CRD requires of a canary (model name with modelFormat) and really does:
+    # no traffic, one replica of the candidate's own Deployment.
+    assert spec["canary"] == [{"trafficPercent": 0, "predictor": {
+        "name": "v2-1-0", "labels": {"servestack.io/model-version": "2.1.0"},
+        "model": {"name": "kserve-container", "modelFormat": {"name": "xgboost"}, "protocolVersion": "v2",
+                  "storageUri": "s3://acme-models/models/fraud/2.1.0",
+                  "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}},
+        "minReplicas": 1}}]
+    assert render("fraud", fraud_at("4-rolled-back", "Standard"), "Standard")["spec"] == steady
+    promoted = render("fraud", fraud_at("5-promoted", "Standard"), "Standard")["spec"]
     assert "canary" not in promoted
     assert promoted["predictor"]["name"] == "v2-1-0"
 
 
 def test_candidate_replicas_render_in_standard_mode():
-    endpoint = fraud_at("1-stage-10")
+    endpoint = fraud_at("1-blue-green", "Standard")
     endpoint["rollout"]["candidateReplicas"] = 2
+    endpoint["autoscaling"] = {"minReplicas": 2, "maxReplicas": 4}
     canary = render("fraud", endpoint, "Standard")["spec"]["canary"]
     assert canary[0]["predictor"]["minReplicas"] == 2
+    assert record("fraud", endpoint, "Standard")["data"]["stableMinReplicasDuringCanary"] == "1"
 
 
 def test_accelerator_placement_comes_from_the_pool():
@@ -134,46 +160,99 @@ def test_neuron_and_fpga_custom_predictors(pool, resource):
         "env": [{"name": "STORAGE_URI", "value": f"s3://acme-models/models/{pool}/1.0"}],
     }]
     assert predictor["tolerations"] == [{"key": resource, "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
-    assert list(VALIDATOR.iter_errors(render("accel", endpoint, "Standard"))) == []
+    assert validate(render("accel", endpoint, "Standard"), KSERVE_CRDS) == []
 
 
-# --- the schema itself catches what KServe would reject or ignore ---------------------------------------
+# --- the real CRD catches what the API server would refuse ------------------------------------------------
+# (KServe's validating webhook refuses more: maxReplicas on a canary, a model without modelFormat. The
+# CRD does not, and no hand-written schema stands in for the webhook here.)
 
 @pytest.mark.parametrize("corrupt, fragment", [
-    (lambda m: m["spec"]["canary"][0]["predictor"].update(maxReplicas=3), "should not be valid"),
-    (lambda m: m["spec"]["canary"][0]["predictor"].pop("name"), "'name' is a required property"),
-    (lambda m: m["spec"]["canary"][0].update(trafficPercent=120), "120 is greater than the maximum of 100"),
-    (lambda m: m["spec"]["predictor"].update(canaryTraficPercent=10), "'canaryTraficPercent' is not one of"),
-    (lambda m: m["spec"]["predictor"]["model"].pop("modelFormat"), "'modelFormat' is a required property"),
-    (lambda m: m["spec"].update(default={}), "Additional properties are not allowed ('default' was unexpected)"),
-    (lambda m: m.update(apiVersion="serving.kubeflow.org/v1beta1"), "'serving.kserve.io/v1beta1' was expected"),
+    (lambda m: m["spec"]["canary"][0]["predictor"]["model"].pop("name", None), "spec.canary.0.predictor.model: 'name' is a required property"),
+    (lambda m: m["spec"]["canary"][0].update(trafficPercent=120), "spec.canary.0.trafficPercent: 120 is greater than the maximum of 100"),
+    (lambda m: m["spec"]["predictor"].update(canaryTraficPercent=10), "spec.predictor: Additional properties are not allowed ('canaryTraficPercent' was unexpected)"),
+    (lambda m: m["spec"]["predictor"].update(minReplicas="two"), "spec.predictor.minReplicas: 'two' is not of type 'integer'"),
+    (lambda m: m["spec"].update(default={}), "spec: Additional properties are not allowed ('default' was unexpected)"),
+    (lambda m: m.update(apiVersion="serving.kubeflow.org/v1beta1"), "no CRD for serving.kubeflow.org/InferenceService in kserve-v0.20.0"),
+    (lambda m: m["metadata"]["labels"].update({"servestack.io/model-version": "1.0 beta"}), "is not a valid label value"),
 ])
-def test_schema_rejects(corrupt, fragment):
-    manifest = render("fraud", fraud_at("2-stage-50"), "Standard")
+def test_crd_rejects(corrupt, fragment):
+    manifest = render("fraud", fraud_at("1-blue-green", "Standard"), "Standard")
     corrupt(manifest)
-    messages = [e.message for e in VALIDATOR.iter_errors(manifest)] + [
-        c.message for e in VALIDATOR.iter_errors(manifest) for c in (e.context or [])]
+    messages = validate(manifest, KSERVE_CRDS)
     assert any(fragment in m for m in messages), messages
 
 
-def kserve_propagates(metadata: dict, disallowed_labels=(), disallowed_annotations=()) -> dict:
-    """What KServe copies from an InferenceService into its pods' template: every label and annotation
-    not on the disallow lists of inferenceservice-config's ``inferenceService`` key (KServe's own
-    built-in entries are not servestack's and are left out here)."""
-    return {"labels": {k: v for k, v in metadata["labels"].items() if k not in disallowed_labels},
-            "annotations": {k: v for k, v in metadata["annotations"].items() if k not in disallowed_annotations}}
-
-
 @pytest.mark.parametrize("mode", ["Knative", "Standard"])
-def test_with_the_disallow_lists_no_rollout_move_changes_what_reaches_the_pods(mode):
-    from components.inference_service import NOT_PROPAGATED_ANNOTATIONS, NOT_PROPAGATED_LABELS
-
-    metadata = {stage: render("fraud", fraud_at(stage), mode)["metadata"] for stage in sorted(STAGES)}
-    propagated = {stage: kserve_propagates(m, NOT_PROPAGATED_LABELS, NOT_PROPAGATED_ANNOTATIONS) for stage, m in metadata.items()}
-    assert set(json.dumps(p, sort_keys=True) for p in propagated.values()) == {json.dumps({
+def test_no_rollout_move_changes_the_inference_services_metadata(mode):
+    """KServe copies all of it into the pods (no disallow list servestack could extend through the chart):
+    it holds only what never moves with a rollout."""
+    metadata = {stage: render("fraud", fraud_at(stage, mode), mode)["metadata"] for stage in sorted(STAGES[mode])}
+    assert {json.dumps(m, sort_keys=True) for m in metadata.values()} == {json.dumps({
+        "name": "fraud", "namespace": "models",
         "labels": {"servestack.io/endpoint": "fraud", "servestack.io/model": "fraud-detector"},
         "annotations": {"serving.kserve.io/deploymentMode": mode},
     }, sort_keys=True)}
-    # Without the lists every move would reach the pods: each stage's metadata differs from the last.
-    unfiltered = [json.dumps(kserve_propagates(metadata[s]), sort_keys=True) for s in sorted(STAGES)]
-    assert all(a != b for a, b in zip(unfiltered, unfiltered[1:]))
+
+
+@pytest.mark.parametrize("mode", ["Knative", "Standard"])
+def test_every_move_is_in_the_rollout_record(mode):
+    records = [json.dumps(record("fraud", fraud_at(stage, mode), mode)["data"], sort_keys=True) for stage in sorted(STAGES[mode])]
+    assert len(set(records)) == len(records), "each stage has a record of its own"
+
+
+# --------------------------------------------------------------------------- runtime resolution as KServe does it
+
+
+def _format_model(fmt: str, protocol: str | None = None, **extra) -> dict:
+    model = {"format": fmt, "storageUri": "s3://acme-models/models/m/1", "version": "1", **extra}
+    if protocol is not None:
+        model["protocolVersion"] = protocol
+    return {"pool": "system", "model": model}
+
+
+@pytest.mark.parametrize("fmt, protocol, rendered_format, rendered_protocol, runtime", [
+    ("vllm", None, "vLLM", None, "kserve-vllmserver"),     # KServe matches case-sensitively and defaults vLLM to v2
+    ("vLLM", None, "vLLM", None, "kserve-vllmserver"),
+    ("onnx", None, "onnx", "v2", "kserve-tritonserver"),    # KServe's default v1 finds no runtime: v2 spelt out
+    ("tensorrt", None, "tensorrt", "v2", "kserve-tritonserver"),
+    ("mlflow", None, "mlflow", "v2", "kserve-mlserver"),
+    ("sklearn", None, "sklearn", None, "kserve-sklearnserver"),
+    ("triton", None, "triton", None, "kserve-tritonserver"),
+    ("onnx", "grpc-v2", "onnx", "grpc-v2", "kserve-tritonserver"),
+    ("xgboost", "v2", "xgboost", "v2", "kserve-mlserver"),
+])
+def test_format_and_protocol_render_so_kserve_finds_the_runtime(fmt, protocol, rendered_format, rendered_protocol, runtime):
+    from components.kserve_runtimes import builtin_runtimes, resolve_runtime
+
+    model = render("m", _format_model(fmt, protocol), "Knative")["spec"]["predictor"]["model"]
+    assert model["modelFormat"] == {"name": rendered_format}
+    assert model.get("protocolVersion") == rendered_protocol
+    resolved = resolve_runtime(builtin_runtimes("v0.20.0"), model["modelFormat"]["name"], protocol=model.get("protocolVersion"))
+    assert (resolved.format_spelling, resolved.runtime.name if resolved.runtime else None) == (rendered_format, runtime)
+
+
+def test_a_standard_mode_canary_renders_the_same_resolution_as_the_stable_model():
+    endpoint = _format_model("onnx")
+    endpoint["rollout"] = {"candidate": {"version": "2", "storageUri": "s3://acme-models/models/m/2"}, "stages": [0]}
+    spec = render("m", endpoint, "Standard")["spec"]
+    assert spec["predictor"]["model"]["protocolVersion"] == "v2"
+    assert [c["predictor"]["model"]["protocolVersion"] for c in spec["canary"]] == ["v2"]
+
+
+def test_a_runtime_of_your_own_serves_the_format_as_written():
+    model = render("m", _format_model("acme-graph", runtime="acme-graph-server"), "Knative")["spec"]["predictor"]["model"]
+    assert {k: model[k] for k in ("modelFormat", "runtime")} == {"modelFormat": {"name": "acme-graph"}, "runtime": "acme-graph-server"}
+    assert "protocolVersion" not in model
+
+
+def test_rendering_resolves_against_the_kserve_that_serves_the_endpoint():
+    from components.config.endpoints import EndpointConfig
+    from components.placement import placement_for
+
+    endpoint = EndpointConfig.model_validate(_format_model("vllm"))
+    system = placement_for("system", ["m7i.large"], 2)
+    assert render_inference_service("m", endpoint, system, "Knative", kserve_version="v0.20.0")["spec"]["predictor"]["model"][
+        "modelFormat"] == {"name": "vLLM"}
+    with pytest.raises(ValueError, match="^model format no built-in runtime of KServe v0.16.0 declares model format 'vllm'"):
+        render_inference_service("m", endpoint, system, "Knative", kserve_version="v0.16.0")

@@ -21,18 +21,23 @@ ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC123"
 COMPONENT = "urn:pulumi:test::servestack::servestack:endpoint:ModelEndpoint"
 
 CANDIDATE = {"version": "1.1.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}
+CM = "kubernetes:core/v1:ConfigMap"
 STATES = {
     "steady": None,
     "stage-1": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 1},
     "stage-2": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2},
     "stage-3": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 3},
     "rolled-back": {"candidate": CANDIDATE, "stages": [10, 50, 100], "stage": 2, "rolledBack": True},
+    # Standard mode's only stage (KServe v0.20.0 routes no traffic to spec.canary[]), and its rollback
+    "blue-green": {"candidate": CANDIDATE, "stages": [0], "stage": 1, "candidateReplicas": 1},
+    "blue-green-rolled-back": {"candidate": CANDIDATE, "stages": [0], "stage": 1, "candidateReplicas": 1, "rolledBack": True},
     "promoted": "promoted",
 }
 
 
 def endpoints_at(state: str) -> dict:
     iris = copy.deepcopy(IRIS)
+    iris["autoscaling"] = {"minReplicas": 2, "maxReplicas": 4}
     if STATES[state] == "promoted":
         iris["model"].update(CANDIDATE)
     elif STATES[state] is not None:
@@ -48,7 +53,9 @@ def planned(mode: str, state: str) -> dict:
     if (mode, state) not in _PLANS:
         endpoints = endpoints_at(state)
         if mode == "Standard":
-            endpoints["llm"] = {**endpoints["llm"], "deploymentMode": "Knative"}  # scale-to-zero stays Knative
+            # A Standard platform installs no Knative: the LLM keeps a warm replica instead of scaling to zero.
+            llm = {k: v for k, v in endpoints["llm"].items() if k != "startupTimeoutMinutes"}
+            endpoints["llm"] = {**llm, "autoscaling": {"minReplicas": 1, "maxReplicas": 2}}
         _PLANS[mode, state] = by_urn(plan_program(endpoints_program(endpoints, mode)))
     return _PLANS[mode, state]
 
@@ -58,16 +65,65 @@ def changed(before: dict, after: dict) -> list[str]:
     return sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
 
 
-@pytest.mark.parametrize("mode", ["Knative", "Standard"])
-@pytest.mark.parametrize("move, before, after", [
-    ("start", "steady", "stage-1"),
-    ("advance", "stage-1", "stage-2"),
-    ("advance", "stage-2", "stage-3"),
-    ("rollback", "stage-2", "rolled-back"),
-    ("promote", "stage-3", "promoted"),
+@pytest.mark.parametrize("mode, move, before, after", [
+    ("Knative", "start", "steady", "stage-1"),
+    ("Knative", "advance", "stage-1", "stage-2"),
+    ("Knative", "advance", "stage-2", "stage-3"),
+    ("Knative", "rollback", "stage-2", "rolled-back"),
+    ("Knative", "promote", "stage-3", "promoted"),
+    ("Standard", "start", "steady", "blue-green"),
+    ("Standard", "rollback", "blue-green", "blue-green-rolled-back"),
+    ("Standard", "promote", "blue-green", "promoted"),
 ])
-def test_a_rollout_move_changes_only_that_endpoints_inference_service(mode, move, before, after):
-    assert changed(planned(mode, before), planned(mode, after)) == ["iris-isvc"]
+def test_a_rollout_move_changes_only_that_endpoints_inference_service_and_rollout_record(mode, move, before, after):
+    assert changed(planned(mode, before), planned(mode, after)) == ["iris-isvc", "iris-rollout"]
+
+
+def isvc_of(mode: str, state: str) -> dict:
+    return planned(mode, state)[f"{COMPONENT}$kubernetes:serving.kserve.io/v1beta1:InferenceService::iris-isvc"]["inputs"]
+
+
+def stable_pod_template_inputs(mode: str, state: str) -> str:
+    """What the stable model's pods are made from, as KServe v0.20.0 builds them: the InferenceService's
+    labels and annotations (copied into every pod: Standard mode filters none, and the disallow lists of
+    the inferenceservice-config servestack deploys are the chart's, which name no servestack key) and
+    the stable predictor's spec; in Knative mode minus canaryTrafficPercent (it only moves the
+    route's traffic split between revisions, never a revision's template)."""
+    isvc = isvc_of(mode, state)
+    predictor = {k: v for k, v in isvc["spec"]["predictor"].items() if not (mode == "Knative" and k == "canaryTrafficPercent")}
+    return json.dumps({"labels": isvc["metadata"].get("labels"), "annotations": isvc["metadata"].get("annotations"),
+                       "predictor": predictor}, sort_keys=True)
+
+
+@pytest.mark.parametrize("mode, states", [
+    # Knative: the predictor carries the candidate from the start on; stages and rollback only move traffic
+    ("Knative", ("stage-1", "stage-2", "stage-3", "rolled-back")),
+    # Standard: the candidate comes and goes in spec.canary[]; the stable predictor never moves
+    ("Standard", ("steady", "blue-green", "blue-green-rolled-back")),
+])
+def test_no_stage_change_restarts_the_stable_pods(mode, states):
+    templates = {state: stable_pod_template_inputs(mode, state) for state in states}
+    assert len(set(templates.values())) == 1, templates
+    # ... while the rollout record does move with every one of these states
+    records = {json.dumps(planned(mode, s)[f"{COMPONENT}${CM}::iris-rollout"]["inputs"]["data"], sort_keys=True) for s in states}
+    assert len(records) == len(states)
+
+
+def test_the_rollout_record_is_a_config_map_beside_the_inference_service():
+    record = planned("Standard", "blue-green")[f"{COMPONENT}${CM}::iris-rollout"]
+    assert record["inputs"] == {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "iris-rollout", "namespace": "models",
+                     "labels": {"app.kubernetes.io/component": "rollout-record", "app.kubernetes.io/managed-by": "servestack",
+                                "servestack.io/endpoint": "iris"}},
+        "data": {"candidateReplicas": "1", "candidateService": "iris-v1-1-0-predictor.models", "candidateTrafficPercent": "0",
+                 "candidateVersion": "1.1.0", "mode": "Standard", "phase": "inProgress", "stableMinReplicas": "2",
+                 "stableMinReplicasDuringCanary": "1", "stableVersion": "1.0.0", "stage": "1", "stages": "0",
+                 "traffic": "stable 100% / candidate 0%"},
+    }
+    assert record["parent"] == f"{COMPONENT}::iris"
+    assert record["dependencies"] == ["urn:pulumi:test::servestack::kubernetes:core/v1:Namespace::models"]
+    assert record["provider"].split("::")[-2] == "cluster-k8s"
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +200,7 @@ def test_inference_service_goes_through_the_cluster_provider_after_its_identity_
         "urn:pulumi:test::servestack::kubernetes:core/v1:ConfigMap::kserve-ready",
     ])
     assert isvc["inputs"]["spec"]["predictor"]["serviceAccountName"] == "iris-model"
-    assert isvc["inputs"]["metadata"]["labels"]["servestack.io/rollout-stage"] == "2-of-3"
+    assert isvc["inputs"]["metadata"]["labels"] == {"servestack.io/endpoint": "iris", "servestack.io/model": "iris"}
 
 
 def test_the_read_policy_names_the_clusters_partition_which_is_looked_up_once_per_stack_not_per_endpoint():
@@ -220,3 +276,38 @@ def test_multi_region_key_and_no_key():
         "Sid": "DecryptModel", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": mrk,
         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-2.amazonaws.com"}}}
     assert [s["Sid"] for s in read_policy("aws", prefixes)["Statement"]] == ["ReadModelB", "ListModelB"]
+
+
+# ----------------------------------------------------------------------------- a transformer's S3 artifacts
+
+
+def test_a_transformer_with_s3_artifacts_runs_as_the_endpoints_service_account_which_may_read_them():
+    transformer = {"container": {"image": "ghcr.io/acme/iris-features:1.0.0"}, "storageUri": "s3://acme-features/encoders/iris/4"}
+    plan = plan_program(endpoints_program({"iris": {**IRIS, "transformer": transformer},
+                                           "llm": {**LLM, "transformer": transformer}}))
+    for name in ("iris", "llm"):
+        spec = resource(plan, ISVC, f"{name}-isvc")["inputs"]["spec"]
+        assert spec["transformer"]["serviceAccountName"] == spec["predictor"]["serviceAccountName"] == f"{name}-model"
+        assert spec["transformer"]["containers"][0]["env"] == [{"name": "STORAGE_URI", "value": "s3://acme-features/encoders/iris/4"}]
+    iris_policy = json.loads(resource(plan, POLICY, "iris-model-read")["inputs"]["policy"])
+    assert [s["Resource"] for s in iris_policy["Statement"]] == [
+        ["arn:aws:s3:::acme-features/encoders/iris/*"], "arn:aws:s3:::acme-features",
+        ["arn:aws:s3:::acme-models/models/iris/*"], "arn:aws:s3:::acme-models"]
+    # The LLM's model is on Hugging Face: its role exists for the transformer's artifacts alone.
+    llm_policy = json.loads(resource(plan, POLICY, "llm-model-read")["inputs"]["policy"])
+    assert [s["Resource"] for s in llm_policy["Statement"]] == [["arn:aws:s3:::acme-features/encoders/iris/*"], "arn:aws:s3:::acme-features"]
+    assert "eks.amazonaws.com/role-arn" in resource(plan, SA, "llm-sa")["inputs"]["metadata"]["annotations"]
+
+
+def test_a_transformer_without_s3_artifacts_keeps_no_aws_identity():
+    hf = "hf://acme/tokenizer:0e9e39f249a16976918f6564b8830bc894c89659"
+    plan = plan_program(endpoints_program({
+        "iris": {**IRIS, "transformer": {"container": {"image": "ghcr.io/acme/iris-features:1.0.0", "env": {"A": "1"}}, "storageUri": hf}},
+        "llm": {**LLM, "transformer": {"container": {"image": "ghcr.io/acme/llm-features:1.0.0"}}},
+    }))
+    iris = resource(plan, ISVC, "iris-isvc")["inputs"]["spec"]["transformer"]
+    assert iris == {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/iris-features:1.0.0",
+                                    "env": [{"name": "A", "value": "1"}, {"name": "STORAGE_URI", "value": hf}],
+                                    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}}]}
+    assert "serviceAccountName" not in resource(plan, ISVC, "llm-isvc")["inputs"]["spec"]["transformer"]
+    assert sorted(resources(plan, ROLE)) == ["iris-model-reader"]

@@ -139,6 +139,29 @@ def test_reserved_and_malformed_labels():
     ]
 
 
+def test_empty_label_value_is_refused_as_eks_refuses_it():
+    # Kubernetes accepts an empty label value; the EKS API (botocore's eks model: labelValue min 1) does not.
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "labels": {"team": "", "tier": "gold"}}) == [
+        'servestack:nodePools.bad.labels: has empty values (keys: team); EKS requires node group label values of 1 to 63 '
+        'characters (got {"team": "", "tier": "gold"})',
+    ]
+
+
+def test_label_key_longer_than_eks_allows_is_refused():
+    key = "example.com/" + "k" * 52  # a valid Kubernetes key of 64 characters
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "labels": {key: "x"}}) == [
+        f'servestack:nodePools.bad.labels: has keys longer than the 63 characters EKS allows for a node group label key '
+        f'(prefix included): {key} (got {{"{key}": "x"}})',
+    ]
+    assert parse_stack_config("test", config({"system": {**SYSTEM, "labels": {key[:-1]: "x"}}})).node_pools["system"].labels == {key[:-1]: "x"}
+
+
+def test_eks_label_limits_come_from_botocores_eks_model():
+    from components.config.node_pools import eks_label_limits
+
+    assert eks_label_limits() == {"key": (1, 63), "value": (1, 63)}
+
+
 def test_disk_size_bounds():
     assert pool_problems({"instanceTypes": ["g5.xlarge"], "diskSizeGib": 10}) == [
         "servestack:nodePools.bad.diskSizeGib: must be >= 20 (got 10)",

@@ -28,9 +28,10 @@ def summary_lines(endpoints: int) -> list[str]:
 def test_more_endpoints_than_the_limit_are_one_node_with_their_resources_counted_by_type():
     lines = summary_lines(GROUP_ABOVE + 1)
     start = lines.index("    ├── 11 × servestack:endpoint:ModelEndpoint (servestack-endpoint-chat … servestack-endpoint-llm)")
-    assert lines[start + 1:start + 5] == [
+    assert lines[start + 1:start + 6] == [
         "    │   ├── 10 × aws:iam/role:Role",
         "    │   ├── 10 × aws:iam/rolePolicy:RolePolicy",
+        "    │   ├── 11 × kubernetes:core/v1:ConfigMap",
         "    │   ├── 11 × kubernetes:core/v1:ServiceAccount",
         "    │   └── 11 × kubernetes:serving.kserve.io/v1beta1:InferenceService",
     ]

@@ -19,7 +19,7 @@ from components.config.platform import PlatformConfig
 from components.handles import ClusterHandle
 from components.placement import placement_for
 from components.platform import (
-    KNATIVE_PLACEMENT_FEATURES,
+    KNATIVE_POD_SPEC_FEATURES,
     KUBEFLOW_LAYERS,
     ServingPlatform,
     ServingPlatformArgs,
@@ -243,7 +243,6 @@ def test_knative_placement_features_are_on_when_the_cluster_has_accelerator_pool
         "metadata": {"name": "config-features", "namespace": "knative-serving",
                      "annotations": {"pulumi.com/patchForce": "true"}},
         "data": {
-            "kubernetes.podspec-affinity": "enabled",
             "kubernetes.podspec-nodeselector": "enabled",
             "kubernetes.podspec-tolerations": "enabled",
         },
@@ -251,15 +250,19 @@ def test_knative_placement_features_are_on_when_the_cluster_has_accelerator_pool
     assert features["dependencies"] == [urn(CONFIG_FILE, "platform-knative-serving-core")]
 
 
-def test_knative_placement_features_are_absent_without_accelerator_pools(knative_cpu):
-    assert "platform-knative-config-features" not in resources(knative_cpu, PATCH)
-    assert urn(PATCH, "platform-knative-config-features") not in deps(knative_cpu, RELEASE, "platform-kserve-resources")
+def test_knative_nodeselector_feature_is_on_without_accelerator_pools(knative_cpu):
+    # Every InferenceService carries its pool's nodeSelector; Knative (default "disabled") refused them all.
+    features = resource(knative_cpu, PATCH, "platform-knative-config-features")
+    assert features["inputs"]["data"] == {"kubernetes.podspec-nodeselector": "enabled"}
+    assert urn(PATCH, "platform-knative-config-features") in deps(knative_cpu, RELEASE, "platform-kserve-resources")
 
 
 @pytest.mark.parametrize(("pools", "expected"), [
-    ({"system": (["m7i.large"], 3)}, {}),
-    ({"system": (["m7i.large"], 3), "gpu": (["g6.xlarge"], 2)}, dict.fromkeys(KNATIVE_PLACEMENT_FEATURES, "enabled")),
-    ({"neuron": (["inf2.xlarge"], 1)}, dict.fromkeys(KNATIVE_PLACEMENT_FEATURES, "enabled")),
+    ({"system": (["m7i.large"], 3)}, {"kubernetes.podspec-nodeselector": "enabled"}),
+    ({"system": (["m7i.large"], 3), "gpu": (["g6.xlarge"], 2)},
+     {"kubernetes.podspec-nodeselector": "enabled", "kubernetes.podspec-tolerations": "enabled"}),
+    ({"neuron": (["inf2.xlarge"], 1)}, {"kubernetes.podspec-nodeselector": "enabled", "kubernetes.podspec-tolerations": "enabled"}),
+    ({}, {}),
 ])
 def test_knative_features_decision(pools, expected):
     placements = {name: placement_for(name, types, size) for name, (types, size) in pools.items()}
@@ -268,14 +271,35 @@ def test_knative_features_decision(pools, expected):
 
 INSTANCE_TYPES = {"m7i.large": False, "c7i.xlarge": False, "r7i.large": False, "g6.xlarge": True,
                   "inf2.xlarge": True, "trn1.2xlarge": True, "f2.6xlarge": True}
+#: Pod-spec fields anywhere in an InferenceService's components that Knative gates behind a feature.
+_GATED = set(KNATIVE_POD_SPEC_FEATURES)
 
 
-@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(sorted(INSTANCE_TYPES)), max_size=4))
-def test_knative_features_exactly_when_some_pool_has_accelerators(pools):
+def _gated_fields(manifest: dict[str, Any]) -> set[str]:
+    spec = manifest["spec"]
+    parts = [spec.get(c) for c in ("predictor", "transformer", "explainer")] + [c.get("predictor") for c in spec.get("canary", [])]
+    return {field for part in parts if part for field in _GATED & set(part)}
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(sorted(INSTANCE_TYPES)), min_size=1, max_size=4))
+def test_knative_features_cover_every_field_an_endpoint_on_any_pool_renders(pools):
+    from components.config.endpoints import EndpointConfig
+    from components.inference_service import render_inference_service
+
     placements = {name: placement_for(name, [t], 1, resource_name="servestack.io/fpga" if t.startswith("f2") else None)
                   for name, t in pools.items()}
-    features = knative_features(placements)
-    assert features == (dict.fromkeys(KNATIVE_PLACEMENT_FEATURES, "enabled") if any(INSTANCE_TYPES[t] for t in pools.values()) else {})
+    enabled = {feature for feature, value in knative_features(placements).items() if value == "enabled"}
+    used: set[str] = set()
+    for name, placement in placements.items():
+        endpoint = EndpointConfig.model_validate({
+            "pool": name, "accelerators": 1 if placement.has_accelerator else 0,
+            "model": {"format": "sklearn", "storageUri": "s3://acme-models/models/iris/1.0.0", "version": "1.0.0"},
+            "transformer": {"container": {"image": "registry.example.com/t:1.0.0"}},
+            "explainer": {"type": "art"},
+        })
+        used |= _gated_fields(render_inference_service("iris", endpoint, placement, "Knative"))
+    assert "nodeSelector" in used
+    assert {KNATIVE_POD_SPEC_FEATURES[field] for field in used} == enabled
 
 
 def test_istio_networking_installs_istio_with_cni_then_net_istio(istio):
@@ -382,11 +406,46 @@ def test_kubeflow_replaces_the_kserve_charts_and_knative_but_keeps_one_cert_mana
     assert platform.handle.deployment_mode == "Knative"
 
 
+#: example/kustomization.yaml at kubeflow/manifests tag 26.03, minus cert-manager (the Helm release is the
+#: cluster's one; its overlay installs a second) and the example user's namespace.
+KUBEFLOW_26_03_TARGETS = [
+    "applications/admission-webhook/upstream/overlays/cert-manager",
+    "applications/centraldashboard/overlays/oauth2-proxy",
+    "applications/jupyter/jupyter-web-app/upstream/overlays/istio",
+    "applications/jupyter/notebook-controller/upstream/overlays/kubeflow",
+    "applications/katib/upstream/installs/katib-with-kubeflow",
+    "applications/kserve/kserve",
+    "applications/kserve/models-web-app/overlays/kubeflow",
+    "applications/pipeline/overlays",
+    "applications/profiles/pss",
+    "applications/pvcviewer-controller/upstream/base",
+    "applications/spark/spark-operator/overlays/kubeflow",
+    "applications/tensorboard/tensorboard-controller/upstream/overlays/kubeflow",
+    "applications/tensorboard/tensorboards-web-app/upstream/overlays/istio",
+    "applications/trainer/overlays",
+    "applications/volumes-web-app/upstream/overlays/istio",
+    "common/dex/overlays/oauth2-proxy",
+    "common/istio/cluster-local-gateway/base",
+    "common/istio/istio-crds/base",
+    "common/istio/istio-install/overlays/oauth2-proxy",
+    "common/istio/istio-namespace/base",
+    "common/istio/kubeflow-istio-resources/base",
+    "common/knative/knative-serving/overlays/gateways",
+    "common/kubeflow-namespace/base",
+    "common/kubeflow-roles/base",
+    "common/oauth2-proxy/overlays/m2m-dex-only",
+]
+
+
 def test_kubeflow_directories_are_the_pinned_release_targets(kubeflow_gpu):
     plan, _ = kubeflow_gpu
     targets = sorted(state["inputs"]["directory"] for state in resources(plan, DIRECTORY).values())
     expected = sorted(f"https://github.com/kubeflow/manifests//{path}?ref=26.03" for _, paths in KUBEFLOW_LAYERS for path in paths)
     assert targets == expected
+    assert sorted(path for _, paths in KUBEFLOW_LAYERS for path in paths) == KUBEFLOW_26_03_TARGETS
+    # Gone at 26.03 (kubeflow/manifests#3342 moved their files into the targets above): applying them failed
+    # the whole layer and everything after it.
+    assert not any("common/cert-manager/kubeflow-issuer" in t or "common/networkpolicies" in t for t in targets)
     assert "https://github.com/kubeflow/manifests//applications/kserve/kserve?ref=26.03" in targets
     assert not any("common/cert-manager/base" in t for t in targets)
     assert kubeflow_directory("https://git.example.com/me/manifests/", "common/dex", "26.03") == \
@@ -410,15 +469,16 @@ def test_kubeflow_layers_each_depend_on_the_whole_layer_before(kubeflow_gpu):
     assert set(urn_by_name.values()) == set(by_target.values())
 
 
-def test_kubeflow_knative_gets_the_placement_features_only_with_accelerators(kubeflow_gpu, kubeflow_cpu):
+def test_kubeflow_knative_gets_the_placement_features_its_pools_need(kubeflow_gpu, kubeflow_cpu):
     plan, _ = kubeflow_gpu
     features = resource(plan, PATCH, "platform-knative-config-features")
-    assert features["inputs"]["data"] == dict.fromkeys(KNATIVE_PLACEMENT_FEATURES, "enabled")
+    assert features["inputs"]["data"] == {"kubernetes.podspec-nodeselector": "enabled", "kubernetes.podspec-tolerations": "enabled"}
     assert features["dependencies"] == sorted([
         f"{PLATFORM}${DIRECTORY}::platform-kubeflow-knative-knative-serving-overlays-gateways",
         f"{PLATFORM}${DIRECTORY}::platform-kubeflow-istio-cluster-local-gateway-base",
     ])
-    assert resources(kubeflow_cpu, PATCH) == {}
+    cpu = resource(kubeflow_cpu, PATCH, "platform-knative-config-features")
+    assert cpu["inputs"]["data"] == {"kubernetes.podspec-nodeselector": "enabled"}
 
 
 def test_kubeflow_endpoints_wait_for_every_layer_through_kserve_not_the_applications(kubeflow_gpu):

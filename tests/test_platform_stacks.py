@@ -34,9 +34,9 @@ def test_dev_runs_kserve_in_knative_mode_with_kourier(plans):
     assert sorted(resources(plan, CONFIG_FILE)) == [
         "servestack-platform-knative-kourier", "servestack-platform-knative-serving-core", "servestack-platform-knative-serving-crds",
     ]
-    # dev has a GPU pool, so Knative must keep the endpoints' node selectors and tolerations.
+    # Every endpoint has a node selector, and dev's GPU pool is tainted: Knative must accept both fields.
     assert sorted(resource(plan, PATCH, "servestack-platform-knative-config-features")["inputs"]["data"]) == [
-        "kubernetes.podspec-affinity", "kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations"]
+        "kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations"]
     assert resources(plan, DIRECTORY) == {}
 
 
@@ -45,7 +45,7 @@ def test_staging_runs_kubeflow_and_no_standalone_kserve(plans):
     assert sorted(platform_releases(plan)) == ["cert-manager"]
     directories = {state["inputs"]["directory"] for state in resources(plan, DIRECTORY).values()}
     assert "https://github.com/kubeflow/manifests//applications/kserve/kserve?ref=26.03" in directories
-    assert len(directories) == 27
+    assert len(directories) == 25
     assert resources(plan, CONFIG_FILE) == {}
     assert "servestack-platform-knative-config-features" in resources(plan, PATCH)
 

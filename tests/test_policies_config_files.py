@@ -28,3 +28,11 @@ def test_the_stack_stays_under_its_caps(stack):
     # ... and the cost cap is not vacuous: a tenth of it would be exceeded.
     tight = {"hourly-cost-cap": {"maxHourlyCost": settings["hourly-cost-cap"]["maxHourlyCost"] / 10}}
     assert "hourly-cost-cap" in {v.rule for v in evaluate(plan.resource_list(), tight, plan.config, stack)}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_creating_mid_rollout_stays_advisory_in_every_stack(stack):
+    """An offline plan creates every resource, so this rule flags every Knative rollout there: mandatory (as prod's
+    "all" would make it) it would fail the review of every deployed stack mid-rollout."""
+    settings = parse_policy_config(json.loads((CONFIG_DIR / f"{stack}.json").read_text()), ALL_RULES)
+    assert settings["no-create-mid-rollout"]["enforcementLevel"] == "advisory"

@@ -13,11 +13,13 @@ from review_stack import (
     good_stack,
     irsa_role,
     isvc,
+    knative_record,
     launch_template,
     node_group,
     nvidia_plugin,
     replace,
     res,
+    standard_isvc,
 )
 
 PROD = {"aws:region": "us-east-1", "servestack:tier": "prod"}
@@ -38,7 +40,7 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 21
+    assert len(ALL_RULES) == 22
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")
@@ -308,7 +310,8 @@ def test_canary_fields_only_in_the_mode_that_honours_them():
     standard = replace(good_stack(), isvc(mode="Standard", canary=10, candidate="1.1.0"))
     assert violations(standard, "canary-fields-match-mode") == [
         ("fraud", "spec.predictor.canaryTrafficPercent is set on a Standard-mode endpoint, which ignores it (the canary "
-                  "would silently take no traffic); allowed in Standard mode: spec.canary[] entries with trafficPercent")]
+                  "would silently take no traffic); allowed in Standard mode: spec.canary[] entries, which KServe v0.20.0 "
+                  "runs beside the stable predictor without traffic")]
     knative = isvc(mode="Knative")
     knative["inputs"]["spec"]["canary"] = [{"trafficPercent": 10, "predictor": {"name": "v1-1-0"}}]
     assert violations(replace(good_stack(), knative), "canary-fields-match-mode") == [
@@ -320,6 +323,73 @@ def test_canary_fields_only_in_the_mode_that_honours_them():
     assert violations(unannotated, "canary-fields-match-mode") == []
     standard_default = {**PROD, "servestack:platform": {"kserve": {"deploymentMode": "Standard"}}}
     assert len(violations(unannotated, "canary-fields-match-mode", stack_config=standard_default)) == 1
+
+
+def test_a_standard_mode_canary_declares_no_traffic_kserve_would_not_route():
+    routed_nowhere = replace(good_stack(), standard_isvc("fraud", "1.0.0", "1.1.0", traffic=5))
+    assert violations(routed_nowhere, "canary-fields-match-mode") == [
+        ("fraud", "spec.canary[0].trafficPercent is 5, but KServe v0.20.0 routes no traffic to spec.canary[] (every request "
+                  "goes to the stable predictor; weighted routing came with kserve/kserve#5912); allowed: 0 (a blue/green "
+                  "candidate that promotion cuts over to)")]
+    assert violations(replace(good_stack(), standard_isvc("fraud", "1.0.0", "1.1.0", traffic=0)), "canary-fields-match-mode") == []
+
+
+def test_prod_min_replicas_count_what_kserve_keeps_while_a_standard_mode_canary_runs():
+    endpoint = standard_isvc("fraud", "1.0.0", "1.1.0", traffic=0, max_replicas=2)
+    endpoint["inputs"]["spec"]["canary"][0]["predictor"]["minReplicas"] = 1
+    assert violations(replace(good_stack(), endpoint), "prod-endpoint-min-replicas") == [
+        ("fraud", "spec.predictor.minReplicas is 2, but KServe keeps only 1 while spec.canary[] runs (it lowers the stable "
+                  "minimum by the canary's replicas, which serve no traffic); required: at least 2: raise minReplicas or "
+                  "lower rollout.candidateReplicas")]
+    steady = standard_isvc("fraud", "1.0.0", max_replicas=2)
+    assert violations(replace(good_stack(), steady), "prod-endpoint-min-replicas") == []
+    endpoint["inputs"]["spec"]["predictor"]["minReplicas"] = 3
+    assert violations(replace(good_stack(), endpoint), "prod-endpoint-min-replicas") == []
+
+
+def created(resources):
+    """The resources as the steps of a plan that creates them carry them."""
+    return [{**r, "op": "create"} for r in resources]
+
+
+MID_ROLLOUT = ("models/fraud is created with a Knative-mode rollout in place (candidate 1.1.0, stage 1 of 3, "
+               "canaryTrafficPercent 10): a new InferenceService has no rolled-out revision for KServe to keep the rest "
+               "of the traffic on, so candidate 1.1.0 would take all traffic, not 10%, and the stable model 1.0.0 would "
+               "never run; create the endpoint steady (without rollout) first, then start the rollout in a following change")
+
+
+def test_a_knative_inference_service_is_not_created_mid_rollout():
+    stack = [*replace(good_stack(), isvc(canary=10, candidate="1.1.0")), knative_record("fraud", "1.0.0", "1.1.0", "10,50,100", 1)]
+    assert violations(created(stack), "no-create-mid-rollout") == [("fraud", MID_ROLLOUT)]
+    assert RULES_BY_NAME["no-create-mid-rollout"].enforcement == "advisory"
+    # Updated in place (the rollout advances on a deployed InferenceService), or op unknown (CrossGuard): nothing to say.
+    assert violations([{**r, "op": "update"} for r in stack], "no-create-mid-rollout") == []
+    assert violations(stack, "no-create-mid-rollout") == []
+    # Created steady, or in Standard mode (whose stable predictor is part of the spec): fine.
+    assert violations(created(good_stack()), "no-create-mid-rollout") == []
+    assert violations(created(replace(good_stack(), standard_isvc("fraud", "1.0.0", "1.1.0"))), "no-create-mid-rollout") == []
+
+
+@pytest.mark.parametrize("endpoint, record, message", [
+    (isvc(canary=0, candidate="1.1.0"), knative_record("fraud", "1.0.0", "1.1.0", "10,50,100", 2, rolled_back=True),
+     "models/fraud is created with a Knative-mode rollout in place (candidate 1.1.0, rolled back, canaryTrafficPercent 0): "
+     "a new InferenceService has no rolled-out revision for KServe to keep the rest of the traffic on, so candidate 1.1.0 "
+     "would take all traffic, not 0%, and the stable model 1.0.0 would never run; create the endpoint steady (without "
+     "rollout) first, then start the rollout in a following change"),
+    (isvc(canary=100, candidate="1.1.0"), knative_record("fraud", "1.0.0", "1.1.0", "10,100", 2),
+     "models/fraud is created with a Knative-mode rollout in place (candidate 1.1.0, stage 2 of 2, canaryTrafficPercent "
+     "100): a new InferenceService has no rolled-out revision for KServe to keep the rest of the traffic on, so the "
+     "stable model 1.0.0 would never run and a rollback would have no revision to return to; create the endpoint steady "
+     "(without rollout) first, then start the rollout in a following change"),
+    (isvc(canary=50, candidate="1.1.0"), None,
+     "models/fraud is created with a Knative-mode rollout in place (the candidate, canaryTrafficPercent 50): a new "
+     "InferenceService has no rolled-out revision for KServe to keep the rest of the traffic on, so the candidate would "
+     "take all traffic, not 50%, and the stable model would never run; create the endpoint steady (without rollout) "
+     "first, then start the rollout in a following change"),
+], ids=["rolled-back", "last-stage", "no-record"])
+def test_created_mid_rollout_says_what_would_really_happen(endpoint, record, message):
+    stack = replace(good_stack(), endpoint) + ([record] if record else [])
+    assert violations([{**r, "op": "replace"} for r in stack], "no-create-mid-rollout") == [("fraud", message)]
 
 
 def test_prod_payload_logging():

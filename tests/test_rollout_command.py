@@ -188,9 +188,68 @@ def test_status_table(project):
     assert result.exit_code == 0
     rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
     assert [[cell.strip() for cell in row.strip("│").split("│")] for row in rows] == [
-        ["dev", "iris", "Knative", "system", "1.0.0", "1.1.0", "2/3 (10,50,100)", "stable 50% / candidate 50%"],
-        ["dev", "wine", "Knative", "system", "7", "-", "-", "stable 100% / candidate 0%"],
+        ["dev", "iris", "Knative", "system", "1.0.0", "1.1.0", "2/3 (10,50,100)", "stable 50% / candidate 50%", "-"],
+        ["dev", "wine", "Knative", "system", "7", "-", "-", "stable 100% / candidate 0%", "-"],
     ]
+
+
+STANDARD_STACK = STACK.replace("  servestack:endpoints:\n",
+                               "  servestack:platform:\n    kserve: {deploymentMode: Standard}\n\n  servestack:endpoints:\n")
+
+
+@pytest.fixture
+def standard_project(project: Path) -> Path:
+    (project / "stacks" / "Pulumi.dev.yaml").write_text(STANDARD_STACK)
+    return project
+
+
+def test_standard_mode_starts_a_blue_green_candidate_and_promotes_it_from_its_only_stage(standard_project):
+    project = standard_project
+    result = run(project, "start", "wine", "--stack", "dev", "--model-version", "8", "--storage-uri", "s3://acme-models/models/wine/8")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "wine: start rolling out 8 (stable 100% / candidate 0%)"
+    assert stack_text(project) == STANDARD_STACK + (
+        "      rollout:\n"
+        "        candidate:\n"
+        '          version: "8"\n'
+        "          storageUri: s3://acme-models/models/wine/8\n"
+        "        stages: [0]\n"
+        "        stage: 1\n")
+    status = run(project, "status", "--stack", "dev")
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in status.stdout.splitlines() if line.startswith("│")]
+    assert rows[1] == ["dev", "wine", "Standard", "system", "7", "8", "1/1 (0)", "stable 100% / candidate 0%",
+                       "stable min 1 → 1, candidate 1"]
+    result = run(project, "promote", "wine", "--stack", "dev")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "wine: promote 8 to stable (replaces 7)"
+    assert stack_text(project) == STANDARD_STACK.replace("storageUri: s3://acme-models/models/wine/7\n        version: \"7\"",
+                                                         "storageUri: s3://acme-models/models/wine/8\n        version: \"8\"")
+
+
+STANDARD_STAGES_REFUSED = (
+    "refused: --stages 10,50,100 must all be 0 in Standard mode: KServe v0.20.0 routes no traffic to spec.canary[] "
+    "(every request goes to the stable predictor; weighted routing came later, with kserve/kserve#5912). Use stages "
+    "[0] for a blue/green cutover (the candidate runs beside the stable model, reachable through its own predictor "
+    "service, and promote switches all traffic), or Knative mode for traffic stages\n")
+
+
+@pytest.mark.parametrize("fixture, stages, message", [
+    ("standard_project", "10,50,100", STANDARD_STAGES_REFUSED),
+    ("project", "0,100", "refused: --stages 0,100 must be percents from 1 to 100 in Knative mode: a candidate revision "
+                         "at 0% receives no requests and has no address of its own (KServe tags it only with tag routing, "
+                         "which servestack does not enable); 0 is Standard mode's blue/green stage\n"),
+    ("project", "0", "refused: --stages 0 must be percents from 1 to 100 in Knative mode: a candidate revision "
+                     "at 0% receives no requests and has no address of its own (KServe tags it only with tag routing, "
+                     "which servestack does not enable); 0 is Standard mode's blue/green stage\n"),
+    ("project", "10,50", "refused: --stages 10,50 must end at 100 in Knative mode (the candidate takes all traffic "
+                         "before it is promoted)\n"),
+])
+def test_start_refuses_stages_the_stacks_mode_does_not_route(request, fixture, stages, message):
+    project = request.getfixturevalue(fixture)
+    before = stack_text(project)
+    result = run(project, "start", "wine", "--stack", "dev", "--model-version", "8", "--storage-uri",
+                 "s3://acme-models/models/wine/8", "--stages", stages)
+    assert (result.exit_code, result.stderr, stack_text(project)) == (2, message, before)
 
 
 MOVES = st.sampled_from(["start", "advance", "rollback", "promote"])

@@ -13,7 +13,9 @@ mode the platform defaults to) run in :meth:`StackConfig.problems`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
@@ -41,30 +43,9 @@ def _endpoint_name(name: str) -> str:
 EndpointName = Annotated[str, AfterValidator(_endpoint_name)]
 """A DNS-1035 label short enough that KServe's derived names (``<name>-predictor-...``) fit."""
 
-ModelFormat = Literal[
-    "sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch", "onnx", "triton", "tensorrt",
-    "huggingface", "pmml", "paddle", "mlflow", "vllm",
-]
+#: A model format name (``sklearn``, ``vLLM``, or the format a runtime of your own declares).
+FORMAT_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
-
-#: KServe v0.20's built-in ClusterServingRuntimes (chart ``kserve-runtime-configs``) per model
-#: format, each with the protocol versions it speaks. A format missing here (``vllm``) has no
-#: built-in runtime and needs an explicit ``runtime``. Source: kserve/kserve config/runtimes/*.yaml
-#: (supportedModelFormats, protocolVersions).
-BUILT_IN_RUNTIMES: dict[str, dict[str, tuple[str, ...]]] = {
-    "sklearn": {"kserve-sklearnserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
-    "xgboost": {"kserve-xgbserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
-    "lightgbm": {"kserve-lgbserver": ("v1", "v2"), "kserve-mlserver": ("v2",)},
-    "tensorflow": {"kserve-tensorflow-serving": ("v1", "grpc-v1"), "kserve-tritonserver": ("v2", "grpc-v2")},
-    "pytorch": {"kserve-torchserve": ("v1", "v2", "grpc-v2"), "kserve-tritonserver": ("v2", "grpc-v2")},
-    "onnx": {"kserve-tritonserver": ("v2", "grpc-v2")},
-    "triton": {"kserve-tritonserver": ("v2", "grpc-v2")},
-    "tensorrt": {"kserve-tritonserver": ("v2", "grpc-v2")},
-    "huggingface": {"kserve-huggingfaceserver": ("v1", "v2")},
-    "pmml": {"kserve-pmmlserver": ("v1", "v2")},
-    "paddle": {"kserve-paddleserver": ("v1", "v2")},
-    "mlflow": {"kserve-mlserver": ("v2",)},
-}
 
 STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://")
 
@@ -237,12 +218,25 @@ class ModelConfig(ConfigModel):
     """The model version (a label value: ``1.4.0``, ``2026-11-01``). Required."""
     name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
     """The model's name in labels. Default: the endpoint's name."""
-    format: ModelFormat | None = None
-    """KServe model format (``sklearn``, ``huggingface``, ...). Required unless ``container`` is set."""
+    format: str | None = Field(default=None, pattern=FORMAT_NAME_PATTERN)
+    """KServe model format: one that a built-in runtime of the platform's KServe declares (KServe
+    v0.20.0: ``sklearn``, ``xgboost``, ``lightgbm``, ``tensorflow``, ``pytorch``, ``onnx``, ``triton``,
+    ``tensorrt``, ``huggingface``, ``pmml``, ``paddle``, ``mlflow``, ``autogluon``, ``vLLM``; Kubeflow's
+    v0.16.0 has no ``autogluon`` nor ``vLLM``), or any format with ``runtime`` naming a runtime of your
+    own. KServe matches formats case-sensitively; a built-in format may be written in any case
+    (``vllm``) and is rendered exactly as the runtime declares it (``vLLM``). Required unless
+    ``container`` is set."""
     runtime: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-    """The (Cluster)ServingRuntime to use. Default: the one KServe selects for the format."""
+    """The (Cluster)ServingRuntime to use: a built-in one (checked to serve the format and protocol)
+    or one of your own (not checked). Default: the one KServe selects for the format."""
     protocol_version: ProtocolVersion | None = None
-    """Inference protocol (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: the runtime's."""
+    """Inference protocol (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: KServe's for the format
+    (``v2`` for ``triton`` and ``vLLM``, else ``v1``, then the chosen runtime's). When no built-in
+    runtime serves the format with KServe's default (``onnx``, ``tensorrt``, ``mlflow``: only v2
+    runtimes), servestack renders the first protocol in KServe's order (v1, v2, grpc-v1, grpc-v2)
+    that a built-in runtime serves the format with (``v2`` for those), so that KServe finds it.
+    A protocol no built-in runtime serves the format with is a config error naming the runtimes
+    and the protocols they speak."""
     storage_uri: str | None = None
     """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://`` or ``gs://`` (``hf://`` pinned to a
     commit: ``hf://<org>/<model>:<40-hex commit hash>``). Required with ``format``; optional with
@@ -285,19 +279,81 @@ class ModelConfig(ConfigModel):
             return found
         if self.storage_uri is None:
             found.append(Finding(("storageUri",), f"is required for a {self.format} model"))
-        runtimes = BUILT_IN_RUNTIMES.get(self.format, {})
-        if self.runtime is None and not runtimes:
-            found.append(Finding(("runtime",), f"is required: KServe has no built-in runtime for format {self.format}; "
-                                               "name the ClusterServingRuntime that serves it"))
-        if self.runtime is None and runtimes and self.protocol_version is not None:
-            spoken = sorted({p for protocols in runtimes.values() for p in protocols})
-            if self.protocol_version not in spoken:
-                found.append(Finding(("protocolVersion",), f"is not spoken by KServe's built-in runtimes for "
-                                                           f"{self.format} ({', '.join(spoken)})", self.protocol_version))
-        if self.runtime in {r for rs in BUILT_IN_RUNTIMES.values() for r in rs} and self.format not in {
-                f for f, rs in BUILT_IN_RUNTIMES.items() if self.runtime in rs}:
-            found.append(Finding(("runtime",), f"does not serve format {self.format}", self.runtime))
+        # Whether a runtime serves the format depends on the platform's KServe: see model_runtime().
         return found
+
+
+@dataclass(frozen=True)
+class ModelRuntime:
+    """What a format model's predictor renders so that KServe serves it with the runtime it resolves."""
+
+    format_name: str
+    """``modelFormat.name`` exactly as the runtime declares it (``vLLM`` for ``vllm``)."""
+    protocol: str | None
+    """``protocolVersion`` to render; None leaves it to KServe's defaulting (which then finds a runtime)."""
+    runtime: str | None
+    """The built-in runtime KServe selects; None for a runtime of the user's (not checked)."""
+
+
+@cache
+def builtin_runtime_names() -> frozenset[str]:
+    """Names of KServe's built-in runtimes in any KServe version the project carries: naming one on a
+    KServe that lacks it is an error, not a runtime of the user's."""
+    from ..kserve_runtimes import builtin_runtimes, runtime_versions
+
+    return frozenset(r.name for version in runtime_versions() for r in builtin_runtimes(version))
+
+
+def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime | None, Finding | None]:
+    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`).
+
+    Returns what to render, or a finding (loc relative to the model) when KServe would find no
+    runtime. ``(None, None)`` for a custom container.
+    """
+    from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime
+
+    if model.format is None:
+        return None, None
+    if model.runtime is not None and model.runtime not in builtin_runtime_names():
+        return ModelRuntime(model.format, model.protocol_version, None), None
+    runtimes = builtin_runtimes(kserve_version)
+    if model.runtime is not None and model.runtime not in {r.name for r in runtimes}:
+        return None, Finding(("runtime",), f"is a built-in runtime of another KServe release; KServe {kserve_version}, which "
+                                           f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes))}",
+                             model.runtime)
+    resolved = resolve_runtime(runtimes, model.format, protocol=model.protocol_version, runtime_name=model.runtime)
+    protocol = model.protocol_version
+    if resolved.runtime is None and model.protocol_version is None and model.runtime is None:
+        # KServe's default protocol (v1 for most formats) finds nothing: render the first protocol that does.
+        for candidate in PROTOCOL_ORDER:
+            explicit = resolve_runtime(runtimes, model.format, protocol=candidate)
+            if explicit.runtime is not None:
+                resolved, protocol = explicit, candidate
+                break
+    if resolved.runtime is None:
+        declared = {f.name for r in runtimes for f in r.supported_model_formats}
+        if model.runtime is not None:
+            return None, Finding(("runtime",), resolved.reason, model.runtime)
+        if resolved.format_spelling not in declared:
+            return None, Finding(("format",), f"{resolved.reason}; a format of your own needs runtime: the name of the "
+                                              "ClusterServingRuntime that serves it", model.format)
+        if model.protocol_version is None:
+            return None, Finding(("format",), resolved.reason, model.format)
+        return None, Finding(("protocolVersion",), resolved.reason, model.protocol_version)
+    if resolved.ambiguous:
+        first, second = resolved.candidates[:2]
+        return None, Finding(("runtime",), f"must be set: KServe {kserve_version} would choose between {first.name} and "
+                                           f"{second.name} (equal priority for {resolved.format_spelling}) in no "
+                                           "guaranteed order")
+    return ModelRuntime(resolved.format_spelling, protocol, resolved.runtime.name), None
+
+
+def rendered_model_runtime(model: ModelConfig, kserve_version: str) -> ModelRuntime | None:
+    """:func:`model_runtime` for rendering: the config checks have refused every model it finds a problem with."""
+    resolved, problem = model_runtime(model, kserve_version)
+    if problem is not None:
+        raise ValueError(f"model {'.'.join(map(str, problem.loc))} {problem.message}")
+    return resolved
 
 
 class CandidateConfig(ConfigModel):
@@ -327,14 +383,18 @@ class RolloutConfig(ConfigModel):
     candidate: CandidateConfig
     """The model being rolled out. Required."""
     stages: list[int] = Field(min_length=1)
-    """Percent of traffic to the candidate at each stage: strictly increasing, ending at 100. Required."""
+    """Percent of traffic to the candidate at each stage, strictly increasing. Knative mode: from 1
+    to 100, ending at 100. Standard mode: ``[0]`` only, the candidate beside the stable model with
+    no traffic, and ``promote`` the cutover (KServe v0.20.0 routes no traffic to ``spec.canary[]``).
+    Required."""
     stage: int = Field(default=1, ge=1)
     """The current stage, counted from 1. Default 1."""
     rolled_back: bool = False
     """The rollout was rolled back: all traffic to the stable model. Default false."""
     candidate_replicas: int | None = Field(default=None, ge=1)
-    """Standard mode only: replicas of the candidate's Deployment. Default: KServe's (the stable
-    minReplicas times the stage's share, rounded up)."""
+    """Standard mode only: replicas of the candidate's Deployment, at most the stable
+    ``autoscaling.minReplicas``; KServe lowers the stable minimum by as many while the candidate
+    exists. Default 1."""
 
     @field_validator("stages")
     @classmethod
@@ -372,6 +432,18 @@ class AutoscalingConfig(ConfigModel):
         return found
 
 
+#: The variable by which KServe hands a custom container its storage URI (and runs its storage initializer).
+STORAGE_URI_ENV = "STORAGE_URI"
+
+
+def s3_reads(container: ContainerConfig) -> list[tuple[tuple[Any, ...], str]]:
+    """``(loc, value)`` of every argument and environment value of ``container`` that names an
+    ``s3://`` location (the container's own code would read it), loc relative to the container."""
+    found: list[tuple[tuple[Any, ...], str]] = [(("args", i), arg) for i, arg in enumerate(container.args) if "s3://" in arg.lower()]
+    found += [(("env", key), value) for key, value in sorted(container.env.items()) if "s3://" in value.lower()]
+    return found
+
+
 class TransformerConfig(ConfigModel):
     """Pre/post-processing in front of the predictor."""
 
@@ -379,6 +451,32 @@ class TransformerConfig(ConfigModel):
     """The transformer's container. Required."""
     resources: ResourcesConfig = ResourcesConfig()
     """Default: see :class:`ResourcesConfig`."""
+    storage_uri: str | None = None
+    """Artifacts the transformer loads (a tokenizer, feature encoders), in the forms ``model.storageUri``
+    takes. KServe's storage initializer downloads them to ``/mnt/models`` in the transformer's pod
+    (servestack passes the URI as ``STORAGE_URI``). With an ``s3://`` URI the transformer runs as the
+    endpoint's service account, whose IAM role then reads this prefix besides the model's (SSE-KMS
+    objects only with the model's ``kmsKeyArn``). This is the only way a transformer reads S3: it has
+    no AWS credentials otherwise, so ``s3://`` in its args or env is refused. Default: none."""
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        return _checked_storage_uri(value)
+
+    def problems(self) -> list[Finding]:
+        found = []
+        if STORAGE_URI_ENV in self.container.env:
+            found.append(Finding(("container", "env", STORAGE_URI_ENV), "is written by servestack from transformer.storageUri; "
+                                 "set that instead (an s3:// URI is then read with the endpoint's service account)",
+                                 self.container.env[STORAGE_URI_ENV]))
+        for loc, value in s3_reads(self.container):
+            if loc != ("env", STORAGE_URI_ENV):
+                found.append(Finding(("container", *loc), "reads S3, but the transformer's code has no AWS credentials (pods "
+                                     "reach AWS only through an IRSA service account, which servestack gives the transformer "
+                                     "for transformer.storageUri alone); put the artifact under transformer.storageUri, which "
+                                     "KServe downloads to /mnt/models", value))
+        return found
 
 
 class ExplainerConfig(ConfigModel):
@@ -402,6 +500,11 @@ class ExplainerConfig(ConfigModel):
             return [Finding(("container",), "cannot be set for the art explainer (KServe provides its image); use type: custom")]
         if self.type == "custom" and self.config:
             return [Finding(("config",), "is for the art explainer; pass settings to a custom explainer as container args", self.config)]
+        if self.container is not None:
+            return [Finding(("container", *loc), "reads S3, but the explainer has no AWS credentials (pods reach AWS only "
+                            "through an IRSA service account; servestack gives one to the predictor and to a transformer "
+                            "with an s3:// storageUri, not to the explainer)", value)
+                    for loc, value in s3_reads(self.container)]
         return []
 
 
@@ -528,7 +631,7 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
     then runs the same placement and mode checks against what that stack exports.
     """
     from ..placement import placement_for
-    from .platform import feature_finding, kubeflow_kserve_version
+    from .platform import feature_finding, kubeflow_kserve_version, platform_kserve_version
 
     found: list[Finding] = []
     for name, endpoint in sorted(endpoints.items()):
@@ -537,12 +640,19 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         if mode is not None:
             found += [Finding(at + f.loc, f.message, f.value) for f in mode_findings(endpoint, mode)]
         if platform is not None:
+            no_knative = knative_finding(endpoint, mode, platform.knative_installed,
+                                         f"servestack:platform.kserve.deploymentMode is {platform.kserve.deployment_mode}: "
+                                         "the platform installs Envoy Gateway and the Gateway API, not Knative")
+            found += [Finding(at + no_knative.loc, no_knative.message, no_knative.value)] if no_knative else []
             if platform.kubeflow.enabled and endpoint.deployment_mode == "Standard":
                 found.append(Finding(at + ("deploymentMode",), f"Standard mode needs the standalone KServe: Kubeflow's KServe "
                                                                f"{kubeflow_kserve_version()} runs endpoints in Knative mode", "Standard"))
             elif mode == "Standard" and endpoint.rollout is not None:
                 too_old = feature_finding(platform, "standardCanary", at + ("rollout",))
                 found += [too_old] if too_old is not None else []
+            _, no_runtime = model_runtime(endpoint.model, platform_kserve_version(platform))
+            if no_runtime is not None:
+                found.append(Finding(at + ("model",) + no_runtime.loc, no_runtime.message, no_runtime.value))
             if endpoint.namespace not in platform.endpoint_namespaces:
                 found.append(Finding(at + ("namespace",), "is not one of the platform's endpoint namespaces "
                                                           f"({', '.join(platform.endpoint_namespaces)}); add it to "
@@ -557,6 +667,20 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
         found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
     return found
+
+
+def knative_finding(endpoint: EndpointConfig, mode: str, knative_installed: bool, why: str) -> Finding | None:
+    """A Knative-mode endpoint on a platform without Knative Serving: KServe would create a Knative
+    Service whose CRD does not exist, and the InferenceService would never become ready. ``why``
+    says what the platform installs instead."""
+    if mode != "Knative" or knative_installed:
+        return None
+    from .base import MISSING
+
+    source = "" if endpoint.deployment_mode is not None else " (the platform's default deployment mode)"
+    return Finding(("deploymentMode",), f"Knative mode{source} needs Knative Serving, which this platform does not install "
+                                        f"({why}); use deploymentMode Standard, or run the platform in Knative mode",
+                   endpoint.deployment_mode or MISSING)
 
 
 def placement_findings(endpoint: EndpointConfig, placement: "PoolPlacement") -> list[Finding]:
@@ -609,12 +733,14 @@ def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
     """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
     found = []
     if mode == "Knative":
+        found += _rollout_mode_findings(endpoint, mode)
         if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
             found.append(Finding(("rollout", "candidateReplicas"),
                                  "belongs to Standard mode (spec.canary[].predictor.minReplicas); in Knative mode the "
                                  "candidate revision scales with the predictor's autoscaling and canaryTrafficPercent "
                                  "has no replica count", endpoint.rollout.candidate_replicas))
         return found
+    found += _rollout_mode_findings(endpoint, mode)
     if endpoint.autoscaling.min_replicas == 0:
         found.append(Finding(("autoscaling", "minReplicas"), "0 (scale to zero) belongs to Knative mode; Standard mode "
                                                                  "keeps at least one replica per Deployment", 0))
@@ -629,4 +755,29 @@ def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
         found.append(Finding(("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
                                                              "of the revision); Standard mode ignores it",
                              endpoint.startup_timeout_minutes))
+    return found
+
+
+def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
+    """A rollout that the mode's KServe would refuse, or run differently from what it says."""
+    from ..rollout import Stages, stages_problem
+
+    rollout = endpoint.rollout
+    if rollout is None:
+        return []
+    found = []
+    problem = stages_problem(mode, Stages.of(*rollout.stages))
+    if problem:
+        found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))
+    if mode != "Standard":
+        return found
+    minimum = endpoint.autoscaling.min_replicas
+    if rollout.candidate_replicas is not None and minimum >= 1 and rollout.candidate_replicas > minimum:
+        found.append(Finding(("rollout", "candidateReplicas"),
+                             f"must not exceed autoscaling.minReplicas ({minimum}): KServe's webhook refuses a canary "
+                             "whose minReplicas exceeds the stable predictor's", rollout.candidate_replicas))
+    if endpoint.model.container is not None and endpoint.model.storage_uri is None:
+        found.append(Finding(("rollout",), "needs model.storageUri in Standard mode: KServe's webhook refuses a "
+                                           "spec.canary[] unless the stable predictor has a model or a storage URI "
+                                           "(a custom container without one has neither)"))
     return found

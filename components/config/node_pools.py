@@ -8,6 +8,7 @@ writing it.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
@@ -37,6 +38,17 @@ _RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 #: The shape of an image reference: ``registry/repo:tag`` or ``registry/repo@sha256:...``.
 _IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
 RESERVED_LABEL_PREFIX = "servestack.io/"
+
+
+@cache
+def eks_label_limits() -> dict[str, tuple[int, int]]:
+    """``{"key": (min, max), "value": (min, max)}``: the lengths the EKS API allows for a node group's
+    label keys and values (shapes ``labelKey``/``labelValue`` of botocore's EKS model). Stricter
+    than Kubernetes: a value may not be empty, and a key (prefix included) has at most 63 characters."""
+    import botocore.loaders
+
+    shapes = botocore.loaders.create_loader().load_service_model("eks", "service-2")["shapes"]
+    return {part: (shapes[shape]["min"], shapes[shape]["max"]) for part, shape in (("key", "labelKey"), ("value", "labelValue"))}
 
 
 class FpgaDevicePluginConfig(ConfigModel):
@@ -93,7 +105,8 @@ class NodePoolConfig(ConfigModel):
     only for software that insists on IMDS from inside a pod. Default false."""
     labels: dict[str, str] = {}
     """Extra node labels. Keys under ``servestack.io/`` are reserved (pool and accelerator labels
-    come from the catalog). Default: none."""
+    come from the catalog). EKS limits keys to 63 characters (prefix included) and values to 1-63
+    characters. Default: none."""
     ami_id: str | None = Field(default=None, pattern=r"^ami-[0-9a-f]{8,17}$")
     """FPGA pools only, and required there: a custom AL2023 AMI with the FPGA runtime (there is
     no EKS-optimized FPGA AMI). The pool uses AMI type ``CUSTOM`` and nodeadm user data.
@@ -111,6 +124,17 @@ class NodePoolConfig(ConfigModel):
         reserved = sorted(k for k in labels if k.startswith(RESERVED_LABEL_PREFIX))
         if reserved:
             raise ValueError(f"must not set {', '.join(reserved)}: keys under {RESERVED_LABEL_PREFIX} come from the accelerator catalog")
+        # Node group labels go through the EKS API, which is stricter than Kubernetes.
+        limits = eks_label_limits()
+        (_, key_max), (value_min, value_max) = limits["key"], limits["value"]
+        long_keys = sorted(k for k in labels if len(k) > key_max)
+        if long_keys:
+            raise ValueError(f"has keys longer than the {key_max} characters EKS allows for a node group label key "
+                             f"(prefix included): {', '.join(long_keys)}")
+        empty = sorted(k for k, v in labels.items() if len(v) < value_min)
+        if empty:
+            raise ValueError(f"has empty values (keys: {', '.join(empty)}); EKS requires node group label values of "
+                             f"{value_min} to {value_max} characters")
         bad_values = sorted(k for k, v in labels.items() if not _LABEL_VALUE.match(v))
         if bad_values:
             raise ValueError(f"has values that are not Kubernetes label values (keys: {', '.join(bad_values)})")

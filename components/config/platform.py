@@ -88,6 +88,12 @@ class PlatformConfig(ConfigModel):
         return "Knative" if self.kubeflow.enabled else self.kserve.deployment_mode
 
     @property
+    def knative_installed(self) -> bool:
+        """Whether Knative Serving is installed: by Kubeflow, or for the standalone KServe in Knative mode
+        (in Standard mode the platform installs Envoy Gateway and the Gateway API instead)."""
+        return self.kubeflow.enabled or (self.kserve_standalone and self.kserve.deployment_mode == "Knative")
+
+    @property
     def mesh(self) -> str | None:
         """The service mesh endpoint pods join: ``istio`` or None."""
         if self.kubeflow.enabled or (self.deployment_mode == "Knative" and self.knative.networking == "istio"):

@@ -13,6 +13,7 @@ from typing import Any
 
 from components import catalog, inference_service
 from components.catalog import AcceleratorKind
+from components.rollout import RECORD_COMPONENT, RolloutRecord, kserve_canary_replicas, routed_percent, stable_min_during_canary
 
 from .model import Resource, decode_json, dig, items, mapping, name_of
 
@@ -37,14 +38,20 @@ DEPLOYMENT_MODE_ANNOTATION = inference_service.DEPLOYMENT_MODE_ANNOTATION
 #: KServe's old and new names of its deployment modes (v0.15 renamed them).
 MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standard", "RawDeployment": "Standard",
               "ModelMesh": "ModelMesh"}
-#: Labels (then annotations) an InferenceService may carry its model version under, in order.
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+#: Labels (then annotations) an InferenceService may carry its model version under, in order. servestack
+#: itself no longer writes one there (it would restart the pods at every promotion; its rollout record
+#: has the versions), but other tools and older servestack releases did.
 MODEL_VERSION_KEYS = (inference_service.LABEL_MODEL_VERSION, "app.kubernetes.io/version", "serving.kserve.io/model-version")
-CANDIDATE_VERSION_KEYS = (inference_service.LABEL_CANDIDATE_VERSION,)
-#: What servestack's ModelEndpoint writes on an InferenceService about its rollout.
-ROLLOUT_STAGES_ANNOTATION = inference_service.ANNOTATION_STAGES
+#: What servestack releases before the rollout record wrote on the InferenceService (and KServe then
+#: copied into every pod): read only to describe stacks deployed by them.
+LEGACY_CANDIDATE_VERSION_KEYS = ("servestack.io/candidate-version",)
+LEGACY_ROLLOUT_STAGES_ANNOTATION = "servestack.io/rollout-stages"
 """Percent per stage, comma-separated: ``10,50,100``."""
-ROLLOUT_STAGE_LABEL = inference_service.LABEL_ROLLOUT_STAGE
-"""``2-of-3`` while a rollout runs, else ``steady`` or ``rolled-back``."""
+LEGACY_ROLLOUT_STAGE_LABEL = "servestack.io/rollout-stage"
+"""``2-of-3`` while a rollout ran, else ``steady`` or ``rolled-back``."""
+#: Ops of a step that brings a new object into being (a replacement starts it over too).
+CREATE_OPS = ("create", "create-replacement", "replace")
 #: Every extended resource that means "an accelerator" (the FPGA one a stack may rename).
 ACCELERATOR_RESOURCES = {
     "nvidia.com/gpu": AcceleratorKind.NVIDIA,
@@ -286,6 +293,25 @@ class Endpoint:
     def canary_traffic_percent(self) -> Any:
         return self.predictor.spec.get("canaryTrafficPercent")
 
+    @property
+    def routed_candidate_percent(self) -> int:
+        """Percent of requests the platform really sends to candidates (Standard mode: none, KServe v0.20.0)."""
+        if self.mode == "Knative":
+            traffic = self.canary_traffic_percent
+            return traffic if isinstance(traffic, int) and not isinstance(traffic, bool) else 0
+        if self.mode != "Standard":
+            return 0
+        return sum(routed_percent(self.mode, t) for _, t in self.canaries if isinstance(t, int))
+
+    @property
+    def stable_min_during_canary(self) -> int | None:
+        """Standard mode with ``spec.canary[]``: the stable minimum KServe really keeps (None otherwise)."""
+        if self.mode != "Standard" or not self.canaries:
+            return None
+        stable = self.predictor.min_replicas
+        canaries = sum(kserve_canary_replicas(stable, p.min_replicas, t if isinstance(t, int) else 0) for p, t in self.canaries)
+        return stable_min_during_canary(1 if stable is None else stable, canaries)
+
     def label(self, keys: Iterable[str]) -> str | None:
         for key in keys:
             for source in (self.labels, self.annotations):
@@ -340,3 +366,27 @@ def default_mode(stack_config: Mapping[str, Any]) -> str:
 def endpoints(resources: Iterable[Resource], stack_config: Mapping[str, Any] | None = None) -> list[Endpoint]:
     mode = default_mode(stack_config or {})
     return sorted((endpoint_of(r, mode) for r in of_type(resources, INFERENCE_SERVICE)), key=lambda e: (e.namespace, e.name))
+
+
+# --------------------------------------------------------------------------- rollout records
+
+
+def rollout_records(resources: Iterable[Resource]) -> dict[tuple[str, str], RolloutRecord]:
+    """(namespace, endpoint) -> the rollout record servestack's ModelEndpoint keeps in a ConfigMap."""
+    found = {}
+    for resource in of_type(resources, CONFIG_MAP):
+        inputs = resource.get("inputs") or {}
+        metadata = mapping(inputs.get("metadata"))
+        labels = mapping(metadata.get("labels"))
+        endpoint = labels.get(inference_service.LABEL_ENDPOINT)
+        if labels.get(inference_service.LABEL_COMPONENT) != RECORD_COMPONENT or not isinstance(endpoint, str):
+            continue
+        record = RolloutRecord.from_data(endpoint, inputs.get("data"))
+        if record is not None:
+            found[str(metadata.get("namespace") or "default"), endpoint] = record
+    return found
+
+
+def created(resource: Resource) -> bool:
+    """Whether the step that holds ``resource`` creates it (False when the caller does not say: CrossGuard)."""
+    return resource.get("op") in CREATE_OPS

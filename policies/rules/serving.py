@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .facts import INFERENCE_SERVICE, endpoint_of, default_mode
+from components.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase, RolloutRecord
+
+from .facts import INFERENCE_SERVICE, Endpoint, created, default_mode, endpoint_of, of_type, rollout_records
 from .model import Context, Resource, Rule, is_unknown, mapping
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
@@ -74,6 +76,12 @@ def prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
         yield (f"spec.predictor.minReplicas is {replicas} on a prod endpoint; required: at least {floor}, so that one "
                "pod's restart or node's loss does not take the model offline (scale to zero needs the endpoint in "
                f"allowScaleToZero or the annotation {SCALE_TO_ZERO_ANNOTATION}: \"true\")")
+        return
+    during = endpoint.stable_min_during_canary
+    if during is not None and during < floor:
+        yield (f"spec.predictor.minReplicas is {replicas}, but KServe keeps only {during} while spec.canary[] runs "
+               f"(it lowers the stable minimum by the canary's replicas, which serve no traffic); required: at least "
+               f"{floor}: raise minReplicas or lower rollout.candidateReplicas")
 
 
 def canary_fields_match_mode(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -85,10 +93,53 @@ def canary_fields_match_mode(resource: Resource, ctx: Context) -> Iterable[str]:
                "silently send all traffic to the predictor; allowed in Knative mode: spec.predictor.canaryTrafficPercent")
     if endpoint.mode != "Knative" and endpoint.canary_traffic_percent is not None:
         yield (f"spec.predictor.canaryTrafficPercent is set on a {endpoint.mode}-mode endpoint, which ignores it "
-               "(the canary would silently take no traffic); allowed in Standard mode: spec.canary[] entries with trafficPercent")
+               "(the canary would silently take no traffic); allowed in Standard mode: spec.canary[] entries, which KServe "
+               f"{STANDARD_CANARY_UNROUTED_IN} runs beside the stable predictor without traffic")
     traffic = endpoint.canary_traffic_percent
     if traffic is not None and not is_unknown(traffic) and not (isinstance(traffic, int) and 0 <= traffic <= 100):
         yield f"spec.predictor.canaryTrafficPercent is {traffic}; allowed: a whole percent from 0 to 100"
+    if endpoint.mode == "Standard":
+        for index, (_, percent) in enumerate(endpoint.canaries):
+            if isinstance(percent, int) and not isinstance(percent, bool) and percent > endpoint.routed_candidate_percent:
+                yield (f"spec.canary[{index}].trafficPercent is {percent}, but KServe {STANDARD_CANARY_UNROUTED_IN} routes no "
+                       f"traffic to spec.canary[] (every request goes to the stable predictor; weighted routing came "
+                       f"with {STANDARD_CANARY_ROUTING_PR}); allowed: 0 (a blue/green candidate that promotion cuts over to)")
+
+
+def created_mid_rollout(endpoint: Endpoint, record: RolloutRecord | None) -> str | None:
+    """Why creating this InferenceService as it stands would not run its rollout as declared (None if it would).
+
+    Knative mode: KServe splits canaryTrafficPercent between the latest ready revision and the last
+    rolled-out one; a new InferenceService has no rolled-out revision, so its candidate takes all
+    traffic, and the stable model, which the predictor does not carry, never runs.
+    """
+    traffic = endpoint.canary_traffic_percent
+    if endpoint.mode != "Knative" or traffic is None or is_unknown(traffic):
+        return None
+    candidate = f"candidate {record.candidate}" if record is not None and record.candidate else "the candidate"
+    if record is not None and record.phase == Phase.ROLLED_BACK.value:
+        where = f"rolled back, canaryTrafficPercent {traffic}"
+    elif record is not None and record.stage:
+        where = f"stage {record.stage} of {len(record.stages)}, canaryTrafficPercent {traffic}"
+    else:
+        where = f"canaryTrafficPercent {traffic}"
+    stable = f"the stable model {record.stable}" if record is not None else "the stable model"
+    effect = (f"so {candidate} would take all traffic, not {traffic}%, and {stable} would never run"
+              if traffic != 100 else f"so {stable} would never run and a rollback would have no revision to return to")
+    return (f"is created with a Knative-mode rollout in place ({candidate}, {where}): a new InferenceService has no "
+            f"rolled-out revision for KServe to keep the rest of the traffic on, {effect}; create the endpoint steady "
+            "(without rollout) first, then start the rollout in a following change")
+
+
+def no_create_mid_rollout(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
+    records = rollout_records(resources)
+    for resource in of_type(resources, INFERENCE_SERVICE):
+        if not created(resource) or not _known_spec(resource):
+            continue
+        endpoint = _endpoint(resource, ctx)
+        message = created_mid_rollout(endpoint, records.get((endpoint.namespace, endpoint.name)))
+        if message:
+            yield resource["urn"], f"{endpoint.namespace}/{endpoint.name} {message}"
 
 
 def prod_payload_logging(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -132,6 +183,12 @@ RULES = [
     Rule("canary-fields-match-mode", "serving",
          "Canary fields appear only in the deployment mode that honours them.",
          "mandatory", canary_fields_match_mode, (INFERENCE_SERVICE,)),
+    Rule("no-create-mid-rollout", "serving",
+         "A Knative-mode InferenceService is not created with a rollout already in place (its candidate would take all "
+         "traffic); an offline plan creates every resource, a real preview only the new ones.",
+         # Advisory: servestack's offline plan creates every resource, so it flags every Knative rollout in
+         # progress; a real preview (or `servestack diff`) tells a new InferenceService from a deployed one.
+         "advisory", no_create_mid_rollout),
     Rule("prod-payload-logging", "serving",
          "Prod endpoints log their payloads.",
          "mandatory", prod_payload_logging, (INFERENCE_SERVICE,), tiered=True,

@@ -21,7 +21,7 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
 
     from ..cost import estimate
     from ..review.plans import plan_from_document
-    from ..summary import component_tree
+    from ..summary import component_tree, rollout_lines
 
     project, plan = plan_or_exit(project_dir, stack, out)
     console = Console(highlight=False)
@@ -31,3 +31,7 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
                   f"{len(plan.manifests())} Kubernetes manifests, written to {where}/")
     reviewed = plan_from_document(plan.document)
     console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config).summary()}", soft_wrap=True)
+    rollouts = rollout_lines(reviewed.resource_list())
+    console.print("Rollouts (traffic as the platform routes it):" if rollouts else "Rollouts: none in progress", soft_wrap=True)
+    for line in rollouts:
+        console.print(f"  {line}", soft_wrap=True, markup=False)

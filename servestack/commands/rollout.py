@@ -25,7 +25,9 @@ from ruamel.yaml.tokens import CommentToken
 from .common import EXIT_INVALID, fail, project_option
 
 ENDPOINTS_KEY = "servestack:endpoints"
-DEFAULT_STAGES = "10,50,100"
+#: ``--stages`` when not given, per deployment mode: traffic stages where KServe routes them (Knative),
+#: a blue/green candidate where it does not (Standard mode on KServe v0.20.0).
+DEFAULT_STAGES = {"Knative": "10,50,100", "Standard": "0"}
 
 
 class MoveRefused(Exception):
@@ -144,10 +146,14 @@ def _plain(node: Any) -> Any:
 
 
 def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, version: str | None = None,
-               storage_uri: str | None = None, image: str | None = None, stages: str = DEFAULT_STAGES) -> Edit:
-    """Apply one move to a stack file's text; returns the edit or raises MoveRefused."""
+               storage_uri: str | None = None, image: str | None = None, stages: str | None = None) -> Edit:
+    """Apply one move to a stack file's text; returns the edit or raises MoveRefused.
+
+    ``stages`` (``start`` only): percents such as ``10,50,100``; default: :data:`DEFAULT_STAGES` of
+    the endpoint's deployment mode.
+    """
     from components.config import ConfigError
-    from components.rollout import RolloutRefused, Stages
+    from components.rollout import RolloutRefused, Stages, stages_problem
 
     path = f"stacks/Pulumi.{stack}.yaml"
     document = _load(text, path)
@@ -160,14 +166,19 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
         known = ", ".join(sorted(typed.endpoints)) or "none"
         raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
     current = typed.endpoints[endpoint].rollout_state()
+    mode = typed.deployment_mode_of(endpoint)
     node: CommentedMap = config[ENDPOINTS_KEY][endpoint]
 
     try:
         if move == "start":
+            stages = DEFAULT_STAGES[mode] if stages is None else stages
             try:
                 stage_list = Stages.parse(stages)
             except ValueError as error:
                 raise MoveRefused(f"--stages {error}") from None
+            problem = stages_problem(mode, stage_list)
+            if problem:
+                raise MoveRefused(f"--stages {stage_list} {problem}")
             nxt = current.start(version, stage_list)
             candidate = CommentedMap()
             candidate["version"] = _scalar(version)
@@ -182,17 +193,17 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
             trailing = _split_trailing(node)
             node["rollout"] = rollout
             _add_trailing(node, trailing)
-            summary = f"start rolling out {version} ({nxt.traffic})"
+            summary = f"start rolling out {version} ({_traffic(mode, nxt)})"
         elif move == "advance":
             nxt = current.advance()
             node["rollout"]["stage"] = nxt.stage
-            summary = f"advance {nxt.candidate} to stage {nxt.stage} of {len(nxt.stages)} ({nxt.traffic})"
+            summary = f"advance {nxt.candidate} to stage {nxt.stage} of {len(nxt.stages)} ({_traffic(mode, nxt)})"
         elif move == "rollback":
             nxt = current.rollback()
             trailing = _split_trailing(node["rollout"])
             node["rollout"]["rolledBack"] = True
             _add_trailing(node["rollout"], trailing)
-            summary = f"roll back {nxt.candidate} ({nxt.traffic})"
+            summary = f"roll back {nxt.candidate} ({_traffic(mode, nxt)})"
         elif move == "promote":
             nxt = current.promote()
             rollout, model = node["rollout"], node["model"]
@@ -218,6 +229,13 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
     if text.endswith("\n") and not after.endswith("\n"):
         after += "\n"  # removing the last key can take the file's final newline with it
     return Edit(stack, endpoint, summary, text, after)
+
+
+def _traffic(mode: str, rollout) -> str:
+    """The split the platform really routes for ``rollout`` in ``mode``."""
+    from components.rollout import TrafficSplit, routed_percent
+
+    return str(TrafficSplit.to_candidate(routed_percent(mode, rollout.traffic.candidate)))
 
 
 def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options: Any) -> None:
@@ -269,11 +287,13 @@ endpoint_argument = click.argument("endpoint")
 @click.option("--stack", "-s", default=None, help="Only this stack. Default: every stack.")
 @project_option
 def status_command(stack: str | None, project_dir: Path) -> None:
-    """Endpoints with their stable and candidate versions, stage and traffic split."""
+    """Endpoints with their stable and candidate versions, stage, the traffic the platform really
+    routes, and (Standard mode) the replicas while a candidate runs beside the stable model."""
     from rich.console import Console
     from rich.table import Table
 
     from components.config import ConfigError
+    from components.inference_service import endpoint_rollout_record
 
     from ..plan import ProjectError, load_project
 
@@ -285,12 +305,10 @@ def status_command(stack: str | None, project_dir: Path) -> None:
             stack_file = project.read_stack(name)  # ProjectError names a missing or malformed file
             typed = _typed_config(project, name, _load(stack_file.path.read_text(), str(stack_file.path))["config"])
             for endpoint_name, endpoint in sorted(typed.endpoints.items()):
-                state = endpoint.rollout_state()
-                stage = f"{state.stage}/{len(state.stages)} ({state.stages})" if state.stages else "-"
-                if state.phase.value == "rolledBack":
-                    stage = f"rolled back at {stage}"
-                rows.append((name, endpoint_name, typed.deployment_mode_of(endpoint_name), endpoint.pool,
-                             state.stable, state.candidate or "-", stage, str(state.traffic)))
+                # The very record ModelEndpoint writes to the endpoint's <name>-rollout ConfigMap.
+                record = endpoint_rollout_record(endpoint_name, endpoint, typed.deployment_mode_of(endpoint_name))
+                rows.append((name, endpoint_name, record.mode, endpoint.pool, record.stable, record.candidate or "-",
+                             record.describe_stage(), str(record.traffic), record.describe_replicas()))
     except ProjectError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
     except MoveRefused as error:
@@ -299,11 +317,11 @@ def status_command(stack: str | None, project_dir: Path) -> None:
         raise fail(str(error), EXIT_INVALID) from None
 
     table = Table(title="Model endpoints", show_lines=False)
-    for column in ("Stack", "Endpoint", "Mode", "Pool", "Stable", "Candidate", "Stage", "Traffic"):
+    for column in ("Stack", "Endpoint", "Mode", "Pool", "Stable", "Candidate", "Stage", "Traffic", "Replicas"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    Console(highlight=False, width=160).print(table if rows else "no endpoints")
+    Console(highlight=False, width=180).print(table if rows else "no endpoints")
 
 
 @rollout_command.command("start")
@@ -312,10 +330,12 @@ def status_command(stack: str | None, project_dir: Path) -> None:
 @click.option("--model-version", "version", required=True, help="Version of the candidate model.")
 @click.option("--storage-uri", default=None, help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://).")
 @click.option("--image", default=None, help="New image of a custom predictor container (pinned by tag or digest).")
-@click.option("--stages", default=DEFAULT_STAGES, show_default=True, help="Percent of traffic to the candidate per stage.")
+@click.option("--stages", default=None, help="Percent of traffic to the candidate per stage. Default: 10,50,100 in "
+              "Knative mode; 0 in Standard mode, the only stage KServe v0.20.0 honours there (the candidate runs "
+              "beside the stable model without traffic and promote cuts over).")
 @project_option
 def start_command(endpoint: str, stack: str, version: str, storage_uri: str | None, image: str | None,
-                  stages: str, project_dir: Path) -> None:
+                  stages: str | None, project_dir: Path) -> None:
     """Start rolling ENDPOINT out to a candidate model at the first stage."""
     if storage_uri is None and image is None:
         raise fail("refused: give the candidate's --storage-uri (or --image for a custom predictor)", EXIT_INVALID)

@@ -3,9 +3,11 @@
 Resources are matched by URN without stack and project (so plans of the same stack at two
 commits line up), and compared on their inputs: created, deleted and updated resources with
 every changed field as a nested path (``spec.predictor.canaryTrafficPercent: 10 -> 50``).
-Each endpoint (KServe InferenceService) gets a rollout summary, model versions and traffic
-before -> after; unsafe transitions are flagged: a rollout that skips a stage, a promotion
-before the last stage, an accelerator pool shrunk below what its endpoints need, a protected
+Each endpoint (KServe InferenceService) gets a rollout summary, model versions and the traffic
+the platform really routes before -> after (read from the endpoint's rollout record); unsafe
+transitions are flagged: a rollout that skips a stage, a promotion before the last stage, a
+Knative-mode InferenceService created with its rollout already in place (its candidate would
+take all traffic), an accelerator pool shrunk below what its endpoints need, a protected
 resource deleted.
 """
 
@@ -17,17 +19,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.rollout import STANDARD_CANARY_UNROUTED_IN, RolloutRecord
 from policies.rules.accelerators import accelerator_demand_by_pool
 from policies.rules.facts import (
-    CANDIDATE_VERSION_KEYS,
+    INFERENCE_SERVICE,
+    LEGACY_CANDIDATE_VERSION_KEYS,
+    LEGACY_ROLLOUT_STAGE_LABEL,
+    LEGACY_ROLLOUT_STAGES_ANNOTATION,
     MODEL_VERSION_KEYS,
-    ROLLOUT_STAGE_LABEL,
-    ROLLOUT_STAGES_ANNOTATION,
     Endpoint,
+    endpoint_of,
+    default_mode,
     endpoints,
     pools,
+    rollout_records,
 )
 from policies.rules.model import Context, decode_json, dig, name_of
+from policies.rules.serving import created_mid_rollout
 from servestack.cost import CostEstimate, estimate, money, money_range
 
 from .plans import PlanDoc
@@ -59,15 +67,34 @@ class RolloutState:
     stable: str | None
     candidate: str | None
     traffic: int
-    """Percent of requests to the candidate (0 without one)."""
+    """Percent of requests the platform really sends to the candidate (0 without one)."""
     stage: int | None = None
     stages: tuple[int, ...] = ()
+    unrouted: int = 0
+    """Standard mode: the spec.canary[] trafficPercent KServe does not route (0 when none is declared)."""
+    stable_min: int | None = None
+    """Standard mode with a canary: the stable predictor's minReplicas as configured..."""
+    stable_min_during_canary: int | None = None
+    """...and the minimum KServe really keeps while the canary exists."""
+    candidate_replicas: int | None = None
+    """Standard mode with a canary: the candidate Deployment's replicas."""
 
     def describe(self) -> str:
         if self.candidate is None or self.traffic == 0 and self.stage is None:
             return f"{self.stable or '?'} (100%)"
         stage = f", stage {self.stage} of {len(self.stages)}" if self.stage and self.stages else ""
-        return f"{self.stable or '?'} ({100 - self.traffic}%) + candidate {self.candidate} ({self.traffic}%{stage})"
+        stable = f"{100 - self.traffic}%"
+        if self.stable_min_during_canary is not None and self.stable_min is not None \
+                and self.stable_min_during_canary != self.stable_min:
+            stable += f", minReplicas {self.stable_min} → {self.stable_min_during_canary} while the canary runs"
+        candidate = f"{self.traffic}%"
+        if self.unrouted:
+            candidate += f": its trafficPercent {self.unrouted} is not routed by KServe {STANDARD_CANARY_UNROUTED_IN}"
+        elif self.mode == "Standard":
+            candidate += ", own service only"
+        if self.candidate_replicas is not None:
+            candidate += f", {self.candidate_replicas} replica{'s' if self.candidate_replicas != 1 else ''}"
+        return f"{self.stable or '?'} ({stable}) + candidate {self.candidate} ({candidate}{stage})"
 
 
 @dataclass(frozen=True)
@@ -81,7 +108,8 @@ class RolloutChange:
 @dataclass(frozen=True)
 class Flag:
     kind: str
-    """``rollout-skips-stage``, ``premature-promotion``, ``pool-below-demand``, ``protected-resource-deleted``."""
+    """``rollout-skips-stage``, ``premature-promotion``, ``created-mid-rollout``, ``pool-below-demand``,
+    ``protected-resource-deleted``."""
     subject: str
     message: str
 
@@ -159,46 +187,63 @@ def _endpoint_config(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return endpoints_config.get(name) or {} if isinstance(endpoints_config, Mapping) else {}
 
 
-def rollout_state(endpoint: Endpoint, config: Mapping[str, Any]) -> RolloutState:
-    """Versions and traffic from the InferenceService; stages (and versions it lacks) from servestack:endpoints."""
-    declared = _endpoint_config(config, endpoint.name)
-    rollout = declared.get("rollout") or {}
+def rollout_state(endpoint: Endpoint, config: Mapping[str, Any], record: RolloutRecord | None = None) -> RolloutState:
+    """Versions, stage and real traffic of one endpoint: from its rollout record when the plan has one,
+    else from servestack:endpoints and the InferenceService itself (plans of other tools, or of
+    servestack releases that wrote the rollout on the InferenceService)."""
+    stable_min = endpoint.predictor.min_replicas
+    during = endpoint.stable_min_during_canary
+    declared = sum(t for _, t in endpoint.canaries if isinstance(t, int)) if endpoint.mode == "Standard" else 0
+    unrouted = declared - endpoint.routed_candidate_percent if endpoint.mode == "Standard" else 0
+    replicas = sum(p.min_replicas or 0 for p, _ in endpoint.canaries) or None
+    if record is not None:
+        active = record.in_progress
+        return RolloutState(record.mode, record.stable, record.candidate, record.candidate_traffic if active else 0,
+                            record.stage if active else None, record.stages, unrouted,
+                            record.stable_min_replicas if during is not None else None, during,
+                            record.candidate_replicas if active else None)
+    declared_config = _endpoint_config(config, endpoint.name)
+    rollout = declared_config.get("rollout") or {}
     rolled_back = bool(rollout.get("rolledBack"))
-    stable = endpoint.label(MODEL_VERSION_KEYS) or dig(declared, "model", "version")
-    candidate = endpoint.label(CANDIDATE_VERSION_KEYS) or (None if rolled_back else dig(rollout, "candidate", "version"))
-    if endpoint.mode == "Knative":
-        traffic = endpoint.canary_traffic_percent
-        traffic = traffic if isinstance(traffic, int) else 0
-    else:
-        traffic = sum(t for _, t in endpoint.canaries if isinstance(t, int))
-    if traffic and candidate is None:
+    stable = endpoint.label(MODEL_VERSION_KEYS) or dig(declared_config, "model", "version")
+    candidate = endpoint.label(LEGACY_CANDIDATE_VERSION_KEYS) or (None if rolled_back else dig(rollout, "candidate", "version"))
+    traffic = endpoint.routed_candidate_percent
+    if (traffic or endpoint.canaries) and candidate is None:
         candidate = "?"
-    if not traffic and not rollout:
+    if not traffic and not endpoint.canaries and not rollout:
         candidate = None
     stages = tuple(s for s in rollout.get("stages") or () if isinstance(s, int)) or _annotated_stages(endpoint)
     stage = rollout.get("stage") if candidate and not rolled_back else None
     if stage is None and candidate:
         stage = _labelled_stage(endpoint)
-    if stage is None and candidate and traffic in stages:
-        stage = stages.index(traffic) + 1
+    shown = declared if endpoint.mode == "Standard" else traffic  # where it sits in the declared stages
+    if stage is None and candidate and shown in stages:
+        stage = stages.index(shown) + 1
     return RolloutState(endpoint.mode, str(stable) if stable else None, str(candidate) if candidate else None,
-                        traffic, stage if isinstance(stage, int) else None, stages)
+                        traffic, stage if isinstance(stage, int) else None, stages, unrouted,
+                        stable_min if during is not None else None, during, replicas if during is not None else None)
 
 
 def _annotated_stages(endpoint: Endpoint) -> tuple[int, ...]:
-    text = endpoint.annotations.get(ROLLOUT_STAGES_ANNOTATION, "")
+    text = endpoint.annotations.get(LEGACY_ROLLOUT_STAGES_ANNOTATION, "")
     parts = [p.strip() for p in text.split(",") if p.strip()]
     return tuple(int(p) for p in parts) if parts and all(p.isdigit() for p in parts) else ()
 
 
 def _labelled_stage(endpoint: Endpoint) -> int | None:
-    match = re.fullmatch(r"(\d+)-of-(\d+)", endpoint.labels.get(ROLLOUT_STAGE_LABEL, ""))
+    match = re.fullmatch(r"(\d+)-of-(\d+)", endpoint.labels.get(LEGACY_ROLLOUT_STAGE_LABEL, ""))
     return int(match.group(1)) if match else None
 
 
+def _states(plan: PlanDoc) -> dict[str, RolloutState]:
+    resources = plan.resource_list()
+    records = rollout_records(resources)
+    return {f"{e.namespace}/{e.name}": rollout_state(e, plan.config, records.get((e.namespace, e.name)))
+            for e in endpoints(resources, plan.config)}
+
+
 def rollout_changes(base: PlanDoc, head: PlanDoc) -> list[RolloutChange]:
-    before = {f"{e.namespace}/{e.name}": rollout_state(e, base.config) for e in endpoints(base.resource_list(), base.config)}
-    after = {f"{e.namespace}/{e.name}": rollout_state(e, head.config) for e in endpoints(head.resource_list(), head.config)}
+    before, after = _states(base), _states(head)
     return [RolloutChange(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
             if before.get(k) != after.get(k)]
 
@@ -224,8 +269,29 @@ def rollout_flags(change: RolloutChange) -> list[Flag]:
         at_last = (b.stage == last) if (b.stage and last) else b.traffic == 100
         if not at_last:
             where = f"stage {b.stage} of {last} ({b.traffic}%)" if b.stage and last else f"{b.traffic}% of traffic"
+            final = f"{b.stages[-1]}%" if b.stages else "100%"
             flags.append(Flag("premature-promotion", change.endpoint,
-                              f"{b.candidate} is promoted to stable from {where}; promote only from the last stage (100%)"))
+                              f"{b.candidate} is promoted to stable from {where}; promote only from the last stage ({final})"))
+    return flags
+
+
+#: Ops of a head step that starts a resource over although the base has it.
+_REPLACE_OPS = ("replace", "create-replacement")
+
+
+def created_mid_rollout_flags(base: PlanDoc, head: PlanDoc) -> list[Flag]:
+    """InferenceServices that come into being with a Knative-mode rollout already in place."""
+    resources = head.resource_list()
+    records = rollout_records(resources)
+    mode = default_mode(head.config)
+    flags = []
+    for key, resource in sorted(head.resources.items()):
+        if resource["type"] != INFERENCE_SERVICE or (key in base.resources and head.ops.get(key) not in _REPLACE_OPS):
+            continue
+        endpoint = endpoint_of(resource, mode)
+        message = created_mid_rollout(endpoint, records.get((endpoint.namespace, endpoint.name)))
+        if message:
+            flags.append(Flag("created-mid-rollout", f"{endpoint.namespace}/{endpoint.name}", f"{endpoint.name} {message}"))
     return flags
 
 
@@ -286,6 +352,7 @@ def diff_plans(base: PlanDoc, head: PlanDoc) -> PlanDiff:
     result.rollouts = rollout_changes(base, head)
     for change in result.rollouts:
         result.flags += rollout_flags(change)
+    result.flags += created_mid_rollout_flags(base, head)
     result.flags += pool_flags(base, head)
     result.flags += protection_flags(result.changes)
     result.cost_before = estimate(base.resource_list(), base.config)

@@ -35,7 +35,8 @@ class PlanDoc:
     config: dict[str, Any]
     """Stack config, structured values decoded."""
     resources: dict[str, dict[str, Any]]
-    """Resource key (URN without the stack and project) -> ``{type, urn, inputs, protect, parent}``: the stack after the change."""
+    """Resource key (URN without the stack and project) -> ``{type, urn, inputs, protect, parent, dependencies, op}``:
+    the stack after the change."""
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The same for ``oldState`` (only a real preview of a deployed stack has it)."""
     ops: dict[str, str] = field(default_factory=dict)
@@ -188,6 +189,7 @@ def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") ->
             continue
         if step.get("newState"):
             resources[key] = _state(step["newState"], urn)
+            resources[key]["op"] = op  # rules that judge a creation read it (CrossGuard's resources have none)
             ops[key] = op
     config = {str(k): decode_json(v) for k, v in (document.get("config") or {}).items()}
     return PlanDoc(source, stack, project, config, resources, previous, ops)
