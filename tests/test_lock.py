@@ -306,6 +306,13 @@ def test_make_installer_pip_installs_the_same_lock_with_hashes(tmp_path):
 
 
 @needs_make
+def test_make_check_env_runs_the_venv_test_in_the_venv():
+    run = make("-n", "check-env")
+    assert run.stdout.splitlines() == [".venv/bin/python -m pytest -q -p no:cacheprovider "
+                                       "tests/test_lock.py::test_venv_holds_exactly_the_locked_versions"]
+
+
+@needs_make
 def test_make_refuses_an_unknown_installer():
     run = make("-n", "INSTALLER=conda", "plan")
     assert run.returncode == 2
