@@ -305,8 +305,8 @@ def test_diff_says_when_base_and_head_were_planned_with_different_sdks(tmp_path)
     result = CliRunner().invoke(cli, ["diff", str(base), str(head)], catch_exceptions=False)
     assert result.exit_code == 0
     assert ("\n### Planned with different versions\n\n"
-            "Base and head were planned with different SDKs: changes in this diff may come from these updates rather "
-            "than from the config or the program.\n\n"
+            "Base and head were planned with different Python or Pulumi SDK versions: changes in this diff may come "
+            "from these updates rather than from the config or the program.\n\n"
             "| | base | head |\n| --- | --- | --- |\n"
             "| `python` | 3.11.7 | 3.12.1 |\n"
             "| `pulumi-aws` | 7.51.1 | 7.52.0 |\n\n"

@@ -405,8 +405,8 @@ def render_markdown(d: PlanDiff) -> str:
                  + _cost_line(d))
     if d.version_changes:
         lines += ["", "### Planned with different versions", "",
-                  "Base and head were planned with different SDKs: changes in this diff may come from these updates "
-                  "rather than from the config or the program.", "",
+                  "Base and head were planned with different Python or Pulumi SDK versions: changes in this diff may come "
+                  "from these updates rather than from the config or the program.", "",
                   "| | base | head |", "| --- | --- | --- |"]
         lines += [f"| `{v.name}` | {v.base} | {v.head} |" for v in d.version_changes]
     if d.flags:
