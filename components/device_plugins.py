@@ -7,7 +7,14 @@ pools (no blanket ``operator: Exists``) and runs only on nodes labelled with its
 - NVIDIA: the ``nvidia-device-plugin`` Helm chart. Its default affinity expects labels from
   Node Feature Discovery, which servestack does not install; it is replaced by the catalog label.
 - Neuron: the ``neuron-helm-chart`` (device plugin only). Its node problem detector tolerates
-  every taint of every node and its scheduler extension is optional, so both are off.
+  every taint of every node and its scheduler extension is optional, so both are off. The chart
+  builds the plugin's node affinity itself, from ``neuronInstances`` (instance type In that list);
+  its values have no ``devicePlugin.affinity`` to replace it (tests/conformance/data). So
+  ``neuronInstances`` is set to exactly the instance types of the Neuron pools (the chart's own
+  list lacks newer ones, such as trn2: their nodes would get no plugin) and
+  ``devicePlugin.nodeSelector`` to the catalog label. (The vendored values are main at the commit
+  the upstream set holds, whose Chart.yaml says 1.0.0; later charts add a ``devicePlugin.affinity``
+  whose default fills in ``neuronInstances`` the same way, so these values place the plugin alike.)
 - FPGA: a DaemonSet of the image the stack declares; no vendor publishes a plugin for EC2 F2.
   The image learns the extended resource it must advertise from ``RESOURCE_NAME``.
 """
@@ -65,10 +72,16 @@ def nvidia_values(pools: list[PoolPlacement]) -> dict[str, Any]:
     }
 
 
+def neuron_instance_types(pools: list[PoolPlacement]) -> list[str]:
+    """The instance types of the pools served, sorted: the chart's ``neuronInstances``, from which it
+    builds the plugin's node affinity (``node.kubernetes.io/instance-type`` In the list)."""
+    return sorted({t for pool in pools for t in pool.instance_types})
+
+
 def neuron_values(pools: list[PoolPlacement]) -> dict[str, Any]:
     return {
+        "neuronInstances": neuron_instance_types(pools),
         "devicePlugin": {
-            "affinity": node_affinity(AcceleratorKind.NEURON),
             "nodeSelector": node_selector(AcceleratorKind.NEURON),
             "tolerations": tolerations(pools),
             "priorityClassName": PRIORITY_CLASS,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from components import catalog, versions
 from components.catalog import AcceleratorKind
-from components.device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin, fpga_daemon_set, tolerations
+from components.device_plugins import DevicePlugins, DevicePluginsArgs, FpgaPlugin, fpga_daemon_set, neuron_values, tolerations
 from components.placement import placement_for
 from harness import plan_program, resource, resources
 
@@ -18,7 +18,7 @@ AFFINITY = {
     kind: {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": "servestack.io/accelerator", "operator": "In", "values": [kind]}]},
     ]}}}
-    for kind in ("nvidia", "neuron")
+    for kind in ("nvidia",)
 }
 
 
@@ -75,8 +75,10 @@ def test_neuron_release(plan):
         "namespace": "kube-system",
         "cleanupOnFail": True,
         "values": {
+            # The chart has no devicePlugin.affinity (it builds the affinity from neuronInstances):
+            # the instance types of the Neuron pools, so the plugin runs on exactly their nodes.
+            "neuronInstances": ["inf2.xlarge"],
             "devicePlugin": {
-                "affinity": AFFINITY["neuron"],
                 "nodeSelector": {"servestack.io/accelerator": "neuron"},
                 "tolerations": [{"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
                 "priorityClassName": "system-node-critical",
@@ -86,6 +88,15 @@ def test_neuron_release(plan):
         },
     }
     assert "repositoryOpts" not in inputs
+
+
+def test_neuron_plugin_runs_on_exactly_the_instance_types_of_the_neuron_pools():
+    """The chart's own neuronInstances list lacks trn2: a trn2 pool would get no device plugin."""
+    pools = [placement_for("train", ["trn2.48xlarge", "trn1.32xlarge"], 1), placement_for("inf", ["inf2.xlarge"], 2),
+             placement_for("inf-big", ["inf2.xlarge", "inf2.8xlarge"], 2)]
+    values = neuron_values(pools)
+    assert values["neuronInstances"] == ["inf2.8xlarge", "inf2.xlarge", "trn1.32xlarge", "trn2.48xlarge"]
+    assert "affinity" not in values["devicePlugin"]
 
 
 def test_fpga_daemon_set_manifest(plan):

@@ -17,6 +17,12 @@ Knative revision template the same way:
   predictor ``name`` names the Deployment (``<isvc>-<name>-predictor``).
 - Standard-mode canaries (``spec.canary[]``): the stable predictor merged with the canary's
   predictor (the canary's fields win, maps merge), with the autoscaling fields cleared.
+- the model's container: KServe merges ``predictor.model`` into the runtime's container
+  (``MergeRuntimeContainers``, pkg/controller/v1beta1/inferenceservice/utils/utils.go), which keeps
+  the runtime container's name when the model names none; that container must be
+  ``kserve-container`` (constants.InferenceServiceContainerName: the predictor reconciler and the
+  storage initializer look it up by that name, and every built-in runtime names it so). A model
+  without ``name`` and one named ``kserve-container`` therefore build the same container.
 
 The disallow lists are KServe's built-in ones plus those of the ``inferenceService`` key of the
 ``inferenceservice-config`` ConfigMap KServe reads (a list there is appended to the built-in one).
@@ -31,6 +37,8 @@ from typing import Any
 
 ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
 COMPONENT_LABEL = "component"
+#: constants.InferenceServiceContainerName: the runtime container a predictor model is merged into.
+KSERVE_CONTAINER = "kserve-container"
 
 #: Predictor fields that are not part of the pod template, per deployment mode.
 NOT_TEMPLATE = {
@@ -79,6 +87,8 @@ def _template(isvc: dict[str, Any], predictor: dict[str, Any], mode: str, lists:
     annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k not in lists.annotations}
     annotations.update({k: v for k, v in (predictor.get("annotations") or {}).items() if k not in lists.annotations})
     pod = {k: v for k, v in predictor.items() if k not in NOT_TEMPLATE[mode]}
+    if isinstance(pod.get("model"), dict) and not pod["model"].get("name"):
+        pod["model"] = {**pod["model"], "name": KSERVE_CONTAINER}  # MergeRuntimeContainers keeps the runtime's name
     return {"labels": dict(sorted(labels.items())), "annotations": dict(sorted(annotations.items())), "pod": pod}
 
 

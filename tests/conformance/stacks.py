@@ -9,6 +9,8 @@ fresh program run with its own mock monitor); the tests only read the finished p
 Rollout states are produced by ``servestack rollout``'s own moves (``apply_move``) on one endpoint,
 and each state becomes an endpoint of its own (``<base>-0-steady``, ``<base>-1-start``...), so one
 plan holds the whole sequence; :func:`rollout_sequences` says which endpoints form a sequence.
+The states are those each deployment mode allows (:data:`ROLLOUT_STATES`): traffic stages in
+Knative mode, a blue/green candidate at 0% in Standard mode (components.rollout.stages_problem).
 """
 
 from __future__ import annotations
@@ -38,14 +40,16 @@ POOLS_ALL_KINDS = {
 }
 POOLS_CPU_ONLY = {"system": POOLS_ALL_KINDS["system"]}
 
-#: Every model format servestack accepts, with the pool it runs on in the feature stacks.
-FORMAT_POOLS = {
-    "sklearn": "system", "xgboost": "system", "lightgbm": "system", "tensorflow": "system", "pytorch": "system",
-    "onnx": "system", "pmml": "system", "paddle": "system", "mlflow": "system",
-    "triton": "gpu", "tensorrt": "gpu", "huggingface": "gpu",
-}
-#: Formats KServe v0.16.0 (Kubeflow 26.03) also serves.
-FORMATS_V016 = tuple(FORMAT_POOLS)
+#: Formats whose models need an accelerator in the feature stacks (the rest run on the CPU pool).
+GPU_FORMATS = frozenset({"triton", "tensorrt", "huggingface", "vLLM"})
+
+
+def builtin_formats(kserve_version: str) -> tuple[str, ...]:
+    """Every model format a built-in runtime of that KServe declares (from the vendored runtimes)."""
+    from components.kserve_runtimes import builtin_runtimes
+
+    return tuple(sorted({f.name for r in builtin_runtimes(kserve_version) for f in r.supported_model_formats}))
+
 
 LOGGER = {"mode": "all", "url": "http://payload-logger.observability.svc.cluster.local/events"}
 GPU_RESOURCES = {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}}
@@ -63,15 +67,18 @@ def _endpoint(pool: str, model: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return endpoint
 
 
-def format_endpoints(formats: tuple[str, ...], *, vllm: bool) -> dict[str, dict[str, Any]]:
-    """One endpoint per format (protocol left to KServe), plus explicit-protocol variants."""
-    endpoints = {f"fmt-{fmt}": _endpoint(pool, _model(fmt, fmt)) for fmt, pool in FORMAT_POOLS.items() if fmt in formats}
+def format_endpoints(kserve_version: str) -> dict[str, dict[str, Any]]:
+    """One endpoint per format the KServe serves (protocol left to KServe, spelled as its runtime
+    declares it), plus explicit-protocol variants and a lower-case ``vllm`` with the runtime named."""
+    formats = builtin_formats(kserve_version)
+    endpoints = {f"fmt-{fmt.lower()}": _endpoint("gpu" if fmt in GPU_FORMATS else "system", _model(fmt, fmt.lower()))
+                 for fmt in formats}
     endpoints["fmt-sklearn-v2"] = _endpoint("system", _model("sklearn", "sklearn-v2", protocolVersion="v2"))
     endpoints["fmt-tensorflow-v2"] = _endpoint("system", _model("tensorflow", "tensorflow-v2", protocolVersion="v2"))
     endpoints["fmt-onnx-v2"] = _endpoint("system", _model("onnx", "onnx-v2", protocolVersion="v2"))
-    if vllm:
-        # Today's config takes the lower-case spelling with KServe's vLLM runtime named explicitly.
-        endpoints["fmt-vllm"] = _endpoint("gpu", _model("vllm", "vllm", runtime="kserve-vllmserver"))
+    if "vLLM" in formats:
+        # A built-in format may be written in any case; it is rendered as the runtime declares it.
+        endpoints["fmt-vllm-lower"] = _endpoint("gpu", _model("vllm", "vllm-lower", runtime="kserve-vllmserver"))
     return endpoints
 
 
@@ -82,7 +89,8 @@ def feature_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
         "full": _endpoint("system", _model("xgboost", "full", protocolVersion="v2"),
                           autoscaling={"minReplicas": 2, "maxReplicas": 6, "scaleMetric": "cpu", "scaleTarget": 70},
                           timeoutSeconds=30,
-                          transformer={"container": {"image": f"{ECR}/ml/features:1.8.0", "args": ["--store=feast"], "port": 8080}},
+                          transformer={"container": {"image": f"{ECR}/ml/features:1.8.0", "args": ["--store=feast"], "port": 8080},
+                                       "storageUri": f"{BUCKET}/full-features/1.8.0"},
                           explainer={"type": "art", "config": {"nb_classes": "2"}},
                           logger=LOGGER, batcher={"maxBatchSize": 16, "maxLatencyMs": 50}),
         "custom-explainer": _endpoint("system", _model("sklearn", "custom-explainer"),
@@ -102,37 +110,48 @@ def feature_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
 
 # --- rollout sequences ---------------------------------------------------------------------------
 
-#: (suffix, moves from the steady state). Each suffix is one endpoint of the generated stack.
-ROLLOUT_STATES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("0-steady", ()),
-    ("1-start", ("start",)),
-    ("2-advance", ("start", "advance")),
-    ("3-advance", ("start", "advance", "advance")),
-    ("4-promote", ("start", "advance", "advance", "promote")),
-    ("5-rollback", ("start", "advance", "rollback")),
-)
-#: The moves between those states that the conformance layer checks: (move, before, after).
-ROLLOUT_MOVES: tuple[tuple[str, str, str], ...] = (
-    ("start", "0-steady", "1-start"),
-    ("advance", "1-start", "2-advance"),
-    ("advance", "2-advance", "3-advance"),
-    ("promote", "3-advance", "4-promote"),
-    ("rollback", "2-advance", "5-rollback"),
-)
+#: ``--stages`` of the rollouts per deployment mode: traffic stages in Knative mode, the blue/green
+#: candidate at 0% in Standard mode (the only stage KServe v0.20.0 routes there; components.rollout).
+ROLLOUT_STAGES = {"Knative": "10,50,100", "Standard": "0"}
+#: Every state a rollout can be in, per deployment mode: (suffix, moves from the steady state).
+#: Each suffix is one endpoint of the generated stack.
+ROLLOUT_STATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "Knative": (
+        ("0-steady", ()),
+        ("1-start", ("start",)),
+        ("2-advance", ("start", "advance")),
+        ("3-advance", ("start", "advance", "advance")),
+        ("4-promote", ("start", "advance", "advance", "promote")),
+        ("5-rollback", ("start", "advance", "rollback")),
+    ),
+    "Standard": (  # blue/green: the candidate runs beside the stable model at 0%, promote cuts over
+        ("0-steady", ()),
+        ("1-start", ("start",)),
+        ("2-promote", ("start", "promote")),
+        ("3-rollback", ("start", "rollback")),
+    ),
+}
 
 
-def rollout_states(base_config: dict[str, Any], name: str, endpoint: dict[str, Any], *,
+def rollout_moves(mode: str) -> tuple[tuple[str, str, str], ...]:
+    """The moves between ROLLOUT_STATES[mode] that the conformance layer checks: (move, before, after),
+    one per state reached by one move from another."""
+    by_moves = {moves: suffix for suffix, moves in ROLLOUT_STATES[mode]}
+    return tuple((moves[-1], by_moves[moves[:-1]], suffix) for suffix, moves in ROLLOUT_STATES[mode] if moves)
+
+
+def rollout_states(base_config: dict[str, Any], name: str, endpoint: dict[str, Any], *, mode: str,
                    start: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The endpoint config at every state of ROLLOUT_STATES, made by ``servestack rollout``'s moves."""
+    """The endpoint config at every state of ROLLOUT_STATES[mode], made by ``servestack rollout``'s moves."""
     from servestack.commands.rollout import apply_move
 
     config = {**copy.deepcopy(base_config), "servestack:endpoints": {name: copy.deepcopy(endpoint)}}
     text0 = yaml.safe_dump({"config": config}, sort_keys=False)
     states = {}
-    for suffix, moves in ROLLOUT_STATES:
+    for suffix, moves in ROLLOUT_STATES[mode]:
         text = text0
         for move in moves:
-            options = {**start, "stages": "10,50,100"} if move == "start" else {}
+            options = {**start, "stages": ROLLOUT_STAGES[mode]} if move == "start" else {}
             text = apply_move(PROJECT, "conformance", text, name, move, **options).after
         states[f"{name}-{suffix}"] = yaml.safe_load(text)["config"]["servestack:endpoints"][name]
     return states
@@ -149,13 +168,18 @@ def base_config(platform: dict[str, Any], pools: dict[str, Any], tier: str = "de
     }
 
 
-def _with_rollouts(config: dict[str, Any], endpoints: dict[str, Any], *, standard: bool) -> dict[str, Any]:
+def _with_rollouts(config: dict[str, Any], endpoints: dict[str, Any], *, mode: str) -> dict[str, Any]:
+    """The endpoints plus two rollout sequences (a format model, a container model) in ``mode``."""
     rollout_model = _endpoint("system", _model("sklearn", "ro", version="1.0.0"),
-                              autoscaling={"minReplicas": 2, "maxReplicas": 4}, logger=LOGGER)
-    states = rollout_states(config, "ro", rollout_model,
+                              autoscaling={"minReplicas": 2, "maxReplicas": 4}, logger=LOGGER,
+                              transformer={"container": {"image": f"{ECR}/ml/features:1.8.0", "port": 8080},
+                                           "storageUri": f"{BUCKET}/ro-features/1.0.0"})
+    states = rollout_states(config, "ro", rollout_model, mode=mode,
                             start={"version": "1.1.0", "storage_uri": f"{BUCKET}/ro/1.1.0"})
-    container_model = _endpoint("system", {"container": {"image": f"{ECR}/ml/scorer:3.1.0", "port": 8080}, "version": "3.1.0"})
-    states.update(rollout_states(config, "rc", container_model,
+    # A Standard-mode canary needs a storage URI on the stable predictor (KServe's webhook).
+    container_model = _endpoint("system", {"container": {"image": f"{ECR}/ml/scorer:3.1.0", "port": 8080}, "version": "3.1.0",
+                                           "storageUri": f"{BUCKET}/scorer/3.1.0"})
+    states.update(rollout_states(config, "rc", container_model, mode=mode,
                                  start={"version": "3.2.0", "image": f"{ECR}/ml/scorer:3.2.0"}))
     return {**config, "servestack:endpoints": {**endpoints, **states}}
 
@@ -167,21 +191,23 @@ def generated_configs() -> dict[str, dict[str, Any]]:
 
 @cache
 def _generated_configs() -> dict[str, dict[str, Any]]:
+    from components import versions
+
     knative = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "kourier"}}, POOLS_ALL_KINDS)
     standard = base_config({"kserve": {"deploymentMode": "Standard"}}, POOLS_ALL_KINDS)
     istio = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "istio"}}, POOLS_CPU_ONLY)
     kubeflow = base_config({"kubeflow": {"enabled": True}}, POOLS_ALL_KINDS, tier="staging")
-    cpu_only = {name: e for name, e in format_endpoints(FORMATS_V016, vllm=False).items() if e["pool"] == "system"}
+    standalone_formats = format_endpoints(versions.KSERVE_RUNTIME_CONFIGS.version)
     return {
         "conformance-knative-kourier": _with_rollouts(
-            knative, {**format_endpoints(tuple(FORMAT_POOLS), vllm=True), **feature_endpoints(standard=False)}, standard=False),
+            knative, {**standalone_formats, **feature_endpoints(standard=False)}, mode="Knative"),
         "conformance-standard-envoy": _with_rollouts(
-            standard, {**format_endpoints(tuple(FORMAT_POOLS), vllm=True), **feature_endpoints(standard=True)}, standard=True),
+            standard, {**standalone_formats, **feature_endpoints(standard=True)}, mode="Standard"),
         "conformance-knative-istio-cpu": _with_rollouts(
-            istio, {"fmt-sklearn": cpu_only["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},
-            standard=False),
+            istio, {"fmt-sklearn": standalone_formats["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},
+            mode="Knative"),
         "conformance-kubeflow": _with_rollouts(
-            kubeflow, {**format_endpoints(FORMATS_V016, vllm=False), **feature_endpoints(standard=False)}, standard=False),
+            kubeflow, {**format_endpoints(versions.KUBEFLOW_KSERVE.version), **feature_endpoints(standard=False)}, mode="Knative"),
     }
 
 
@@ -252,11 +278,13 @@ def planned(stack: str) -> PlannedStack:
 
 
 def rollout_sequences(stack: PlannedStack) -> dict[str, dict[str, str]]:
-    """base endpoint -> {state suffix: InferenceService name} for the rollout sequences in a stack."""
+    """base endpoint -> {state suffix: InferenceService name} for the rollout sequences in a stack
+    (the suffixes of ROLLOUT_STATES of the endpoint's deployment mode)."""
     sequences: dict[str, dict[str, str]] = {}
     names = {o["metadata"]["name"] for _, o in stack.kinds("InferenceService")}
+    suffixes = dict.fromkeys(suffix for states in ROLLOUT_STATES.values() for suffix, _ in states)
     for base in ("ro", "rc"):
-        found = {suffix: f"{base}-{suffix}" for suffix, _ in ROLLOUT_STATES if f"{base}-{suffix}" in names}
+        found = {suffix: f"{base}-{suffix}" for suffix in suffixes if f"{base}-{suffix}" in names}
         if found:
             sequences[base] = found
     return sequences

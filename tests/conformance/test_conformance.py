@@ -23,7 +23,7 @@ from components.kserve_runtimes import builtin_runtimes, resolve_runtime
 from . import upstream
 from .propagation import deployment_name, disallow_lists, pod_templates, renamed, template_difference, _merge
 from .schema import metadata_problems, validate
-from .stacks import ALL_STACKS, ROLLOUT_MOVES, planned, rollout_sequences
+from .stacks import ALL_STACKS, ROLLOUT_STATES, builtin_formats, generated_configs, planned, rollout_moves, rollout_sequences
 
 ISVC_GROUP = "serving.kserve.io"
 GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
@@ -347,9 +347,9 @@ def _deployed_isvc_config(stack) -> dict[str, Any] | None:
 def test_rollout_moves_leave_the_serving_pod_templates_unchanged(stacks, conformance_line):
     """A move may change routing and replica counts, never a template that serves traffic:
 
-    - Standard mode: ``start``/``advance``/``rollback`` keep the stable Deployment's pod template
-      (and ``advance`` the canary's); ``promote`` turns the canary's Deployment into the stable one
-      with the same template (both are ``<isvc>-<candidate>-predictor``).
+    - Standard mode (blue/green, stages [0]): ``start``/``rollback`` keep the stable Deployment's
+      pod template; ``promote`` turns the canary's Deployment into the stable one with the same
+      template (both are ``<isvc>-<candidate>-predictor``).
     - Knative mode: ``advance``, ``rollback`` and ``promote`` keep the revision template: only
       ``canaryTrafficPercent`` moves (routing between the candidate's revision and the last
       rolled-out one, which serves the stable model and which no move touches). ``start`` makes the
@@ -365,8 +365,10 @@ def test_rollout_moves_leave_the_serving_pod_templates_unchanged(stacks, conform
                 mode = _mode(stack, isvc)
                 return mode, pod_templates(isvc, mode, lists)
 
-            for move, before, after in ROLLOUT_MOVES:
+            sequence_mode = _mode(stack, isvcs[states["0-steady"]])
+            for move, before, after in rollout_moves(sequence_mode):
                 if before not in states or after not in states:
+                    failures.append(f"{stack.name} {base}: no endpoint for the {move} {before} -> {after} ({sequence_mode})")
                     continue
                 mode, old = templates(before)
                 _, new = templates(after)
@@ -397,6 +399,43 @@ def test_rollout_moves_leave_the_serving_pod_templates_unchanged(stacks, conform
                      f"the serving pod templates unchanged ({', '.join(sorted(modes))} mode; KServe's propagation rules)")
     assert checked > 0
     assert failures == [], _report(failures)
+
+
+# --- what the generated stacks cover ---------------------------------------------------------------
+
+def test_the_generated_stacks_use_every_setting_the_readme_names():
+    """Every format of each KServe, every pool kind, both modes and their networking, Kubeflow, the
+    endpoint features, and every rollout state of each mode (as `servestack rollout` makes them)."""
+    configs = generated_configs()
+    endpoints = {name: e for c in configs.values() for name, e in c["servestack:endpoints"].items()}
+    platforms = [c["servestack:platform"] for c in configs.values()]
+    for stack, version in (("conformance-knative-kourier", versions.KSERVE_RUNTIME_CONFIGS.version),
+                           ("conformance-standard-envoy", versions.KSERVE_RUNTIME_CONFIGS.version),
+                           ("conformance-kubeflow", versions.KUBEFLOW_KSERVE.version)):
+        used = {e["model"].get("format") for e in configs[stack]["servestack:endpoints"].values()}
+        assert set(builtin_formats(version)) <= used, stack
+    assert {"vllm", "vLLM"} <= {e["model"].get("format") for e in endpoints.values()}
+    pool_types = {t for c in configs.values() for pool in c["servestack:nodePools"].values() for t in pool["instanceTypes"]}
+    assert {"m7i.large", "g6.xlarge", "inf2.xlarge", "f2.6xlarge"} <= pool_types
+    assert {e["pool"] for e in endpoints.values() if "container" in e["model"]} == {"system", "gpu", "neuron", "fpga"}
+    assert {(p.get("kserve", {}).get("deploymentMode"), p.get("knative", {}).get("networking"), p.get("kubeflow", {}).get("enabled"))
+            for p in platforms} == {("Knative", "kourier", None), ("Knative", "istio", None), ("Standard", None, None),
+                                    (None, None, True)}
+    assert any("storageUri" in (e.get("transformer") or {}) for e in endpoints.values())
+    assert {(e.get("explainer") or {}).get("type") for e in endpoints.values()} >= {"art", "custom"}
+    assert any("logger" in e for e in endpoints.values()) and any("batcher" in e for e in endpoints.values())
+    for stack, config in configs.items():
+        mode = "Standard" if config["servestack:platform"].get("kserve", {}).get("deploymentMode") == "Standard" else "Knative"
+        for base in ("ro", "rc"):
+            states = {suffix: config["servestack:endpoints"][f"{base}-{suffix}"] for suffix, _ in ROLLOUT_STATES[mode]}
+            rollouts = {suffix: e.get("rollout") for suffix, e in states.items()}
+            phases = {("rolled back" if r.get("rolledBack") else f"{r['stages']}@{r['stage']}") if r else "steady"
+                      for r in rollouts.values()}
+            expected = ({"steady", "[10, 50, 100]@1", "[10, 50, 100]@2", "[10, 50, 100]@3", "rolled back"}
+                        if mode == "Knative" else {"steady", "[0]@1", "rolled back"})
+            assert phases == expected, (stack, base)
+            assert states[next(s for s, m in ROLLOUT_STATES[mode] if m and m[-1] == "promote")]["model"]["version"] != \
+                states["0-steady"]["model"]["version"], (stack, base)
 
 
 # --- the data itself ---------------------------------------------------------------------------------

@@ -112,10 +112,24 @@ def test_standard_copies_labels_unfiltered_and_builds_each_canary_from_the_stabl
     canary = templates["iris-v2-predictor"]
     assert canary["labels"]["version"] == "2"
     assert canary["pod"] == {"nodeSelector": {"pool": "cpu"},
-                             "model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m/2"}}
+                             "model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m/2", "name": "kserve-container"}}
     assert template_difference(templates["iris-v1-predictor"]["pod"], canary["pod"]) == [
         "model.storageUri: 's3://b/m/1' -> 's3://b/m/2'"]
     assert deployment_name("iris", None) == "iris-predictor"
+
+
+def test_a_model_without_a_name_builds_the_container_kserve_container():
+    """KServe's MergeRuntimeContainers keeps the runtime container's name (kserve-container) when the
+    model names none: a promoted canary's model.name may go without the pods changing; another does not."""
+    def pod(model):
+        isvc = {"metadata": {"name": "iris"}, "spec": {"predictor": {"name": "v2", "model": model}}}
+        return pod_templates(isvc, "Standard", LISTS)["iris-v2-predictor"]["pod"]
+
+    unnamed = pod({"modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m/2"})
+    assert template_difference(unnamed, pod({"name": "kserve-container", "modelFormat": {"name": "sklearn"},
+                                             "storageUri": "s3://b/m/2"})) == []
+    assert template_difference(unnamed, pod({"name": "server", "modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m/2"})) == [
+        "model.name: 'kserve-container' -> 'server'"]
 
 
 def test_disallow_lists_append_the_configmap_to_kserves_builtin_lists():
