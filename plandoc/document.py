@@ -23,6 +23,9 @@ Resource = Mapping[str, Any]
 """``{"type": ..., "urn": ..., "inputs": {...}}`` and, read from a plan, ``protect``, ``parent``,
 ``dependencies``, ``propertyDependencies`` and the step's ``op`` (CrossGuard gives fewer)."""
 
+#: Beside a plan's ``preview.json``: the Python and Pulumi SDK versions it was made with (``servestack plan`` writes it).
+VERSIONS_FILE = "versions.json"
+
 
 class PlanInputError(ValueError):
     """The path is not a plan directory or a preview JSON document."""
@@ -43,6 +46,8 @@ class PlanDoc:
     """The same for ``oldState`` (only a real preview of a deployed stack has it)."""
     ops: dict[str, str] = field(default_factory=dict)
     """Resource key -> the step's op."""
+    versions: dict[str, Any] | None = None
+    """What the plan was made with (its ``versions.json``: python, sdks); None for a real preview or an older plan."""
 
     def resource_list(self) -> list[dict[str, Any]]:
         """The resources sorted by key (the order rules and reports use)."""
@@ -88,9 +93,35 @@ def read_document(path: Path | str) -> tuple[dict[str, Any], str]:
     return document, str(path)
 
 
+def read_versions(path: Path | str) -> dict[str, Any] | None:
+    """The ``versions.json`` of a plan directory (or beside its ``preview.json``), None where there is none."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "preview.json"
+    if path.name != "preview.json":
+        return None  # a preview saved under another name: whatever lies beside it is not its record
+    versions_path = path.with_name(VERSIONS_FILE)
+    if not versions_path.is_file():
+        return None
+    try:
+        versions = json.loads(versions_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PlanInputError(f"{versions_path} is not JSON ({error}); `servestack plan` writes it") from None
+    if not isinstance(versions, dict):
+        raise PlanInputError(f"{versions_path}: expected an object with python and sdks (got {versions!r})")
+    if not isinstance(versions.get("python"), str):
+        raise PlanInputError(f"{versions_path}: python must be a version string (got {versions.get('python')!r})")
+    sdks = versions.get("sdks")
+    if not isinstance(sdks, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sdks.items()):
+        raise PlanInputError(f"{versions_path}: sdks must map package names to version strings (got {sdks!r})")
+    return {"python": versions["python"], "sdks": dict(sdks)}
+
+
 def load_plan(path: Path | str) -> PlanDoc:
     document, source = read_document(path)
-    return plan_from_document(document, source)
+    plan = plan_from_document(document, source)
+    plan.versions = read_versions(path)
+    return plan
 
 
 def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") -> PlanDoc:

@@ -151,3 +151,31 @@ def test_a_command_runs_with_the_collector_off_and_what_is_alive_at_its_end_is_f
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_the_plan_records_the_python_and_pulumi_sdks_it_ran_with(project_dir, tmp_path):
+    import platform
+    from importlib import metadata
+
+    out = tmp_path / "plan"
+    assert run("plan", "--stack", "dev", "--project", str(project_dir), "--out", str(out)).exit_code == 0
+    versions = {"python": platform.python_version(),
+                "sdks": {name: metadata.version(name) for name in ("pulumi", "pulumi-aws", "pulumi-kubernetes")}}
+    assert (out / "versions.json").read_text() == json.dumps(versions, indent=2, sort_keys=True) + "\n"
+    # preview.json itself does not carry them: it stays the same for the same program and config.
+    assert "versions" not in json.loads((out / "preview.json").read_text())
+
+
+def test_recorded_sdks_are_those_of_the_packages_the_plan_declares():
+    from importlib import metadata
+
+    from servestack.plan.document import sdk_versions
+
+    def step(kind: str) -> dict:
+        return {"newState": {"type": kind}}
+
+    document = {"steps": [step("pulumi:pulumi:Stack"), step("pulumi:providers:kubernetes"),
+                          step("servestack:index:ServingEnvironment"), step("random:index/randomId:RandomId")]}
+    # No pulumi-aws resource, no SDK for servestack's components, and none installed for `random`.
+    assert sdk_versions(document)["sdks"] == {"pulumi": metadata.version("pulumi"),
+                                              "pulumi-kubernetes": metadata.version("pulumi-kubernetes")}

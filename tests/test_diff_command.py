@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from review_stack import (
@@ -285,3 +286,74 @@ def test_a_real_preview_that_replaces_an_inference_service_mid_rollout_is_unsafe
     preview = {"config": PROD, "steps": steps}
     base, head = preview_as_diff(plan_from_document(preview))
     assert [(f.kind, f.message) for f in diff_plans(base, head).flags] == [("created-mid-rollout", CHURN_MID_ROLLOUT)]
+
+
+VERSIONS = {"python": "3.11.7", "sdks": {"pulumi": "3.272.0", "pulumi-aws": "7.51.1", "pulumi-kubernetes": "4.34.2"}}
+
+
+def versioned_plan_dirs(tmp_path: Path, base_versions: dict | None, head_versions: dict | None) -> tuple[Path, Path]:
+    plan = document(good_stack(), PROD)
+    base, head = plan_dirs(tmp_path, plan, plan)
+    for directory, versions in ((base, base_versions), (head, head_versions)):
+        if versions is not None:
+            (directory / "versions.json").write_text(json.dumps(versions))
+    return base, head
+
+
+def test_diff_says_when_base_and_head_were_planned_with_different_sdks(tmp_path):
+    bumped = {"python": "3.12.1", "sdks": {**VERSIONS["sdks"], "pulumi-aws": "7.52.0", "pulumi-random": "4.18.0"}}
+    base, head = versioned_plan_dirs(tmp_path, VERSIONS, bumped)
+    result = CliRunner().invoke(cli, ["diff", str(base), str(head)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert ("\n### Planned with different versions\n\n"
+            "Base and head were planned with different Python or Pulumi SDK versions: changes in this diff may come "
+            "from these updates rather than from the config or the program.\n\n"
+            "| | base | head |\n| --- | --- | --- |\n"
+            "| `python` | 3.11.7 | 3.12.1 |\n"
+            "| `pulumi-aws` | 7.51.1 | 7.52.0 |\n\n"
+            "No resource changes.\n") in result.output
+    out = json.loads(CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "json"]).output)
+    assert out["versions"] == {"base": VERSIONS, "head": bumped, "changed": [
+        {"name": "python", "base": "3.11.7", "head": "3.12.1"},
+        {"name": "pulumi-aws", "base": "7.51.1", "head": "7.52.0"}]}
+
+
+@pytest.mark.parametrize("missing", ["base", "head", "both"])
+def test_diff_compares_versions_only_when_both_plans_record_them(tmp_path, missing):
+    base, head = versioned_plan_dirs(tmp_path, None if missing in ("base", "both") else VERSIONS,
+                                     None if missing in ("head", "both") else {**VERSIONS, "python": "3.13.0"})
+    result = CliRunner().invoke(cli, ["diff", str(base), str(head)], catch_exceptions=False)
+    assert "Planned with different versions" not in result.output
+    out = json.loads(CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "json"]).output)
+    assert out["versions"]["changed"] == []
+
+
+def test_same_versions_say_nothing(tmp_path):
+    base, head = versioned_plan_dirs(tmp_path, VERSIONS, VERSIONS)
+    result = CliRunner().invoke(cli, ["diff", str(base / "preview.json"), str(head / "preview.json")])
+    assert result.output.endswith("\n\nNo resource changes.\n") and "versions" not in result.output
+    out = json.loads(CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "json"]).output)
+    assert out["versions"] == {"base": VERSIONS, "head": VERSIONS, "changed": []}
+
+
+def test_a_preview_file_of_another_name_takes_no_versions_from_beside_it(tmp_path):
+    base, head = versioned_plan_dirs(tmp_path, VERSIONS, {**VERSIONS, "python": "3.13.0"})
+    (head / "preview.json").rename(head / "pr-42.json")
+    out = json.loads(CliRunner().invoke(cli, ["diff", str(base), str(head / "pr-42.json"), "--format", "json"]).output)
+    assert out["versions"] == {"base": VERSIONS, "head": None, "changed": []}
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{", "versions.json is not JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)); "
+          "`servestack plan` writes it"),
+    ("[1]", "versions.json: expected an object with python and sdks (got [1])"),
+    ('{"sdks": {}}', "versions.json: python must be a version string (got None)"),
+    ('{"python": "3.11.7", "sdks": {"pulumi": 3}}', "versions.json: sdks must map package names to version strings "
+                                                    "(got {'pulumi': 3})"),
+])
+def test_a_broken_versions_file_exits_2_with_what_is_wrong(tmp_path, content, message):
+    base, head = versioned_plan_dirs(tmp_path, VERSIONS, VERSIONS)
+    (head / "versions.json").write_text(content)
+    result = CliRunner().invoke(cli, ["diff", str(base), str(head)])
+    assert result.exit_code == 2
+    assert result.output == f"error: {head / message}\n"

@@ -93,8 +93,9 @@ def test_stack_policy_settings_come_from_the_policy_config():
 
 def test_pack_files_are_what_pulumi_expects():
     manifest = yaml.safe_load((REPO / "policies" / "PulumiPolicy.yaml").read_text())
-    assert manifest["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
-    assert "pulumi-policy>=1.15,<2" in (REPO / "policies" / "requirements.txt").read_text().splitlines()
+    # The project's .venv, synced from uv.lock (which pins pulumi-policy); tests/test_lock.py checks the lock side.
+    assert manifest["runtime"] == {"name": "python", "options": {"toolchain": "uv", "virtualenv": "../.venv"}}
+    assert "-r ../requirements/locked.txt" in (REPO / "policies" / "requirements.txt").read_text().splitlines()
     main = (REPO / "policies" / "__main__.py").read_text()
     # __main__ only assembles the pack: the rules live in the importable package.
     assert "PolicyPack(" in main and "def " not in main

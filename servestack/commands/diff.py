@@ -15,8 +15,9 @@ from .common import EXIT_INVALID, fail
 @click.option("--format", "output_format", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 def diff_command(base: Path, head: Path | None, output_format: str) -> None:
     """Compare two plans (plan directories or `pulumi preview --json` files): resources created,
-    deleted and updated with their changed fields, endpoint rollouts, cost delta, and unsafe
-    transitions. With only BASE, a real preview is compared with the deployed state it carries."""
+    deleted and updated with their changed fields, endpoint rollouts, cost delta, unsafe
+    transitions, and the Python and Pulumi SDK versions when the two plans were made with different
+    ones. With only BASE, a real preview is compared with the deployed state it carries."""
     from plandoc.document import PlanInputError, load_plan
 
     from ..review.diff import diff_plans, preview_as_diff, render_json, render_markdown

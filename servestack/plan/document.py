@@ -9,12 +9,16 @@ byte-identical for identical input whatever order the program's RPCs completed i
 from __future__ import annotations
 
 import heapq
+import importlib.metadata
 import json
+import platform
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from plandoc.document import VERSIONS_FILE
 
 from .engine import ProgramRun
 from .monitor import Registration
@@ -168,9 +172,33 @@ def preview_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True)
 
 
+def sdk_versions(document: dict[str, Any]) -> dict[str, Any]:
+    """The Python and the Pulumi SDKs a plan was made with: ``{"python": "3.11.7", "sdks": {name: version}}``.
+
+    The SDKs are the core SDK (``pulumi``) and the SDK of every provider package whose resources
+    or providers the plan declares (``aws`` -> ``pulumi-aws``), as installed; a type package with
+    no such SDK (servestack's own components) has none. A provider SDK release can change the
+    inputs a plan records, so the plan says which ones it ran with; kept out of ``preview.json``,
+    which stays the same for the same program and config wherever it was planned.
+    """
+    packages = {"pulumi"}
+    for step in document["steps"]:
+        kind = step["newState"]["type"]
+        packages.add(kind.split(":")[2] if kind.startswith("pulumi:providers:") else kind.split(":", 1)[0])
+    sdks = {}
+    for package in sorted(packages):
+        name = "pulumi" if package == "pulumi" else f"pulumi-{package}"
+        try:
+            sdks[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {"python": platform.python_version(), "sdks": dict(sorted(sdks.items()))}
+
+
 def write_plan(document: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "preview.json").write_text(preview_json(document) + "\n")
+    (out / VERSIONS_FILE).write_text(json.dumps(sdk_versions(document), indent=2, sort_keys=True) + "\n")
     manifests = out / "manifests"
     if manifests.exists():
         for old in manifests.glob("*.yaml"):

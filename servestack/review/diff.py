@@ -65,6 +65,14 @@ class Flag:
     message: str
 
 
+@dataclass(frozen=True)
+class VersionChange:
+    name: str
+    """``python`` or an SDK's package name (``pulumi``, ``pulumi-aws``, ...)."""
+    base: str
+    head: str
+
+
 @dataclass
 class PlanDiff:
     stack: str
@@ -73,6 +81,9 @@ class PlanDiff:
     flags: list[Flag] = field(default_factory=list)
     cost_before: CostEstimate | None = None
     cost_after: CostEstimate | None = None
+    versions_before: dict[str, Any] | None = None
+    versions_after: dict[str, Any] | None = None
+    version_changes: list[VersionChange] = field(default_factory=list)
 
     def count(self, op: str) -> int:
         return sum(1 for c in self.changes if c.op == op)
@@ -201,6 +212,23 @@ def protection_flags(changes: list[ResourceChange]) -> list[Flag]:
             for c in changes if c.op == "delete" and c.protect]
 
 
+# --------------------------------------------------------------------------- versions
+
+
+def version_changes(base: dict[str, Any] | None, head: dict[str, Any] | None) -> list[VersionChange]:
+    """Python, then each SDK both plans were made with, where the two differ.
+
+    Only plans that both record their versions are compared (a real preview records none). An SDK
+    that only one side used comes with a resource type only that side declares, a change the
+    resource list already shows.
+    """
+    if base is None or head is None:
+        return []
+    changes = [VersionChange("python", base["python"], head["python"])] if base["python"] != head["python"] else []
+    return changes + [VersionChange(name, base["sdks"][name], head["sdks"][name])
+                      for name in sorted(set(base["sdks"]) & set(head["sdks"])) if base["sdks"][name] != head["sdks"][name]]
+
+
 # --------------------------------------------------------------------------- the diff
 
 
@@ -215,6 +243,8 @@ def diff_plans(base: PlanDoc, head: PlanDoc) -> PlanDiff:
     result.flags += protection_flags(result.changes)
     result.cost_before = estimate(base.resource_list(), base.config)
     result.cost_after = estimate(head.resource_list(), head.config)
+    result.versions_before, result.versions_after = base.versions, head.versions
+    result.version_changes = version_changes(base.versions, head.versions)
     return result
 
 
@@ -259,6 +289,12 @@ def render_markdown(d: PlanDiff) -> str:
     lines = [f"## servestack diff: stack `{d.stack}`", ""]
     lines.append(f"**{d.count('create')} to create, {d.count('update')} to update, {d.count('delete')} to delete.** "
                  + _cost_line(d))
+    if d.version_changes:
+        lines += ["", "### Planned with different versions", "",
+                  "Base and head were planned with different Python or Pulumi SDK versions: changes in this diff may come "
+                  "from these updates rather than from the config or the program.", "",
+                  "| | base | head |", "| --- | --- | --- |"]
+        lines += [f"| `{v.name}` | {v.base} | {v.head} |" for v in d.version_changes]
     if d.flags:
         lines += ["", "### ⚠️ Unsafe transitions", ""]
         lines += [f"- **{f.kind}** `{f.subject}`: {f.message}" for f in d.flags]
@@ -295,6 +331,8 @@ def render_json(d: PlanDiff) -> str:
                       "before": r.before.__dict__ if r.before else None,
                       "after": r.after.__dict__ if r.after else None} for r in d.rollouts],
         "flags": [f.__dict__ for f in d.flags],
+        "versions": {"base": d.versions_before, "head": d.versions_after,
+                     "changed": [v.__dict__ for v in d.version_changes]},
         "cost": {"before": cost(d.cost_before), "after": cost(d.cost_after),
                  "hourlyMaxDelta": round(d.cost_after.hourly_max - d.cost_before.hourly_max, 4),
                  "monthlyMaxDelta": round(d.cost_after.monthly_max - d.cost_before.monthly_max, 2)},
