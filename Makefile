@@ -1,6 +1,8 @@
 # Two commands for a new user: `make plan` and `make test`. Both install .venv on first use, exactly
 # as uv.lock says (every direct and transitive dependency, the test extra included, with hashes), and
-# again whenever uv.lock or pyproject.toml changes (the stamp file is older than them).
+# again whenever uv.lock or pyproject.toml changes (the stamp file is older than them). After installing,
+# `python -m servestack.plan.warmup` compiles the bytecode of exactly what a plan imports (compiling all
+# 11k installed files was measured slower than it saves: docs/benchmarks.md).
 #
 # The installer is uv: the one on PATH when it is 0.13 or newer (pyproject's required-version), else
 # the pinned UV_VERSION, installed with pip into .tools/ from requirements/uv.txt (hashes checked).
@@ -45,7 +47,8 @@ endif
 ifeq ($(INSTALLER),uv)
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	@$(CHECK_PYTHON)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --compile-bytecode --python $(PYTHON) --no-python-downloads
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --python $(PYTHON) --no-python-downloads
+	$(VENV)/bin/python -m servestack.plan.warmup
 	@echo uv > $(STAMP)
 else
 # A fresh virtualenv each time, so that nothing outside the lock stays behind. Wheels only, as uv
@@ -57,6 +60,7 @@ $(STAMP): pyproject.toml uv.lock $(LOCKED_REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP) --require-hashes --only-binary :all: -r $(LOCKED_REQUIREMENTS)
 	$(VENV)/bin/python -m pip install $(PIP) --no-deps --no-build-isolation -e .
+	$(VENV)/bin/python -m servestack.plan.warmup
 	@echo pip > $(STAMP)
 endif
 

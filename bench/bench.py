@@ -143,7 +143,9 @@ def measure_one(kind: str, root: Path, count: int) -> dict:
 
     import components.environment  # noqa: F401 - the program's imports (pulumi_aws, pulumi_kubernetes) are start-up cost
     import servestack.plan.answers  # noqa: F401
-    _import_program_modules()
+    from servestack.plan.warmup import import_program_modules
+
+    import_program_modules()  # outside the timed region: the same second of imports at every size
     from servestack.cli import cli, short_lived_process
 
     plans = root / "plans"
@@ -166,25 +168,6 @@ def measure_one(kind: str, root: Path, count: int) -> dict:
         raise SystemExit(f"servestack {' '.join(args)} exited {result.exit_code}:\n{result.output}")
     sample["output"] = result.output if kind != "plan" else ""
     return sample
-
-
-def _import_program_modules() -> None:
-    """Import the pulumi_aws and pulumi_kubernetes submodules the components use (``aws.ec2``,
-    ``k8s.core.v1``, ...). Both packages load a submodule on first use, so without this the first
-    ``aws.ec2.Vpc`` of the program would import all of ``pulumi_aws.ec2`` inside the timed region:
-    about a second of imports, the same at every size, which the start-up rows measure."""
-    import importlib
-    import re
-
-    source = "\n".join(p.read_text() for p in (REPO / "components").glob("*.py"))
-    names = {f"pulumi_aws.{m}" for m in re.findall(r"\baws\.([a-z0-9_]+)\.[A-Za-z_]", source)}
-    names |= {f"pulumi_kubernetes.{g}.{v}" for g, v in re.findall(r"\bk8s\.([a-z0-9_]+)\.(v[0-9a-z]+)\.[A-Za-z_]", source)}
-    for name in sorted(names):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:  # an attribute chain that is not a module (e.g. in a string)
-            continue
-        getattr(module, "__servestack_bench__", None)  # a lazy module loads on its first attribute lookup
 
 
 def _sample(start: float) -> dict:
