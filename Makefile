@@ -48,7 +48,7 @@ ifeq ($(INSTALLER),uv)
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	@$(CHECK_PYTHON)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra test --python $(PYTHON) --no-python-downloads
-	$(VENV)/bin/python -m servestack.plan.warmup
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m servestack.plan.warmup
 	@echo uv > $(STAMP)
 else
 # A fresh virtualenv each time, so that nothing outside the lock stays behind. Wheels only, as uv
@@ -60,7 +60,7 @@ $(STAMP): pyproject.toml uv.lock $(LOCKED_REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP) --require-hashes --only-binary :all: -r $(LOCKED_REQUIREMENTS)
 	$(VENV)/bin/python -m pip install $(PIP) --no-deps --no-build-isolation -e .
-	$(VENV)/bin/python -m servestack.plan.warmup
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m servestack.plan.warmup
 	@echo pip > $(STAMP)
 endif
 

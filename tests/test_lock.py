@@ -289,7 +289,7 @@ def test_make_installs_the_lock_with_uv(tmp_path):
     lines = run.stdout.splitlines()
     sync = (f"UV_PROJECT_ENVIRONMENT={venv} {sys.executable} sync --locked --extra test "
             "--python python3 --no-python-downloads")
-    assert lines[lines.index(sync):lines.index(sync) + 2] == [sync, f"{venv}/bin/python -m servestack.plan.warmup"]
+    assert lines[lines.index(sync):lines.index(sync) + 2] == [sync, f"PYTHONDONTWRITEBYTECODE= {venv}/bin/python -m servestack.plan.warmup"]
 
 
 @needs_make
@@ -304,7 +304,7 @@ def test_make_installer_pip_installs_the_same_lock_with_hashes(tmp_path):
         f"python3 -m venv {venv}",
         f"{pip} --require-hashes --only-binary :all: -r requirements/locked.txt",
         f"{pip} --no-deps --no-build-isolation -e .",
-        f"{venv}/bin/python -m servestack.plan.warmup",
+        f"PYTHONDONTWRITEBYTECODE= {venv}/bin/python -m servestack.plan.warmup",
         f"echo pip > {venv}/.installed",
     ]
 
