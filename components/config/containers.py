@@ -17,9 +17,9 @@ so a Knative-mode endpoint may set only one of them (:mod:`.endpoint_fit`).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from .base import ConfigModel, Finding
 from .values import ENV_NAME, checked_cpu, checked_image, checked_memory, cpu_millis, memory_bytes
@@ -168,6 +168,11 @@ class ProbeConfig(ConfigModel):
         return probe
 
 
+#: An environment value: text, or a reference. The discriminator keeps a bad reference from also being
+#: reported as "must be a string" (its tags, bracketed, are dropped from problem paths like pydantic's).
+EnvValue = Annotated[Union[Annotated[str, Tag("env[value]")], Annotated[EnvSource, Tag("env[valueFrom]")]],
+                     Discriminator(lambda v: "env[valueFrom]" if isinstance(v, dict) else "env[value]")]
+
 PROBES = ("readiness_probe", "liveness_probe", "startup_probe")
 
 
@@ -180,7 +185,7 @@ class ServerSettings(ConfigModel):
     args: list[str] = []
     """Arguments. With a format model they are appended to the runtime's own (``--max-model-len=4096``).
     Default: none."""
-    env: dict[str, str | EnvSource] = {}
+    env: dict[str, EnvValue] = {}
     """Environment variables: a plain value, or ``{secretKeyRef: {name, key}}`` / ``{fieldRef: {fieldPath}}``.
     Secrets only by reference (see the module's docstring). Default: none."""
     port: int | None = Field(default=None, ge=1, le=65535)

@@ -197,15 +197,18 @@ def _shown(value: Any) -> Any:
     return value.model_dump(by_alias=True, exclude_defaults=True) if hasattr(value, "model_dump") else value
 
 
+Percent = Annotated[str, Field(pattern=r"^[0-9]{1,3}%$")]
+
+
 class DeploymentStrategyConfig(ConfigModel):
     """The predictor Deployment's update strategy (Standard mode)."""
 
     type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
     """``RollingUpdate`` or ``Recreate`` (every old pod goes first: for a model that needs a whole node's
     accelerators). Default ``RollingUpdate``."""
-    max_surge: int | str | None = Field(default=None, pattern=r"^[0-9]{1,3}%$")
+    max_surge: Annotated[int, Field(ge=0)] | Percent | None = None
     """RollingUpdate: extra pods during an update (a count or ``25%``). Default: Kubernetes' 25%."""
-    max_unavailable: int | str | None = Field(default=None, pattern=r"^[0-9]{1,3}%$")
+    max_unavailable: Annotated[int, Field(ge=0)] | Percent | None = None
     """RollingUpdate: pods that may be missing during an update (a count or ``25%``). Default: Kubernetes' 25%."""
 
     def problems(self) -> list[Finding]:
