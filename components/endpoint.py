@@ -55,9 +55,15 @@ def model_prefixes(*models: ModelConfig | None) -> list[S3Prefix]:
 
 def endpoint_prefixes(config: EndpointConfig) -> list[S3Prefix]:
     """Everything the endpoint's service account reads: the stable and candidate models' prefixes and
-    the transformer's artifacts (``transformer.storageUri``), which run as the same account."""
+    the transformer's artifacts (``transformer.storageUri``), which run as the same account.
+
+    None when the endpoint runs as a service account of its own (``serviceAccountName``: its credentials
+    are not IAM); a model read with ``storageSecretName`` is read with that Secret, not the role."""
+    if config.service_account_name is not None:
+        return []
     transformer = config.transformer.storage_uri if config.transformer is not None else None
-    return storage_prefixes(*(m.storage_uri for m in (config.model, config.candidate_model()) if m is not None), transformer)
+    models = [] if config.model.storage_secret_name is not None else [config.model, config.candidate_model()]
+    return storage_prefixes(*(m.storage_uri for m in models if m is not None), transformer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +84,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     inference_service: k8s.apiextensions.CustomResource
     rollout_record: k8s.core.v1.ConfigMap
     """Where the rollout stands (``<endpoint>-rollout``); nothing mounts it, so a move restarts no pod."""
-    service_account: k8s.core.v1.ServiceAccount
+    service_account: k8s.core.v1.ServiceAccount | None
+    """None when the endpoint names its own (``serviceAccountName``)."""
     role: aws.iam.Role | None
     deployment_mode: str
     manifest: dict[str, Any]
@@ -110,7 +117,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             raise ValueError(f"endpoint {endpoint} does not fit pool {config.pool} in {self.deployment_mode} mode: " + "; ".join(
                 f"{'.'.join(map(str, f.loc))} {f.message}" for f in misfits))
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
-        sa_name = service_account_name(endpoint)
+        # serviceAccountName: the user's account (credentials that are not IAM); servestack makes none.
+        sa_name = config.service_account_name or service_account_name(endpoint)
 
         prefixes = endpoint_prefixes(config)
         self.role = None
@@ -137,7 +145,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             read_access = [policy]
             annotations[IRSA_ANNOTATION] = self.role.arn
 
-        self.service_account = k8s.core.v1.ServiceAccount(
+        self.service_account = None if config.service_account_name is not None else k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=sa_name, namespace=config.namespace,
@@ -161,7 +169,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             # the endpoint names only those (each extra edge is walked again, per endpoint, by the
             # SDK's cycle check); a referenced platform has none, so then it waits for the cluster.
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                depends_on=[self.service_account, *read_access, *(platform.ready or cluster.ready)])),
+                depends_on=[*([self.service_account] if self.service_account else [namespace]), *read_access,
+                            *(platform.ready or cluster.ready)])),
         )
 
         record = render_rollout_record(endpoint, config, self.deployment_mode)

@@ -57,6 +57,18 @@ LABEL_MODEL = "servestack.io/model"
 #: A predictor's label (``spec.predictor.labels``, ``spec.canary[].predictor.labels``): its pods' model version.
 LABEL_MODEL_VERSION = "servestack.io/model-version"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+#: KServe's annotation that gives the pods Prometheus annotations for the runtime's metrics port and path.
+PROMETHEUS_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
+#: KServe's annotation for Knative tag routing (``latest-``/``prev-`` URLs of the revisions).
+TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
+#: KServe's annotation naming the Secret with the storage credentials (inferenceservice-config
+#: ``credentials.storageSecretNameAnnotation``; over the service account's secrets and ``storage-config``).
+STORAGE_SECRET_ANNOTATION = "serving.kserve.io/storageSecretName"
+#: Cluster-local visibility: KServe's label in Standard mode (constants.NetworkVisibility, read by its raw
+#: ingress/HTTPRoute reconcilers), Knative's label in Knative mode (constants.VisibilityLabel).
+VISIBILITY_LABELS = {"Standard": "networking.kserve.io/visibility", "Knative": "networking.knative.dev/visibility"}
+#: KServe's name for a transformer collocated in the predictor's pod.
+TRANSFORMER_CONTAINER = "transformer-container"
 LABEL_COMPONENT = "app.kubernetes.io/component"
 
 
@@ -111,16 +123,27 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
 
     labels = {LABEL_ENDPOINT: name, LABEL_MODEL: endpoint.model.name or name}
     annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value}
+    if endpoint.visibility == "cluster-local":
+        labels[VISIBILITY_LABELS[mode.value]] = "cluster-local"
+    if endpoint.prometheus_scraping:
+        annotations[PROMETHEUS_ANNOTATION] = "true"
+    if endpoint.tag_routing and mode is Mode.KNATIVE:
+        annotations[TAG_ROUTING_ANNOTATION] = "true"
+    if endpoint.model.storage_secret_name is not None:
+        annotations[STORAGE_SECRET_ANNOTATION] = endpoint.model.storage_secret_name
+    account = service_account or endpoint.service_account_name or service_account_name(name)
+    collocated = _collocated_transformer(endpoint)
 
     spec: dict[str, Any] = compile_predictor(
         mode, rollout,
-        shared=_shared_predictor_fields(endpoint, placement, mode, service_account or service_account_name(name)),
-        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement, runtime),
-        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement, runtime),
+        shared=_shared_predictor_fields(endpoint, placement, mode, account),
+        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement, runtime, collocated),
+        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement,
+                                                              runtime, collocated),
         candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None and mode is Mode.STANDARD else None,
     )
-    if endpoint.transformer is not None:
-        spec["transformer"] = _transformer(endpoint, service_account or service_account_name(name))
+    if endpoint.transformer is not None and not endpoint.transformer.collocated:
+        spec["transformer"] = _transformer(endpoint, account)
     if endpoint.explainer is not None:
         spec["explainer"] = _explainer(endpoint)
     return {
@@ -151,12 +174,14 @@ def render_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> dic
 
 
 def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: int, placement: PoolPlacement,
-                 runtime: ModelRuntime | None = None) -> dict[str, Any]:
+                 runtime: ModelRuntime | None = None, collocated: dict[str, Any] | None = None) -> dict[str, Any]:
     """The predictor fields that belong to one model version (what a canary replaces). ``runtime`` is
     the format model's resolution (:func:`~components.config.endpoint_fit.model_runtime`): the format as
-    the runtime spells it and the protocol to spell out; without it, the config's own values."""
+    the runtime spells it and the protocol to spell out; without it, the config's own values. ``collocated``
+    is a transformer container in the predictor's pod (KServe's ``transformer-container``)."""
     requirements = resource_requirements(resources, accelerators, placement)
     fields: dict[str, Any] = {"labels": {LABEL_MODEL_VERSION: model.version}}
+    extra = [collocated] if collocated is not None else []
     if model.container is not None:
         body = container(model.container, None)
         body["resources"] = requirements
@@ -164,17 +189,31 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
             # A custom predictor names its model through STORAGE_URI; KServe's storage initializer
             # then downloads it to /mnt/models before the container starts.
             body["env"] = sorted([*body.get("env", []), {"name": STORAGE_URI_ENV, "value": model.storage_uri}], key=lambda e: e["name"])
-        fields["containers"] = [body]
+        fields["containers"] = [body, *extra]
         return fields
     protocol = runtime.protocol if runtime is not None else model.protocol_version
-    spec: dict[str, Any] = {"modelFormat": {"name": runtime.format_name if runtime is not None else model.format}}
+    model_format = {"name": runtime.format_name if runtime is not None else model.format}
+    if model.format_version is not None:
+        model_format["version"] = model.format_version
+    spec: dict[str, Any] = {"modelFormat": model_format}
     if model.runtime is not None:
         spec["runtime"] = model.runtime
+    if model.runtime_version is not None:
+        spec["runtimeVersion"] = model.runtime_version
     if protocol is not None:
         spec["protocolVersion"] = protocol
-    spec["storageUri"] = model.storage_uri
+    if model.storage is not None:
+        storage: dict[str, Any] = {"key": model.storage.key, "path": model.storage.path}
+        if model.storage.parameters:
+            storage["parameters"] = dict(sorted(model.storage.parameters.items()))
+        spec["storage"] = storage
+    else:
+        spec["storageUri"] = model.storage_uri
+    model.render_into(spec)
     spec["resources"] = requirements
     fields["model"] = spec
+    if extra:
+        fields["containers"] = extra
     return fields
 
 
@@ -191,14 +230,8 @@ def resource_requirements(resources: ResourcesConfig | None, accelerators: int =
     return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
 
 
-def container(config: ContainerConfig, resources: ResourcesConfig | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": PREDICTOR_CONTAINER, "image": config.image}
-    if config.args:
-        body["args"] = list(config.args)
-    if config.env:
-        body["env"] = [{"name": k, "value": v} for k, v in sorted(config.env.items())]
-    if config.port is not None:
-        body["ports"] = [{"containerPort": config.port, "protocol": "TCP"}]
+def container(config: ContainerConfig, resources: ResourcesConfig | None, name: str = PREDICTOR_CONTAINER) -> dict[str, Any]:
+    body: dict[str, Any] = config.render_into({"name": name, "image": config.image})
     if resources is not None:
         body["resources"] = resource_requirements(resources)
     return body
@@ -223,9 +256,19 @@ def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement,
         fields["logger"] = {"mode": endpoint.logger.mode, "url": endpoint.logger.url}
     if endpoint.batcher is not None:
         fields["batcher"] = {"maxBatchSize": endpoint.batcher.max_batch_size, "maxLatency": endpoint.batcher.max_latency_ms}
+    if endpoint.deployment_strategy is not None and mode is Mode.STANDARD:
+        fields["deploymentStrategy"] = endpoint.deployment_strategy.render()
     if endpoint.startup_timeout_minutes is not None and mode is Mode.KNATIVE:
         fields["annotations"] = {PROGRESS_DEADLINE_ANNOTATION: f"{endpoint.startup_timeout_minutes}m"}
     return fields
+
+
+def _collocated_transformer(endpoint: EndpointConfig) -> dict[str, Any] | None:
+    """A collocated transformer: KServe's ``transformer-container`` among the predictor's containers."""
+    transformer = endpoint.transformer
+    if transformer is None or not transformer.collocated:
+        return None
+    return container(transformer.container, transformer.resources, TRANSFORMER_CONTAINER)
 
 
 def transformer_reads_s3(endpoint: EndpointConfig) -> bool:

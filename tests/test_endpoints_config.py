@@ -62,8 +62,8 @@ def test_valid_endpoints_parse():
      f'{P}.iris.model.container.image: must pin a digest of the form @sha256:<64 hex digits> (got "ghcr.io/acme/fraud@sha256:abc")'),
     (iris(model={"container": {**CONTAINER, "env": {"MODEL-NAME": "x"}}, "version": "1"}),
      f'{P}.iris.model.container.env: must use environment variable names of letters, digits and _; not: MODEL-NAME (got {{"MODEL-NAME": "x"}})'),
-    (iris(model__storageUri="https://example.com/iris"),
-     f'{P}.iris.model.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs:// (got "https://example.com/iris")'),
+    (iris(model__storageUri="http://example.com/iris"),
+     f'{P}.iris.model.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs://, https:// (got "http://example.com/iris")'),
     (iris(model__storageUri="s3://acme-models/iris.joblib"),
      f"{P}.iris.model.storageUri: must name a model under a prefix (s3://bucket/models/<model>/<version>): the endpoint "
      'may read only that prefix, never a whole bucket (got "s3://acme-models/iris.joblib")'),
@@ -125,7 +125,8 @@ def test_unknown_setting_lists_the_allowed_ones():
     [line] = problems({"iris": iris(replicas=2)})
     assert line == (f"{P}.iris.replicas: is not a known setting; allowed here: pool, model, namespace, deploymentMode, "
                     "resources, accelerators, autoscaling, startupTimeoutMinutes, containerConcurrency, timeoutSeconds, "
-                    "transformer, explainer, logger, batcher, rollout (got 2)")
+                    "transformer, explainer, logger, batcher, rollout, prometheusScraping, visibility, tagRouting, "
+                    "deploymentStrategy, serviceAccountName (got 2)")
 
 
 def test_endpoint_names_are_dns_labels():
@@ -141,7 +142,7 @@ def test_endpoint_names_are_dns_labels():
      [f"{P}.iris.model.format: is required unless container is set (a custom predictor)"]),
     (iris(model={"version": "1", "format": "sklearn", "container": CONTAINER}),
      [f'{P}.iris.model.format: cannot be set together with container (a custom predictor brings its own server) (got "sklearn")']),
-    (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model"]),
+    (iris(model={"version": "1", "format": "sklearn"}), [f"{P}.iris.model.storageUri: is required for a sklearn model (or storage: KServe's storage spec)"]),
     (iris(model__format="keras"),
      [f"{P}.iris.model.format: no built-in runtime of KServe v0.20.0 declares model format 'keras' (formats with a built-in "
       "runtime: autogluon, huggingface, lightgbm, mlflow, onnx, paddle, pmml, pytorch, sklearn, tensorflow, tensorrt, triton, "

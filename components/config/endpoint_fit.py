@@ -63,12 +63,13 @@ def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime
         return None, Finding(("runtime",), f"is a built-in runtime of another KServe release; KServe {kserve_version}, which "
                                            f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes))}",
                              model.runtime)
-    resolved = resolve_runtime(runtimes, model.format, protocol=model.protocol_version, runtime_name=model.runtime)
+    resolved = resolve_runtime(runtimes, model.format, format_version=model.format_version, protocol=model.protocol_version,
+                               runtime_name=model.runtime)
     protocol = model.protocol_version
     if resolved.runtime is None and model.protocol_version is None and model.runtime is None:
         # KServe's default protocol (v1 for most formats) finds nothing: render the first protocol that does.
         for candidate in PROTOCOL_ORDER:
-            explicit = resolve_runtime(runtimes, model.format, protocol=candidate)
+            explicit = resolve_runtime(runtimes, model.format, format_version=model.format_version, protocol=candidate)
             if explicit.runtime is not None:
                 resolved, protocol = explicit, candidate
                 break
@@ -197,7 +198,7 @@ def _or_missing(value: Any) -> Any:
 
 def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
     """Settings that only one deployment mode honours; KServe would silently ignore them in the other."""
-    found = []
+    found = _surface_mode_findings(endpoint, mode)
     if mode == "Knative":
         found += _rollout_mode_findings(endpoint, mode)
         if endpoint.rollout is not None and endpoint.rollout.candidate_replicas is not None:
@@ -221,6 +222,36 @@ def mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
         found.append(Finding(("startupTimeoutMinutes",), "belongs to Knative mode (serving.knative.dev/progress-deadline "
                                                              "of the revision); Standard mode ignores it",
                              endpoint.startup_timeout_minutes))
+    return found
+
+
+def _surface_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]:
+    """Endpoint settings that one mode's KServe (or Knative) ignores or refuses."""
+    found = []
+    if mode == "Knative" and endpoint.deployment_strategy is not None:
+        found.append(Finding(("deploymentStrategy",), "belongs to Standard mode (the predictor's Deployment); Knative "
+                                                      "rolls revisions itself", endpoint.deployment_strategy.type))
+    if mode == "Standard" and endpoint.tag_routing:
+        found.append(Finding(("tagRouting",), "belongs to Knative mode (tags of Knative revisions); Standard mode has none",
+                             True))
+    if mode != "Knative":
+        return found
+    containers = [(("model",), endpoint.model), (("model", "container"), endpoint.model.container)]
+    containers += [(("transformer", "container"), endpoint.transformer.container)] if endpoint.transformer else []
+    containers += [(("explainer", "container"), endpoint.explainer.container)] if endpoint.explainer else []
+    for loc, server in containers:
+        if server is not None and server.port is not None and server.grpc_port is not None:
+            found.append(Finding(loc + ("grpcPort",), "cannot be set together with port in Knative mode: a Knative "
+                                                      "revision's container serves one port", server.grpc_port))
+    transformer = endpoint.transformer
+    if transformer is not None and transformer.collocated:
+        model = endpoint.model.container or endpoint.model
+        if model.port is not None or model.grpc_port is not None:
+            where = ("model", "container") if endpoint.model.container is not None else ("model",)
+            found.append(Finding(where + ("port" if model.port is not None else "grpcPort",),
+                                 "cannot be declared beside a collocated transformer in Knative mode: Knative lets only "
+                                 "the container that takes requests (the transformer) declare a port; pass the model's "
+                                 "port in its args", model.port or model.grpc_port))
     return found
 
 

@@ -24,17 +24,9 @@ from .base import ConfigModel, Finding
 from .node_pools import PoolName
 from .platform import DeploymentMode
 from .rollout import RolloutConfig
-from .values import (
-    ENV_NAME,
-    LABEL_VALUE,
-    checked_cpu,
-    checked_image,
-    checked_kms_key_arn,
-    checked_memory,
-    checked_storage_uri,
-    cpu_millis,
-    memory_bytes,
-)
+from .containers import ContainerConfig, QuantitiesConfig, ResourcesConfig, ServerSettings  # noqa: F401 (re-exported)
+from .extras import STORAGE_URI_ENV, BatcherConfig, ExplainerConfig, LoggerConfig, TransformerConfig, s3_reads  # noqa: F401
+from .values import LABEL_VALUE, checked_kms_key_arn, checked_storage_uri
 
 _ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
 
@@ -53,73 +45,24 @@ EndpointName = Annotated[str, AfterValidator(_endpoint_name)]
 FORMAT_NAME_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
 
-class QuantitiesConfig(ConfigModel):
-    """CPU and memory of one container (requests or limits)."""
+class StorageSpecConfig(ConfigModel):
+    """KServe's ``storage`` spec: a model in a storage whose connection (endpoint, credentials) is the
+    JSON under ``key`` of the namespace's ``storage-config`` Secret (KServe's ``storageSpecSecretName``)."""
 
-    cpu: str | None = None
-    """CPU as a Kubernetes quantity (``500m``, ``2``). Default: none."""
-    memory: str | None = None
-    """Memory as a Kubernetes quantity (``512Mi``, ``4Gi``). Default: none."""
-
-    @field_validator("cpu")
-    @classmethod
-    def _cpu(cls, value: str | None) -> str | None:
-        return checked_cpu(value)
-
-    @field_validator("memory")
-    @classmethod
-    def _memory(cls, value: str | None) -> str | None:
-        return checked_memory(value)
-
-    def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory)) if v is not None}
+    key: str = Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")
+    """The key of the ``storage-config`` Secret that describes the storage. Required."""
+    path: str = Field(pattern=r"^[^\s]+$")
+    """The model's path inside that storage (``models/iris/1.4.0``). Required."""
+    parameters: dict[str, str] = {}
+    """Overrides of the storage's settings (``bucket``, ``region``...). Default: none."""
 
 
-class ResourcesConfig(ConfigModel):
-    """Requests and limits of a container. Accelerators are not set here (see ``accelerators``)."""
+class ModelConfig(ServerSettings):
+    """What the predictor serves: a model format with a storage URI, or a custom container.
 
-    requests: QuantitiesConfig = QuantitiesConfig(cpu="500m", memory="1Gi")
-    """What the scheduler reserves. Default ``cpu: 500m, memory: 1Gi``."""
-    limits: QuantitiesConfig = QuantitiesConfig(cpu="1", memory="2Gi")
-    """The most the container may use. Default ``cpu: 1, memory: 2Gi``."""
-
-    def problems(self) -> list[Finding]:
-        found = []
-        if self.requests.cpu and self.limits.cpu and cpu_millis(self.requests.cpu) > cpu_millis(self.limits.cpu):
-            found.append(Finding(("requests", "cpu"), f"must not exceed limits.cpu ({self.limits.cpu})", self.requests.cpu))
-        if self.requests.memory and self.limits.memory and memory_bytes(self.requests.memory) > memory_bytes(self.limits.memory):
-            found.append(Finding(("requests", "memory"), f"must not exceed limits.memory ({self.limits.memory})", self.requests.memory))
-        return found
-
-
-class ContainerConfig(ConfigModel):
-    """A container servestack runs for the endpoint (custom predictor, transformer, explainer)."""
-
-    image: str
-    """Image pinned by a version tag or a digest; never ``latest`` or untagged. Required."""
-    args: list[str] = []
-    """Arguments. Default: none (the image's own)."""
-    env: dict[str, str] = {}
-    """Environment variables (no secrets: reference those by Kubernetes Secret instead). Default: none."""
-    port: int | None = Field(default=None, ge=1, le=65535)
-    """The HTTP port the server listens on. Default: none (KServe's 8080)."""
-
-    @field_validator("image")
-    @classmethod
-    def _pinned(cls, image: str) -> str:
-        return checked_image(image)
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        bad = sorted(k for k in env if not ENV_NAME.match(k))
-        if bad:
-            raise ValueError(f"must use environment variable names of letters, digits and _; not: {', '.join(bad)}")
-        return env
-
-
-class ModelConfig(ConfigModel):
-    """What the predictor serves: a model format with a storage URI, or a custom container."""
+    ``command``, ``args``, ``env``, ports and probes (:class:`.containers.ServerSettings`) apply to the
+    runtime's container of a format model (KServe merges them into it); with ``container`` set them
+    there instead."""
 
     version: str = Field(pattern=LABEL_VALUE)
     """The model version (a label value: ``1.4.0``, ``2026-11-01``). Required."""
@@ -144,10 +87,23 @@ class ModelConfig(ConfigModel):
     that a built-in runtime serves the format with (``v2`` for those), so that KServe finds it.
     A protocol no built-in runtime serves the format with is a config error naming the runtimes
     and the protocols they speak."""
+    format_version: str | None = Field(default=None, pattern=LABEL_VALUE)
+    """``modelFormat.version``: only runtimes that declare the format with exactly this version serve it
+    (``1`` for KServe's ``huggingface`` and ``vLLM``). Default: none (any version)."""
+    runtime_version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    """The runtime image's tag to use instead of the runtime's own (``2.6.2``). Default: the runtime's."""
     storage_uri: str | None = None
-    """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://`` or ``gs://`` (``hf://`` pinned to a
-    commit: ``hf://<org>/<model>:<40-hex commit hash>``). Required with ``format``; optional with
-    ``container`` (KServe then downloads it for the container)."""
+    """Where the model is: ``s3://``, ``oci://``, ``hf://``, ``pvc://``, ``gs://`` or ``https://`` (``hf://``
+    pinned to a commit: ``hf://<org>/<model>:<40-hex commit hash>``; ``https://``: a file or archive KServe
+    downloads). Required with ``format`` unless ``storage`` is set; optional with ``container`` (KServe
+    then downloads it for the container)."""
+    storage: StorageSpecConfig | None = None
+    """KServe's storage spec instead of ``storageUri`` (no IAM role is made: the ``storage-config`` Secret
+    holds the credentials). Default: none."""
+    storage_secret_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+    """A Secret in the endpoint's namespace with the storage credentials (KServe's
+    ``serving.kserve.io/storageSecretName`` annotation; for ``s3://``, ``gs://``, ``https://`` and the
+    ``storage`` spec). An ``s3://`` model then gets no IRSA role. Default: none."""
     container: ContainerConfig | None = None
     """A custom predictor container instead of a format and runtime. Default: none."""
     kms_key_arn: str | None = None
@@ -167,22 +123,43 @@ class ModelConfig(ConfigModel):
         return checked_kms_key_arn(value)
 
     def problems(self) -> list[Finding]:
-        found = []
+        found = super().problems()
+        if self.storage is not None and self.storage_uri is not None:
+            found.append(Finding(("storage",), "cannot be set together with storageUri (KServe reads one or the other)",
+                                 self.storage.key))
+        if self.storage_secret_name is not None and not (self.storage is not None or (self.storage_uri or "").startswith(
+                SECRET_STORAGE_SCHEMES)):
+            found.append(Finding(("storageSecretName",), "applies to s3://, gs://, https:// storage URIs and the storage "
+                                 f"spec (KServe's credentials); the storageUri is {self.storage_uri or 'not set'}",
+                                 self.storage_secret_name))
+        if self.storage_secret_name is not None and self.kms_key_arn is not None:
+            found.append(Finding(("kmsKeyArn",), "is granted to the endpoint's IRSA role, which a model read with "
+                                 "storageSecretName does not get", self.kms_key_arn))
         if self.kms_key_arn is not None and not (self.storage_uri or "").startswith("s3://"):
             found.append(Finding(("kmsKeyArn",), "applies to s3:// models only (objects encrypted with SSE-KMS); "
                                                  f"the storageUri is {self.storage_uri or 'not set'}", self.kms_key_arn))
         if self.container is not None:
-            for field in ("format", "runtime", "protocol_version"):
+            for field in ("format", "runtime", "protocol_version", "format_version", "runtime_version", "storage",
+                          *SERVER_FIELDS):
                 if getattr(self, field) is not None:
                     alias = type(self).model_fields[field].alias
+                    if getattr(self, field) in ((), [], {}):
+                        continue
+                    where = "; set it under container" if field in SERVER_FIELDS else ""
                     found.append(Finding((alias,), "cannot be set together with container (a custom predictor "
-                                                   "brings its own server)", getattr(self, field)))
+                                                   f"brings its own server{where})", _shown(getattr(self, field))))
             return found
         if self.format is None:
             found.append(Finding(("format",), "is required unless container is set (a custom predictor)"))
             return found
-        if self.storage_uri is None:
-            found.append(Finding(("storageUri",), f"is required for a {self.format} model"))
+        if self.storage_uri is None and self.storage is None:
+            found.append(Finding(("storageUri",), f"is required for a {self.format} model (or storage: KServe's storage spec)"))
+        if self.grpc_port is not None and self.protocol_version in ("v1", "v2"):
+            found.append(Finding(("grpcPort",), f"serves gRPC (h2c), but protocolVersion {self.protocol_version} is "
+                                 "REST; use grpc-v1 or grpc-v2", self.grpc_port))
+        if self.port is not None and (self.protocol_version or "").startswith("grpc-"):
+            found.append(Finding(("port",), f"is an HTTP port, but protocolVersion {self.protocol_version} is gRPC; "
+                                 "set grpcPort instead", self.port))
         # Whether a runtime serves the format depends on the platform's KServe: see model_runtime().
         return found
 
@@ -210,98 +187,38 @@ class AutoscalingConfig(ConfigModel):
         return found
 
 
-#: The variable by which KServe hands a custom container its storage URI (and runs its storage initializer).
-STORAGE_URI_ENV = "STORAGE_URI"
+#: Storage whose credentials KServe may read from a Secret (``serving.kserve.io/storageSecretName``).
+SECRET_STORAGE_SCHEMES = ("s3://", "gs://", "https://")
+#: The ServerSettings fields that a custom predictor sets under ``container`` instead.
+SERVER_FIELDS = tuple(ServerSettings.model_fields)
 
 
-def s3_reads(container: ContainerConfig) -> list[tuple[tuple[Any, ...], str]]:
-    """``(loc, value)`` of every argument and environment value of ``container`` that names an
-    ``s3://`` location (the container's own code would read it), loc relative to the container."""
-    found: list[tuple[tuple[Any, ...], str]] = [(("args", i), arg) for i, arg in enumerate(container.args) if "s3://" in arg.lower()]
-    found += [(("env", key), value) for key, value in sorted(container.env.items()) if "s3://" in value.lower()]
-    return found
+def _shown(value: Any) -> Any:
+    return value.model_dump(by_alias=True, exclude_defaults=True) if hasattr(value, "model_dump") else value
 
 
-class TransformerConfig(ConfigModel):
-    """Pre/post-processing in front of the predictor."""
+Percent = Annotated[str, Field(pattern=r"^[0-9]{1,3}%$")]
 
-    container: ContainerConfig
-    """The transformer's container. Required."""
-    resources: ResourcesConfig = ResourcesConfig()
-    """Default: see :class:`ResourcesConfig`."""
-    storage_uri: str | None = None
-    """Artifacts the transformer loads (a tokenizer, feature encoders), in the forms ``model.storageUri``
-    takes. KServe's storage initializer downloads them to ``/mnt/models`` in the transformer's pod
-    (servestack passes the URI as ``STORAGE_URI``). With an ``s3://`` URI the transformer runs as the
-    endpoint's service account, whose IAM role then reads this prefix besides the model's (SSE-KMS
-    objects only with the model's ``kmsKeyArn``). This is the only way a transformer reads S3: it has
-    no AWS credentials otherwise, so ``s3://`` in its args or env is refused. Default: none."""
 
-    @field_validator("storage_uri")
-    @classmethod
-    def _storage_uri(cls, value: str | None) -> str | None:
-        return checked_storage_uri(value)
+class DeploymentStrategyConfig(ConfigModel):
+    """The predictor Deployment's update strategy (Standard mode)."""
+
+    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
+    """``RollingUpdate`` or ``Recreate`` (every old pod goes first: for a model that needs a whole node's
+    accelerators). Default ``RollingUpdate``."""
+    max_surge: Annotated[int, Field(ge=0)] | Percent | None = None
+    """RollingUpdate: extra pods during an update (a count or ``25%``). Default: Kubernetes' 25%."""
+    max_unavailable: Annotated[int, Field(ge=0)] | Percent | None = None
+    """RollingUpdate: pods that may be missing during an update (a count or ``25%``). Default: Kubernetes' 25%."""
 
     def problems(self) -> list[Finding]:
-        found = []
-        if STORAGE_URI_ENV in self.container.env:
-            found.append(Finding(("container", "env", STORAGE_URI_ENV), "is written by servestack from transformer.storageUri; "
-                                 "set that instead (an s3:// URI is then read with the endpoint's service account)",
-                                 self.container.env[STORAGE_URI_ENV]))
-        for loc, value in s3_reads(self.container):
-            if loc != ("env", STORAGE_URI_ENV):
-                found.append(Finding(("container", *loc), "reads S3, but the transformer's code has no AWS credentials (pods "
-                                     "reach AWS only through an IRSA service account, which servestack gives the transformer "
-                                     "for transformer.storageUri alone); put the artifact under transformer.storageUri, which "
-                                     "KServe downloads to /mnt/models", value))
-        return found
-
-
-class ExplainerConfig(ConfigModel):
-    """Explanations of predictions: KServe's ART explainer or a custom container."""
-
-    type: Literal["art", "custom"]
-    """``art`` (Adversarial Robustness Toolbox, KServe's built-in) or ``custom``. Required."""
-    art_type: Literal["SquareAttack"] = "SquareAttack"
-    """The ART attack that explains (only ``SquareAttack`` in KServe). Default ``SquareAttack``."""
-    config: dict[str, str] = {}
-    """ART explainer settings (``nb_classes``, ``max_iter``...). Default: none."""
-    container: ContainerConfig | None = None
-    """The custom explainer's container (required for ``custom``). Default: none."""
-    resources: ResourcesConfig = ResourcesConfig()
-    """Default: see :class:`ResourcesConfig`."""
-
-    def problems(self) -> list[Finding]:
-        if self.type == "custom" and self.container is None:
-            return [Finding(("container",), "is required for a custom explainer")]
-        if self.type == "art" and self.container is not None:
-            return [Finding(("container",), "cannot be set for the art explainer (KServe provides its image); use type: custom")]
-        if self.type == "custom" and self.config:
-            return [Finding(("config",), "is for the art explainer; pass settings to a custom explainer as container args", self.config)]
-        if self.container is not None:
-            return [Finding(("container", *loc), "reads S3, but the explainer has no AWS credentials (pods reach AWS only "
-                            "through an IRSA service account; servestack gives one to the predictor and to a transformer "
-                            "with an s3:// storageUri, not to the explainer)", value)
-                    for loc, value in s3_reads(self.container)]
+        if self.type == "Recreate" and (self.max_surge is not None or self.max_unavailable is not None):
+            return [Finding(("type",), "Recreate has no maxSurge or maxUnavailable (those are RollingUpdate's)", self.type)]
         return []
 
-
-class LoggerConfig(ConfigModel):
-    """Payload logging: requests and/or responses sent as CloudEvents to a sink."""
-
-    mode: Literal["all", "request", "response"] = "all"
-    """What to log. Default ``all``."""
-    url: str = Field(pattern=r"^https?://[^\s]+$")
-    """The sink that receives the events (http or https URL). Required."""
-
-
-class BatcherConfig(ConfigModel):
-    """Server-side request batching in front of the predictor."""
-
-    max_batch_size: int = Field(default=32, ge=1, le=10000)
-    """Requests per batch at most. Default 32."""
-    max_latency_ms: int = Field(default=500, ge=1, le=60000)
-    """Milliseconds a request waits for its batch to fill. Default 500."""
+    def render(self) -> dict[str, Any]:
+        rolling = {k: v for k, v in (("maxSurge", self.max_surge), ("maxUnavailable", self.max_unavailable)) if v is not None}
+        return {"type": self.type, **({"rollingUpdate": rolling} if rolling else {})}
 
 
 class EndpointConfig(ConfigModel):
@@ -338,6 +255,23 @@ class EndpointConfig(ConfigModel):
     """Request batching. Default: none."""
     rollout: RolloutConfig | None = None
     """A rollout in progress (or rolled back). Default: none."""
+    prometheus_scraping: bool = False
+    """Adds KServe's ``serving.kserve.io/enable-prometheus-scraping: "true"``: the pods get Prometheus
+    annotations for the runtime's metrics port and path (your Prometheus must then scrape them). Default false."""
+    visibility: Literal["external", "cluster-local"] = "external"
+    """``cluster-local``: no ingress, reachable inside the cluster only (the label
+    ``networking.kserve.io/visibility: cluster-local`` in Standard mode, Knative's
+    ``networking.knative.dev/visibility: cluster-local`` in Knative mode). Default ``external``."""
+    tag_routing: bool = False
+    """Knative mode: ``serving.kserve.io/enable-tag-routing: "true"``, so that the latest and the previous
+    revision answer on their own ``latest-``/``prev-`` URLs during a rollout. Default false."""
+    deployment_strategy: DeploymentStrategyConfig | None = None
+    """Standard mode: how the predictor's Deployment replaces pods. Default: Kubernetes' (RollingUpdate 25%/25%)."""
+    service_account_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+    """An existing service account in the namespace to run the model as, for credentials that are not IAM
+    (a Secret KServe reads for a Hugging Face token or S3 keys attached to it). servestack then creates
+    no service account and no IRSA role for the endpoint (so no ``kmsKeyArn``). Default: servestack's own
+    ``<endpoint>-model`` with an IRSA role for ``s3://`` models."""
 
     # Unknown keys are kept (not rejected while parsing) so that problems() can answer someone who
     # writes KServe's own fields with where they belong, naming the field and its value.
@@ -368,6 +302,20 @@ class EndpointConfig(ConfigModel):
         for key, value in sorted((self.model_extra or {}).items()):
             message = KSERVE_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}")
             found.append(Finding((key,), message, value))
+        if self.service_account_name is not None and self.model.kms_key_arn is not None:
+            found.append(Finding(("model", "kmsKeyArn"), "is granted to servestack's IRSA role, which an endpoint with "
+                                 "serviceAccountName does not get", self.model.kms_key_arn))
+        transformer = self.transformer
+        if transformer is not None and transformer.collocated:
+            model = self.model.container or self.model
+            taken = {p for p in (model.port, model.grpc_port) if p is not None}
+            if set(transformer.container.exposed_ports()) & taken:
+                found.append(Finding(("transformer", "container", "port"), "must differ from the model's ports "
+                                     f"({', '.join(map(str, sorted(taken)))}): both containers share the pod's network",
+                                     transformer.container.port or 8080))
+        if self.rollout is not None and self.model.storage is not None:
+            found.append(Finding(("rollout",), "needs model.storageUri (a candidate replaces the storage URI); this model "
+                                               "uses the storage spec"))
         if self.rollout is not None:
             found += [Finding(("rollout", *f.loc), f.message, f.value) for f in self.rollout.candidate_problems(
                 self.model.version, self.model.storage_uri, custom_container=self.model.container is not None)]

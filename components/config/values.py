@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from ..images import ImagePin, image_pin
 
-STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://")
+STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://", "https://")
 
 _CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
 _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -113,6 +113,8 @@ def checked_storage_uri(value: str | None) -> str | None:
         return value
     if not value.startswith(STORAGE_SCHEMES):
         raise ValueError(f"must start with one of {', '.join(STORAGE_SCHEMES)}")
+    if value.startswith("https://") and not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s]+", value):
+        raise ValueError("must be https://<host>/<path> of the model file or archive")
     if value.startswith("hf://"):
         problem = hf_uri_problem(value)
         if problem:

@@ -105,6 +105,43 @@ def feature_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
                                            "storageUri": f"{BUCKET}/summarizer/0.9.2", "version": "0.9.2"}),
         "ctr-fpga": _endpoint("fpga", {"container": {"image": f"{ECR}/ml/anomaly-fpga:1.2.0", "port": 8080},
                                        "storageUri": f"{BUCKET}/anomaly/1.2.0", "version": "1.2.0"}),
+        **surface_endpoints(standard=standard),
+    }
+
+
+def surface_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
+    """The InferenceService surface beyond format and storage: args, command, env references, ports
+    (HTTP and h2c), probes, runtimeVersion, modelFormat.version, storage spec, https://, storage secrets,
+    Prometheus, visibility, tag routing (Knative), deploymentStrategy (Standard), a service account of
+    the user's, a collocated transformer, and vLLM through both built-in runtimes."""
+    mode_only = {"deploymentStrategy": {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": "0%"}} if standard \
+        else {"tagRouting": True}
+    probe = {"port": 8080, "httpPath": "/v2/health/ready", "periodSeconds": 5}
+    return {
+        "sf-hf-vllm": _endpoint("gpu", _model("huggingface", "sf-hf-vllm", formatVersion="1", args=[
+            "--model_name=sf-hf-vllm", "--backend=vllm", "--max-model-len=4096"],
+            env={"HF_TOKEN": {"secretKeyRef": {"name": "hf-secret", "key": "HF_TOKEN"}}}),
+            serviceAccountName="hf-reader", prometheusScraping=True, visibility="cluster-local", **mode_only),
+        "sf-vllm": _endpoint("gpu", _model("vLLM", "sf-vllm", runtime="kserve-vllmserver", runtimeVersion="0.11.0",
+                                           command=["python", "-m", "vllm.entrypoints.openai.api_server"],
+                                           args=["--max-model-len=4096"], startupProbe={**probe, "httpPath": "/health",
+                                                                                        "failureThreshold": 60})),
+        "sf-grpc": _endpoint("system", _model("tensorflow", "sf-grpc", protocolVersion="grpc-v2", grpcPort=9000,
+                                              readinessProbe={"port": 9000, "grpc": True})),
+        "sf-storage": _endpoint("system", {"format": "sklearn", "version": "1.0.0", "storageSecretName": "minio-credentials",
+                                           "storage": {"key": "minio", "path": "models/sf-storage/1.0.0",
+                                                       "parameters": {"bucket": "ml"}}}),
+        "sf-https": _endpoint("system", _model("sklearn", "sf-https", storageUri="https://models.example.com/iris/1.0.0/model.joblib",
+                                               port=8080, readinessProbe=probe,
+                                               livenessProbe={"port": 8080, "tcp": True, "failureThreshold": 6})),
+        "sf-ctr": _endpoint("system", {"version": "2.0.0", "container": {
+            "image": f"{ECR}/ml/scorer:2.0.0", "command": ["python", "-m", "scorer"], "port": 8080, "readinessProbe": probe,
+            "env": {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}}, "WORKERS": "2"}}}),
+        "sf-colloc": _endpoint("system", _model("sklearn", "sf-colloc", args=["--http_port=8085"],
+                                                **({"port": 8085} if standard else {})),
+                               transformer={"collocated": True, "container": {
+                                   "image": f"{ECR}/ml/features:1.8.0", "port": 8080,
+                                   "args": ["--model_name=sf-colloc", "--predictor_host=localhost:8085"]}}),
     }
 
 
@@ -207,7 +244,9 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
             istio, {"fmt-sklearn": standalone_formats["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},
             mode="Knative"),
         "conformance-kubeflow": _with_rollouts(
-            kubeflow, {**format_endpoints(versions.KUBEFLOW_KSERVE.version), **feature_endpoints(standard=False)}, mode="Knative"),
+            kubeflow, {**format_endpoints(versions.KUBEFLOW_KSERVE.version),
+                       # Kubeflow's KServe v0.16.0 has no vLLM runtime.
+                       **{k: v for k, v in feature_endpoints(standard=False).items() if k != "sf-vllm"}}, mode="Knative"),
     }
 
 
