@@ -67,7 +67,7 @@ class ParallelismConfig(ConfigModel):
 
     tensor: int = Field(default=1, ge=1, le=64)
     """Tensor-parallel size: GPUs one model copy spans inside a pod. Default 1."""
-    pipeline: int = Field(default=1, ge=1, le=1)
+    pipeline: int = Field(default=1, ge=1, le=64)
     """Pipeline-parallel size. Only 1: KServe v0.20.0 ships no pipeline-parallel preset
     (``LLMInferenceServiceConfig``), so a larger value would reach vLLM without the worker wiring it
     needs. Default 1."""
@@ -91,6 +91,9 @@ class ParallelismConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         found = []
+        if self.pipeline > 1:
+            found.append(Finding(("pipeline",), "must be 1: KServe v0.20.0 ships no pipeline-parallel preset, so the "
+                                                "workers would not be wired for it; use tensor or data parallelism", self.pipeline))
         if self.data_local > self.data:
             found.append(Finding(("dataLocal",), f"must not exceed data ({self.data})", self.data_local))
         elif self.data % self.data_local:
