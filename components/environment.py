@@ -23,6 +23,9 @@ from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs
 from .config import StackConfig
 from .device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
 from .endpoint import ModelEndpoint, ModelEndpointArgs
+from .llm_endpoint import LlmEndpoint, LlmEndpointArgs
+from .llm_inference_service import needs_leader_worker_set
+from .llm_platform import LlmNeeds
 from .handles import ClusterHandle, NetworkHandle, PlatformHandle
 from .network import Network, NetworkArgs, existing_network
 from .node_pools import NodePools, NodePoolsArgs
@@ -48,6 +51,8 @@ class Layers:
     cluster: ClusterHandle
     platform: PlatformHandle
     outputs: dict[str, pulumi.Input]
+    llm_ready: list[pulumi.Resource]
+    """The platform's LLM installs (empty without LLM endpoints or on a referenced platform)."""
 
 
 def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
@@ -76,7 +81,9 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
     )
     handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
         *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *(plugins.plugins[k] for k in sorted(plugins.plugins))])
-    platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle), opts).handle
+    llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
+    serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm), opts)
+    platform = serving.handle
 
     # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
     # plus the network for whoever places load balancers.
@@ -95,7 +102,7 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
         "publicSubnetIds": network.public_subnet_ids,
         "platform": platform_output(config.platform, platform),
     }
-    return Layers(cluster=handle, platform=platform, outputs=outputs)
+    return Layers(cluster=handle, platform=platform, outputs=outputs, llm_ready=serving.llm_ready)
 
 
 def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
@@ -105,7 +112,7 @@ def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str]
     cluster = ExistingCluster(f"{name}-cluster", ExistingClusterArgs(stack=stack), opts).handle
     platform = ExistingPlatform(f"{name}-platform", ExistingPlatformArgs(stack=stack, cluster=cluster), opts).handle
     outputs = {"tier": config.tier, "region": config.region, "clusterName": cluster.name, "clusterStack": stack}
-    return Layers(cluster=cluster, platform=platform, outputs=outputs)
+    return Layers(cluster=cluster, platform=platform, outputs=outputs, llm_ready=[])
 
 
 class ServingEnvironment(pulumi.ComponentResource):
@@ -136,4 +143,15 @@ class ServingEnvironment(pulumi.ComponentResource):
         }
         if self.endpoints:
             self.outputs["endpoints"] = {k: e.outputs for k, e in sorted(self.endpoints.items())}
+        self.llm_endpoints = {
+            endpoint: LlmEndpoint(
+                f"{name}-llm-{endpoint}",
+                LlmEndpointArgs(config=endpoint_config, cluster=self.cluster, platform=self.platform,
+                                ready=layers.llm_ready, tags=tags, name=endpoint),
+                pulumi.ResourceOptions(parent=self),
+            )
+            for endpoint, endpoint_config in sorted(config.llm_endpoints.items())
+        }
+        if self.llm_endpoints:
+            self.outputs["llmEndpoints"] = {k: e.outputs for k, e in sorted(self.llm_endpoints.items())}
         self.register_outputs(self.outputs)

@@ -24,6 +24,7 @@ import pulumi_kubernetes as k8s
 from . import versions
 from .config.platform import PlatformConfig, platform_kserve_version
 from .handles import ClusterHandle, PlatformHandle
+from .llm_platform import LWS_NAMESPACE, LlmNeeds, gie_manifest_url, llm_gateway, llmisvc_resources_values, lws_values, runtime_configs_llm_values
 from .kubeflow import KUBEFLOW_KNATIVE_LAYER, KUBEFLOW_KSERVE_LAYER, kubeflow_layers
 from .placement import PoolPlacement
 from .versions import Pinned
@@ -125,6 +126,8 @@ def release_manifest(pinned: Pinned, file: str) -> str:
 class ServingPlatformArgs:
     config: PlatformConfig
     cluster: ClusterHandle
+    llm: LlmNeeds | None = None
+    """What the stack's LLM endpoints need (:mod:`components.llm_platform`); None: no LLM installs."""
 
 
 class ServingPlatform(pulumi.ComponentResource):
@@ -136,6 +139,8 @@ class ServingPlatform(pulumi.ComponentResource):
     namespaces: dict[str, k8s.core.v1.Namespace]
     kubeflow_layers: dict[str, list[pulumi.Resource]]
     """Kubeflow's kustomize directories (and patches) by layer, in install order; empty without Kubeflow."""
+    llm_ready: list[pulumi.Resource]
+    """The LLM installs an LLMInferenceService waits for (empty without LLM endpoints)."""
 
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:platform:ServingPlatform", name, None, opts)
@@ -145,6 +150,8 @@ class ServingPlatform(pulumi.ComponentResource):
         self._provider = cluster.kubernetes_provider
         self.releases = {}
         self.kubeflow_layers: dict[str, list[pulumi.Resource]] = {}
+        self.llm_ready: list[pulumi.Resource] = []
+        self._llm_needs = args.llm
 
         cert_manager = self._release("cert-manager", versions.CERT_MANAGER, CERT_MANAGER_NAMESPACE,
                                      cert_manager_values(), cluster.ready)
@@ -225,19 +232,53 @@ class ServingPlatform(pulumi.ComponentResource):
 
     def _kserve(self, cert_manager: k8s.helm.v3.Release) -> list[pulumi.Resource]:
         config, cluster = self._config, self._cluster
+        llm = self._llm_needs
+        gateway_api: list[pulumi.Resource] = []
         if config.kserve.deployment_mode == "Knative":
             networking = self._knative()
+            if llm is not None:
+                gateway_api = self._gateway_api()  # LLM routing runs on the Gateway API in every mode
         else:
-            networking = self._gateway_api()
+            networking = gateway_api = self._gateway_api()
 
         crd = self._release("kserve-crd", versions.KSERVE_CRD, KSERVE_NAMESPACE, {}, [cert_manager, *cluster.ready])
         controller = self._release("kserve-resources", versions.KSERVE_RESOURCES, KSERVE_NAMESPACE,
                                    kserve_resources_values(config), [crd, cert_manager, *networking])
+        runtime_values = kserve_runtime_values()
+        llm_installs: list[pulumi.Resource] = []
+        if llm is not None:
+            runtime_values = runtime_configs_llm_values(runtime_values)
+            llm_installs = self._llm(llm, cert_manager, crd, controller, gateway_api)
         runtimes = self._release("kserve-runtime-configs", versions.KSERVE_RUNTIME_CONFIGS, KSERVE_NAMESPACE,
-                                 kserve_runtime_values(), [controller])
+                                 runtime_values, [controller, *llm_installs])
+        if llm is not None:
+            self.llm_ready = [runtimes, *llm_installs[1:]]
         # The runtimes wait for the controller, which waits for the CRDs, cert-manager, the
         # networking layer and (through them) the cluster: the one install endpoints wait for.
         return [runtimes]
+
+    def _llm(self, llm: LlmNeeds, cert_manager: pulumi.Resource, crd: pulumi.Resource, controller: pulumi.Resource,
+             gateway_api: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """The llmisvc CRDs and controller, the InferencePool CRDs, LWS and the LLM Gateway
+        (:mod:`components.llm_platform`); the first is the controller, the rest what endpoints wait for too."""
+        cluster = self._cluster
+        llm_crd = self._release("kserve-llmisvc-crd", versions.KSERVE_LLMISVC_CRD, KSERVE_NAMESPACE, {},
+                                [cert_manager, crd, *cluster.ready])
+        gie = k8s.yaml.v2.ConfigFile(f"{self._name}-gateway-api-inference-extension", file=gie_manifest_url(),
+                                     opts=self._remote_child([*gateway_api, *cluster.ready]))
+        llm_controller = self._release("kserve-llmisvc-resources", versions.KSERVE_LLMISVC_RESOURCES, KSERVE_NAMESPACE,
+                                       llmisvc_resources_values(), [llm_crd, gie, controller, *gateway_api])
+        installed: list[pulumi.Resource] = [llm_controller]
+        if self._config.kserve.deployment_mode == "Knative":
+            # Standard mode's kserve-resources chart creates this Gateway (createGateway); Knative mode's does not.
+            gateway = llm_gateway(ENVOY_GATEWAY_CLASS)
+            installed.append(k8s.apiextensions.CustomResource(
+                f"{self._name}-llm-gateway", api_version=gateway["apiVersion"], kind=gateway["kind"],
+                metadata=k8s.meta.v1.ObjectMetaArgs(**gateway["metadata"]), spec=gateway["spec"],
+                opts=self._child([*gateway_api, controller])))
+        if llm.multi_node:
+            installed.append(self._release("lws", versions.LWS, LWS_NAMESPACE, lws_values(), cluster.ready))
+        return installed
 
     def _knative(self) -> list[pulumi.Resource]:
         """Knative Serving from its release manifests, its networking layer and feature flags."""

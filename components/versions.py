@@ -85,10 +85,21 @@ KNATIVE_NET_ISTIO = Pinned("net-istio", "knative-v1.21.1", "https://github.com/k
 # Istio, when Knative networks through it: KServe's kserve-deps.env ISTIO_VERSION.
 ISTIO = Pinned("istio", "1.27.1", "https://istio-release.storage.googleapis.com/charts")
 
-# Standard mode: Envoy Gateway (bundles the Gateway API CRDs) is the Gateway API implementation
-# KServe tests Standard mode with (kserve-deps.env ENVOY_GATEWAY_VERSION v1.7.0); v1.7.2 is the
-# latest patch of that minor.
-ENVOY_GATEWAY = Pinned("gateway-helm", "v1.7.2", "oci://docker.io/envoyproxy/gateway-helm")
+# Envoy Gateway (bundles the Gateway API CRDs): the Gateway API implementation of Standard mode and
+# of LLM endpoints, installed once per cluster. KServe v0.20.0's kserve-deps.env pins
+# ENVOY_GATEWAY_VERSION v1.8.1 and GATEWAY_API_VERSION v1.5.1, the bundle v1.8.1 ships (v1.7.2
+# bundled Gateway API v1.4.1, older than LLMInferenceService's routing is tested with).
+ENVOY_GATEWAY = Pinned("gateway-helm", "v1.8.1", "oci://docker.io/envoyproxy/gateway-helm")
+
+# LLM endpoints (LLMInferenceService), installed only when a stack declares servestack:llmEndpoints,
+# pinned as KServe v0.20.0's kserve-deps.env says (GIE_VERSION, LWS_VERSION).
+KSERVE_LLMISVC_CRD = Pinned("kserve-llmisvc-crd", "v0.20.0", "oci://ghcr.io/kserve/charts/kserve-llmisvc-crd")
+KSERVE_LLMISVC_RESOURCES = Pinned("kserve-llmisvc-resources", "v0.20.0", "oci://ghcr.io/kserve/charts/kserve-llmisvc-resources")
+GATEWAY_API_INFERENCE_EXTENSION = Pinned(
+    "gateway-api-inference-extension", "v1.5.0",
+    "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download")
+# LeaderWorkerSet, for multi-node LLM workloads only: the release's chart (registry.k8s.io/lws/charts/lws).
+LWS = Pinned("lws", "0.8.0", "oci://registry.k8s.io/lws/charts/lws")
 
 # Kubeflow AI reference platform 26.03 (kubeflow/website releases/kubeflow-26.03.md): manifests
 # tag `26.03`, which bundles KServe v0.16.0 (with Knative 1.20.0, Istio 1.29.0).

@@ -56,7 +56,7 @@ def test_prod_private_three_zones_all_kinds(plans):
     assert len(vpc["subnetIds"]) == 3
     pools = pools_of(plan)
     assert {k: v["amiType"] for k, v in pools.items()} == {
-        "fpga": "CUSTOM", "gpu": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "system": "AL2023_x86_64_STANDARD",
+        "fpga": "CUSTOM", "gpu": "AL2023_x86_64_NVIDIA", "llm": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "system": "AL2023_x86_64_STANDARD",
     }
     assert all(v["subnetIds"] == vpc["subnetIds"] for v in pools.values())
     assert plugin_releases(plan) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
@@ -77,7 +77,7 @@ def test_exports_what_a_serving_stack_needs(plans):
     outputs = plans["dev"].document["outputs"]
     assert sorted(outputs) == sorted([
         "tier", "region", "clusterName", "clusterEndpoint", "clusterCertificateAuthority", "oidcProviderArn", "oidcIssuer",
-        "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds", "platform", "endpoints",
+        "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds", "platform", "endpoints", "llmEndpoints",
     ])
     assert outputs["clusterName"] == "servestack-dev"
     assert outputs["oidcIssuer"].startswith("oidc.eks.us-east-1.amazonaws.com/id/")

@@ -332,7 +332,7 @@ def test_standard_mode_installs_envoy_gateway_and_its_gateway_class_before_kserv
     assert {k: envoy["inputs"].get(k) for k in ("name", "chart", "version", "namespace", "repositoryOpts")} == {
         "name": "envoy-gateway",
         "chart": "oci://docker.io/envoyproxy/gateway-helm",
-        "version": "v1.7.2",
+        "version": "v1.8.1",
         "namespace": "envoy-gateway-system",
         "repositoryOpts": None,
     }

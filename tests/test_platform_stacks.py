@@ -29,11 +29,18 @@ def platform_releases(plan) -> dict[str, dict]:
 def test_dev_runs_kserve_in_knative_mode_with_kourier(plans):
     plan = plans["dev"]
     releases = platform_releases(plan)
-    assert sorted(releases) == ["cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs"]
+    # dev's LLM endpoint (single node) adds the llmisvc charts and Envoy Gateway for its route, not LWS.
+    assert sorted(releases) == ["cert-manager", "envoy-gateway", "kserve-crd", "kserve-llmisvc-crd", "kserve-llmisvc-resources",
+                                "kserve-resources", "kserve-runtime-configs"]
     assert releases["kserve-resources"]["inputs"]["values"]["kserve"]["controller"]["deploymentMode"] == "Knative"
+    assert releases["kserve-runtime-configs"]["inputs"]["values"]["kserve"]["llmisvcConfigs"] == {"enabled": True}
     assert sorted(resources(plan, CONFIG_FILE)) == [
+        "servestack-platform-gateway-api-inference-extension",
         "servestack-platform-knative-kourier", "servestack-platform-knative-serving-core", "servestack-platform-knative-serving-crds",
     ]
+    assert resources(plan, CONFIG_FILE)["servestack-platform-gateway-api-inference-extension"]["inputs"]["file"] == (
+        "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.5.0/manifests.yaml")
+    assert "servestack-platform-llm-gateway" in resources(plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
     # Every endpoint has a node selector, and dev's GPU pool is tainted: Knative must accept both fields.
     assert sorted(resource(plan, PATCH, "servestack-platform-knative-config-features")["inputs"]["data"]) == [
         "kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations"]
@@ -53,9 +60,12 @@ def test_staging_runs_kubeflow_and_no_standalone_kserve(plans):
 def test_prod_runs_kserve_in_standard_mode_behind_envoy_gateway(plans):
     plan = plans["prod"]
     releases = platform_releases(plan)
-    assert sorted(releases) == ["cert-manager", "envoy-gateway", "kserve-crd", "kserve-resources", "kserve-runtime-configs"]
+    assert sorted(releases) == ["cert-manager", "envoy-gateway", "kserve-crd", "kserve-llmisvc-crd", "kserve-llmisvc-resources",
+                                "kserve-resources", "kserve-runtime-configs"]
     assert releases["kserve-resources"]["inputs"]["values"]["kserve"]["controller"]["deploymentMode"] == "Standard"
-    assert resources(plan, CONFIG_FILE) == {}
+    # One Envoy Gateway serves Standard mode and the LLM route; the kserve-resources chart creates the Gateway.
+    assert sorted(resources(plan, CONFIG_FILE)) == ["servestack-platform-gateway-api-inference-extension"]
+    assert resources(plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway") == {}
     assert resources(plan, DIRECTORY) == {}
     assert "servestack-platform-gatewayclass-envoy" in resources(plan, "kubernetes:gateway.networking.k8s.io/v1:GatewayClass")
 
@@ -68,7 +78,7 @@ def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
     plugins |= {state["urn"] for state in resources(plan, "kubernetes:apps/v1:DaemonSet").values()}  # the FPGA plugin
     addons = {state["urn"] for state in resources(plan, "aws:eks/addon:Addon").values()
               if state["inputs"]["addonName"] in ("coredns", "aws-ebs-csi-driver")}
-    assert len(node_groups) == 4 and len(plugins) == 3 and len(addons) == 2
+    assert len(node_groups) == 5 and len(plugins) == 3 and len(addons) == 2
     assert set(cert_manager["dependencies"]) == node_groups | plugins | addons
     provider = resource(plan, "pulumi:providers:kubernetes", "servestack-cluster-k8s")["urn"]
     for state in platform_releases(plan).values():

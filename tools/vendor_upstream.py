@@ -33,7 +33,7 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
     DEFAULT_UPSTREAM, GENERATED_BY, KSERVE_REPO, LICENSE, REPO, RUNTIME_DATA, TEST_DATA, Source, _crd_entry,
     dump, load_yaml_documents, provenance, share_subtrees, strip_descriptions, value_inventory,
 )
-
+from upstream_llm import llm_derivations
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
 
 #: Runtime files present in upstream's ``config/runtimes/`` that the KServe release does NOT
@@ -345,7 +345,7 @@ def derivations() -> list[Derivation]:
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
     found.append(derive_kubeflow_targets)
     found.append(derive_knative_features)
-    return found
+    return found + llm_derivations()
 
 
 def dump_for(relpath: Path, data: Any) -> str:

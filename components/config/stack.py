@@ -20,11 +20,13 @@ from pulumi.runtime import config as runtime_config
 from pydantic import TypeAdapter, ValidationError
 
 from .. import catalog, versions
+from ..placement import placement_for
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
 from .endpoint_fit import endpoint_problems
 from .endpoints import EndpointConfig, EndpointName
+from .llm_endpoints import LlmEndpointConfig, llm_problems
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
 from .platform import PlatformConfig
@@ -57,6 +59,8 @@ class StackConfig(ConfigModel):
     """The serving platform. Default: KServe in Knative mode."""
     endpoints: dict[EndpointName, EndpointConfig] = {}
     """Model-serving endpoints (KServe InferenceServices) keyed by name. Default: none."""
+    llm_endpoints: dict[EndpointName, LlmEndpointConfig] = {}
+    """LLM endpoints (KServe LLMInferenceServices) keyed by name; see :mod:`.llm_endpoints`. Default: none."""
 
     @property
     def is_production(self) -> bool:
@@ -64,7 +68,31 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return self._cluster_problems() + self._platform_problems() + self._endpoint_problems()
+        return self._cluster_problems() + self._platform_problems() + self._endpoint_problems() + self._llm_problems()
+
+    def _llm_problems(self) -> list[Finding]:
+        if not self.llm_endpoints:
+            return []
+        found = [Finding(("llmEndpoints", name), "has the same name as an InferenceService endpoint (both name the "
+                                                 "service account and the model's IAM role)", name)
+                 for name in sorted(set(self.llm_endpoints) & set(self.endpoints))]
+        if self.cluster.existing is not None:
+            return found + [Finding(("llmEndpoints",), "cannot be declared on a stack whose cluster another stack owns "
+                                                       f"({self.cluster.existing}) yet: declare them in that platform stack, "
+                                                       "which installs the LLMInferenceService controller and its Gateway",
+                                    sorted(self.llm_endpoints))]
+        if self.platform.kubeflow.enabled:
+            found.append(Finding(("llmEndpoints",), f"need the standalone KServe {versions.KSERVE_API.version}: Kubeflow's "
+                                                    f"KServe {versions.KUBEFLOW_KSERVE.version} has no LLMInferenceService "
+                                                    "v1alpha2", sorted(self.llm_endpoints)))
+        for name, endpoint in sorted(self.llm_endpoints.items()):
+            if endpoint.namespace not in self.platform.endpoint_namespaces:
+                found.append(Finding(("llmEndpoints", name, "namespace"), "is not one of the platform's endpoint namespaces "
+                                     f"({', '.join(self.platform.endpoint_namespaces)}); add it to "
+                                     "servestack:platform.endpointNamespaces", endpoint.namespace))
+        placements = {name: placement_for(name, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
+                      for name, pool in self.node_pools.items()}
+        return found + llm_problems(self.llm_endpoints, placements)
 
     def _platform_problems(self) -> list[Finding]:
         kubeflow = self.platform.kubeflow

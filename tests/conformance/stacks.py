@@ -221,6 +221,27 @@ def _with_rollouts(config: dict[str, Any], endpoints: dict[str, Any], *, mode: s
     return {**config, "servestack:endpoints": {**endpoints, **states}}
 
 
+LLM_POOL = {"instanceTypes": ["g6e.12xlarge"], "minSize": 0, "maxSize": 4}
+LLM_HF_URI = "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f249a16976918f6564b8830bc894c89659"
+
+
+def llm_endpoints() -> dict[str, Any]:
+    """One LLM endpoint per shape: single node (hf://), tensor parallel (s3://), prefill/decode,
+    multi-node data parallel (LeaderWorkerSet), and both split and multi-node."""
+    return {
+        "llm-single": {"pool": "gpu", "model": {"uri": LLM_HF_URI, "version": "3.1-8b"}, "args": ["--max-model-len=4096"]},
+        "llm-tensor": {"pool": "llm", "model": {"uri": f"{BUCKET}/llm-tensor/1.0.0", "name": "Qwen/Qwen2.5-32B-Instruct",
+                                                 "version": "1.0.0"}, "replicas": 2, "parallelism": {"tensor": 4}},
+        "llm-pd": {"pool": "llm", "model": {"uri": "oci://ghcr.io/acme/models/chat:1.0.0", "version": "1.0.0"},
+                   "parallelism": {"tensor": 2}, "prefill": {"replicas": 2, "parallelism": {"tensor": 2}}},
+        "llm-dp": {"pool": "llm", "model": {"uri": "pvc://models-pvc/deepseek", "version": "1.0.0"},
+                   "parallelism": {"data": 8, "dataLocal": 4}},
+        "llm-pd-dp": {"pool": "llm", "model": {"uri": f"{BUCKET}/llm-pd-dp/1.0.0", "version": "1.0.0"},
+                      "parallelism": {"data": 4, "dataLocal": 2, "tensor": 2},
+                      "prefill": {"parallelism": {"data": 4, "dataLocal": 4}}},
+    }
+
+
 def generated_configs() -> dict[str, dict[str, Any]]:
     """Every generated feature stack's config, by stack name (a fresh copy to mutate)."""
     return copy.deepcopy(_generated_configs())
@@ -238,8 +259,10 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
     return {
         "conformance-knative-kourier": _with_rollouts(
             knative, {**standalone_formats, **feature_endpoints(standard=False)}, mode="Knative"),
-        "conformance-standard-envoy": _with_rollouts(
-            standard, {**standalone_formats, **feature_endpoints(standard=True)}, mode="Standard"),
+        "conformance-standard-envoy": {**_with_rollouts(
+            {**standard, "servestack:nodePools": {**standard["servestack:nodePools"], "llm": LLM_POOL}},
+            {**standalone_formats, **feature_endpoints(standard=True)}, mode="Standard"),
+            "servestack:llmEndpoints": llm_endpoints()},
         "conformance-knative-istio-cpu": _with_rollouts(
             istio, {"fmt-sklearn": standalone_formats["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},
             mode="Knative"),

@@ -1,0 +1,124 @@
+"""LlmEndpoint: one KServe LLMInferenceService with the identity that may read its model.
+
+Per LLM endpoint: a Kubernetes service account that the workload pods (and workers, and prefill
+pods) run as; for an ``s3://`` model an IAM role only that service account can assume (IRSA) with
+read access to only the model's prefix, exactly as for InferenceService endpoints
+(:mod:`components.endpoint`); and the LLMInferenceService, created once the platform's LLM
+installs (the llmisvc controller, the presets, the Gateway, and LeaderWorkerSet when multi-node)
+are ready. The rendering is :mod:`components.llm_inference_service`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .config.llm_endpoints import LlmEndpointConfig, placement_problems
+from .endpoint import IRSA_ANNOTATION, storage_prefixes
+from .handles import ClusterHandle, PlatformHandle
+from .iam import irsa_trust_policy, read_policy
+from .inference_service import service_account_name
+from .llm_inference_service import devices_per_replica, render_llm_inference_service, total_devices
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmEndpointArgs:
+    config: LlmEndpointConfig
+    cluster: ClusterHandle
+    platform: PlatformHandle
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """The platform's LLM installs the LLMInferenceService waits for (none on a referenced platform)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    name: str | None = None
+
+
+class LlmEndpoint(pulumi.ComponentResource):
+    """One LLM endpoint. Outputs: name, namespace, pool, service account, role ARN, devices."""
+
+    llm_inference_service: k8s.apiextensions.CustomResource
+    service_account: k8s.core.v1.ServiceAccount
+    role: aws.iam.Role | None
+    manifest: dict[str, Any]
+
+    def __init__(self, name: str, args: LlmEndpointArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("servestack:endpoint:LlmEndpoint", name, None, opts)
+        config, cluster, platform = args.config, args.cluster, args.platform
+        endpoint = args.name or name
+        misfits = placement_problems(config, cluster.placements)
+        if misfits:
+            # A referenced cluster's pools are known only now (this stack's were checked with its config).
+            raise ValueError(f"LLM endpoint {endpoint} does not fit pool {config.pool}: " + "; ".join(
+                f"{'.'.join(map(str, f.loc))} {f.message}" for f in misfits))
+        placement = cluster.placements[config.pool]
+        namespace = platform.namespaces.get(config.namespace)
+        if namespace is None:
+            raise ValueError(f"LLM endpoint {endpoint}: namespace {config.namespace!r} is not one the platform provides "
+                             f"({', '.join(sorted(platform.namespaces)) or 'none'})")
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
+        sa_name = service_account_name(endpoint)
+
+        prefixes = storage_prefixes(config.model.uri)
+        self.role = None
+        read_access: list[pulumi.Resource] = []
+        annotations: dict[str, pulumi.Input[str]] = {}
+        if prefixes:
+            trust = pulumi.Output.all(cluster.oidc_provider_arn, cluster.oidc_issuer).apply(
+                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], config.namespace, sa_name), sort_keys=True))
+            self.role = aws.iam.Role(
+                f"{name}-model-reader",
+                assume_role_policy=trust,
+                description=f"Reads the model of LLM endpoint {endpoint} ({config.namespace}/{sa_name}) from S3",
+                max_session_duration=3600,
+                tags={**args.tags, "servestack:endpoint": endpoint},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            partition = pulumi.Output.from_input(cluster.partition)
+            policy = aws.iam.RolePolicy(
+                f"{name}-model-read",
+                role=self.role.name,
+                policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes, config.model.kms_key_arn), sort_keys=True)),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            read_access = [policy]
+            annotations[IRSA_ANNOTATION] = self.role.arn
+
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=sa_name, namespace=config.namespace,
+                labels={"servestack.io/endpoint": endpoint, "app.kubernetes.io/managed-by": "servestack"},
+                annotations=annotations or None,
+            ),
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+
+        self.manifest = render_llm_inference_service(endpoint, config, placement)
+        self.llm_inference_service = k8s.apiextensions.CustomResource(
+            f"{name}-llmisvc",
+            api_version=self.manifest["apiVersion"],
+            kind=self.manifest["kind"],
+            metadata=self.manifest["metadata"],
+            spec=self.manifest["spec"],
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[self.service_account, *read_access, *(args.ready or platform.ready or cluster.ready)])),
+        )
+
+        self.outputs = {
+            "name": endpoint,
+            "namespace": config.namespace,
+            "kind": "LLMInferenceService",
+            "pool": config.pool,
+            "serviceAccount": sa_name,
+            "roleArn": self.role.arn if self.role is not None else None,
+            "modelVersion": config.model.version,
+            "replicas": config.replicas,
+            "devicesPerReplica": devices_per_replica(config),
+            "devices": total_devices(config),
+        }
+        self.register_outputs(self.outputs)
