@@ -134,9 +134,31 @@ def render(document: CommentedMap, original: str) -> str:
     return text
 
 
-def endpoint(document: CommentedMap, name: str) -> CommentedMap:
-    """The mapping of endpoint ``name`` under ``config:`` / ``servestack:endpoints``."""
-    return document["config"][ENDPOINTS_KEY][name]
+def endpoint(document: CommentedMap, name: str, project: str = "servestack", shown_as: str = "the stack file") -> CommentedMap:
+    """The mapping of endpoint ``name`` under ``config:`` / ``servestack:endpoints`` (or
+    ``endpoints``, which Pulumi reads as project ``project``'s own key)."""
+    return document["config"][config_key(document["config"], ENDPOINTS_KEY, project, shown_as)][name]
+
+
+def config_key(config: CommentedMap, key: str, project: str, shown_as: str) -> str:
+    """``key`` (``namespace:name``) as the ``config:`` mapping spells it: Pulumi reads a key without
+    a namespace as the project's own, so ``endpoints`` is ``servestack:endpoints`` in project
+    ``servestack``. StackFileError if both spellings are there (see :func:`check_keys`)."""
+    check_keys(config, project, shown_as)
+    bare = key.partition(":")[2]
+    return bare if key not in config and key.startswith(f"{project}:") and bare in config else key
+
+
+def check_keys(config: CommentedMap, project: str, shown_as: str) -> None:
+    """StackFileError if two keys of ``config:`` are one key to Pulumi (``endpoints`` and
+    ``servestack:endpoints`` in project ``servestack``): which one a reader takes is not clear."""
+    seen: dict[str, str] = {}
+    for key in map(str, config):
+        qualified = key if ":" in key else f"{project}:{key}"
+        if qualified in seen:
+            raise StackFileError(f"{shown_as} sets {qualified} twice, as '{seen[qualified]}' and as '{key}' (Pulumi "
+                                 f"reads a key without a namespace as project {project}'s own); keep one")
+        seen[qualified] = key
 
 
 def plain(node: Any) -> Any:
@@ -157,7 +179,11 @@ def scalar(value: str) -> Any:
     """A string that YAML would read back as a string (``"3.1"`` stays text, not a float)."""
     import yaml as pyyaml
 
-    return value if isinstance(pyyaml.safe_load(value), str) else DoubleQuotedScalarString(value)
+    try:
+        plain_text = isinstance(pyyaml.safe_load(value), str)
+    except pyyaml.YAMLError:  # '[', '*a', '!!python/name:x': not a plain scalar at all
+        plain_text = False
+    return value if plain_text else DoubleQuotedScalarString(value)
 
 
 def flow_list(values: list[int]) -> CommentedSeq:
