@@ -70,11 +70,8 @@ class Stages:
 
     @classmethod
     def parse(cls, text: str) -> "Stages":
-        """``Stages.parse("10,50,100")`` (the ``--stages`` option): ASCII digits and commas only.
-
-        Python's ``int`` would also take ``10_0`` (100: an instant cutover from a typo), ``+10``,
-        spaces and non-ASCII digits; none of these is a stage.
-        """
+        """``Stages.parse("10,50,100")`` (``--stages``): ASCII digits and commas only, not all that
+        ``int`` takes (``10_0`` is 100 to it: an instant cutover from a typo; ``+10``, spaces)."""
         if not _STAGES_TEXT.fullmatch(text):
             raise ValueError(f"must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, "
                              f"no spaces); got {text!r}")
@@ -268,11 +265,9 @@ PREDICTOR_NAME_MAX = 20
 def predictor_name(version: str) -> str:
     """The Standard-mode predictor name of a model version: ``1.4.0`` -> ``v1-4-0`` (a DNS label).
 
-    A name that would be longer than :data:`PREDICTOR_NAME_MAX` is cut and ends with 6 hex digits
-    of the version's SHA-256, so versions that differ only after the cut
-    (``2.5-7b-instruct-awq-r2``, ``2.5-7b-instruct-awq``) name different predictors. Versions that
-    differ only in punctuation or case (``1.4.0``, ``1-4-0``) still share a name.
-    """
+    A name longer than :data:`PREDICTOR_NAME_MAX` is cut and ends with 6 hex digits of the version's
+    SHA-256, so ``2.5-7b-instruct-awq-r2`` and ``2.5-7b-instruct-awq`` differ; versions differing
+    only in punctuation or case (``1.4.0``, ``1-4-0``) still share a name."""
     name = "v" + re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
     if len(name) <= PREDICTOR_NAME_MAX:
         return name

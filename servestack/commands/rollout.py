@@ -1,404 +1,273 @@
-"""Staged model rollouts: the state machine, what KServe really does with it, and its record. Pure Python.
+"""``servestack rollout``: move model versions through their rollout stages, one reviewed commit each.
 
-A rollout moves an endpoint from its stable model to a candidate model through declared stages
-(percent of traffic to the candidate, strictly increasing, each from 0 to 100). Its state lives
-in stack config, so every move is a reviewed commit; ``servestack rollout`` makes the moves with
-:class:`Rollout`'s methods, which refuse illegal ones with :class:`RolloutRefused`.
-
-What a stage may be depends on what the deployment mode really routes (:func:`stages_problem`):
-
-* ``Knative``: the predictor carries the candidate with ``canaryTrafficPercent`` = the stage's
-  traffic; KServe splits traffic between the latest ready revision (the candidate) and the last
-  rolled-out one (the stable model). Stages run from 1 to 100 and end at 100 (the candidate takes
-  all traffic before it is promoted). Promotion removes the field; rollback sets it to 0.
-* ``Standard``: the predictor keeps the stable model under a ``name``; one ``spec.canary[]`` entry
-  carries the candidate as a named predictor with its own Deployment and Service. KServe v0.20.0
-  (the pinned release) sizes that Deployment but routes every request to the stable predictor:
-  weighted HTTPRoute backends for ``spec.canary[]`` came after it (kserve/kserve#5912). So the only
-  honest Standard-mode stage is 0%: the candidate runs beside the stable model, reachable only
-  through its own predictor Service, and ``promote`` is the cutover (blue/green). Rollback removes
-  the canary entry.
-
-The rollout's record (versions, stages, stage, phase, the traffic that really flows) is not
-written on the InferenceService, whose labels and annotations KServe copies into the pods: any
-value there that moved with a stage would restart every pod, stable ones included. It goes to
-a ConfigMap of its own (:class:`RolloutRecord`, :func:`record_name`), which nothing mounts.
+Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with the round-trip editor of
+:mod:`servestack.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
+and refuses an illegal move with exit code 2 without touching the file. The legality of a move is
+decided by the pure state machine in :mod:`components.rollout`; the edited config is validated
+like ``pulumi up`` would before it is written.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass, replace
-from enum import Enum
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import click
+from ruamel.yaml.comments import CommentedMap
 
-class RolloutRefused(ValueError):
-    """An illegal rollout move (advancing past the last stage, promoting early...)."""
+from .. import stackfile
+from .common import EXIT_INVALID, fail, project_option
 
-
-class Mode(str, Enum):
-    KNATIVE = "Knative"
-    STANDARD = "Standard"
-
-
-_STAGES_TEXT = re.compile(r"[0-9]+(?:,[0-9]+)*")
+#: ``--stages`` when not given, per deployment mode: traffic stages where KServe routes them (Knative),
+#: a blue/green candidate where it does not (Standard mode on KServe v0.20.0).
+DEFAULT_STAGES = {"Knative": "10,50,100", "Standard": "0"}
 
 
-@dataclass(frozen=True)
-class Stages:
-    """Percent of traffic to the candidate at each stage: whole percents from 0 to 100, strictly
-    increasing. What a deployment mode allows on top of that is :func:`stages_problem`'s."""
-
-    percents: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        if not self.percents:
-            raise ValueError("must list at least one stage")
-        if any(isinstance(p, bool) or not isinstance(p, int) for p in self.percents):
-            raise ValueError("must be whole percents")
-        if any(not 0 <= p <= 100 for p in self.percents):
-            raise ValueError("must be percents from 0 to 100")
-        if any(b <= a for a, b in zip(self.percents, self.percents[1:])):
-            raise ValueError("must be strictly increasing")
-
-    @classmethod
-    def of(cls, *percents: int) -> "Stages":
-        """``Stages.of(10, 50, 100)``."""
-        return cls(tuple(percents))
-
-    @classmethod
-    def parse(cls, text: str) -> "Stages":
-        """``Stages.parse("10,50,100")`` (the ``--stages`` option): ASCII digits and commas only.
-
-        Python's ``int`` would also take ``10_0`` (100: an instant cutover from a typo), ``+10``,
-        spaces and non-ASCII digits; none of these is a stage.
-        """
-        if not _STAGES_TEXT.fullmatch(text):
-            raise ValueError(f"must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, "
-                             f"no spaces); got {text!r}")
-        return cls(tuple(int(part) for part in text.split(",")))
-
-    def __iter__(self):
-        return iter(self.percents)
-
-    def __len__(self) -> int:
-        return len(self.percents)
-
-    def traffic_at(self, stage: int) -> int:
-        """Percent to the candidate at ``stage`` (counted from 1)."""
-        if not 1 <= stage <= len(self):
-            raise ValueError(f"stage must be between 1 and {len(self)}; got {stage}")
-        return self.percents[stage - 1]
-
-    def __str__(self) -> str:
-        return ",".join(str(p) for p in self.percents)
+class MoveRefused(Exception):
+    """A move that must not happen; the message says why and what to do instead."""
 
 
 @dataclass(frozen=True)
-class TrafficSplit:
-    """Percent of requests to the stable and the candidate model; the two add up to 100."""
-
-    stable: int
-    candidate: int
-
-    def __post_init__(self) -> None:
-        if self.stable + self.candidate != 100 or min(self.stable, self.candidate) < 0:
-            raise ValueError(f"a traffic split must be two non-negative percents adding up to 100; got {self.stable}/{self.candidate}")
-
-    @classmethod
-    def all_stable(cls) -> "TrafficSplit":
-        return cls(100, 0)
-
-    @classmethod
-    def to_candidate(cls, percent: int) -> "TrafficSplit":
-        return cls(100 - percent, percent)
-
-    def __str__(self) -> str:
-        return f"stable {self.stable}% / candidate {self.candidate}%"
-
-
-class Phase(str, Enum):
-    STEADY = "steady"
-    """Only the stable model; no rollout."""
-    IN_PROGRESS = "inProgress"
-    """The candidate runs and takes the current stage's share of traffic (what the mode routes)."""
-    ROLLED_BACK = "rolledBack"
-    """The candidate was rolled back: it takes no traffic, and may be replaced by a new start."""
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """Where one endpoint's rollout stands. Every move returns a new value or raises RolloutRefused."""
-
-    stable: str
-    """Version of the stable model."""
-    candidate: str | None = None
-    stages: Stages | None = None
-    stage: int = 0
-    """Current stage, counted from 1 (0 when steady)."""
-    phase: Phase = Phase.STEADY
-
-    def __post_init__(self) -> None:
-        if self.phase is Phase.STEADY:
-            if self.candidate is not None or self.stages is not None or self.stage != 0:
-                raise ValueError("a steady endpoint has no candidate, stages or stage")
-            return
-        if self.candidate is None or self.stages is None:
-            raise ValueError("a rollout needs a candidate and stages")
-        if self.candidate == self.stable:
-            raise ValueError(f"the candidate version must differ from the stable one ({self.stable})")
-        if not 1 <= self.stage <= len(self.stages):
-            raise ValueError(f"stage must be between 1 and {len(self.stages)}; got {self.stage}")
-
-    # --- named constructors --------------------------------------------------------------
-    @classmethod
-    def steady(cls, stable: str) -> "Rollout":
-        return cls(stable)
-
-    @classmethod
-    def in_progress(cls, stable: str, candidate: str, stages: Stages, stage: int = 1) -> "Rollout":
-        return cls(stable, candidate, stages, stage, Phase.IN_PROGRESS)
-
-    @classmethod
-    def rolled_back(cls, stable: str, candidate: str, stages: Stages, stage: int) -> "Rollout":
-        return cls(stable, candidate, stages, stage, Phase.ROLLED_BACK)
-
-    # --- moves -----------------------------------------------------------------------------
-    def start(self, candidate: str, stages: Stages) -> "Rollout":
-        if self.phase is Phase.IN_PROGRESS:
-            raise RolloutRefused(f"a rollout of {self.candidate} is in progress (stage {self.stage} of {len(self.stages)}); "
-                                 "promote or roll it back before starting another")
-        if candidate == self.stable:
-            raise RolloutRefused(f"version {candidate} is already the stable model")
-        return Rollout.in_progress(self.stable, candidate, stages)
-
-    def advance(self) -> "Rollout":
-        self._require_in_progress("advance")
-        if self.stage == len(self.stages):
-            raise RolloutRefused(f"{self.candidate} is at the last stage ({self.stages.traffic_at(self.stage)}%); "
-                                 "promote it or roll it back")
-        return Rollout.in_progress(self.stable, self.candidate, self.stages, self.stage + 1)
-
-    def promote(self) -> "Rollout":
-        self._require_in_progress("promote")
-        if self.stage != len(self.stages):
-            raise RolloutRefused(f"{self.candidate} is at stage {self.stage} of {len(self.stages)} "
-                                 f"({self.stages.traffic_at(self.stage)}%); advance it to the last stage ({self.stages.percents[-1]}%) "
-                                 "before promoting")
-        return Rollout.steady(self.candidate)
-
-    def rollback(self) -> "Rollout":
-        self._require_in_progress("roll back")
-        return Rollout.rolled_back(self.stable, self.candidate, self.stages, self.stage)
-
-    def _require_in_progress(self, move: str) -> None:
-        if self.phase is Phase.STEADY:
-            raise RolloutRefused(f"no rollout to {move}: {self.stable} is the only model (start one first)")
-        if self.phase is Phase.ROLLED_BACK:
-            raise RolloutRefused(f"no rollout to {move}: the rollout of {self.candidate} was rolled back (start a new one)")
-
-    # --- what it means -------------------------------------------------------------------
-    @property
-    def traffic(self) -> TrafficSplit:
-        if self.phase is Phase.IN_PROGRESS:
-            return TrafficSplit.to_candidate(self.stages.traffic_at(self.stage))
-        return TrafficSplit.all_stable()
-
-
-#: The KServe release whose routing of Standard-mode canaries :func:`stages_problem` describes.
-#: ``spec.canary[].trafficPercent`` routes nothing there; weighted backends came with kserve#5912,
-#: after it. A test fails when the pinned KServe moves past it, so that these rules are revisited.
-STANDARD_CANARY_UNROUTED_IN = "v0.20.0"
-STANDARD_CANARY_ROUTING_PR = "kserve/kserve#5912"
-#: Replicas of a Standard-mode candidate when ``rollout.candidateReplicas`` is not set. KServe's own
-#: default is the stable minReplicas times trafficPercent, rounded up: 0 replicas at a 0% stage.
-DEFAULT_CANDIDATE_REPLICAS = 1
-
-
-def stages_problem(mode: Mode | str, stages: Stages) -> str | None:
-    """Why ``stages`` are not what ``mode`` really routes (None when they are)."""
-    if Mode(mode) is Mode.KNATIVE:
-        if stages.percents[0] == 0:
-            return ("must be percents from 1 to 100 in Knative mode: a candidate revision at 0% receives no requests "
-                    "and has no address of its own (KServe tags it only with tag routing, which servestack does not "
-                    "enable); 0 is Standard mode's blue/green stage")
-        if stages.percents[-1] != 100:
-            return "must end at 100 in Knative mode (the candidate takes all traffic before it is promoted)"
-        return None
-    if any(stages.percents):
-        return (f"must all be 0 in Standard mode: KServe {STANDARD_CANARY_UNROUTED_IN} routes no traffic to "
-                f"spec.canary[] (every request goes to the stable predictor; weighted routing came later, with "
-                f"{STANDARD_CANARY_ROUTING_PR}). Use stages [0] for a blue/green cutover (the candidate runs beside "
-                "the stable model, reachable through its own predictor service, and promote switches all traffic), "
-                "or Knative mode for traffic stages")
-    return None
-
-
-def routed_percent(mode: Mode | str, declared: int) -> int:
-    """Percent of requests KServe really sends to a canary that declares ``declared`` percent."""
-    return declared if Mode(mode) is Mode.KNATIVE else 0
-
-
-def kserve_canary_replicas(stable_min: int | None, canary_min: int | None, traffic_percent: int) -> int:
-    """Replicas KServe v0.20.0 gives a Standard-mode canary's Deployment: the canary predictor's
-    minReplicas, else the stable minReplicas (default 1) times trafficPercent, rounded up."""
-    if canary_min is not None:
-        return canary_min
-    return -(-(1 if stable_min is None else stable_min) * traffic_percent // 100)
-
-
-def stable_min_during_canary(stable_min: int, canary_replicas: int) -> int:
-    """The stable predictor's minimum that KServe keeps while Standard-mode canaries exist: its
-    minReplicas lowered by the canaries' replicas, never below 1 (KServe v0.20.0's predictor
-    reconciler), although those canaries serve no traffic."""
-    return max(stable_min - canary_replicas, 1)
-
-
-def predictor_service(endpoint: str, version: str) -> str:
-    """The Service KServe creates for a named Standard-mode predictor: ``<isvc>-<name>-predictor``."""
-    return f"{endpoint}-{predictor_name(version)}-predictor"
-
-
-#: Longest Standard-mode predictor name (KServe's ``<isvc>-<name>-predictor`` must stay a DNS label).
-PREDICTOR_NAME_MAX = 20
-
-
-def predictor_name(version: str) -> str:
-    """The Standard-mode predictor name of a model version: ``1.4.0`` -> ``v1-4-0`` (a DNS label).
-
-    A name that would be longer than :data:`PREDICTOR_NAME_MAX` is cut and ends with 6 hex digits
-    of the version's SHA-256, so versions that differ only after the cut
-    (``2.5-7b-instruct-awq-r2``, ``2.5-7b-instruct-awq``) name different predictors. Versions that
-    differ only in punctuation or case (``1.4.0``, ``1-4-0``) still share a name.
-    """
-    name = "v" + re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
-    if len(name) <= PREDICTOR_NAME_MAX:
-        return name
-    suffix = hashlib.sha256(version.encode()).hexdigest()[:6]
-    return f"{name[:PREDICTOR_NAME_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
-
-
-# --------------------------------------------------------------------------- the rollout record
-
-#: Labels of every rollout record ConfigMap (readers find the records by the component label).
-RECORD_COMPONENT = "rollout-record"
-
-
-def record_name(endpoint: str) -> str:
-    """The ConfigMap that records an endpoint's rollout, in the endpoint's namespace."""
-    return f"{endpoint}-rollout"
-
-
-@dataclass(frozen=True)
-class RolloutRecord:
-    """Where an endpoint's rollout stands and what the platform really does with it.
-
-    Written by ModelEndpoint into the ConfigMap :func:`record_name` (``data``, all strings), and
-    read back by ``servestack diff``, ``check``, ``plan`` and ``rollout status``.
-    """
-
+class Edit:
+    stack: str
     endpoint: str
-    mode: str
-    phase: str
-    stable: str
-    candidate: str | None = None
-    stages: tuple[int, ...] = ()
-    stage: int = 0
-    """Counted from 1; 0 when steady."""
-    candidate_traffic: int = 0
-    """Percent of requests the platform really sends to the candidate."""
-    stable_min_replicas: int | None = None
-    """The stable predictor's minReplicas as configured."""
-    candidate_replicas: int | None = None
-    """Standard mode with a canary: replicas of the candidate's Deployment."""
-    stable_min_during_canary: int | None = None
-    """Standard mode with a canary: the stable minimum KServe keeps while the canary exists."""
-    candidate_service: str | None = None
-    """Standard mode with a canary: the candidate's own predictor Service (its only way in)."""
-
-    @property
-    def traffic(self) -> TrafficSplit:
-        return TrafficSplit.to_candidate(self.candidate_traffic)
-
-    @property
-    def in_progress(self) -> bool:
-        return self.phase == Phase.IN_PROGRESS.value
-
-    def to_data(self) -> dict[str, str]:
-        data = {"mode": self.mode, "phase": self.phase, "stableVersion": self.stable,
-                "traffic": str(self.traffic), "candidateTrafficPercent": str(self.candidate_traffic)}
-        optional = {
-            "candidateVersion": self.candidate,
-            "stages": ",".join(map(str, self.stages)) if self.stages else None,
-            "stage": str(self.stage) if self.stage else None,
-            "stableMinReplicas": self.stable_min_replicas,
-            "candidateReplicas": self.candidate_replicas,
-            "stableMinReplicasDuringCanary": self.stable_min_during_canary,
-            "candidateService": self.candidate_service,
-        }
-        data.update({k: str(v) for k, v in optional.items() if v is not None})
-        return dict(sorted(data.items()))
-
-    @classmethod
-    def from_data(cls, endpoint: str, data: Any) -> "RolloutRecord | None":
-        """The record in a ConfigMap's ``data`` (None when it is not one: a reader never fails on it)."""
-        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("mode", "phase", "stableVersion")):
-            return None
-
-        def number(key: str) -> int | None:
-            value = data.get(key)
-            return int(value) if isinstance(value, str) and value.isdigit() else None
-
-        stages = tuple(int(p) for p in str(data.get("stages") or "").split(",") if p.strip().isdigit())
-        return cls(endpoint, data["mode"], data["phase"], data["stableVersion"],
-                   data.get("candidateVersion") if isinstance(data.get("candidateVersion"), str) else None,
-                   stages, number("stage") or 0, number("candidateTrafficPercent") or 0, number("stableMinReplicas"),
-                   number("candidateReplicas"), number("stableMinReplicasDuringCanary"),
-                   data.get("candidateService") if isinstance(data.get("candidateService"), str) else None)
-
-    def describe_stage(self) -> str:
-        """``2/3 (10,50,100)``, ``rolled back at 2/3 (10,50,100)`` or ``-``."""
-        if not self.stages:
-            return "-"
-        where = f"{self.stage}/{len(self.stages)} ({','.join(map(str, self.stages))})"
-        return f"rolled back at {where}" if self.phase == Phase.ROLLED_BACK.value else where
-
-    def describe_replicas(self) -> str:
-        """What runs while a Standard-mode canary exists, e.g. ``stable min 4 → 3, candidate 1``."""
-        if self.candidate_replicas is None or self.stable_min_during_canary is None:
-            return "-"
-        return f"stable min {self.stable_min_replicas} → {self.stable_min_during_canary}, candidate {self.candidate_replicas}"
-
-    def describe(self) -> str:
-        """One line: versions, stage, the traffic really routed and, in Standard mode, the replicas."""
-        text = f"{self.stable} ({self.traffic.stable}%)"
-        if self.candidate is None:
-            return text
-        text += f" + candidate {self.candidate} ({self.traffic.candidate}%"
-        if self.candidate_service:
-            text += f", only at {self.candidate_service}"
-        text += ")"
-        stage = self.describe_stage()
-        text += f", {stage}" if self.phase == Phase.ROLLED_BACK.value else f", stage {stage}"
-        if self.candidate_replicas is not None:
-            text += f"; {self.describe_replicas()}"
-        return text
+    summary: str
+    """One line for the commit message: what the move did."""
+    before: str
+    after: str
 
 
-def rollout_record(endpoint: str, namespace: str, mode: Mode | str, rollout: Rollout, *, stable_min_replicas: int,
-                   candidate_replicas: int | None = None) -> RolloutRecord:
-    """The record of ``rollout`` as ``mode`` really runs it (``candidate_replicas``: Standard mode's, if set)."""
-    mode = Mode(mode)
-    record = RolloutRecord(
-        endpoint, mode.value, rollout.phase.value, rollout.stable, rollout.candidate,
-        tuple(rollout.stages) if rollout.stages else (), rollout.stage,
-        routed_percent(mode, rollout.traffic.candidate), stable_min_replicas,
-    )
-    if mode is Mode.STANDARD and rollout.phase is Phase.IN_PROGRESS:
-        replicas = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
-        record = replace(record, candidate_replicas=replicas,
-                         stable_min_during_canary=stable_min_during_canary(stable_min_replicas, replicas),
-                         candidate_service=f"{predictor_service(endpoint, rollout.candidate)}.{namespace}")
-    return record
+def _typed_config(project, stack: str, config: dict[str, Any]):
+    """Validate a stack's ``config:`` mapping exactly as the program does; ConfigError if invalid."""
+    from components.config.stack import NAMESPACE, REGION_KEY, parse_stack_config
+
+    stack_file = project.stack_from_config(stack, stackfile.plain(config))
+    relevant = {k: v for k, v in stack_file.decoded.items() if k.startswith(f"{NAMESPACE}:") or k == REGION_KEY}
+    return parse_stack_config(stack, relevant, stack_file.secret_keys)
+
+
+def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, version: str | None = None,
+               storage_uri: str | None = None, image: str | None = None, stages: str | None = None) -> Edit:
+    """Apply one move to a stack file's text; returns the edit or raises MoveRefused.
+
+    ``stages`` (``start`` only): percents such as ``10,50,100``; default: :data:`DEFAULT_STAGES` of
+    the endpoint's deployment mode.
+    """
+    from components.config import ConfigError
+    from components.rollout import RolloutRefused, Stages, stages_problem
+
+    path = f"stacks/Pulumi.{stack}.yaml"
+    try:
+        document = stackfile.parse(text, path)
+        stackfile.check_keys(document["config"], project.name, path)
+    except stackfile.StackFileError as error:
+        raise MoveRefused(str(error)) from None
+    config = document["config"]
+    try:
+        typed = _typed_config(project, stack, config)
+    except ConfigError as error:
+        raise MoveRefused(f"{path} is not valid as it stands; fix it first:\n{error}") from None
+    if endpoint not in typed.endpoints:
+        known = ", ".join(sorted(typed.endpoints)) or "none"
+        raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
+    current = typed.endpoints[endpoint].rollout_state()
+    mode = typed.deployment_mode_of(endpoint)
+    try:
+        node: CommentedMap = stackfile.endpoint(document, endpoint, project.name, path)
+    except stackfile.StackFileError as error:
+        raise MoveRefused(str(error)) from None
+
+    try:
+        if move == "start":
+            stages = DEFAULT_STAGES[mode] if stages is None else stages
+            try:
+                stage_list = Stages.parse(stages)
+            except ValueError as error:
+                raise MoveRefused(f"--stages {error}") from None
+            problem = stages_problem(mode, stage_list)
+            if problem:
+                raise MoveRefused(f"--stages {stage_list} {problem}")
+            nxt = current.start(version, stage_list)
+            candidate = CommentedMap()
+            candidate["version"] = stackfile.scalar(version)
+            if storage_uri is not None:
+                candidate["storageUri"] = storage_uri
+            if image is not None:
+                candidate["image"] = image
+            rollout = CommentedMap()
+            rollout["candidate"] = candidate
+            rollout["stages"] = stackfile.flow_list(list(stage_list))
+            rollout["stage"] = 1
+            previous = node.get("rollout")
+            if isinstance(previous, dict) and "candidateReplicas" in previous:
+                # set for this endpoint (Standard mode), not for the rolled-back candidate: it stays
+                rollout["candidateReplicas"] = previous["candidateReplicas"]
+            stackfile.put(node, "rollout", rollout)
+            summary = f"start rolling out {version} ({_traffic(mode, nxt)})"
+        elif move == "advance":
+            nxt = current.advance()
+            node["rollout"]["stage"] = nxt.stage
+            summary = f"advance {nxt.candidate} to stage {nxt.stage} of {len(nxt.stages)} ({_traffic(mode, nxt)})"
+        elif move == "rollback":
+            nxt = current.rollback()
+            stackfile.put(node["rollout"], "rolledBack", True)
+            summary = f"roll back {nxt.candidate} ({_traffic(mode, nxt)})"
+        elif move == "promote":
+            nxt = current.promote()
+            rollout, model = node["rollout"], node["model"]
+            stackfile.replace(model, "version", rollout["candidate"]["version"])
+            if "storageUri" in rollout["candidate"]:
+                stackfile.replace(model, "storageUri", rollout["candidate"]["storageUri"])
+            if "image" in rollout["candidate"]:
+                stackfile.replace(model["container"], "image", rollout["candidate"]["image"])
+            stackfile.delete(node, "rollout")
+            summary = f"promote {nxt.stable} to stable (replaces {current.stable})"
+        else:  # pragma: no cover - click restricts the moves
+            raise ValueError(move)
+    except RolloutRefused as error:
+        raise MoveRefused(f"{endpoint}: {error}") from None
+
+    try:
+        _typed_config(project, stack, config)
+    except ConfigError as error:
+        raise MoveRefused(f"the {move} would leave {path} invalid; nothing was written:\n{error}") from None
+    return Edit(stack, endpoint, summary, text, stackfile.render(document, text))
+
+
+def _traffic(mode: str, rollout) -> str:
+    """The split the platform really routes for ``rollout`` in ``mode``."""
+    from components.rollout import TrafficSplit, routed_percent
+
+    return str(TrafficSplit.to_candidate(routed_percent(mode, rollout.traffic.candidate)))
+
+
+def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options: Any) -> None:
+    from ..plan import ProjectError, load_project
+
+    try:
+        project = load_project(project_dir)
+    except ProjectError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    path = project.stack_path(stack)
+    if not path.is_file():
+        raise fail(f"error: no stack file {path.relative_to(project.root)} (stacks here: "
+                   f"{', '.join(project.stacks()) or 'none'})", EXIT_INVALID)
+    relative = path.relative_to(project.root).as_posix()
+    try:
+        edit = stackfile.update(path, relative, lambda text: apply_move(project, stack, text, endpoint, move, **options))
+    except stackfile.StackFileError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    except MoveRefused as error:
+        raise fail(f"refused: {error}", EXIT_INVALID) from None
+    diff = difflib.unified_diff(edit.before.splitlines(keepends=True), edit.after.splitlines(keepends=True),
+                                f"a/{relative}", f"b/{relative}")
+    click.echo(f"{endpoint}: {edit.summary}")
+    click.echo(f"\nChanged {relative}:")
+    click.echo("".join(diff), nl=False)
+    click.echo("\nReview the plan, then commit:")
+    click.echo(f"  servestack plan --stack {stack}")
+    click.echo(f"  git add {relative}")
+    click.echo(f"  git commit -m \"rollout({stack}/{endpoint}): {edit.summary}\"")
+
+
+@click.group("rollout")
+def rollout_command() -> None:
+    """Roll new model versions out through their traffic stages.
+
+    Each move edits stacks/Pulumi.<stack>.yaml (comments and layout kept) and prints the diff
+    and the commit to make; `pulumi up` then applies it. Illegal moves exit with code 2.
+    """
+
+
+stack_required = click.option("--stack", "-s", required=True, help="Stack name (stacks/Pulumi.<stack>.yaml).")
+endpoint_argument = click.argument("endpoint")
+
+
+@rollout_command.command("status")
+@click.option("--stack", "-s", default=None, help="Only this stack. Default: every stack.")
+@project_option
+def status_command(stack: str | None, project_dir: Path) -> None:
+    """Endpoints with their stable and candidate versions, stage, the traffic the platform really
+    routes, and (Standard mode) the replicas while a candidate runs beside the stable model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from components.config import ConfigError
+    from components.inference_service import endpoint_rollout_record
+
+    from ..plan import ProjectError, load_project
+
+    try:
+        project = load_project(project_dir)
+        stacks = [stack] if stack else project.stacks()
+        rows = []
+        for name in stacks:
+            stack_file = project.read_stack(name)  # ProjectError names a missing or malformed file
+            shown_as = str(stack_file.path)
+            document = stackfile.parse(stackfile.read(stack_file.path, shown_as), shown_as)
+            typed = _typed_config(project, name, document["config"])
+            for endpoint_name, endpoint in sorted(typed.endpoints.items()):
+                # The very record ModelEndpoint writes to the endpoint's <name>-rollout ConfigMap.
+                record = endpoint_rollout_record(endpoint_name, endpoint, typed.deployment_mode_of(endpoint_name))
+                rows.append((name, endpoint_name, record.mode, endpoint.pool, record.stable, record.candidate or "-",
+                             record.describe_stage(), str(record.traffic), record.describe_replicas()))
+    except ProjectError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    except stackfile.StackFileError as error:
+        raise fail(f"error: {error}", EXIT_INVALID) from None
+    except ConfigError as error:
+        raise fail(str(error), EXIT_INVALID) from None
+
+    table = Table(title="Model endpoints", show_lines=False)
+    for column in ("Stack", "Endpoint", "Mode", "Pool", "Stable", "Candidate", "Stage", "Traffic", "Replicas"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(highlight=False, width=180).print(table if rows else "no endpoints")
+
+
+@rollout_command.command("start")
+@endpoint_argument
+@stack_required
+@click.option("--model-version", "version", required=True, help="Version of the candidate model.")
+@click.option("--storage-uri", default=None, help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://).")
+@click.option("--image", default=None, help="New image of a custom predictor container (pinned by tag or digest).")
+@click.option("--stages", default=None, help="Percent of traffic to the candidate per stage. Default: 10,50,100 in "
+              "Knative mode; 0 in Standard mode, the only stage KServe v0.20.0 honours there (the candidate runs "
+              "beside the stable model without traffic and promote cuts over).")
+@project_option
+def start_command(endpoint: str, stack: str, version: str, storage_uri: str | None, image: str | None,
+                  stages: str | None, project_dir: Path) -> None:
+    """Start rolling ENDPOINT out to a candidate model at the first stage."""
+    if storage_uri is None and image is None:
+        raise fail("refused: give the candidate's --storage-uri (or --image for a custom predictor)", EXIT_INVALID)
+    _run_move(project_dir, stack, endpoint, "start", version=version, storage_uri=storage_uri, image=image, stages=stages)
+
+
+@rollout_command.command("advance")
+@endpoint_argument
+@stack_required
+@project_option
+def advance_command(endpoint: str, stack: str, project_dir: Path) -> None:
+    """Move ENDPOINT's rollout to its next stage."""
+    _run_move(project_dir, stack, endpoint, "advance")
+
+
+@rollout_command.command("rollback")
+@endpoint_argument
+@stack_required
+@project_option
+def rollback_command(endpoint: str, stack: str, project_dir: Path) -> None:
+    """Send all of ENDPOINT's traffic back to the stable model."""
+    _run_move(project_dir, stack, endpoint, "rollback")
+
+
+@rollout_command.command("promote")
+@endpoint_argument
+@stack_required
+@project_option
+def promote_command(endpoint: str, stack: str, project_dir: Path) -> None:
+    """Make ENDPOINT's candidate the stable model (only at the last stage)."""
+    _run_move(project_dir, stack, endpoint, "promote")
