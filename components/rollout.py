@@ -27,6 +27,7 @@ a ConfigMap of its own (:class:`RolloutRecord`, :func:`record_name`), which noth
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -40,6 +41,9 @@ class RolloutRefused(ValueError):
 class Mode(str, Enum):
     KNATIVE = "Knative"
     STANDARD = "Standard"
+
+
+_STAGES_TEXT = re.compile(r"[0-9]+(?:,[0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,12 @@ class Stages:
 
     @classmethod
     def parse(cls, text: str) -> "Stages":
-        """``Stages.parse("10,50,100")`` (the ``--stages`` option)."""
-        try:
-            return cls(tuple(int(part) for part in text.split(",")))
-        except ValueError as error:
-            if "invalid literal" in str(error):
-                raise ValueError(f"must be comma-separated whole percents such as 10,50,100; got {text!r}") from None
-            raise
+        """``Stages.parse("10,50,100")`` (``--stages``): ASCII digits and commas only, not all that
+        ``int`` takes (``10_0`` is 100 to it: an instant cutover from a typo; ``+10``, spaces)."""
+        if not _STAGES_TEXT.fullmatch(text):
+            raise ValueError(f"must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, "
+                             f"no spaces); got {text!r}")
+        return cls(tuple(int(part) for part in text.split(",")))
 
     def __iter__(self):
         return iter(self.percents)
@@ -255,10 +258,21 @@ def predictor_service(endpoint: str, version: str) -> str:
     return f"{endpoint}-{predictor_name(version)}-predictor"
 
 
+#: Longest Standard-mode predictor name (KServe's ``<isvc>-<name>-predictor`` must stay a DNS label).
+PREDICTOR_NAME_MAX = 20
+
+
 def predictor_name(version: str) -> str:
-    """The Standard-mode predictor name of a model version: ``1.4.0`` -> ``v1-4-0`` (a DNS label)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
-    return f"v{slug}"[:20].rstrip("-")
+    """The Standard-mode predictor name of a model version: ``1.4.0`` -> ``v1-4-0`` (a DNS label).
+
+    A name longer than :data:`PREDICTOR_NAME_MAX` is cut and ends with 6 hex digits of the version's
+    SHA-256, so ``2.5-7b-instruct-awq-r2`` and ``2.5-7b-instruct-awq`` differ; versions differing
+    only in punctuation or case (``1.4.0``, ``1-4-0``) still share a name."""
+    name = "v" + re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
+    if len(name) <= PREDICTOR_NAME_MAX:
+        return name
+    suffix = hashlib.sha256(version.encode()).hexdigest()[:6]
+    return f"{name[:PREDICTOR_NAME_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
 
 
 # --------------------------------------------------------------------------- the rollout record

@@ -2,15 +2,18 @@
 change them, write it back, with comments, key order, quoting and layout kept as they were.
 
 Commands change a stack file only through :func:`update` (read, change, write in one call), and
-:func:`write` is the only function that writes one: making writes atomic and serialized (a lock
-held across the re-read, the change and the write; a temp file renamed into place) changes
-these two and no caller.
+:func:`write` is the only function that writes one. Both are serialized and atomic
+(:mod:`servestack.atomic`): :func:`update` holds the file's lock across the read, the change and
+the write, so a change is always computed from what the last writer left; the new text is
+renamed into place, so a killed writer or a full disk leaves the file as it was.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
+
+from . import atomic
 
 ENDPOINTS_KEY = "servestack:endpoints"
 
@@ -38,29 +43,61 @@ class Change(Protocol):
 C = TypeVar("C", bound=Change)
 
 
-def update(path: Path, shown_as: str, change: Callable[[str], C]) -> C:
-    """Read the stack file at ``path``, compute its new text with ``change`` and write it.
+def update(path: Path, shown_as: str, change: Callable[[str], C], *,
+           timeout: float | None = None) -> C:
+    """Read the stack file at ``path``, compute its new text with ``change`` and write it, holding
+    the file's lock throughout (another writer waits; after ``timeout`` seconds, default
+    :data:`servestack.atomic.LOCK_TIMEOUT_SECONDS`, StackFileError says the file is busy).
 
     ``change`` gets the current text and returns the change (its ``after`` is written), or raises
-    to leave the file as it is. It must depend only on the text it is given: a serialized
-    :func:`update` re-reads the file and runs it on what it finds there.
+    to leave the file as it is. It must depend only on the text it is given: it runs on what the
+    file holds once the lock is taken, so a change made meanwhile by another writer is kept.
     """
-    result = change(read(path, shown_as))
-    write(path, result.after)
+    with _locked(path, shown_as, atomic.LOCK_TIMEOUT_SECONDS if timeout is None else timeout) as real:
+        result = change(read(real, shown_as))
+        _write(real, shown_as, result.after)
     return result
 
 
 def read(path: Path, shown_as: str) -> str:
     """The text of a stack file; ``shown_as`` is its name in messages."""
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise StackFileError(f"{shown_as} is not valid YAML: {error}") from None
+    except OSError as error:
+        raise StackFileError(f"cannot read {shown_as}: {error.strerror}") from None
 
 
-def write(path: Path, text: str) -> None:
-    """Write a stack file's new text: the one place a stack file is written."""
-    path.write_text(text)
+def write(path: Path, shown_as: str, text: str) -> None:
+    """Replace a stack file's text (atomically, under its lock): the one place a stack file is written."""
+    with _locked(path, shown_as, atomic.LOCK_TIMEOUT_SECONDS) as real:
+        _write(real, shown_as, text)
+
+
+@contextmanager
+def _locked(path: Path, shown_as: str, timeout: float) -> Iterator[Path]:
+    with ExitStack() as held:
+        try:
+            real = held.enter_context(atomic.locked(path, timeout))
+        except atomic.FileBusy:
+            raise StackFileError(f"{shown_as} is being changed by another command (waited {timeout:g}s for its "
+                                 "lock); nothing was written: run this again when it has finished") from None
+        except FileNotFoundError:
+            raise StackFileError(f"{shown_as} does not exist") from None
+        except OSError as error:
+            raise StackFileError(f"cannot open {shown_as}: {error.strerror}") from None
+        if not os.access(real, os.W_OK):
+            raise StackFileError(f"{shown_as} is read-only; nothing was written")
+        yield real
+
+
+def _write(path: Path, shown_as: str, text: str) -> None:
+    try:
+        atomic.replace(path, text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StackFileError(f"could not write {shown_as} ({reason}); it was left as it was") from None
 
 
 # --------------------------------------------------------------------------- parse and render
@@ -97,9 +134,31 @@ def render(document: CommentedMap, original: str) -> str:
     return text
 
 
-def endpoint(document: CommentedMap, name: str) -> CommentedMap:
-    """The mapping of endpoint ``name`` under ``config:`` / ``servestack:endpoints``."""
-    return document["config"][ENDPOINTS_KEY][name]
+def endpoint(document: CommentedMap, name: str, project: str = "servestack", shown_as: str = "the stack file") -> CommentedMap:
+    """The mapping of endpoint ``name`` under ``config:`` / ``servestack:endpoints`` (or
+    ``endpoints``, which Pulumi reads as project ``project``'s own key)."""
+    return document["config"][config_key(document["config"], ENDPOINTS_KEY, project, shown_as)][name]
+
+
+def config_key(config: CommentedMap, key: str, project: str, shown_as: str) -> str:
+    """``key`` (``namespace:name``) as the ``config:`` mapping spells it: Pulumi reads a key without
+    a namespace as the project's own, so ``endpoints`` is ``servestack:endpoints`` in project
+    ``servestack``. StackFileError if both spellings are there (see :func:`check_keys`)."""
+    check_keys(config, project, shown_as)
+    bare = key.partition(":")[2]
+    return bare if key not in config and key.startswith(f"{project}:") and bare in config else key
+
+
+def check_keys(config: CommentedMap, project: str, shown_as: str) -> None:
+    """StackFileError if two keys of ``config:`` are one key to Pulumi (``endpoints`` and
+    ``servestack:endpoints`` in project ``servestack``): which one a reader takes is not clear."""
+    seen: dict[str, str] = {}
+    for key in map(str, config):
+        qualified = key if ":" in key else f"{project}:{key}"
+        if qualified in seen:
+            raise StackFileError(f"{shown_as} sets {qualified} twice, as '{seen[qualified]}' and as '{key}' (Pulumi "
+                                 f"reads a key without a namespace as project {project}'s own); keep one")
+        seen[qualified] = key
 
 
 def plain(node: Any) -> Any:
@@ -120,7 +179,11 @@ def scalar(value: str) -> Any:
     """A string that YAML would read back as a string (``"3.1"`` stays text, not a float)."""
     import yaml as pyyaml
 
-    return value if isinstance(pyyaml.safe_load(value), str) else DoubleQuotedScalarString(value)
+    try:
+        plain_text = isinstance(pyyaml.safe_load(value), str)
+    except pyyaml.YAMLError:  # '[', '*a', '!!python/name:x': not a plain scalar at all
+        plain_text = False
+    return value if plain_text else DoubleQuotedScalarString(value)
 
 
 def flow_list(values: list[int]) -> CommentedSeq:

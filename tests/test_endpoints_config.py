@@ -180,9 +180,6 @@ def test_endpoint_names_are_dns_labels():
      [f'{P}.iris.explainer.config: is for the art explainer; pass settings to a custom explainer as container args (got {{"a": "b"}})']),
     (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.0.0", "storageUri": "s3://acme-models/models/iris/1.1.0"}}),
      [f'{P}.iris.rollout.candidate.version: must differ from the stable model\'s version (got "1.0.0")']),
-    (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1-0-0", "storageUri": "s3://acme-models/models/iris/1.1.0"}}),
-     [f"{P}.iris.rollout.candidate.version: must differ from the stable version 1.0.0 in more than punctuation or case "
-      '(both name the predictor v1-0-0) (got "1-0-0")']),
     (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.1.0", "image": "ghcr.io/acme/iris:1.1.0"}}),
      [f'{P}.iris.rollout.candidate.image: is for a custom predictor container; this model has a format (got "ghcr.io/acme/iris:1.1.0")']),
     (iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1.1.0"}}),
@@ -265,6 +262,10 @@ STANDARD_STAGES = ("must all be 0 in Standard mode: KServe v0.20.0 routes no tra
     (iris(rollout={**BLUE_GREEN, "candidateReplicas": 3}, autoscaling={"minReplicas": 2, "maxReplicas": 4}),
      [f"{P}.iris.rollout.candidateReplicas: must not exceed autoscaling.minReplicas (2): KServe's webhook refuses a "
       "canary whose minReplicas exceeds the stable predictor's (got 3)"]),
+    # both versions would name the same Standard-mode predictor
+    (iris(rollout={**BLUE_GREEN, "candidate": {"version": "1-0-0", "storageUri": "s3://acme-models/models/iris/1.1.0"}}),
+     [f"{P}.iris.rollout.candidate.version: must differ from the stable version 1.0.0 in more than punctuation or case "
+      'in Standard mode (both name the predictor v1-0-0) (got "1-0-0")']),
     # KServe's webhook: a canary needs a stable predictor with a model or a storage URI
     ({"pool": "system", "model": {"version": "1", "container": {"image": "ghcr.io/acme/echo:1.0.0"}},
       "rollout": {"candidate": {"version": "2", "image": "ghcr.io/acme/echo:2.0.0"}, "stages": [0]}},
@@ -399,3 +400,19 @@ def test_kubeflows_kserve_has_no_vllm_runtime():
         "has: kserve-huggingfaceserver, kserve-huggingfaceserver-multinode, kserve-lgbserver, kserve-mlserver, "
         "kserve-paddleserver, kserve-pmmlserver, kserve-sklearnserver, kserve-tensorflow-serving, kserve-torchserve, "
         'kserve-tritonserver, kserve-xgbserver (got "kserve-vllmserver")']
+
+
+LONG_STABLE, LONG_CANDIDATE = "2.5-7b-instruct-awq", "2.5-7b-instruct-awq-r2"
+
+
+@pytest.mark.parametrize("mode, stages", [("Knative", [10, 50, 100]), ("Standard", [0])])
+def test_versions_that_differ_after_the_twentieth_character_are_both_valid(mode, stages):
+    endpoint = iris(model__version=LONG_STABLE,
+                    rollout={"candidate": {"version": LONG_CANDIDATE, "storageUri": "s3://acme-models/models/iris/r2"},
+                             "stages": stages})
+    assert parsed({"iris": endpoint}, mode).endpoints["iris"].rollout.candidate.version == LONG_CANDIDATE
+
+
+def test_versions_that_differ_only_in_punctuation_are_valid_in_knative_mode_where_no_predictor_is_named():
+    endpoint = iris(rollout={**IRIS_ROLLOUT, "candidate": {"version": "1-0-0", "storageUri": "s3://acme-models/models/iris/1.1.0"}})
+    assert parsed({"iris": endpoint}).endpoints["iris"].rollout.candidate.version == "1-0-0"

@@ -86,7 +86,23 @@ def test_the_standard_mode_rule_is_about_the_pinned_kserve():
 def test_stages_parse_refuses_text():
     with pytest.raises(ValueError) as error:
         Stages.parse("10,half,100")
-    assert str(error.value) == "must be comma-separated whole percents such as 10,50,100; got '10,half,100'"
+    assert str(error.value) == ("must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, no spaces); "
+                                "got '10,half,100'")
+
+
+# Python's int() reads each of these as a number: 10_0 is 100, an instant cutover from one typo.
+@pytest.mark.parametrize("text", ["10_0", "10,5_0,100", " 10,100", "10, 100", "10,100\n", "+10,100", "10,+100",
+                                  "\u0661\u0660,100", "10,\uff15\uff10,100", "10,,100", "", "-0,100"])
+def test_stages_parse_accepts_only_ascii_digits_and_commas(text):
+    with pytest.raises(ValueError) as error:
+        Stages.parse(text)
+    assert str(error.value) == ("must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, no spaces); "
+                                f"got {text!r}")
+
+
+def test_stages_parse_reads_plain_percents():
+    assert Stages.parse("0") == Stages.of(0)
+    assert Stages.parse("10,50,100") == Stages.of(10, 50, 100)
 
 
 def test_traffic_at_out_of_range():
@@ -169,7 +185,19 @@ def test_any_stages_walk_to_promotion_with_growing_candidate_traffic(stages):
 def test_predictor_names_are_dns_labels():
     assert predictor_name("1.4.0") == "v1-4-0"
     assert predictor_name("2026-11-01_RC1") == "v2026-11-01-rc1"
-    assert predictor_name("a" * 40) == "v" + "a" * 19
+    assert predictor_name("a" * 19) == "v" + "a" * 19  # 20 characters: the longest name kept whole
+
+
+def test_a_predictor_name_cut_to_length_ends_with_a_hash_of_the_whole_version():
+    """Versions that differ only after the cut must not name the same predictor (they did: both
+    were cut to ``v2-5-7b-instruct-awq``)."""
+    import hashlib
+
+    assert predictor_name("2.5-7b-instruct-awq") == "v2-5-7b-instruct-awq"
+    assert predictor_name("2.5-7b-instruct-awq-r2") == "v2-5-7b-instr-" + hashlib.sha256(b"2.5-7b-instruct-awq-r2").hexdigest()[:6]
+    assert predictor_name("a" * 40) == "v" + "a" * 12 + "-" + hashlib.sha256(b"a" * 40).hexdigest()[:6]
+    names = {predictor_name(f"2.5-7b-instruct-awq-r{n}") for n in range(200)}
+    assert len(names) == 200 and all(len(name) <= 20 and name[-1] != "-" for name in names)
 
 
 # --- compilation ---------------------------------------------------------------------------------

@@ -305,3 +305,91 @@ def test_a_stack_file_that_is_not_yaml_exits_2_with_a_message(project, content, 
     assert result.stdout == ""
     assert result.stderr.startswith(("refused: ", "error: ")) and message in result.stderr
     assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("stages", ["10_0", "1_0,100", "10, 100", "+10,100", "\u0661\u0660\u0660"])
+def test_start_refuses_stages_that_only_python_int_reads_as_numbers(project, stages):
+    before = stack_text(project)
+    result = run(project, "start", "wine", "--stack", "dev", "--model-version", "8", "--storage-uri",
+                 "s3://acme-models/models/wine/8", "--stages", stages)
+    assert (result.exit_code, result.stderr, stack_text(project)) == (
+        2, "refused: --stages must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, no spaces); "
+           f"got {stages!r}\n", before)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--model-version", "["), ("--model-version", "*a"), ("--model-version", "!!python/name:x"),
+    ("--model-version", "{a: 1}"), ("--storage-uri", "*a"), ("--storage-uri", "["),
+])
+def test_start_with_a_value_that_is_yaml_syntax_exits_2_naming_the_field(project, option, value):
+    args = {"--model-version": "1.1.0", "--storage-uri": "s3://acme-models/models/iris/1.1.0", option: value}
+    before = stack_text(project)
+    result = run(project, "start", "iris", "--stack", "dev", *[item for pair in args.items() for item in pair])
+    field = {"--model-version": "version", "--storage-uri": "storageUri"}[option]
+    assert result.exit_code == 2 and stack_text(project) == before
+    assert result.stderr.startswith("refused: the start would leave stacks/Pulumi.dev.yaml invalid; nothing was written:\n")
+    assert f"servestack:endpoints.iris.rollout.candidate.{field}: " in result.stderr
+    assert result.stderr.endswith(f'(got "{value}")\n')
+
+
+def test_a_version_that_is_yaml_syntax_is_written_quoted_so_it_reads_back_as_itself():
+    from servestack import stackfile
+
+    document = stackfile.parse("config:\n  a: {}\n", "x")
+    for value in ["[", "*a", "!!python/name:x", "{a: 1}", "1.10", "true", "- x", "a: b", "#x"]:
+        document["config"]["a"] = stackfile.scalar(value)
+        text = stackfile.render(document, "")
+        assert __import__("yaml").safe_load(text)["config"]["a"] == value
+
+
+def test_a_new_start_after_a_rollback_keeps_the_endpoints_candidate_replicas(standard_project):
+    project = standard_project
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(STANDARD_STACK.replace("autoscaling: {minReplicas: 1, maxReplicas: 4}",
+                                           "autoscaling: {minReplicas: 2, maxReplicas: 4}") + (
+        "      autoscaling: {minReplicas: 2, maxReplicas: 4}\n"
+        "      rollout:\n"
+        "        candidate:\n"
+        '          version: "8"\n'
+        "          storageUri: s3://acme-models/models/wine/8\n"
+        "        stages: [0]\n"
+        "        stage: 1\n"
+        "        candidateReplicas: 2\n"
+        "        rolledBack: true\n"))
+    result = run(project, "start", "wine", "--stack", "dev", "--model-version", "9", "--storage-uri", "s3://acme-models/models/wine/9")
+    assert result.exit_code == 0, result.output
+    assert stack_text(project).endswith(
+        "      rollout:\n"
+        "        candidate:\n"
+        '          version: "9"\n'
+        "          storageUri: s3://acme-models/models/wine/9\n"
+        "        stages: [0]\n"
+        "        stage: 1\n"
+        "        candidateReplicas: 2\n")
+
+
+UNQUALIFIED = STACK.replace("  servestack:nodePools:\n", "  nodePools:\n").replace("  servestack:endpoints:\n", "  endpoints:\n")
+
+
+def test_moves_edit_unqualified_keys_which_pulumi_reads_as_the_projects_own(project):
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(UNQUALIFIED)
+    result = run(project, "start", "iris", "--stack", "dev", "--model-version", "1.1.0",
+                 "--storage-uri", "s3://acme-models/models/iris/1.1.0")
+    assert result.exit_code == 0, result.output
+    assert stack_text(project) == IRIS_STARTED.replace("  servestack:nodePools:\n", "  nodePools:\n").replace(
+        "  servestack:endpoints:\n", "  endpoints:\n")
+    for move in ("advance", "advance", "promote"):
+        assert run(project, move, "iris", "--stack", "dev").exit_code == 0
+    assert stack_text(project) == UNQUALIFIED.replace("iris/1.0.0   # trained 2026-10-01\n", "iris/1.1.0\n").replace(
+        'version: "1.0.0"', 'version: "1.1.0"')
+
+
+def test_an_endpoints_key_given_both_qualified_and_unqualified_is_refused(project):
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(STACK + "  endpoints: {}\n")
+    result = run(project, "advance", "iris", "--stack", "dev")
+    assert (result.exit_code, result.stderr) == (
+        2, "refused: stacks/Pulumi.dev.yaml sets servestack:endpoints twice, as 'servestack:endpoints' and as 'endpoints' "
+           "(Pulumi reads a key without a namespace as project servestack's own); keep one\n")
+    assert stack_text(project) == STACK + "  endpoints: {}\n"

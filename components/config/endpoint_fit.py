@@ -17,7 +17,7 @@ from typing import Any
 from .. import catalog
 from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime, runtime_versions
 from ..placement import PoolPlacement, placement_for
-from ..rollout import Stages, stages_problem
+from ..rollout import Stages, predictor_name, stages_problem
 from .base import MISSING, Finding
 from .endpoints import EndpointConfig, ModelConfig
 from .node_pools import NodePoolConfig
@@ -266,6 +266,11 @@ def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]
         found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))
     if mode != "Standard":
         return found
+    stable, candidate = endpoint.model.version, rollout.candidate.version
+    if candidate != stable and predictor_name(candidate) == predictor_name(stable):
+        found.append(Finding(("rollout", "candidate", "version"),
+                             f"must differ from the stable version {stable} in more than punctuation or case in "
+                             f"Standard mode (both name the predictor {predictor_name(candidate)})", candidate))
     minimum = endpoint.autoscaling.min_replicas
     if rollout.candidate_replicas is not None and minimum >= 1 and rollout.candidate_replicas > minimum:
         found.append(Finding(("rollout", "candidateReplicas"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ..rollout import Stages, predictor_name
+from ..rollout import Stages
 from .base import ConfigModel, Finding
 from .values import LABEL_VALUE, checked_image, checked_storage_uri
 
@@ -71,10 +71,6 @@ class RolloutConfig(ConfigModel):
         candidate = self.candidate
         if candidate.version == stable_version:
             found.append(Finding(("candidate", "version"), "must differ from the stable model's version", candidate.version))
-        elif predictor_name(candidate.version) == predictor_name(stable_version):
-            found.append(Finding(("candidate", "version"),
-                                 f"must differ from the stable version {stable_version} in more than punctuation or case "
-                                 f"(both name the predictor {predictor_name(candidate.version)})", candidate.version))
         if candidate.image is not None and not custom_container:
             found.append(Finding(("candidate", "image"), "is for a custom predictor container; this model has a format", candidate.image))
         if candidate.storage_uri is None and candidate.image is None:

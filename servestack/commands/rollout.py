@@ -61,6 +61,7 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
     path = f"stacks/Pulumi.{stack}.yaml"
     try:
         document = stackfile.parse(text, path)
+        stackfile.check_keys(document["config"], project.name, path)
     except stackfile.StackFileError as error:
         raise MoveRefused(str(error)) from None
     config = document["config"]
@@ -73,7 +74,10 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
         raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
     current = typed.endpoints[endpoint].rollout_state()
     mode = typed.deployment_mode_of(endpoint)
-    node: CommentedMap = stackfile.endpoint(document, endpoint)
+    try:
+        node: CommentedMap = stackfile.endpoint(document, endpoint, project.name, path)
+    except stackfile.StackFileError as error:
+        raise MoveRefused(str(error)) from None
 
     try:
         if move == "start":
@@ -96,6 +100,10 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
             rollout["candidate"] = candidate
             rollout["stages"] = stackfile.flow_list(list(stage_list))
             rollout["stage"] = 1
+            previous = node.get("rollout")
+            if isinstance(previous, dict) and "candidateReplicas" in previous:
+                # set for this endpoint (Standard mode), not for the rolled-back candidate: it stays
+                rollout["candidateReplicas"] = previous["candidateReplicas"]
             stackfile.put(node, "rollout", rollout)
             summary = f"start rolling out {version} ({_traffic(mode, nxt)})"
         elif move == "advance":
