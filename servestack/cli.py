@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .commands.check import check_command
 from .commands.cost import cost_command
+from .commands.dependents import dependents_command
 from .commands.diff import diff_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
@@ -32,6 +33,7 @@ cli.add_command(check_command)
 cli.add_command(diff_command)
 cli.add_command(cost_command)
 cli.add_command(rollout_command)
+cli.add_command(dependents_command)
 
 
 @contextmanager

@@ -75,7 +75,7 @@ def plan_dirs(tmp_path: Path, base: dict, head: dict) -> tuple[Path, Path]:
 def test_markdown_of_hand_built_plans_matches_the_golden_file(tmp_path):
     base, head = plan_dirs(tmp_path, *base_and_head())
     result = CliRunner().invoke(cli, ["diff", str(base), str(head), "--format", "markdown"], catch_exceptions=False)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # unsafe transitions found
     if os.environ.get("SERVESTACK_UPDATE_GOLDEN"):
         GOLDEN.write_text(result.output)
     assert result.output == GOLDEN.read_text()
@@ -167,7 +167,7 @@ def test_field_changes_are_nested_paths_with_added_and_removed_leaves():
 
 def test_real_preview_alone_is_diffed_against_the_deployed_state_it_carries():
     result = CliRunner().invoke(cli, ["diff", str(PREVIEW)], catch_exceptions=False)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # unsafe transitions found
     assert result.output == (DATA / "diff-preview-prod.md").read_text()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import EXIT_INVALID, fail
+from .common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, fail
 
 
 @click.command("diff")
@@ -17,7 +17,12 @@ def diff_command(base: Path, head: Path | None, output_format: str) -> None:
     """Compare two plans (plan directories or `pulumi preview --json` files): resources created,
     deleted and updated with their changed fields, endpoint rollouts, cost delta, unsafe
     transitions, and the Python and Pulumi SDK versions when the two plans were made with different
-    ones. With only BASE, a real preview is compared with the deployed state it carries."""
+    ones. With only BASE, a real preview is compared with the deployed state it carries.
+
+    Exit 0 when the change has no unsafe transition, 1 when it has one or more (a skipped rollout
+    stage, a promotion before the last stage, an InferenceService created mid-rollout, a pool shrunk
+    below its endpoints' demand, a protected resource deleted; the report is printed either way),
+    2 when an input is not a plan."""
     from plandoc.document import PlanInputError, load_plan
 
     from ..review.diff import diff_plans, preview_as_diff, render_json, render_markdown
@@ -35,3 +40,4 @@ def diff_command(base: Path, head: Path | None, output_format: str) -> None:
         raise fail(f"error: {error}", EXIT_INVALID) from None
     result = diff_plans(before, after)
     click.echo((render_json if output_format == "json" else render_markdown)(result), nl=False)
+    raise click.exceptions.Exit(EXIT_FAILED if result.flags else EXIT_OK)

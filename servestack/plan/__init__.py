@@ -10,6 +10,7 @@ from typing import Any
 from .document import kubernetes_objects, preview_document, write_plan
 from .engine import PlanError, run_program
 from .project import Project, ProjectError, StackFile, load_project
+from .references import stack_in_project
 
 __all__ = ["Plan", "PlanError", "ProjectError", "build_plan", "load_project", "plan_stack"]
 
@@ -38,8 +39,9 @@ def build_plan(project: Project, stack: str, _referencing: tuple[str, ...] = (),
     stack_file = stack_file or project.read_stack(stack)
 
     def stack_outputs(reference: str) -> dict[str, Any]:
-        # "org/project/stack" or "stack": answered by planning that stack of this project.
-        target = reference.rsplit("/", 1)[-1]
+        # "org/project/stack", "org/stack" or "stack": answered by planning that stack of this project
+        # (another project's stack is refused: servestack/plan/references.py).
+        target = stack_in_project(reference, project.name, stack)
         if target in (*_referencing, stack):
             raise PlanError(f"stack references form a cycle: {' -> '.join((*_referencing, stack, target))}")
         if target not in project.stacks():

@@ -3,8 +3,9 @@
 Presence follows what KServe's storage initializer does with an ``s3://bucket/path`` URI: it
 lists every object under the prefix ``path`` and downloads the non-empty ones that are not
 folder markers (keys ending in ``/``), failing with "No model found" when there are none.
-So an artifact passes when at least one such object exists under the prefix (an exact object
-key is a prefix of itself).
+So an artifact passes when the object of exactly that key, or at least one such object under
+``path/``, exists. KServe's plain prefix would also pick up a sibling (``.../2.5-1.5b-instruct-old/``
+for ``.../2.5-1.5b-instruct``): that is another model, so preflight never counts it.
 
 Pinned ("immutable version") means one of:
 - the bucket has versioning ``Enabled``, so an overwritten model can be recovered and every
@@ -104,13 +105,28 @@ def _artifact(model: ModelUri, where: S3Location, buckets: _Buckets) -> Result:
                       f"{model.uri} holds only empty objects or folder markers ({empty}); KServe skips them and the "
                       "predictor fails with 'No model found'",
                       f"upload the model files (aws s3 cp --recursive <model dir> {model.uri.split('?')[0]}), or {config_hint}")
-    return Result(check, subject, Status.FAIL, f"nothing at {model.uri}: no object with that key and none under that prefix",
+    return Result(check, subject, Status.FAIL, f"nothing at {model.uri}: no object with that key and none under {_under(where)}",
                   f"upload the model (aws s3 cp --recursive <model dir> {model.uri.split('?')[0]}), or {config_hint}")
 
 
+def _under(where: S3Location) -> str:
+    return "that prefix" if not where.key or where.key.endswith("/") else f"s3://{where.bucket}/{where.key}/"
+
+
 def _pages(paginator, where: S3Location):
+    """The listing pages of what the URI names: the object of exactly that key, then what lies under
+    ``key/``. Listing ``key`` alone would also match siblings (``chat/2.5-1.5b-instruct-old/...`` for
+    ``chat/2.5-1.5b-instruct``), which are another model, not this one."""
+    if where.key and not where.key.endswith("/"):
+        # The exact key sorts first among the keys it prefixes: one key tells whether it exists.
+        for page in paginator.paginate(Bucket=where.bucket, Prefix=where.key, PaginationConfig={"MaxItems": 1}):
+            exact = [o for o in page.get("Contents", []) if o["Key"] == where.key]
+            yield {**page, "Contents": exact}
+            if any(o["Size"] > 0 for o in exact):
+                return
+    prefix = where.key if not where.key or where.key.endswith("/") else where.key + "/"
     # Stop at the first page that has a usable object: a model prefix may hold thousands of files.
-    for page in paginator.paginate(Bucket=where.bucket, Prefix=where.key, PaginationConfig={"PageSize": 1000}):
+    for page in paginator.paginate(Bucket=where.bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000}):
         yield page
         if any(not o["Key"].endswith("/") and o["Size"] > 0 for o in page.get("Contents", [])):
             return

@@ -27,6 +27,8 @@ from plandoc.tokens import INFERENCE_SERVICE, REPLACE_OPS
 from plandoc.values import dig, name_of
 from policies.rules.serving import created_mid_rollout
 
+from .fields import is_rollout_record, rollout_relevant, show, whole_lines
+
 _MISSING = object()
 
 
@@ -46,6 +48,8 @@ class ResourceChange:
     name: str
     fields: tuple[FieldChange, ...] = ()
     protect: bool = False
+    rollout_record: bool = False
+    """The endpoint's rollout record ConfigMap: its data is never cut in the markdown."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ def resource_changes(base: PlanDoc, head: PlanDoc) -> list[ResourceChange]:
             if old["protect"] != new["protect"]:
                 fields.append(FieldChange("(protect)", old["protect"], new["protect"]))
             if fields:
-                changes.append(ResourceChange("update", key, new["type"], name_of(new["urn"]), tuple(fields)))
+                changes.append(ResourceChange("update", key, new["type"], name_of(new["urn"]), tuple(fields),
+                                              rollout_record=is_rollout_record(new) or is_rollout_record(old)))
     return changes
 
 
@@ -267,11 +272,6 @@ def preview_as_diff(plan: PlanDoc) -> tuple[PlanDoc, PlanDoc]:
 # --------------------------------------------------------------------------- rendering
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(", ", ": ")) if value is not None else "(none)"
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
 def _cost_line(d: PlanDiff) -> str:
     b, a = d.cost_before, d.cost_after
     delta_h = a.hourly_max - b.hourly_max
@@ -312,7 +312,11 @@ def render_markdown(d: PlanDiff) -> str:
         lines += ["", f"### {title} ({len(selected)})", ""]
         for c in selected:
             lines.append(f"- `{c.type}` **{c.name}**" + (" (protected)" if c.protect else ""))
-            lines += [f"  - `{f.path}`: `{_show(f.old)}` → `{_show(f.new)}`" for f in c.fields]
+            for f in c.fields:  # rollout-relevant fields whole (review/fields.py), others cut to 100 characters
+                if rollout_relevant(c.type, f.path, c.rollout_record):
+                    lines += whole_lines(f.path, f.old, f.new)
+                else:
+                    lines.append(f"  - `{f.path}`: `{show(f.old)}` → `{show(f.new)}`")
     if not d.changes:
         lines += ["", "No resource changes."]
     return "\n".join(lines) + "\n"
