@@ -9,6 +9,7 @@ these two and no caller.
 
 from __future__ import annotations
 
+import datetime
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,12 @@ def parse(text: str, shown_as: str) -> CommentedMap:
     """The stack file's document, for editing; its ``config:`` mapping is ``document["config"]``."""
     from ruamel.yaml import YAMLError
 
+    from .stackyaml import StackYamlError, load_stack_yaml
+
+    try:
+        load_stack_yaml(text, shown_as)  # the bounds and checks every reader of a stack file applies
+    except StackYamlError as error:
+        raise StackFileError(str(error)) from None
     try:
         document = _yaml().load(text)
     except YAMLError as error:  # also a key given twice, which ruamel refuses and PyYAML lets pass
@@ -110,6 +117,8 @@ def plain(node: Any) -> Any:
         return [plain(v) for v in node]
     if isinstance(node, str):
         return str(node)
+    if isinstance(node, (datetime.date, datetime.datetime)):
+        return node.isoformat()  # a date is config text (stackyaml reads it as written; the same for a plain date)
     return node
 
 
