@@ -289,7 +289,7 @@ def decode_value(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an integer of over 4300 digits, too deep
             return value
     return value
 
