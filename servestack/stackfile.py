@@ -57,6 +57,8 @@ def read(path: Path, shown_as: str) -> str:
         return path.read_text()
     except UnicodeDecodeError as error:
         raise StackFileError(f"{shown_as} is not valid YAML: {error}") from None
+    except OSError as error:  # a directory, unreadable: one line, never a traceback
+        raise StackFileError(f"{shown_as} cannot be read: {error.strerror or error}") from None
 
 
 def write(path: Path, text: str) -> None:

@@ -33,8 +33,9 @@ import yaml
 MAX_BYTES = 16 * 1024 * 1024
 #: Deepest nesting of mappings and lists (the schema needs fewer than 10 levels).
 MAX_DEPTH = 100
-#: Most values (scalars, mappings, lists) in the document with every alias expanded.
-MAX_NODES = 500_000
+#: Most values (scalars, mappings, lists) in the document with every alias expanded (a stack of a
+#: thousand endpoints has about 30,000).
+MAX_NODES = 100_000
 #: Longest integer written in a stack file (Python refuses to convert more than 4300 digits).
 MAX_INT_DIGITS = 4300
 
@@ -85,7 +86,7 @@ def load_stack_yaml(data: bytes | str, shown_as: str) -> Any:
         raise StackYamlError(one_line(f"{shown_as} is not valid YAML: {_yaml_reason(error)}")) from None
     except (ValueError, RecursionError) as error:  # what PyYAML does not wrap (defensive: _measure bounds it)
         raise StackYamlError(one_line(f"{shown_as} cannot be read: {error}")) from None
-    _check_values(document, (), shown_as)
+    _check_values(document, (), shown_as, set())
     return document
 
 
@@ -223,16 +224,22 @@ _NOT_CONFIG = {
 }
 
 
-def _check_values(node: Any, loc: tuple[Any, ...], shown_as: str) -> None:
-    """Refuse values that JSON config cannot hold, naming their path (depth is bounded by pass 1)."""
+def _check_values(node: Any, loc: tuple[Any, ...], shown_as: str, seen: set[int]) -> None:
+    """Refuse values that JSON config cannot hold, naming their path (depth is bounded by pass 1).
+
+    A mapping or list that aliases share is checked once (``seen``)."""
+    if isinstance(node, dict | list):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
     if isinstance(node, dict):
         for key, value in node.items():
             if not isinstance(key, _JSON_SCALARS) or (isinstance(key, float) and not math.isfinite(key)):
                 _refuse(shown_as, loc, f"the key {_quote(key)} is not text; write it as a string")
-            _check_values(value, (*loc, key), shown_as)
+            _check_values(value, (*loc, key), shown_as, seen)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            _check_values(value, (*loc, index), shown_as)
+            _check_values(value, (*loc, index), shown_as, seen)
     elif isinstance(node, float) and not math.isfinite(node):
         _refuse(shown_as, loc, f"{node} is not a number a config value can hold; write a finite number")
     elif isinstance(node, (datetime.date, datetime.datetime)):

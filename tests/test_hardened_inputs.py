@@ -82,7 +82,7 @@ def test_an_alias_bomb_under_any_key_is_refused_before_it_expands(project_dir):
     lines = ["  servestack:x0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"  servestack:x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10^9 values
     assert refused(project_dir, DEV + "\n".join(lines) + "\n") == (
-        f"{SHOWN}: more than 500000 values once aliases are expanded (near line 73); an alias bomb or a document "
+        f"{SHOWN}: more than 100000 values once aliases are expanded (near line 72); an alias bomb or a document "
         "far larger than any stack")
 
 
