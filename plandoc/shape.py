@@ -128,11 +128,6 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str) if _finite(value) else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def config_problem(config: Mapping[str, Any]) -> str | None:
     """What in the stack config that the readers use (region, node pools, endpoints) has the wrong shape."""
     region = config.get("aws:region")
@@ -151,10 +146,10 @@ def config_problem(config: Mapping[str, Any]) -> str | None:
                 try:
                     int(entry.get(size, 0))
                 except (TypeError, ValueError, OverflowError):
-                    return f"config.{key}.{name}.{size} must be a whole number (got {_shown(entry[size])})"
+                    return f"config.{key}.{name}.{size} must be a whole number (got {entry[size]!r})"
             types = entry.get("instanceTypes", []) if key == "servestack:nodePools" else []
             if not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
-                return f"config.{key}.{name}.instanceTypes must be a list of instance types (got {_shown(types)})"
+                return f"config.{key}.{name}.instanceTypes must be a list of instance types (got {types!r})"
     for key, value in config.items():
         if not _finite(decode_json(value)):
             return f"config.{key} holds a number out of range (NaN or Infinity)"

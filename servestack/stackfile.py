@@ -55,8 +55,8 @@ def read(path: Path, shown_as: str) -> str:
     """The text of a stack file; ``shown_as`` is its name in messages."""
     try:
         return path.read_text()
-    except UnicodeDecodeError as error:
-        raise StackFileError(f"{shown_as} is not valid YAML: {error}") from None
+    except UnicodeDecodeError as error:  # the words of the reader every command uses (stackyaml)
+        raise StackFileError(f"{shown_as} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})") from None
     except OSError as error:  # a directory, unreadable: one line, never a traceback
         raise StackFileError(f"{shown_as} cannot be read: {error.strerror or error}") from None
 

@@ -280,7 +280,8 @@ def _texts(value: Any) -> list[str]:
     if isinstance(value, list):
         return [t for v in value for t in _texts(v)]
     if isinstance(value, str):
-        return [value, *_texts(decode_value(value))] if value[:1] in ("{", "[") else [value]
+        decoded = decode_value(value)  # structured config arrives as JSON text
+        return [value] if isinstance(decoded, str) else [value, *_texts(decoded)]
     return []  # numbers and booleans: too short to find in a message without masking unrelated text
 
 
