@@ -344,9 +344,9 @@ class RolloutRecord:
 
         def number(key: str) -> int | None:
             value = data.get(key)
-            return int(value) if isinstance(value, str) and value.isdigit() else None
+            return int(value) if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value) else None
 
-        stages = tuple(int(p) for p in str(data.get("stages") or "").split(",") if p.strip().isdigit())
+        stages = tuple(int(p) for p in str(data.get("stages") or "").split(",") if re.fullmatch(r"[0-9]{1,9}", p.strip()))
         return cls(endpoint, data["mode"], data["phase"], data["stableVersion"],
                    data.get("candidateVersion") if isinstance(data.get("candidateVersion"), str) else None,
                    stages, number("stage") or 0, number("candidateTrafficPercent") or 0, number("stableMinReplicas"),

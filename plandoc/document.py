@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .shape import shape_problem
+from .shape import not_a_plan, one_line, parse_json, shape_problem
 from .tokens import CREATE_OPS, GONE_OPS
 from .values import decode_json, resource_key, stack_and_project, type_of
 
@@ -84,12 +84,17 @@ def read_document(path: Path | str) -> tuple[dict[str, Any], str]:
     if not path.is_file():
         raise PlanInputError(f"no plan at {path} (run `servestack plan` or `pulumi preview --json > {path}`)")
     try:
-        document = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        document = parse_json(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as error:
         raise PlanInputError(f"{path} is not JSON ({error}); expected the output of `pulumi preview --json`") from None
+    except OSError as error:
+        raise PlanInputError(f"{path} cannot be read: {error.strerror or error}") from None
+    what = not_a_plan(document)
+    if what:
+        raise PlanInputError(f"{path} is not a servestack plan or the JSON of `pulumi preview --json`: {what}")
     problem = shape_problem(document)
     if problem:
-        raise PlanInputError(f"{path} is not a preview document: {problem}")
+        raise PlanInputError(one_line(f"{path} is not a preview document: {problem}"))
     return document, str(path)
 
 

@@ -127,7 +127,8 @@ def rollout_state(endpoint: Endpoint, config: Mapping[str, Any], record: Rollout
 def _annotated_stages(endpoint: Endpoint) -> tuple[int, ...]:
     text = endpoint.annotations.get(LEGACY_ROLLOUT_STAGES_ANNOTATION, "")
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    return tuple(int(p) for p in parts) if parts and all(p.isdigit() for p in parts) else ()
+    # ASCII digits only: str.isdigit() is true for "²", which int() refuses
+    return tuple(int(p) for p in parts) if parts and all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts) else ()
 
 
 def _labelled_stage(endpoint: Endpoint) -> int | None:

@@ -10,6 +10,7 @@ renamed into place, so a killed writer or a full disk leaves the file as it was.
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -63,10 +64,10 @@ def read(path: Path, shown_as: str) -> str:
     """The text of a stack file; ``shown_as`` is its name in messages."""
     try:
         return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise StackFileError(f"{shown_as} is not valid YAML: {error}") from None
-    except OSError as error:
-        raise StackFileError(f"cannot read {shown_as}: {error.strerror}") from None
+    except UnicodeDecodeError as error:  # the words of the reader every command uses (stackyaml)
+        raise StackFileError(f"{shown_as} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})") from None
+    except OSError as error:  # a directory, unreadable: one line, never a traceback
+        raise StackFileError(f"{shown_as} cannot be read: {error.strerror or error}") from None
 
 
 def write(path: Path, shown_as: str, text: str) -> None:
@@ -115,6 +116,12 @@ def parse(text: str, shown_as: str) -> CommentedMap:
     """The stack file's document, for editing; its ``config:`` mapping is ``document["config"]``."""
     from ruamel.yaml import YAMLError
 
+    from .stackyaml import StackYamlError, load_stack_yaml
+
+    try:
+        load_stack_yaml(text, shown_as)  # the bounds and checks every reader of a stack file applies
+    except StackYamlError as error:
+        raise StackFileError(str(error)) from None
     try:
         document = _yaml().load(text)
     except YAMLError as error:  # also a key given twice, which ruamel refuses and PyYAML lets pass
@@ -169,6 +176,8 @@ def plain(node: Any) -> Any:
         return [plain(v) for v in node]
     if isinstance(node, str):
         return str(node)
+    if isinstance(node, (datetime.date, datetime.datetime)):
+        return node.isoformat()  # a date is config text (stackyaml reads it as written; the same for a plain date)
     return node
 
 

@@ -122,17 +122,20 @@ def test_unknown_stacks_are_refused_with_exit_2(project_dir, args, message):
     assert result.output.strip() == message
 
 
-@pytest.mark.parametrize("content", [b"config: [unclosed\n", b"\xff\xfe not utf-8\n"], ids=["unclosed", "not-utf8"])
-def test_a_stack_file_that_is_not_yaml_is_refused_with_exit_2(project_dir, content):
+@pytest.mark.parametrize(("content", "message"), [
+    (b"config: [unclosed\n", "error: stacks/Pulumi.dev.yaml is not valid YAML:"),
+    (b"\xff\xfe not utf-8\n", "error: stacks/Pulumi.dev.yaml is not UTF-8 text (byte 0xff at offset 0)"),
+], ids=["unclosed", "not-utf8"])
+def test_a_stack_file_that_is_not_yaml_is_refused_with_exit_2(project_dir, content, message):
     (project_dir / "stacks" / "Pulumi.dev.yaml").write_bytes(content)
     result = CliRunner().invoke(cli, ["plan", "--stack", "dev", "--project", str(project_dir)])
     assert result.exit_code == 2
-    assert result.output.startswith("error: stacks/Pulumi.dev.yaml is not valid YAML:")
+    assert result.output.startswith(message)
 
 
 @pytest.mark.parametrize(("content", "message"), [
     (b"- name: servestack\n", "error: Pulumi.yaml must be a mapping with a 'name'"),
-    (b"\xff\xfe not utf-8\n", "error: Pulumi.yaml is not valid YAML: 'utf-8' codec can't decode byte 0xff"),
+    (b"\xff\xfe not utf-8\n", "error: Pulumi.yaml is not UTF-8 text (byte 0xff at offset 0)"),
     (b"name: servestack\nstackConfigDir: 5\n", "error: Pulumi.yaml: stackConfigDir must be a path (got 5)"),
     (b"description: no name\n", "error: Pulumi.yaml has no 'name'"),
 ], ids=["list", "not-utf8", "stack-dir-int", "no-name"])

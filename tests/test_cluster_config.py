@@ -45,7 +45,7 @@ def test_the_whole_internet_is_never_allowed():
 def test_malformed_cidr():
     assert problems(raw({"publicAccessCidrs": ["203.0.113.7/24"]})) == [
         "servestack:cluster.publicAccessCidrs: must be IPv4 networks in CIDR notation such as 203.0.113.0/24; "
-        'not one: 203.0.113.7/24 (got ["203.0.113.7/24"])',
+        'entry [0] is not one (got ["203.0.113.7/24"])',
     ]
 
 

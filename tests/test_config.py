@@ -85,7 +85,7 @@ def test_every_problem_in_every_section_is_reported_together():
         ({"servestack:network": {"vpcCidr": "10.0.0.0/33"}}, 'servestack:network.vpcCidr: must be an IPv4 network in CIDR notation such as 10.0.0.0/16 (got "10.0.0.0/33")'),
         ({"servestack:network": {"natGateways": "many"}}, 'servestack:network.natGateways: must be one of single or perAz (got "many")'),
         ({"servestack:network": {"existing": {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-1", "subnet-0123456789abcdef0"]}}},
-         'servestack:network.existing.privateSubnetIds: must be subnet ids like subnet-0123456789abcdef0; not subnet ids: subnet-1 (got ["subnet-1", "subnet-0123456789abcdef0"])'),
+         'servestack:network.existing.privateSubnetIds: must be subnet ids like subnet-0123456789abcdef0; not subnet ids: entry [0] (got ["subnet-1", "subnet-0123456789abcdef0"])'),
         ({"servestack:network": {"vpcCidr": "10.1.0.0/16", "existing": {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}}},
          'servestack:network.vpcCidr: cannot be set together with existing (an existing network has its own range) (got "10.1.0.0/16")'),
         ({"servestack:cluster": {"supportType": "FOREVER"}}, 'servestack:cluster.supportType: must be one of STANDARD or EXTENDED (got "FOREVER")'),

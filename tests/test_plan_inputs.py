@@ -17,7 +17,6 @@ COMMANDS = [["check"], ["diff"], ["cost"], ["preflight", "--plan"]]
 @pytest.mark.parametrize(
     ("document", "problem"),
     [
-        ([], "expected an object with a steps list"),
         ({"steps": {}}, "expected an object with a steps list"),
         ({"steps": [], "config": "x"}, "config must be an object"),
         ({"steps": [], "config": {"aws:region": 5}}, "config.aws:region must be a string (got 5)"),

@@ -294,7 +294,7 @@ def _config(text: str) -> dict:
 @pytest.mark.parametrize("content, message", [
     (b"config: [unclosed\n", "stacks/Pulumi.dev.yaml is not valid YAML: "),
     (b"config:\n  aws:region: us-east-1\n  aws:region: us-east-2\n", "stacks/Pulumi.dev.yaml is not valid YAML: "),
-    (b"\xff\xfe not utf-8\n", "stacks/Pulumi.dev.yaml is not valid YAML: "),
+    (b"\xff\xfe not utf-8\n", "stacks/Pulumi.dev.yaml is not UTF-8 text (byte 0xff at offset 0)"),
 ], ids=["unclosed", "duplicate-key", "not-utf8"])
 @pytest.mark.parametrize("args", [["advance", "iris", "--stack", "dev"], ["status", "--stack", "dev"]], ids=["advance", "status"])
 def test_a_stack_file_that_is_not_yaml_exits_2_with_a_message(project, content, message, args):

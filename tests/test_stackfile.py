@@ -102,6 +102,5 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_file(tmp_path):
     path.write_bytes(b"config:\n  a: \xff\n")
     with pytest.raises(stackfile.StackFileError) as error:
         stackfile.update(path, "stacks/Pulumi.dev.yaml", lambda text: Change(text))
-    assert str(error.value) == ("stacks/Pulumi.dev.yaml is not valid YAML: 'utf-8' codec can't decode byte 0xff in "
-                                "position 13: invalid start byte")
+    assert str(error.value) == "stacks/Pulumi.dev.yaml is not UTF-8 text (byte 0xff at offset 13)"
     assert path.read_bytes() == b"config:\n  a: \xff\n"

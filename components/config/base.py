@@ -56,9 +56,20 @@ class ConfigProblem:
     """The offending value, when there is one."""
 
     def render(self) -> str:
+        """One line, whatever the file held: control characters (a newline in a key, a value or a
+        message quoting one) are escaped, so no value can forge another problem line."""
+        path = self.path if _PLAIN_PATH.match(self.path) else _escaped(self.path)
         if self.value is _MISSING:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}: {self.message} (got {_show(self.value)})"
+            return f"{path}: {_escaped(self.message)}"
+        return f"{path}: {_escaped(self.message)} (got {_show(self.value)})"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with every control character written as its escape (``\\n``, ``\\x1b``)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _show(value: Any) -> str:
@@ -87,6 +98,7 @@ def join_path(key: str, loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
+_PLAIN_PATH = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")
 
 
 # pydantic's messages are good but speak Python; say them the way a config author reads them.

@@ -57,11 +57,11 @@ class ClusterConfig(ConfigModel):
     @field_validator("public_access_cidrs")
     @classmethod
     def _cidrs(cls, cidrs: list[str]) -> list[str]:
-        for cidr in cidrs:
+        for index, cidr in enumerate(cidrs):
             try:
                 network = ipaddress.IPv4Network(cidr, strict=True)
             except ValueError:
-                raise ValueError(f"must be IPv4 networks in CIDR notation such as 203.0.113.0/24; not one: {cidr}") from None
+                raise ValueError(f"must be IPv4 networks in CIDR notation such as 203.0.113.0/24; entry [{index}] is not one") from None
             if network.prefixlen == 0:
                 raise ValueError("must not contain 0.0.0.0/0: the API endpoint is never open to the whole internet; list your own networks")
         if len(set(cidrs)) != len(cidrs):

@@ -23,9 +23,9 @@ class ExistingNetworkConfig(ConfigModel):
     @field_validator("private_subnet_ids", "public_subnet_ids")
     @classmethod
     def _subnet_ids(cls, ids: list[str]) -> list[str]:
-        bad = [i for i in ids if not (i.startswith("subnet-") and len(i) in (15, 24))]
-        if bad:
-            raise ValueError(f"must be subnet ids like subnet-0123456789abcdef0; not subnet ids: {', '.join(bad)}")
+        bad = [f"[{n}]" for n, i in enumerate(ids) if not (i.startswith("subnet-") and len(i) in (15, 24))]
+        if bad:  # positions, not values: a message never quotes a value outside its "(got ...)"
+            raise ValueError(f"must be subnet ids like subnet-0123456789abcdef0; not subnet ids: entr{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)}")
         if len(set(ids)) != len(ids):
             raise ValueError("must not list a subnet twice")
         return ids

@@ -9,6 +9,7 @@ the program creates any resource.
 from __future__ import annotations
 
 import json
+import re
 import typing
 from functools import cache
 from typing import Any, Literal
@@ -207,7 +208,7 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
 
     for key in sorted(raw):
         if key.startswith(f"{NAMESPACE}:") and key not in sections:
-            problems.append(ConfigProblem(key, f"is not a known setting; known: {', '.join(sorted(sections))}"))
+            problems.append(ConfigProblem(key if _PLAIN_KEY.match(key) else json.dumps(key), f"is not a known setting; known: {', '.join(sorted(sections))}"))
 
     for key in sorted(secret_keys & set(raw)):
         if key not in SECRET_CAPABLE:
@@ -240,7 +241,7 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
         if not problems:
             return config
 
-    raise ConfigError(stack, [_masked(p, secret_keys) for p in problems])
+    raise ConfigError(stack, _masked_problems(problems, raw, secret_keys))
 
 
 def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem]:
@@ -274,11 +275,42 @@ def _root_path(loc: tuple[Any, ...]) -> str:
     return join_path(key, rest)
 
 
-def _masked(problem: ConfigProblem, secret_keys: frozenset[str] | set[str]) -> ConfigProblem:
-    key = problem.path.split(".", 1)[0].split("[", 1)[0]
-    if key in secret_keys and problem.value is not MISSING:
-        return ConfigProblem(problem.path, problem.message, SECRET_MASK)
-    return problem
+def _masked_problems(problems: list[ConfigProblem], raw: dict[str, Any], secret_keys: frozenset[str] | set[str]) -> list[ConfigProblem]:
+    """The problems with nothing of a secret's value in them: under the real engine a secret key's value is
+    decrypted, so its offending value is masked and every text inside it is masked wherever a message
+    would quote it (an instance type in the catalog's message, say): texts of 8 characters or more, as
+    shorter ones are words a message uses for itself ("string"); messages name entries by position."""
+    texts = sorted({t for key in secret_keys if key in raw for t in _texts(raw[key]) if len(t) >= 8}, key=len, reverse=True)
+    masked = []
+    for problem in problems:
+        if _key_of(problem.path) in secret_keys:
+            message = problem.message
+            for text in texts:
+                message = message.replace(text, SECRET_MASK)
+            problem = ConfigProblem(problem.path, message, SECRET_MASK if problem.value is not MISSING else MISSING)
+        masked.append(problem)
+    return masked
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
+
+
+def _key_of(path: str) -> str:
+    if path.startswith('"'):
+        return json.loads(path[: path.index('"', 1) + 1]) if '"' in path[1:] else path
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _texts(value: Any) -> list[str]:
+    """Every scalar inside a config value, as text."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    if isinstance(value, str):
+        decoded = decode_value(value)  # structured config arrives as JSON text
+        return [value] if isinstance(decoded, str) else [value, *_texts(decoded)]
+    return []  # numbers and booleans: too short to find in a message without masking unrelated text
 
 
 def decode_value(value: Any) -> Any:
@@ -286,7 +318,7 @@ def decode_value(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an integer of over 4300 digits, too deep
             return value
     return value
 

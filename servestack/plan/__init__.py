@@ -59,5 +59,9 @@ def plan_stack(project: Project, stack: str, out: Path | None = None) -> Plan:
     """Plan one stack and write its plan directory (default ``build/plan/<stack>``)."""
     plan = build_plan(project, stack)
     plan.out = out or project.root / "build" / "plan" / stack
-    write_plan(plan.document, plan.out)
+    try:
+        write_plan(plan.document, plan.out)
+    except OSError as error:  # --out under a file, in /proc, read-only, full: say so, exit 2
+        where = error.filename or plan.out
+        raise ProjectError(f"cannot write the plan to {plan.out}: {where}: {error.strerror or error}") from None
     return plan
