@@ -16,7 +16,7 @@ from typing import Any
 
 from components import catalog
 from components.catalog import AcceleratorKind
-from components.config.node_pools import CAPACITY_TYPES, NodePoolConfig
+from components.config.node_pools import CAPACITY_TYPES, PROVISIONERS, NodePoolConfig, default_provisioner
 
 from .accelerators import CATALOG_RESOURCES, declared_resource
 from .document import Resource, of_type
@@ -184,28 +184,22 @@ def _size(entry: Mapping[str, Any], key: str, default: int) -> int:
         return default
 
 
-PROVISIONERS = ("karpenter", "managed")
-
-
-def default_provisioner(instance_types: Iterable[str]) -> str:
-    """Accelerator pools default to Karpenter, CPU pools to a managed node group."""
-    specs = catalog_entries(instance_types)
-    return "karpenter" if specs and specs[0].kind is not AcceleratorKind.NONE else "managed"
-
-
 def configured_pool(name: str, entry: Mapping[str, Any]) -> ConfiguredPool:
     types = entry.get("instanceTypes")  # anything but a list is ignored: a bare string is not a list of one-letter types
     instance_types = tuple(str(t) for t in types) if isinstance(types, list) else ()
     capacity = str(entry.get("capacityType", DEFAULT_CAPACITY_TYPE))
     provisioner = entry.get("provisioner")
     if provisioner not in PROVISIONERS:
-        provisioner = default_provisioner(instance_types)
+        provisioner = default_provisioner(instance_types) or "managed"
+    # as NodePoolConfig resolves them: a Karpenter pool from no nodes to maxSize (its limits are maxSize x
+    # the largest type); a managed pool is fixed at minSize unless maxSize says otherwise
+    min_size = 0 if provisioner == "karpenter" else _size(entry, "minSize", DEFAULT_MIN_SIZE)
+    default_max = DEFAULT_MAX_SIZE if provisioner == "karpenter" else max(min_size, 1)
     return ConfiguredPool(
         name=str(name),
         instance_types=instance_types,
-        # a Karpenter pool starts from no nodes; its limits are maxSize x the largest type
-        min_size=0 if provisioner == "karpenter" else _size(entry, "minSize", DEFAULT_MIN_SIZE),
-        max_size=_size(entry, "maxSize", DEFAULT_MAX_SIZE),
+        min_size=min_size,
+        max_size=_size(entry, "maxSize", default_max),
         capacity_type=CAPACITY_TYPES.get(capacity, capacity),
         provisioner=provisioner,
     )

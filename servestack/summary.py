@@ -97,6 +97,8 @@ def pool_line(pool: Pool) -> str:
         size = f"0 nodes and up, no ceiling ({pool.size_text})"
     elif pool.is_karpenter:
         size = f"0-{pool.max_size} nodes ({pool.size_text})"
+    elif pool.min_size == pool.max_size:
+        size = f"{pool.max_size} nodes"
     else:
         size = f"{pool.min_size}-{pool.max_size} nodes"
     line = f"{pool.name}: {how}, {', '.join(pool.instance_types) or 'instance types unknown'}, {size}, {pool.capacity_type}"
