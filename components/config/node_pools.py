@@ -260,6 +260,8 @@ class NodePoolConfig(ConfigModel):
                 found.append(Finding(("desiredSize",), "is only for managed pools: Karpenter decides how many nodes a "
                                                        "Karpenter pool has (0 to maxSize)", self.desired_size))
             return found
+        if self.provisioner is None:
+            return []  # instance types the catalog does not know: their problems say why
         found = []
         if self.min_size < 1:
             found.append(Finding(("minSize",), "must be at least 1 for a managed pool (its fixed size); a pool that scales "
