@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog, versions
+from . import catalog, karpenter_limits, versions
 from .config.node_pools import NodePoolConfig
 from .node_pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE
 from .placement import PoolPlacement
@@ -40,10 +40,6 @@ EXPIRE_AFTER = "720h"
 #: Config capacity type -> the values of the ``karpenter.sh/capacity-type`` label. A Capacity Block
 #: is reserved capacity in Karpenter v1.14 (EC2NodeClass ``capacityReservationSelectorTerms``).
 CAPACITY_TYPES = {"onDemand": "on-demand", "spot": "spot", "capacityBlock": "reserved"}
-#: Extended resources Karpenter knows the capacity of from the instance type (karpenter-provider-aws
-#: pkg/providers/instancetype/types.go): a limit on them bounds launches. The FPGA plugin's resource
-#: is advertised by the stack's plugin only, so Karpenter cannot count it: cpu and memory bound FPGA pools.
-COUNTED_RESOURCES = ("nvidia.com/gpu", "aws.amazon.com/neuron")
 #: Catalog architecture -> the ``kubernetes.io/arch`` label.
 ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
 #: Label domains a NodePool template may not set (the CRD refuses them).
@@ -57,14 +53,7 @@ def ami_alias() -> str:
 
 def nodepool_limits(pool: NodePoolConfig, placement: PoolPlacement) -> dict[str, str]:
     """``maxSize`` nodes of the largest instance type (per dimension): what the NodePool may launch in all."""
-    specs = pool.instance_specs()
-    limits = {
-        "cpu": str(pool.max_size * max(s.vcpus for s in specs)),
-        "memory": f"{pool.max_size * max(s.memory_mib for s in specs)}Mi",
-    }
-    if placement.resource_name in COUNTED_RESOURCES:
-        limits[placement.resource_name] = str(pool.max_size * max(s.accelerators for s in specs))
-    return dict(sorted(limits.items()))
+    return karpenter_limits.rendered(karpenter_limits.limits(pool.instance_types, pool.max_size, placement.resource_name))
 
 
 def requirements(pool: NodePoolConfig) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from components.config.stack import parse_stack_config
 from components.placement import placement_for
 
 NODE_POOLS = {
-    "system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4},
+    "system": {"instanceTypes": ["m7i.large"], "minSize": 2},
     "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 0, "maxSize": 2},
     "gpu4": {"instanceTypes": ["g6.12xlarge"], "minSize": 0, "maxSize": 2},
     "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2},

@@ -35,6 +35,8 @@ PoolName = Annotated[str, AfterValidator(_pool_name)]
 
 #: Config spelling of a capacity type -> the EKS API's.
 CAPACITY_TYPES = {"onDemand": "ON_DEMAND", "spot": "SPOT", "capacityBlock": "CAPACITY_BLOCK"}
+#: Label domains a Karpenter NodePool refuses in its template (karpenter.sh/v1 CRD validations).
+KARPENTER_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws")
 #: Who provisions a pool's nodes.
 PROVISIONERS = ("karpenter", "managed")
 
@@ -252,6 +254,10 @@ class NodePoolConfig(ConfigModel):
         """Sizes as the provisioner really treats them: managed pools are fixed, Karpenter pools start at 0."""
         if self.provisioner == "karpenter":
             found = []
+            restricted = sorted(k for k in self.labels if k.split("/", 1)[0].endswith(KARPENTER_LABEL_DOMAINS) and "/" in k)
+            if restricted:
+                found.append(Finding(("labels",), f"must not set {', '.join(restricted)} on a Karpenter pool: the NodePool "
+                                                  f"API refuses labels under {' and '.join(KARPENTER_LABEL_DOMAINS)}", self.labels))
             if self.min_size != 0:
                 found.append(Finding(("minSize",), "must be 0 for a Karpenter pool: Karpenter launches nodes only for pending "
                                                    "pods and keeps no minimum; use provisioner managed for nodes that always run",
@@ -260,6 +266,8 @@ class NodePoolConfig(ConfigModel):
                 found.append(Finding(("desiredSize",), "is only for managed pools: Karpenter decides how many nodes a "
                                                        "Karpenter pool has (0 to maxSize)", self.desired_size))
             return found
+        if self.provisioner is None:
+            return []  # instance types the catalog does not know: their problems say why
         found = []
         if self.min_size < 1:
             found.append(Finding(("minSize",), "must be at least 1 for a managed pool (its fixed size); a pool that scales "

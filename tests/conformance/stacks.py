@@ -32,7 +32,7 @@ ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 BUCKET = "s3://acme-conformance-models/models"
 
 POOLS_ALL_KINDS = {
-    "system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 2},  # managed: fixed size
+    "system": {"instanceTypes": ["m7i.large"], "minSize": 2},
     "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "maxSize": 4},
     "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2},
     "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
