@@ -33,6 +33,7 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
     DEFAULT_UPSTREAM, GENERATED_BY, KSERVE_REPO, LICENSE, REPO, RUNTIME_DATA, TEST_DATA, Source, _crd_entry,
     dump, load_yaml_documents, provenance, share_subtrees, strip_descriptions, value_inventory,
 )
+from vendor_karpenter_iam import derive_karpenter_controller_policy
 
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
 
@@ -343,8 +344,7 @@ def derivations() -> list[Derivation]:
         found.append(lambda upstream, c=crd_set: derive_crds(upstream, c))
     for chart in CHART_VALUES:
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
-    found.append(derive_kubeflow_targets)
-    found.append(derive_knative_features)
+    found += [derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy]
     return found
 
 

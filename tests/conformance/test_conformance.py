@@ -110,6 +110,34 @@ def test_karpenter_objects_are_accepted_by_the_pinned_karpenters_crds(stacks, co
     assert failures == [], _report(failures)
 
 
+def test_karpenter_controller_iam_grants_exactly_the_reference_policys_actions(stacks, conformance_line):
+    """Each statement of the Karpenter controller's policies grants the actions of the statement of the same
+    Sid in Karpenter's reference CloudFormation at the pinned version, and no reference statement is missing."""
+    name = f"karpenter-v{versions.KARPENTER.version}-controller-policy.json"
+    reference = {sid: actions for policy in upstream._read(name)["policies"].values() for sid, actions in policy.items()}
+    checked, failures = 0, []
+    for stack in stacks:
+        seen = set()
+        for resource, state in stack.steps_of("aws:iam/policy:Policy"):
+            if "karpenter" not in resource:
+                continue
+            for statement in json.loads(state["inputs"]["policy"])["Statement"]:
+                checked += 1
+                sid, action = statement.get("Sid"), statement.get("Action") or []
+                actions = sorted([action] if isinstance(action, str) else action)
+                seen.add(sid)
+                if sid not in reference:
+                    failures.append(f"{stack.name}/{resource}: statement {sid} is not in the reference policy")
+                elif actions != reference[sid]:
+                    failures.append(f"{stack.name}/{resource}: {sid} grants {actions}; the reference grants {reference[sid]}")
+        if seen and sorted(set(reference) - seen):
+            failures.append(f"{stack.name}: reference statements missing: {', '.join(sorted(set(reference) - seen))}")
+    conformance_line(f"Karpenter controller IAM: {checked - len(failures)}/{checked} statements grant exactly the actions of "
+                     f"Karpenter {versions.KARPENTER.version}'s reference CloudFormation policy")
+    assert checked > 0
+    assert failures == [], _report(failures)
+
+
 def _kubernetes_validate_version(wanted: str) -> tuple[str, str]:
     """The schema version kubernetes-validate has for ``wanted`` (``1.35``), and a note when older."""
     available = sorted({".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()},
