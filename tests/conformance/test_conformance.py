@@ -27,6 +27,8 @@ from .stacks import ALL_STACKS, ROLLOUT_STATES, builtin_formats, generated_confi
 
 ISVC_GROUP = "serving.kserve.io"
 GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
+#: Karpenter's NodePool and EC2NodeClass, judged by the pinned Karpenter CRDs (tests/test_karpenter.py).
+KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
@@ -106,8 +108,8 @@ def test_core_objects_are_valid_for_the_stacks_kubernetes_version(stacks, confor
             notes.add(note)
         for filename, obj in stack.objects:
             group = _group(obj)
-            if group == ISVC_GROUP or group in GATEWAY_API_GROUPS:
-                continue  # judged by their CRDs above
+            if group == ISVC_GROUP or group in GATEWAY_API_GROUPS or group in KARPENTER_GROUPS:
+                continue  # judged by their CRDs (above; Karpenter's in tests/test_karpenter.py)
             checked += 1
             problems = metadata_problems(obj.get("metadata") or {}, namespaced=filename.split("__")[0] != "_cluster")
             try:
@@ -130,7 +132,7 @@ def test_every_rendered_object_is_judged_by_some_check(stacks):
     """Nothing escapes: each object is an InferenceService, a Gateway API object or a core object
     kubernetes-validate knows (the core check fails on kinds it has no schema for)."""
     custom = sorted({(obj["apiVersion"], obj["kind"]) for s in stacks for _, obj in s.objects
-                     if "." in _group(obj) and _group(obj) not in (ISVC_GROUP, *GATEWAY_API_GROUPS)
+                     if "." in _group(obj) and _group(obj) not in (ISVC_GROUP, *GATEWAY_API_GROUPS, *KARPENTER_GROUPS)
                      and not _group(obj).endswith(".k8s.io")})
     assert custom == []
 
@@ -320,7 +322,7 @@ def test_kserves_spelling_vllm_is_accepted_and_rendered_as_the_runtime_declares(
         "pool": "gpu", "accelerators": 1, "model": {"format": "vLLM", "storageUri": "s3://acme-ml-models-dev/models/llm/1",
                                                       "version": "1"},
         "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}},
-        "startupTimeoutMinutes": 20}}
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 2}, "startupTimeoutMinutes": 20}}
     try:
         plan = plan_config(config, "vllm")
     except (ConfigError, PlanError) as error:
