@@ -138,7 +138,7 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         # The FPGA device plugin's resource name is the stack's (pool config), not the catalog's.
         placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
         found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
-        if pool.uses_karpenter:
+        if pool.uses_karpenter and endpoint.accelerators <= placement.accelerators_per_node:
             found += [Finding(at + f.loc, f.message, f.value) for f in karpenter_limit_findings(endpoint, placement)]
     return found
 

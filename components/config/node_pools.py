@@ -272,7 +272,7 @@ class NodePoolConfig(ConfigModel):
         if self.min_size < 1:
             found.append(Finding(("minSize",), "must be at least 1 for a managed pool (its fixed size); a pool that scales "
                                                "from zero needs provisioner karpenter", self.min_size))
-        if self.max_size != self.min_size:
+        elif self.max_size != self.min_size:
             found.append(Finding(("maxSize",), f"must equal minSize ({self.min_size}) for a managed pool: nothing scales an EKS "
                                                "managed node group here (no Cluster Autoscaler runs), so its size is fixed; "
                                                "use provisioner karpenter for nodes that follow demand", self.max_size))

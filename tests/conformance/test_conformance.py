@@ -26,8 +26,9 @@ from .schema import metadata_problems, validate
 from .stacks import ALL_STACKS, ROLLOUT_STATES, builtin_formats, generated_configs, planned, rollout_moves, rollout_sequences
 
 ISVC_GROUP = "serving.kserve.io"
-KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
+#: Karpenter's NodePool and EC2NodeClass, judged by the pinned Karpenter CRDs (below; also tests/test_karpenter.py).
+KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
@@ -371,7 +372,7 @@ def test_kserves_spelling_vllm_is_accepted_and_rendered_as_the_runtime_declares(
         "pool": "gpu", "accelerators": 1, "model": {"format": "vLLM", "storageUri": "s3://acme-ml-models-dev/models/llm/1",
                                                       "version": "1"},
         "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}},
-        "startupTimeoutMinutes": 20}}
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 2}, "startupTimeoutMinutes": 20}}
     try:
         plan = plan_config(config, "vllm")
     except (ConfigError, PlanError) as error:
