@@ -27,6 +27,7 @@ from .llm_endpoint import LlmEndpoint, LlmEndpointArgs
 from .llm_inference_service import needs_leader_worker_set
 from .llm_platform import LlmNeeds
 from .handles import ClusterHandle, NetworkHandle, PlatformHandle
+from .karpenter import Karpenter, KarpenterArgs
 from .network import Network, NetworkArgs, existing_network
 from .node_pools import NodePools, NodePoolsArgs
 from .platform import ServingPlatform, ServingPlatformArgs, platform_output
@@ -58,9 +59,11 @@ class Layers:
 def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
     """Network, cluster, pools, add-ons, device plugins and platform, created by this stack."""
     cluster_name = naming.cluster_name()
+    karpenter_pools = {k: p for k, p in config.node_pools.items() if p.uses_karpenter}
     if config.network.existing is None:
         network: NetworkHandle = Network(
-            f"{name}-network", NetworkArgs(config=config.network, cluster_name=cluster_name, tags=tags), opts).handle
+            f"{name}-network", NetworkArgs(config=config.network, cluster_name=cluster_name, tags=tags,
+                                           karpenter_discovery=bool(karpenter_pools)), opts).handle
     else:
         network = existing_network(config.network.existing)
 
@@ -73,6 +76,19 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
     pools = NodePools(f"{name}-pools", NodePoolsArgs(pools=config.node_pools, cluster=cluster, subnet_ids=network.private_subnet_ids,
                                                      tags=tags, cluster_name=cluster_name), opts).handle
     addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(cluster=cluster, nodes=pools.node_groups), opts)
+    karpenter_ready: list[pulumi.Resource] = []
+    if karpenter_pools:
+        karpenter = Karpenter(f"{name}-karpenter", KarpenterArgs(
+            pools=karpenter_pools,
+            placements={k: pools.placements[k] for k in karpenter_pools},
+            cluster=cluster, cluster_name=cluster_name, region=config.region,
+            system_pools={k: p.min_size for k, p in sorted(config.node_pools.items())
+                          if not p.uses_karpenter and not pools.placements[k].has_accelerator},
+            managed_nodes=pools.node_groups,
+            untagged_subnet_ids=list(config.network.existing.private_subnet_ids) if config.network.existing else [],
+            tags=tags,
+        ), opts)
+        karpenter_ready = karpenter.ready
     plugins = DevicePlugins(
         f"{name}-device-plugins",
         DevicePluginsArgs(placements=pools.placements, provider=cluster.handle.kubernetes_provider,
@@ -80,7 +96,8 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
         opts,
     )
     handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
-        *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *(plugins.plugins[k] for k in sorted(plugins.plugins))])
+        *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *karpenter_ready,
+        *(plugins.plugins[k] for k in sorted(plugins.plugins))])
     llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
     serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm), opts)
     platform = serving.handle

@@ -36,6 +36,8 @@ class NetworkArgs:
     cluster_name: str
     """The cluster whose controllers discover the subnets (``kubernetes.io/cluster/<name>`` tags)."""
     tags: dict[str, str]
+    karpenter_discovery: bool = False
+    """Tag the private subnets ``karpenter.sh/discovery: <cluster>`` (EC2NodeClasses select them by it)."""
 
 
 class Network(pulumi.ComponentResource):
@@ -51,6 +53,7 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
+        discovery_tag = {"karpenter.sh/discovery": args.cluster_name} if args.karpenter_discovery else {}
 
         zones = aws.get_availability_zones_output(
             state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
@@ -96,7 +99,7 @@ class Network(pulumi.ComponentResource):
                 vpc_id=vpc.id,
                 cidr_block=subnet.private_cidr,
                 availability_zone=zone,
-                tags={**tags, **cluster_tag, "Name": f"{name}-private-{suffix}", "kubernetes.io/role/internal-elb": "1"},
+                tags={**tags, **cluster_tag, **discovery_tag, "Name": f"{name}-private-{suffix}", "kubernetes.io/role/internal-elb": "1"},
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(f"{name}-public-{suffix}", subnet_id=public.id, route_table_id=public_rt.id, opts=child)

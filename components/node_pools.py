@@ -1,4 +1,7 @@
-"""EKS managed node groups, one per pool, each with its own launch template.
+"""EKS managed node groups, one per managed pool, each with its own launch template; the placements
+of every pool (Karpenter pools are rendered by :mod:`components.karpenter` from the same placements).
+
+A managed node group has a fixed size (``minSize`` = ``maxSize`` = desired): nothing scales it.
 
 Everything accelerator-specific comes from the catalog through the pool's :class:`PoolPlacement`:
 AMI type, labels and taints, so a GPU pool is tainted ``nvidia.com/gpu`` without anyone writing
@@ -175,10 +178,12 @@ class NodePools(pulumi.ComponentResource):
         self.node_groups, self.launch_templates, placements = {}, {}, {}
         for pool_name, pool in sorted(args.pools.items()):
             placement = pool_placement(pool_name, pool)
+            placements[pool_name] = placement
+            if pool.uses_karpenter:
+                continue
             tags = {**args.tags, "servestack:pool": pool_name}
             template = self._launch_template(f"{name}-{pool_name}", args, pool, placement, tags)
             self.launch_templates[pool_name] = template
-            placements[pool_name] = placement
             self.node_groups[pool_name] = aws.eks.NodeGroup(
                 f"{name}-{pool_name}",
                 cluster_name=control_plane.name,
@@ -187,10 +192,11 @@ class NodePools(pulumi.ComponentResource):
                 instance_types=list(pool.instance_types),
                 ami_type=ami_type(pool),
                 capacity_type=pool.eks_capacity_type,
+                # Fixed size: the config refuses minSize != maxSize for a managed pool (nothing scales it).
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     min_size=pool.min_size,
                     max_size=pool.max_size,
-                    desired_size=pool.desired_size if pool.desired_size is not None else pool.min_size,
+                    desired_size=pool.min_size,
                 ),
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=pool.max_unavailable),
                 labels=dict(sorted(placement.labels.items())),
@@ -199,8 +205,7 @@ class NodePools(pulumi.ComponentResource):
                     id=template.id, version=template.latest_version.apply(str),
                 ),
                 tags=tags,
-                # The cluster autoscaler owns the node count once the pool exists.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=joins_after, ignore_changes=["scalingConfig.desiredSize"]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=joins_after),
             )
 
         self.node_role_arn = role.arn

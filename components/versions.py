@@ -112,3 +112,14 @@ KUBEFLOW_KSERVE = Pinned("kserve (bundled by Kubeflow)", "v0.16.0", "https://git
 #: Standard-mode ``spec.canary[]`` of kserve/kserve#5672) the endpoints are rendered for and
 #: validated against (KServe's own CRD, derived into tests/conformance/data by tools/vendor_upstream.py).
 KSERVE_API = Pinned("kserve-inferenceservice-api", "v0.20.0", "https://github.com/kserve/kserve/releases/tag/v0.20.0")
+
+# --- node autoscaling: Karpenter (issue 13) ---------------------------------------------------
+# Karpenter v1.14.1 (aws/karpenter-provider-aws): two OCI charts, the CRDs first (so that CRD
+# upgrades are Helm-managed), then the controller with skipCrds. Their NodePool/EC2NodeClass v1
+# APIs are what servestack renders, checked against the CRDs vendored in tests/conformance/data.
+KARPENTER_CRD = Pinned("karpenter-crd", "1.14.1", "oci://public.ecr.aws/karpenter/karpenter-crd")
+KARPENTER = Pinned("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter/karpenter")
+# The EKS-optimized AL2023 AMI release Karpenter nodes run (EC2NodeClass amiSelectorTerms alias
+# ``al2023@<version>``; Karpenter picks the standard, NVIDIA or Neuron variant per instance type).
+# Pinned, never ``latest``: a new AMI is a reviewed diff that Karpenter rolls out as drift.
+EKS_AL2023_AMI = Pinned("amazon-eks-ami (al2023)", "v20260903", "https://github.com/awslabs/amazon-eks-ami/releases/tag/v20260903")

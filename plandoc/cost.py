@@ -2,7 +2,9 @@
 
 Priced: the EKS control plane, node pools at their min and max size, NAT gateways and their
 public IPv4 addresses. A pool's node is priced at the most expensive of its instance types (a
-managed node group may launch any of them). Instance types missing from the table are listed
+managed node group or a NodePool may launch any of them). A Karpenter pool runs from 0 nodes
+to the most nodes its NodePool's limits allow; one without limits has no ceiling, which a note
+says (its maximum is then counted as 0, never guessed). Instance types missing from the table are listed
 as unpriced, never guessed. Data transfer, EBS, load balancers and logs are not included.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 
 from .document import Resource, of_type
 from .pools import catalog_entries, configured_pools, pools
-from .tokens import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP
+from .tokens import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP, NODE_POOL
 from .values import dig, name_of
 
 PRICE_FILE = "data/prices-us-east-1.json"
@@ -128,21 +130,26 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
         lines.append(CostLine(f"EKS control plane {name} ({support.lower()} support)", 1, 1, table["eksControlPlane"].get(support, table["eksControlPlane"]["STANDARD"])))
 
     planned = pools(resources)
-    node_pools = [(p.name, p.instance_types, p.min_size, p.max_size, "plan") for p in planned]
+    node_pools = [(p.name, p.instance_types, p.min_size, p.max_size, "plan", p.is_karpenter) for p in planned]
     discounted = sorted(p.name for p in planned if p.capacity_type != "ON_DEMAND")
     if discounted:
         notes.append(f"spot or capacity-block pools ({', '.join(discounted)}) are priced on-demand, an upper bound")
-    if not of_type(resources, NODE_GROUP):
+    unbounded = sorted(p.name for p in planned if p.is_karpenter and not p.max_size)
+    if unbounded:
+        notes.append(f"Karpenter pools without limits ({', '.join(unbounded)}) have no cost ceiling; their maximum is "
+                     "not included")
+    if not of_type(resources, NODE_GROUP, NODE_POOL):
         configured = configured_pools(stack_config)
         if configured:
-            notes.append("node pools priced from servestack:nodePools: the plan declares no node groups")
+            notes.append("node pools priced from servestack:nodePools: the plan declares no node groups or NodePools")
             for pool in configured.values():
-                node_pools.append((pool.name, pool.instance_types, pool.min_size, pool.max_size, "config"))
-    for name, types, low, high, source in node_pools:
+                node_pools.append((pool.name, pool.instance_types, pool.min_size, pool.max_size, "config", pool.is_karpenter))
+    for name, types, low, high, source, karpenter in node_pools:
         price, missing = node_price(types, table)
         unpriced.update(missing)
         if price is not None:
-            lines.append(CostLine(f"node pool {name} ({', '.join(types)})", low, high, price, source))
+            what = "Karpenter pool" if karpenter else "node pool"
+            lines.append(CostLine(f"{what} {name} ({', '.join(types)})", low, high, price, source))
 
     nat = len(of_type(resources, NAT_GATEWAY))
     if nat:
@@ -157,13 +164,20 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
     return CostEstimate(tuple(lines), tuple(sorted(unpriced)), tuple(notes), region, table["date"], table["hoursPerMonth"])
 
 
-def accelerator_count(resources: list[Resource]) -> tuple[int, list[str]]:
-    """Accelerators of all pools at max size (each node at its largest instance type)."""
-    total, parts = 0, []
+def accelerator_count(resources: list[Resource]) -> tuple[int | None, list[str]]:
+    """Accelerators of all pools at max size (each node at its largest instance type; a Karpenter
+    pool at its limits); None when a Karpenter pool's limits bound nothing."""
+    total: int | None = 0
+    parts = []
     for pool in pools(resources):
         if not pool.has_accelerator:
             continue
+        if pool.is_karpenter:
+            count = pool.capacity
+            parts.append(f"{pool.name} {'unbounded' if count is None else count} ({pool.size_text})")
+            total = None if total is None or count is None else total + count
+            continue
         per_node = max((entry.accelerators for entry in catalog_entries(pool.instance_types)), default=0)
-        total += per_node * pool.max_size
+        total = None if total is None else total + per_node * pool.max_size
         parts.append(f"{pool.name} {pool.max_size} x {per_node}")
     return total, parts

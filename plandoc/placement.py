@@ -16,6 +16,7 @@ from typing import Any
 from components import catalog
 
 from .document import PlanDoc, of_type
+from .karpenter import karpenter_pools
 from .pools import ConfiguredPool, configured_pool, configured_pools
 from .tokens import NODE_GROUP, SUBNET
 from .values import decode_json, dig, is_known, mapping, name_of
@@ -36,6 +37,9 @@ class PoolPlacement:
     """Subnets whose zones only AWS knows (an existing network): resolved by DescribeSubnets."""
     zone_source: str = ""
     """Where the zones or subnets came from, for messages."""
+    vcpu_limit: int | None = None
+    """A Karpenter pool's NodePool cpu limit: the vCPUs it may launch in all (what quotas must cover)."""
+    provisioner: str = "managed"
 
     @property
     def subject(self) -> str:
@@ -111,7 +115,7 @@ def _node_group_zones(group: Mapping[str, Any], subnets: dict[str, tuple[str | N
 
 
 def pool_placements(plan: PlanDoc) -> list[PoolPlacement]:
-    """Every pool of the plan (node groups, then config pools the plan does not create yet), by name."""
+    """Every pool of the plan (node groups, Karpenter NodePools, then config pools the plan does not create yet), by name."""
     configured = configured_pools(plan.config)
     subnets = _subnet_zones(plan)
     parents = {r["urn"]: r["parent"] for r in plan.resources.values()}
@@ -132,7 +136,19 @@ def pool_placements(plan: PlanDoc) -> list[PoolPlacement]:
         placements[name] = PoolPlacement(name, tuple(str(t) for t in types), int(max_size), str(capacity or "ON_DEMAND"),
                                          *_node_group_zones(group, subnets, parents, network))
 
+    for karpenter in karpenter_pools(plan.resources.values()):
+        # Karpenter launches into the subnets its EC2NodeClass selects by discovery tag: the private subnets
+        name = karpenter.name if karpenter.name in configured else _pool_name(karpenter.urn, {"labels": karpenter.labels}, configured)
+        pool_config = configured.get(name) or configured_pool(name, {})
+        cpu = karpenter.limit("cpu")
+        zones = (tuple(sorted(karpenter.zones)), (), "the NodePool's topology.kubernetes.io/zone requirement") if karpenter.zones else network
+        placements[name] = PoolPlacement(name, karpenter.instance_types or pool_config.instance_types,
+                                         karpenter.max_nodes if karpenter.max_nodes is not None else pool_config.max_size,
+                                         karpenter.capacity_type, *zones, vcpu_limit=int(cpu) if cpu is not None else None,
+                                         provisioner="karpenter")
+
     for name, pool in configured.items():
         if name not in placements:
-            placements[name] = PoolPlacement(name, pool.instance_types, pool.max_size, pool.capacity_type, *network)
+            placements[name] = PoolPlacement(name, pool.instance_types, pool.max_size, pool.capacity_type, *network,
+                                             provisioner=pool.provisioner)
     return [placements[name] for name in sorted(placements)]

@@ -1,8 +1,11 @@
-"""Node pools as a plan declares them: EKS node groups, or ``servestack:nodePools`` before them.
+"""Node pools as a plan declares them: EKS node groups, Karpenter NodePools, or
+``servestack:nodePools`` before them.
 
 A pool's accelerator comes from the catalog entry of its instance types (the node label
 servestack sets when they are unknown or outside the catalog); its size and market from the
-node group's inputs, else from config with the config's own defaults.
+node group's inputs, else from config with the config's own defaults. A Karpenter pool
+(:mod:`.karpenter`) has min size 0 and, as max size, the most nodes its NodePool's limits allow;
+its accelerator capacity is the NodePool's limit of the accelerator resource when it sets one.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from typing import Any
 
 from components import catalog
 from components.catalog import AcceleratorKind
-from components.config.node_pools import CAPACITY_TYPES, NodePoolConfig
+from components.config.node_pools import CAPACITY_TYPES, PROVISIONERS, NodePoolConfig, default_provisioner
 
 from .accelerators import CATALOG_RESOURCES, declared_resource
 from .document import Resource, of_type
+from .karpenter import KarpenterPool, accelerator_ceiling, karpenter_pools
 from .tokens import NODE_GROUP
 from .values import decode_json, items, mapping, name_of, whole_number
 
@@ -41,14 +45,32 @@ class Pool:
     labels: Mapping[str, str]
     capacity_type: str = "ON_DEMAND"
     """``ON_DEMAND``, ``SPOT`` or ``CAPACITY_BLOCK`` (EKS's capacityType)."""
+    provisioner: str = "managed"
+    """``managed`` (an EKS node group) or ``karpenter`` (a NodePool and its EC2NodeClass)."""
+    limits: tuple[tuple[str, str], ...] = ()
+    """A Karpenter pool's ``spec.limits`` as written, sorted."""
+    limit_capacity: int | None = None
+    """A Karpenter pool's accelerators at its limits (:func:`.karpenter.accelerator_ceiling`); None: unbounded."""
 
     @property
     def has_accelerator(self) -> bool:
         return self.kind is not AcceleratorKind.NONE
 
     @property
-    def capacity(self) -> int:
-        return self.max_size * self.accelerators_per_node
+    def is_karpenter(self) -> bool:
+        return self.provisioner == "karpenter"
+
+    @property
+    def capacity(self) -> int | None:
+        """Accelerators the pool offers at most; None when nothing bounds them (a NodePool without limits)."""
+        return self.limit_capacity if self.is_karpenter else self.max_size * self.accelerators_per_node
+
+    @property
+    def size_text(self) -> str:
+        """How the pool's size is bounded, for messages: ``maxSize 2`` or ``NodePool limits cpu=8, nvidia.com/gpu=2``."""
+        if not self.is_karpenter:
+            return f"maxSize {self.max_size}"
+        return "NodePool limits " + (", ".join(f"{k}={v}" for k, v in self.limits) or "none")
 
 
 def catalog_entries(instance_types: Iterable[str]) -> list[catalog.InstanceType]:
@@ -90,9 +112,39 @@ def pool_of(resource: Resource) -> Pool:
     )
 
 
+def pool_of_karpenter(pool: KarpenterPool) -> Pool:
+    specs = pool.specs
+    if specs:
+        kind = specs[0].kind
+    else:
+        label = pool.labels.get(catalog.ACCELERATOR_LABEL)
+        kind = AcceleratorKind(label) if label in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
+    resource_name = declared_resource(kind, (t["key"] for t in pool.taints if isinstance(t.get("key"), str)))
+    max_nodes = pool.max_nodes
+    return Pool(
+        urn=pool.urn,
+        name=pool.name,
+        instance_types=pool.instance_types,
+        min_size=0,
+        max_size=max_nodes or 0,
+        kind=kind,
+        resource_name=resource_name,
+        accelerators_per_node=min((s.accelerators for s in specs), default=0),
+        taints=pool.taints,
+        labels=pool.labels,
+        capacity_type=pool.capacity_type,
+        provisioner="karpenter",
+        limits=tuple(sorted((str(k), str(v)) for k, v in pool.raw_limits.items())),
+        limit_capacity=accelerator_ceiling(specs, pool.limits, resource_name) if kind is not AcceleratorKind.NONE else 0,
+    )
+
+
 def pools(resources: Iterable[Resource]) -> list[Pool]:
-    """Every node group's pool, by name."""
-    return sorted((pool_of(r) for r in of_type(resources, NODE_GROUP)), key=lambda p: p.name)
+    """Every pool of the plan, node groups and Karpenter NodePools, by name."""
+    resources = list(resources)
+    found = [pool_of(r) for r in of_type(resources, NODE_GROUP)]
+    found += [pool_of_karpenter(p) for p in karpenter_pools(resources)]
+    return sorted(found, key=lambda p: p.name)
 
 
 def accelerator_resources(resources: Iterable[Resource]) -> frozenset[str]:
@@ -117,6 +169,12 @@ class ConfiguredPool:
     max_size: int
     capacity_type: str
     """In the EKS API's spelling: ``onDemand`` -> ``ON_DEMAND``."""
+    provisioner: str = "managed"
+    """``karpenter`` or ``managed``: as configured, else Karpenter for accelerator pools (issue 13's default)."""
+
+    @property
+    def is_karpenter(self) -> bool:
+        return self.provisioner == "karpenter"
 
 
 def _size(entry: Mapping[str, Any], key: str, default: int) -> int:
@@ -128,13 +186,22 @@ def _size(entry: Mapping[str, Any], key: str, default: int) -> int:
 
 def configured_pool(name: str, entry: Mapping[str, Any]) -> ConfiguredPool:
     types = entry.get("instanceTypes")  # anything but a list is ignored: a bare string is not a list of one-letter types
+    instance_types = tuple(str(t) for t in types) if isinstance(types, list) else ()
     capacity = str(entry.get("capacityType", DEFAULT_CAPACITY_TYPE))
+    provisioner = entry.get("provisioner")
+    if provisioner not in PROVISIONERS:
+        provisioner = default_provisioner(instance_types) or "managed"
+    # as NodePoolConfig resolves them: a Karpenter pool from no nodes to maxSize (its limits are maxSize x
+    # the largest type); a managed pool is fixed at minSize unless maxSize says otherwise
+    min_size = 0 if provisioner == "karpenter" else _size(entry, "minSize", DEFAULT_MIN_SIZE)
+    default_max = DEFAULT_MAX_SIZE if provisioner == "karpenter" else max(min_size, 1)
     return ConfiguredPool(
         name=str(name),
-        instance_types=tuple(str(t) for t in types) if isinstance(types, list) else (),
-        min_size=_size(entry, "minSize", DEFAULT_MIN_SIZE),
-        max_size=_size(entry, "maxSize", DEFAULT_MAX_SIZE),
+        instance_types=instance_types,
+        min_size=min_size,
+        max_size=_size(entry, "maxSize", default_max),
         capacity_type=CAPACITY_TYPES.get(capacity, capacity),
+        provisioner=provisioner,
     )
 
 

@@ -26,6 +26,8 @@ HELM_CHART = "kubernetes:helm.sh/v4:Chart"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 #: Kinds that run pods from a pod template (or are pods).
 WORKLOADS = (
     "kubernetes:apps/v1:Deployment", DAEMON_SET, "kubernetes:apps/v1:StatefulSet",

@@ -16,6 +16,7 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+from plandoc.pools import Pool, pools
 from plandoc.rollouts import rollout_records
 
 #: Sibling components of one type are listed one by one up to this many, grouped above it.
@@ -87,3 +88,26 @@ def rollout_lines(resources: list[dict[str, Any]]) -> list[str]:
     records = rollout_records(resources)
     return [f"{namespace}/{endpoint} ({record.mode}): {record.describe()}"
             for (namespace, endpoint), record in sorted(records.items()) if record.phase != "steady"]
+
+
+def pool_line(pool: Pool) -> str:
+    """``gpu: Karpenter NodePool, g6.xlarge, 0-4 nodes (NodePool limits cpu=16, ...), ON_DEMAND, up to 4 nvidia.com/gpu``."""
+    how = "Karpenter NodePool" if pool.is_karpenter else "managed node group"
+    if pool.is_karpenter and not pool.max_size:
+        size = f"0 nodes and up, no ceiling ({pool.size_text})"
+    elif pool.is_karpenter:
+        size = f"0-{pool.max_size} nodes ({pool.size_text})"
+    elif pool.min_size == pool.max_size:
+        size = f"{pool.max_size} nodes"
+    else:
+        size = f"{pool.min_size}-{pool.max_size} nodes"
+    line = f"{pool.name}: {how}, {', '.join(pool.instance_types) or 'instance types unknown'}, {size}, {pool.capacity_type}"
+    if pool.has_accelerator and pool.resource_name:
+        capacity = pool.capacity
+        line += f", up to {capacity} {pool.resource_name}" if capacity is not None else f", {pool.resource_name} unbounded"
+    return line
+
+
+def pool_lines(resources: list[dict[str, Any]]) -> list[str]:
+    """One line per node pool, managed node groups and Karpenter NodePools alike."""
+    return [pool_line(pool) for pool in pools(resources)]

@@ -11,10 +11,11 @@ from components.config.stack import parse_stack_config
 from components.placement import placement_for
 
 NODE_POOLS = {
-    "system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4},
-    "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 0, "maxSize": 2},
-    "gpu4": {"instanceTypes": ["g6.12xlarge"], "minSize": 0, "maxSize": 2},
-    "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2},
+    "system": {"instanceTypes": ["m7i.large"], "minSize": 2},
+    # Karpenter pools (the default for accelerators), sized so that 3 replicas fit their limits.
+    "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 0, "maxSize": 3},
+    "gpu4": {"instanceTypes": ["g6.12xlarge"], "minSize": 0, "maxSize": 3},
+    "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 3},
     "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
              "fpgaDevicePlugin": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0",
                                   "resourceName": "acme.com/fpga"}},

@@ -10,7 +10,7 @@ from components import versions
 from components.config import ConfigError, parse_stack_config
 
 ADMIN = "arn:aws:iam::123456789012:role/admin"
-POOLS = {"system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4}}
+POOLS = {"system": {"instanceTypes": ["m7i.large"], "minSize": 2}}
 
 
 def raw(cluster: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:

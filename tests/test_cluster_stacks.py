@@ -32,20 +32,30 @@ def pools_of(plan) -> dict[str, dict]:
     return {name.removeprefix("servestack-pools-"): v["inputs"] for name, v in resources(plan, NODE_GROUP).items()}
 
 
+def karpenter_pools_of(plan) -> dict[str, dict]:
+    """NodePool specs by name, with the EC2NodeClass spec each refers to under ``nodeClass``."""
+    classes = {m["metadata"]["name"]: m["spec"] for _, m in plan.manifests() if m["kind"] == "EC2NodeClass"}
+    return {m["metadata"]["name"]: {**m["spec"], "nodeClass": classes[m["spec"]["template"]["spec"]["nodeClassRef"]["name"]]}
+            for _, m in plan.manifests() if m["kind"] == "NodePool"}
+
+
 def test_dev_small_cpu_pool_and_gpu_pool_from_zero(plans):
-    pools = pools_of(plans["dev"])
-    assert sorted(pools) == ["gpu", "system"]
-    assert (pools["gpu"]["amiType"], pools["gpu"]["scalingConfig"]["minSize"]) == ("AL2023_x86_64_NVIDIA", 0)
+    pools, karpenter = pools_of(plans["dev"]), karpenter_pools_of(plans["dev"])
+    assert sorted(pools) == ["system"] and sorted(karpenter) == ["gpu"]
     assert pools["system"]["amiType"] == "AL2023_x86_64_STANDARD"
+    assert pools["system"]["scalingConfig"] == {"desiredSize": 2, "maxSize": 2, "minSize": 2}
+    assert karpenter["gpu"]["nodeClass"]["amiSelectorTerms"] == [{"alias": "al2023@v20260903"}]
     assert plugin_releases(plans["dev"]) == ["servestack-device-plugins-nvidia"]
     vpc = resource(plans["dev"], CLUSTER, "servestack-cluster-eks")["inputs"]["vpcConfig"]
     assert (vpc["endpointPublicAccess"], vpc["publicAccessCidrs"]) == (True, ["203.0.113.0/24"])
 
 
 def test_staging_adds_an_inf2_pool(plans):
-    pools = pools_of(plans["staging"])
-    assert sorted(pools) == ["fpga", "gpu", "neuron", "system"]  # fpga: the staging FPGA endpoint's pool, as in prod
-    assert (pools["neuron"]["instanceTypes"], pools["neuron"]["amiType"]) == (["inf2.xlarge"], "AL2023_x86_64_NEURON")
+    pools, karpenter = pools_of(plans["staging"]), karpenter_pools_of(plans["staging"])
+    assert sorted(pools) == ["system"]
+    assert sorted(karpenter) == ["fpga", "gpu", "neuron"]  # fpga: the staging FPGA endpoint's pool, as in prod
+    assert karpenter["neuron"]["template"]["spec"]["requirements"][0] == {
+        "key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["inf2.xlarge"]}
     assert plugin_releases(plans["staging"]) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
 
 
@@ -55,9 +65,10 @@ def test_prod_private_three_zones_all_kinds(plans):
     assert (vpc["endpointPrivateAccess"], vpc["endpointPublicAccess"], "publicAccessCidrs" in vpc) == (True, False, False)
     assert len(vpc["subnetIds"]) == 3
     pools = pools_of(plan)
-    assert {k: v["amiType"] for k, v in pools.items()} == {
-        "fpga": "CUSTOM", "gpu": "AL2023_x86_64_NVIDIA", "llm": "AL2023_x86_64_NVIDIA", "neuron": "AL2023_x86_64_NEURON", "system": "AL2023_x86_64_STANDARD",
-    }
+    assert {k: v["amiType"] for k, v in pools.items()} == {"system": "AL2023_x86_64_STANDARD"}
+    assert {k: v["nodeClass"]["amiSelectorTerms"] for k, v in karpenter_pools_of(plan).items()} == {
+        "fpga": [{"id": "ami-0a1b2c3d4e5f60718"}], "gpu": [{"alias": "al2023@v20260903"}], "llm": [{"alias": "al2023@v20260903"}],
+        "neuron": [{"alias": "al2023@v20260903"}]}
     assert all(v["subnetIds"] == vpc["subnetIds"] for v in pools.values())
     assert plugin_releases(plan) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
     assert [m["metadata"]["name"] for _, m in plan.manifests() if m["kind"] == "DaemonSet"] == ["fpga-device-plugin"]
@@ -107,7 +118,8 @@ def test_cluster_handle_for_the_next_layers():
     assert handle.placements["neuron"].tolerations() == [
         {"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
     assert handle.kubernetes_provider is not None
-    assert len(handle.ready) == 4 + 2 + 3  # node groups, late add-ons, device plugins
+    # node groups, late add-ons, the Karpenter controller and NodePools, device plugins
+    assert len(handle.ready) == 1 + 2 + (1 + 3) + 3
 
 
 # ----------------------------------------------------------------------------- StackReference

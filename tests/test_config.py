@@ -9,7 +9,7 @@ from harness import plan_config, stack_config
 
 VALID = {
     "aws:region": "us-east-1",
-    "servestack:nodePools": {"system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4}},
+    "servestack:nodePools": {"system": {"instanceTypes": ["m7i.large"], "minSize": 2}},
 }
 
 
@@ -56,7 +56,6 @@ def test_every_problem_in_every_section_is_reported_together():
         'kind, so declare a pool per kind (got ["g5.xlarge", "inf2.xlarge", "f1.2xlarge"])',
         "servestack:nodePools.gpu.instanceTypes[2]: EC2 F1 instances were retired on 2025-12-20; use F2 "
         '(f2.6xlarge, f2.12xlarge or f2.48xlarge) (got "f1.2xlarge")',
-        "servestack:nodePools.gpu.minSize: must not exceed maxSize (2) (got 5)",
         'servestack:tier: must be one of dev, staging or prod (got "production")',
     ]
 
@@ -65,16 +64,16 @@ def test_every_problem_in_every_section_is_reported_together():
     ("change", "expected"),
     [
         ({"aws:region": None}, "aws:region: is required: the AWS region of the stack (pulumi config set aws:region us-east-1)"),
-        ({"servestack:nodePools": None}, "servestack:nodePools: needs a CPU pool (instance types without accelerators) with minSize >= 1: "
-                                          "cluster add-ons such as CoreDNS tolerate no accelerator taint (got [])"),
-        ({"servestack:nodePools": {"gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 1}}},
-         'servestack:nodePools: needs a CPU pool (instance types without accelerators) with minSize >= 1: '
-         'cluster add-ons such as CoreDNS tolerate no accelerator taint (got ["gpu"])'),
+        ({"servestack:nodePools": None}, "servestack:nodePools: needs a managed CPU pool (provisioner managed, instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS tolerate no accelerator taint, and the Karpenter controller must not run on nodes it manages (got [])"),
+        ({"servestack:nodePools": {"gpu": {"provisioner": "managed", "instanceTypes": ["g6.xlarge"], "minSize": 1}}},
+         'servestack:nodePools: needs a managed CPU pool (provisioner managed, instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS tolerate no accelerator taint, and the Karpenter controller must not run on nodes it manages (got ["gpu"])'),
+        ({"servestack:nodePools": {"cpu": {"provisioner": "karpenter", "instanceTypes": ["m7i.large"]}}},
+         'servestack:nodePools: needs a managed CPU pool (provisioner managed, instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS tolerate no accelerator taint, and the Karpenter controller must not run on nodes it manages (got ["cpu"])'),
         ({"servestack:nodePools": ["system"]}, 'servestack:nodePools: must be a mapping (got ["system"])'),
         ({"servestack:nodePools": {"a": {"instanceTypes": []}}}, "servestack:nodePools.a.instanceTypes: must hold at least 1 entry (got [])"),
         ({"servestack:nodePools": {"a": {"instanceTypes": ["m7i.large"], "maxSize": 0}}}, "servestack:nodePools.a.maxSize: must be >= 1 (got 0)"),
-        ({"servestack:nodePools": {"a": {"instanceTypes": ["m7i.large"], "minSize": 1, "maxSize": 3, "desiredSize": 5}}},
-         "servestack:nodePools.a.desiredSize: must lie between minSize (1) and maxSize (3) (got 5)"),
+        ({"servestack:nodePools": {"a": {"instanceTypes": ["m7i.large"], "minSize": 1, "desiredSize": 5}}},
+         "servestack:nodePools.a.desiredSize: must equal minSize (1) for a managed pool (its size is fixed) (got 5)"),
         ({"servestack:nodePools": {"a": {"instanceTypes": ["m7i.large", "m7g.large"]}}},
          'servestack:nodePools.a.instanceTypes: mixes CPU architectures (arm64, x86_64); one pool runs one AMI, so declare a pool per architecture (got ["m7i.large", "m7g.large"])'),
         ({"servestack:nodePools": {"a": {"instanceTypes": ["g5.huge"]}}},
@@ -114,5 +113,7 @@ def test_an_invalid_stack_creates_nothing_and_reports_from_the_program():
     config["servestack:nodePools"]["gpu"]["minSize"] = 9
     with pytest.raises(ConfigError) as caught:
         plan_config(config)
-    assert [p.render() for p in caught.value.problems] == ["servestack:nodePools.gpu.minSize: must not exceed maxSize (2) (got 9)"]
+    assert [p.render() for p in caught.value.problems] == [
+        "servestack:nodePools.gpu.minSize: must be 0 for a Karpenter pool: Karpenter launches nodes only for pending pods and "
+        "keeps no minimum; use provisioner managed for nodes that always run (got 9)"]
     assert str(caught.value).startswith("stack 'test' has 1 config problem(s); nothing was created:")

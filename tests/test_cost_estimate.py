@@ -65,13 +65,15 @@ def test_nat_gateways_public_addresses_extended_support_and_mixed_pools():
 
 
 def test_pools_come_from_config_when_the_plan_declares_no_node_groups():
+    # an accelerator pool defaults to Karpenter (from 0 nodes); an explicit managed pool keeps its minSize
     config = {"aws:region": "us-east-1", "servestack:nodePools": json.dumps(
-        {"neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 1, "maxSize": 4}, "fpga": {"instanceTypes": ["f2.6xlarge"], "maxSize": 2}})}
+        {"neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 1, "maxSize": 4, "provisioner": "managed"},
+         "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 1, "maxSize": 2}})}
     cost = estimate([], config)
     assert [(line.item, line.count_min, line.count_max, line.source) for line in cost.lines] == [
-        ("node pool fpga (f2.6xlarge)", 1, 2, "config"), ("node pool neuron (inf2.xlarge)", 1, 4, "config")]
-    assert (cost.hourly_min, cost.hourly_max) == (2.7382, 6.9928)
-    assert cost.notes == ("node pools priced from servestack:nodePools: the plan declares no node groups",)
+        ("Karpenter pool fpga (f2.6xlarge)", 0, 2, "config"), ("node pool neuron (inf2.xlarge)", 1, 4, "config")]
+    assert (cost.hourly_min, cost.hourly_max) == (0.7582, 6.9928)
+    assert cost.notes == ("node pools priced from servestack:nodePools: the plan declares no node groups or NodePools",)
 
 
 def test_node_price_of_unknown_types():

@@ -18,13 +18,14 @@ from harness import plan_program, resource, resources
 TAGS = {"team": "ml"}
 FPGA_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0"
 POOLS = {
-    "system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4},
-    "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 0, "maxSize": 2, "capacityType": "spot", "diskSizeGib": 200,
+    "system": {"instanceTypes": ["m7i.large"], "minSize": 2},
+    # Accelerator pools default to Karpenter; these are managed on purpose (fixed-size node groups).
+    "gpu": {"provisioner": "managed", "instanceTypes": ["g6.xlarge", "g5.xlarge"], "minSize": 2, "capacityType": "spot", "diskSizeGib": 200,
             "labels": {"team": "vision"}},
-    "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2, "desiredSize": 1, "maxUnavailable": 2},
-    "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
+    "neuron": {"provisioner": "managed", "instanceTypes": ["inf2.xlarge"], "minSize": 1, "maxSize": 1, "desiredSize": 1, "maxUnavailable": 2},
+    "fpga": {"provisioner": "managed", "instanceTypes": ["f2.6xlarge"], "minSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
              "fpgaDevicePlugin": {"image": FPGA_IMAGE, "resourceName": "example.com/fpga"}},
-    "block": {"instanceTypes": ["p5.48xlarge"], "minSize": 0, "maxSize": 1, "capacityType": "capacityBlock",
+    "block": {"provisioner": "managed", "instanceTypes": ["p5.48xlarge"], "minSize": 1, "capacityType": "capacityBlock",
               "capacityReservationId": "cr-0123456789abcdef0", "podMetadataAccess": True},
 }
 
@@ -64,7 +65,7 @@ def test_cpu_node_group(plan):
         "instanceTypes": ["m7i.large"],
         "amiType": "AL2023_x86_64_STANDARD",
         "capacityType": "ON_DEMAND",
-        "scalingConfig": {"minSize": 2, "maxSize": 4, "desiredSize": 2},
+        "scalingConfig": {"minSize": 2, "maxSize": 2, "desiredSize": 2},
         "updateConfig": {"maxUnavailable": 1},
         "labels": {"servestack.io/accelerator": "none", "servestack.io/pool": "system"},
         "taints": [],
@@ -72,14 +73,14 @@ def test_cpu_node_group(plan):
     }
 
 
-def test_nvidia_node_group_scales_from_zero_on_spot(plan):
+def test_managed_nvidia_node_group_is_fixed_size_on_spot(plan):
     assert node_group(plan, "gpu") == {
         "clusterName": "servestack-test",
         "subnetIds": ["subnet-a", "subnet-b"],
         "instanceTypes": ["g6.xlarge", "g5.xlarge"],
         "amiType": "AL2023_x86_64_NVIDIA",
         "capacityType": "SPOT",
-        "scalingConfig": {"minSize": 0, "maxSize": 2, "desiredSize": 0},
+        "scalingConfig": {"minSize": 2, "maxSize": 2, "desiredSize": 2},
         "updateConfig": {"maxUnavailable": 1},
         "labels": {"servestack.io/accelerator": "nvidia", "servestack.io/pool": "gpu", "team": "vision"},
         "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}],
@@ -94,7 +95,7 @@ def test_neuron_node_group(plan):
         "instanceTypes": ["inf2.xlarge"],
         "amiType": "AL2023_x86_64_NEURON",
         "capacityType": "ON_DEMAND",
-        "scalingConfig": {"minSize": 0, "maxSize": 2, "desiredSize": 1},
+        "scalingConfig": {"minSize": 1, "maxSize": 1, "desiredSize": 1},
         "updateConfig": {"maxUnavailable": 2},
         "labels": {"servestack.io/accelerator": "neuron", "servestack.io/pool": "neuron"},
         "taints": [{"key": "aws.amazon.com/neuron", "value": "true", "effect": "NO_SCHEDULE"}],
@@ -109,7 +110,7 @@ def test_fpga_node_group_uses_a_custom_ami_and_the_declared_resource(plan):
         "instanceTypes": ["f2.6xlarge"],
         "amiType": "CUSTOM",
         "capacityType": "ON_DEMAND",
-        "scalingConfig": {"minSize": 0, "maxSize": 1, "desiredSize": 0},
+        "scalingConfig": {"minSize": 1, "maxSize": 1, "desiredSize": 1},
         "updateConfig": {"maxUnavailable": 1},
         "labels": {"servestack.io/accelerator": "fpga", "servestack.io/pool": "fpga"},
         "taints": [{"key": "example.com/fpga", "value": "true", "effect": "NO_SCHEDULE"}],

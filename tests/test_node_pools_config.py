@@ -9,7 +9,7 @@ import pytest
 from components.config import ConfigError, parse_stack_config
 
 ADMIN = "arn:aws:iam::123456789012:role/admin"
-SYSTEM = {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4}
+SYSTEM = {"instanceTypes": ["m7i.large"], "minSize": 2}
 
 
 def config(pools: dict[str, Any], **sections: Any) -> dict[str, Any]:
@@ -62,16 +62,44 @@ def test_duplicate_instance_type():
     ]
 
 
-def test_min_greater_than_max():
+def test_a_karpenter_pool_keeps_no_minimum():
     assert pool_problems({"instanceTypes": ["g5.xlarge"], "minSize": 4, "maxSize": 2}) == [
-        "servestack:nodePools.bad.minSize: must not exceed maxSize (2) (got 4)",
+        "servestack:nodePools.bad.minSize: must be 0 for a Karpenter pool: Karpenter launches nodes only for pending pods and "
+        "keeps no minimum; use provisioner managed for nodes that always run (got 4)",
     ]
 
 
-def test_desired_outside_min_max():
-    assert pool_problems({"instanceTypes": ["g5.xlarge"], "minSize": 0, "maxSize": 2, "desiredSize": 3}) == [
-        "servestack:nodePools.bad.desiredSize: must lie between minSize (0) and maxSize (2) (got 3)",
+def test_a_karpenter_pool_has_no_desired_size():
+    assert pool_problems({"instanceTypes": ["g5.xlarge"], "maxSize": 2, "desiredSize": 1}) == [
+        "servestack:nodePools.bad.desiredSize: is only for managed pools: Karpenter decides how many nodes a Karpenter pool "
+        "has (0 to maxSize) (got 1)",
     ]
+
+
+def test_a_managed_pool_is_fixed_size():
+    assert pool_problems({"provisioner": "managed", "instanceTypes": ["g5.xlarge"], "minSize": 1, "maxSize": 3, "desiredSize": 2}) == [
+        "servestack:nodePools.bad.desiredSize: must equal minSize (1) for a managed pool (its size is fixed) (got 2)",
+        "servestack:nodePools.bad.maxSize: must equal minSize (1) for a managed pool: nothing scales an EKS managed node group "
+        "here (no Cluster Autoscaler runs), so its size is fixed; use provisioner karpenter for nodes that follow demand (got 3)",
+    ]
+    assert pool_problems({"provisioner": "managed", "instanceTypes": ["g5.xlarge"], "minSize": 0}) == [
+        "servestack:nodePools.bad.minSize: must be at least 1 for a managed pool (its fixed size); a pool that scales from "
+        "zero needs provisioner karpenter (got 0)",
+    ]
+
+
+def test_an_unknown_provisioner_is_refused():
+    assert pool_problems({"provisioner": "autoscaler", "instanceTypes": ["g5.xlarge"]}) == [
+        'servestack:nodePools.bad.provisioner: must be one of karpenter or managed (got "autoscaler")',
+    ]
+
+
+def test_provisioner_defaults_and_the_sizes_that_follow():
+    pools = parse_stack_config("test", config({"system": {"instanceTypes": ["m7i.large"], "minSize": 2},
+                                               "gpu": {"instanceTypes": ["g6.xlarge"]},
+                                               "cpu": {"provisioner": "karpenter", "instanceTypes": ["c7i.large"], "maxSize": 5}})).node_pools
+    assert {k: (p.provisioner, p.min_size, p.max_size) for k, p in pools.items()} == {
+        "system": ("managed", 2, 2), "gpu": ("karpenter", 0, 3), "cpu": ("karpenter", 0, 5)}
 
 
 @pytest.mark.parametrize("types", [["g6.xlarge"], ["inf2.xlarge"], ["trn1.2xlarge"]])
@@ -177,15 +205,13 @@ def test_every_problem_of_every_pool_at_once():
     assert found == [
         "servestack:nodePools.old.instanceTypes[0]: EC2 F1 instances were retired on 2025-12-20; use F2 (f2.6xlarge, f2.12xlarge "
         'or f2.48xlarge) (got "f1.2xlarge")',
-        "servestack:nodePools.old.minSize: must not exceed maxSize (1) (got 3)",
         'servestack:nodePools.typo.amiId: must match the pattern ^ami-[0-9a-f]{8,17}$ (got "ami-1")',
     ]
 
 
 def test_a_cpu_pool_with_nodes_is_required():
     assert problems(config({"gpu": {"instanceTypes": ["g5.xlarge"], "minSize": 0}})) == [
-        "servestack:nodePools: needs a CPU pool (instance types without accelerators) with minSize >= 1: cluster add-ons such as "
-        'CoreDNS tolerate no accelerator taint (got ["gpu"])',
+        'servestack:nodePools: needs a managed CPU pool (provisioner managed, instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS tolerate no accelerator taint, and the Karpenter controller must not run on nodes it manages (got ["gpu"])',
     ]
 
 
@@ -205,4 +231,4 @@ def test_defaults_of_a_pool():
     pool = parse_stack_config("test", config({"system": {"instanceTypes": ["m7i.large"]}})).node_pools["system"]
     assert (pool.min_size, pool.max_size, pool.desired_size, pool.disk_size_gib, pool.capacity_type, pool.eks_capacity_type,
             pool.max_unavailable, pool.pod_metadata_access, pool.labels, pool.ami_id) == (
-        1, 3, None, 100, "onDemand", "ON_DEMAND", 1, False, {}, None)
+        1, 1, None, 100, "onDemand", "ON_DEMAND", 1, False, {}, None)

@@ -20,7 +20,7 @@ from components.config.platform import (
 
 BASE = {
     "aws:region": "us-east-1",
-    "servestack:nodePools": {"system": {"instanceTypes": ["m7i.large"], "minSize": 1, "maxSize": 2}},
+    "servestack:nodePools": {"system": {"instanceTypes": ["m7i.large"], "minSize": 1}},
 }
 
 

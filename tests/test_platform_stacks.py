@@ -74,12 +74,15 @@ def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
     plan = plans["prod"]
     cert_manager = platform_releases(plan)["cert-manager"]
     node_groups = {state["urn"] for state in resources(plan, NODE_GROUP).values()}
+    # Karpenter pools: the controller release and each NodePool (gpu, llm, neuron, fpga).
+    karpenter = {state["urn"] for name, state in resources(plan, RELEASE).items() if name == "servestack-karpenter-karpenter"}
+    karpenter |= {state["urn"] for state in resources(plan, "kubernetes:karpenter.sh/v1:NodePool").values()}
     plugins = {state["urn"] for name, state in resources(plan, RELEASE).items() if name.startswith("servestack-device-plugins-")}
     plugins |= {state["urn"] for state in resources(plan, "kubernetes:apps/v1:DaemonSet").values()}  # the FPGA plugin
     addons = {state["urn"] for state in resources(plan, "aws:eks/addon:Addon").values()
               if state["inputs"]["addonName"] in ("coredns", "aws-ebs-csi-driver")}
-    assert len(node_groups) == 5 and len(plugins) == 3 and len(addons) == 2
-    assert set(cert_manager["dependencies"]) == node_groups | plugins | addons
+    assert len(node_groups) == 1 and len(karpenter) == 5 and len(plugins) == 3 and len(addons) == 2
+    assert set(cert_manager["dependencies"]) == node_groups | karpenter | plugins | addons
     provider = resource(plan, "pulumi:providers:kubernetes", "servestack-cluster-k8s")["urn"]
     for state in platform_releases(plan).values():
         assert state["provider"].rsplit("::", 1)[0] == provider

@@ -40,13 +40,13 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 22
+    assert len(ALL_RULES) == 27
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")
         assert rule.enforcement in ("mandatory", "advisory")
         assert all("default" in s and "description" in s for s in rule.schema().values()), rule.name
-    assert {r.domain for r in ALL_RULES} == {"security", "accelerators", "serving", "cost"}
+    assert {r.domain for r in ALL_RULES} == {"security", "accelerators", "karpenter", "serving", "cost"}
 
 
 # --------------------------------------------------------------------------- security
@@ -443,6 +443,26 @@ def test_a_setting_of_the_wrong_item_type_is_a_policy_config_error_not_a_traceba
     message = 'model-version-pinned.mutableNames: item 1 must be of type string (got ["latest", 1])'
     with pytest.raises(PolicyConfigError, match=f"^{re.escape(message)}$"):
         evaluate(good_stack(), config, PROD, "prod")
+
+
+@pytest.mark.parametrize(("rule", "fault"), [
+    ("karpenter-nodepool-limits", {"limits": {"nvidia.com/gpu": "4"}}),
+    ("karpenter-nodeclass-imdsv2", {"http_tokens": "optional"}),
+    ("karpenter-nodeclass-encrypted-volumes", {"encrypted": False}),
+    ("karpenter-ami-pinned", {"alias": "al2023@latest"}),
+])
+def test_karpenter_rules_fail_on_their_fault(rule, fault):
+    """Exact messages: tests/test_karpenter_readers.py."""
+    from karpenter_stack import karpenter_stack
+
+    assert [v.rule for v in evaluate(karpenter_stack(**fault), {}, PROD, "prod")] == [rule]
+
+
+def test_a_nodepool_without_its_node_class_fails_karpenter_nodepool_node_class():
+    from karpenter_stack import karpenter_stack
+
+    stack = [r for r in karpenter_stack() if not r["type"].endswith(":EC2NodeClass")]
+    assert [v.rule for v in evaluate(stack, {}, PROD, "prod")] == ["karpenter-nodepool-node-class"]
 
 
 def test_every_rule_has_a_failing_case_in_this_file():

@@ -49,7 +49,8 @@ def test_config_only_plan_gives_models_pools_versions_and_network_zones():
             ModelUri("llm", "hf://meta-llama/Llama-3.1-8B", ("stable",), ("config servestack:endpoints.llm.model.storageUri",)),
         ],
         pools=[
-            PoolPlacement("gpu", ("g6.xlarge", "g5.xlarge"), 3, "ON_DEMAND", ("us-east-1a", "us-east-1b"), (), PRIVATE_SUBNETS),
+            PoolPlacement("gpu", ("g6.xlarge", "g5.xlarge"), 3, "ON_DEMAND", ("us-east-1a", "us-east-1b"), (), PRIVATE_SUBNETS,
+                          provisioner="karpenter"),  # an accelerator pool defaults to Karpenter
             PoolPlacement("system", ("m7i.large",), 4, "ON_DEMAND", ("us-east-1a", "us-east-1b"), (), PRIVATE_SUBNETS),
         ],
         kubernetes_version="1.33",
@@ -168,8 +169,9 @@ def test_config_values_of_the_wrong_type_are_ignored_not_fatal():
         "cpu": {"instanceTypes": "m7i.large", "maxSize": "three"},
         "gpu": {"instanceTypes": ["g6.xlarge"], "maxSize": None},
     }}, step(NODE_GROUP, "cpu", {"instanceTypes": [UNKNOWN], "labels": {"servestack.io/pool": "cpu"}}))
+    # unreadable sizes take NodePoolConfig's defaults: a managed pool is fixed at minSize (1), a Karpenter pool's maxSize is 3
     assert [(p.name, p.instance_types, p.max_size) for p in read(plan).pools] == [
-        ("cpu", (), 3), ("gpu", ("g6.xlarge",), 3)]
+        ("cpu", (), 1), ("gpu", ("g6.xlarge",), 3)]
 
 
 def test_every_unknown_marker_of_pulumi_counts_as_unknown_not_only_the_string_one():

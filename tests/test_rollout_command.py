@@ -22,7 +22,6 @@ config:
     system:
       instanceTypes: [m7i.large]   # CPU only
       minSize: 2
-      maxSize: 4
 
   servestack:endpoints:
     # The iris classifier: CPU, sklearn.
@@ -81,7 +80,7 @@ def test_start_writes_the_rollout_and_prints_diff_and_commit(project):
         "Changed stacks/Pulumi.dev.yaml:\n"
         "--- a/stacks/Pulumi.dev.yaml\n"
         "+++ b/stacks/Pulumi.dev.yaml\n"
-        "@@ -16,6 +16,12 @@\n"
+        "@@ -15,6 +15,12 @@\n"
         "         storageUri: s3://acme-models/models/iris/1.0.0   # trained 2026-10-01\n"
         '         version: "1.0.0"\n'
         "       autoscaling: {minReplicas: 1, maxReplicas: 4}\n"

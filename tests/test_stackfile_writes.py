@@ -39,7 +39,7 @@ config:
     system:
       instanceTypes: [m7i.large]
       minSize: 2
-      maxSize: 4
+      maxSize: 2
   servestack:endpoints:
 """ + "".join(ENDPOINT.format(name=name) for name in NAMES)
 

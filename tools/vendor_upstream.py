@@ -34,6 +34,8 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
     dump, load_yaml_documents, provenance, share_subtrees, strip_descriptions, value_inventory,
 )
 from upstream_llm import llm_derivations
+from vendor_karpenter_iam import derive_karpenter_controller_policy
+
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
 
 #: Runtime files present in upstream's ``config/runtimes/`` that the KServe release does NOT
@@ -343,9 +345,7 @@ def derivations() -> list[Derivation]:
         found.append(lambda upstream, c=crd_set: derive_crds(upstream, c))
     for chart in CHART_VALUES:
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
-    found.append(derive_kubeflow_targets)
-    found.append(derive_knative_features)
-    return found + llm_derivations()
+    return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, *llm_derivations()]
 
 
 def dump_for(relpath: Path, data: Any) -> str:

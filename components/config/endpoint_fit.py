@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .. import catalog
+from .. import catalog, karpenter_limits
 from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime, runtime_versions
 from ..placement import PoolPlacement, placement_for
 from ..rollout import Stages, predictor_name, stages_problem
@@ -139,6 +139,30 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         # The FPGA device plugin's resource name is the stack's (pool config), not the catalog's.
         placement = placement_for(endpoint.pool, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
         found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
+        if pool.uses_karpenter and endpoint.accelerators <= placement.accelerators_per_node:
+            found += [Finding(at + f.loc, f.message, f.value) for f in karpenter_limit_findings(endpoint, placement)]
+    return found
+
+
+def karpenter_limit_findings(endpoint: EndpointConfig, placement: PoolPlacement) -> list[Finding]:
+    """What the endpoint needs at ``maxReplicas`` beyond its Karpenter pool's NodePool limits: Karpenter
+    would launch no node past them, and the last replicas would stay Pending."""
+    limits = karpenter_limits.limits(placement.instance_types, placement.max_size, placement.resource_name)
+    replicas = endpoint.autoscaling.max_replicas
+    requests = endpoint.resources.requests
+    needs = {"cpu": cpu_millis(requests.cpu) * replicas / 1000 if requests.cpu else 0,
+             "memory": memory_bytes(requests.memory) * replicas / 2**20 if requests.memory else 0}
+    if placement.resource_name in limits:
+        needs[placement.resource_name] = endpoint.accelerators * replicas
+    units = {"cpu": " vCPUs", "memory": "Mi"}
+    found = []
+    for resource, needed in needs.items():
+        if needed > limits[resource]:
+            unit = units.get(resource, f" {resource}")
+            found.append(Finding(("autoscaling", "maxReplicas"),
+                                 f"needs {needed:g}{unit} at {replicas} replicas, more than the {limits[resource]}{unit} "
+                                 f"Karpenter pool {placement.name} may launch (maxSize {placement.max_size} nodes of its "
+                                 "largest type); raise the pool's maxSize or lower maxReplicas", replicas))
     return found
 
 

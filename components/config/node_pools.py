@@ -1,8 +1,12 @@
-"""``servestack:nodePools``: EKS managed node groups, keyed by pool name.
+"""``servestack:nodePools``: node pools keyed by pool name, each an EKS managed node group or a
+Karpenter NodePool.
 
 A pool names its instance types; the accelerator catalog derives everything else (AMI type,
 taint, labels, device plugin), so a GPU pool is tainted ``nvidia.com/gpu`` without anyone
-writing it.
+writing it. ``provisioner`` says who owns the node count: ``managed`` pools are EKS managed node
+groups of a fixed size (nothing scales them: no Cluster Autoscaler runs), ``karpenter`` pools get
+nodes from Karpenter when pods are pending, from zero up to ``maxSize`` nodes, and lose them when
+they are empty (accelerator pools default to Karpenter).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from functools import cache
 from typing import Annotated, Literal
 
 import botocore.loaders
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from .. import catalog
 from ..images import ImagePin, image_pin
@@ -31,6 +35,26 @@ PoolName = Annotated[str, AfterValidator(_pool_name)]
 
 #: Config spelling of a capacity type -> the EKS API's.
 CAPACITY_TYPES = {"onDemand": "ON_DEMAND", "spot": "SPOT", "capacityBlock": "CAPACITY_BLOCK"}
+#: Label domains a Karpenter NodePool refuses in its template (karpenter.sh/v1 CRD validations).
+KARPENTER_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws")
+#: Who provisions a pool's nodes.
+PROVISIONERS = ("karpenter", "managed")
+
+
+def default_provisioner(instance_types: object) -> str | None:
+    """``karpenter`` for accelerator pools, ``managed`` for CPU pools; None when the instance types
+    are not (yet) known to the catalog (the pool's problems then say why)."""
+    try:
+        kinds = {catalog.lookup(t).kind for t in instance_types}  # type: ignore[union-attr]
+    except (catalog.CatalogError, TypeError, AttributeError):
+        return None
+    if not kinds:
+        return None
+    return "managed" if kinds == {catalog.AcceleratorKind.NONE} else "karpenter"
+
+
+def _given(data: dict, name: str, alias: str) -> bool:
+    return name in data or alias in data
 
 # Kubernetes label key (optional DNS prefix) and value syntax.
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -76,17 +100,26 @@ class FpgaDevicePluginConfig(ConfigModel):
 
 
 class NodePoolConfig(ConfigModel):
-    """One EKS managed node group."""
+    """One node pool: an EKS managed node group of fixed size, or a Karpenter NodePool."""
 
     instance_types: list[str] = Field(min_length=1)
     """EC2 instance types, all of one accelerator kind and one architecture. Required."""
+    provisioner: Literal["karpenter", "managed"] | None = None
+    """``managed``: an EKS managed node group of exactly ``minSize`` nodes (nothing scales it).
+    ``karpenter``: Karpenter launches nodes of the pool's instance types when pods that need them
+    are pending and removes nodes that are empty, between 0 and ``maxSize`` nodes (an EC2NodeClass
+    and a NodePool whose limits are ``maxSize`` times the largest type). The stack needs one
+    managed CPU pool with ``minSize`` >= 1 for cluster add-ons and the Karpenter controller.
+    Default: ``karpenter`` for accelerator pools, ``managed`` for CPU pools."""
     min_size: int = Field(default=1, ge=0, le=1000)
-    """Fewest nodes. Any pool may use 0 and scale from zero (accelerator pools usually do), but
-    the stack needs one CPU pool with at least one node for cluster add-ons. Default 1."""
+    """Managed pools: the fixed number of nodes. Karpenter pools: must be 0 (Karpenter keeps no
+    minimum; nodes exist while pods need them). Default 1 (managed), 0 (karpenter)."""
     max_size: int = Field(default=3, ge=1, le=1000)
-    """Most nodes. Default 3."""
+    """Karpenter pools: most nodes (of the largest instance type; the NodePool's limits).
+    Managed pools: must equal ``minSize`` (a managed node group here never scales).
+    Default 3 (karpenter), ``minSize`` (managed)."""
     desired_size: int | None = Field(default=None, ge=0, le=1000)
-    """Nodes at creation; the autoscaler owns it afterwards. Default: ``minSize``."""
+    """Managed pools only, and only equal to ``minSize`` (the size is fixed). Default: ``minSize``."""
     disk_size_gib: int = Field(default=100, ge=20, le=16384)
     """Size of the encrypted gp3 root volume (images of model servers are large). Default 100."""
     capacity_type: Literal["onDemand", "spot", "capacityBlock"] = "onDemand"
@@ -96,8 +129,8 @@ class NodePoolConfig(ConfigModel):
     capacity_reservation_id: str | None = Field(default=None, pattern=r"^cr-[0-9a-f]{17}$")
     """The Capacity Block reservation a ``capacityBlock`` pool launches into. Default: none."""
     max_unavailable: int = Field(default=1, ge=1, le=100)
-    """Nodes replaced at once during a node group update (a version or launch template change).
-    Default 1."""
+    """Nodes replaced at once: during a node group update (a version or launch template change) of
+    a managed pool; the disruption budget (drift, emptiness) of a Karpenter pool. Default 1."""
     pod_metadata_access: bool = False
     """Let pods reach the instance metadata service (IMDSv2 hop limit 2 instead of 1). Off: pods
     cannot borrow the node role's credentials and get AWS access only through IRSA; turn it on
@@ -113,6 +146,27 @@ class NodePoolConfig(ConfigModel):
     fpga_device_plugin: FpgaDevicePluginConfig | None = None
     """FPGA pools only, and required there: the device plugin image and resource name.
     Default: none."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provisioner_defaults(cls, data: object) -> object:
+        """Resolve the provisioner and the sizes that depend on it before the fields are checked."""
+        if not isinstance(data, dict):
+            return data
+        provisioner = data.get("provisioner") or default_provisioner(data.get("instanceTypes", data.get("instance_types")))
+        if provisioner not in PROVISIONERS:
+            return data
+        data = {**data, "provisioner": provisioner}
+        if provisioner == "karpenter" and not _given(data, "min_size", "minSize"):
+            data["minSize"] = 0
+        if provisioner == "managed" and not _given(data, "max_size", "maxSize"):
+            min_size = data.get("minSize", data.get("min_size", 1))
+            data["maxSize"] = min_size if isinstance(min_size, int) and not isinstance(min_size, bool) and min_size >= 1 else 1
+        return data
+
+    @property
+    def uses_karpenter(self) -> bool:
+        return self.provisioner == "karpenter"
 
     @field_validator("labels")
     @classmethod
@@ -190,13 +244,41 @@ class NodePoolConfig(ConfigModel):
                 f"has no EKS AMI for {kinds[0]} on {archs[0]}; {kinds[0]} pools run on {supported}",
                 self.instance_types,
             ))
-        if self.min_size > self.max_size:
-            found.append(Finding(("minSize",), f"must not exceed maxSize ({self.max_size})", self.min_size))
-        if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
-            found.append(Finding(("desiredSize",), f"must lie between minSize ({self.min_size}) and maxSize ({self.max_size})", self.desired_size))
+        found += self._size_problems()
         found += self._capacity_problems()
         if len(kinds) == 1:
             found += self._own_ami_problems(specs[0].accelerator) + self._declared_plugin_problems(specs[0].accelerator)
+        return found
+
+    def _size_problems(self) -> list[Finding]:
+        """Sizes as the provisioner really treats them: managed pools are fixed, Karpenter pools start at 0."""
+        if self.provisioner == "karpenter":
+            found = []
+            restricted = sorted(k for k in self.labels if k.split("/", 1)[0].endswith(KARPENTER_LABEL_DOMAINS) and "/" in k)
+            if restricted:
+                found.append(Finding(("labels",), f"must not set {', '.join(restricted)} on a Karpenter pool: the NodePool "
+                                                  f"API refuses labels under {' and '.join(KARPENTER_LABEL_DOMAINS)}", self.labels))
+            if self.min_size != 0:
+                found.append(Finding(("minSize",), "must be 0 for a Karpenter pool: Karpenter launches nodes only for pending "
+                                                   "pods and keeps no minimum; use provisioner managed for nodes that always run",
+                                     self.min_size))
+            if self.desired_size is not None:
+                found.append(Finding(("desiredSize",), "is only for managed pools: Karpenter decides how many nodes a "
+                                                       "Karpenter pool has (0 to maxSize)", self.desired_size))
+            return found
+        if self.provisioner is None:
+            return []  # instance types the catalog does not know: their problems say why
+        found = []
+        if self.min_size < 1:
+            found.append(Finding(("minSize",), "must be at least 1 for a managed pool (its fixed size); a pool that scales "
+                                               "from zero needs provisioner karpenter", self.min_size))
+        elif self.max_size != self.min_size:
+            found.append(Finding(("maxSize",), f"must equal minSize ({self.min_size}) for a managed pool: nothing scales an EKS "
+                                               "managed node group here (no Cluster Autoscaler runs), so its size is fixed; "
+                                               "use provisioner karpenter for nodes that follow demand", self.max_size))
+        if self.desired_size is not None and self.desired_size != self.min_size:
+            found.append(Finding(("desiredSize",), f"must equal minSize ({self.min_size}) for a managed pool (its size is fixed)",
+                                 self.desired_size))
         return found
 
     def _capacity_problems(self) -> list[Finding]:

@@ -54,7 +54,7 @@ class StackConfig(ConfigModel):
     cluster: ClusterConfig = ClusterConfig()
     """The EKS control plane. Default: see :class:`ClusterConfig`."""
     node_pools: dict[PoolName, NodePoolConfig] = {}
-    """Node pools keyed by name. At least one CPU pool with ``minSize`` >= 1 is required, unless
+    """Node pools keyed by name. At least one managed CPU pool with ``minSize`` >= 1 is required, unless
     the cluster comes from another stack (``cluster.existing``), which then owns the pools."""
     platform: PlatformConfig = PlatformConfig()
     """The serving platform. Default: KServe in Knative mode."""
@@ -149,12 +149,13 @@ class StackConfig(ConfigModel):
                 sorted(name for name, pool in self.node_pools.items() if pool.fpga_device_plugin is not None),
             ))
         system_pools = [name for name, pool in sorted(self.node_pools.items())
-                        if pool.kind is AcceleratorKind.NONE and pool.min_size >= 1]
+                        if pool.kind is AcceleratorKind.NONE and pool.min_size >= 1 and not pool.uses_karpenter]
         if not system_pools:
             found.append(Finding(
                 ("nodePools",),
-                "needs a CPU pool (instance types without accelerators) with minSize >= 1: cluster add-ons such as CoreDNS "
-                "tolerate no accelerator taint",
+                "needs a managed CPU pool (provisioner managed, instance types without accelerators) with minSize >= 1: "
+                "cluster add-ons such as CoreDNS tolerate no accelerator taint, and the Karpenter controller must not run "
+                "on nodes it manages",
                 sorted(self.node_pools),
             ))
         return found

@@ -93,12 +93,15 @@ def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterab
         if pool is None or not pool.has_accelerator:
             continue  # endpoint-on-accelerator-pool reports it
         needed = sum(n for _, n in demands)
-        if needed > pool.capacity:
-            parts = ", ".join(f"{e.name} {n}" for e, n in demands)
-            yield pool.urn, (f"endpoints on pool {pool.name} need up to {needed} {pool.resource_name} at max replicas "
-                             f"({parts}) but the pool offers {pool.capacity} (maxSize {pool.max_size} x "
-                             f"{pool.accelerators_per_node} per node); required: demand <= capacity, or replicas beyond "
-                             "it stay Pending under load")
+        capacity = pool.capacity
+        if capacity is None or needed <= capacity:
+            continue  # a NodePool without limits: karpenter-nodepool-limits reports it
+        parts = ", ".join(f"{e.name} {n}" for e, n in demands)
+        offers = (f"{capacity} at its {pool.size_text}" if pool.is_karpenter
+                  else f"{capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node)")
+        yield pool.urn, (f"endpoints on pool {pool.name} need up to {needed} {pool.resource_name} at max replicas "
+                         f"({parts}) but the pool offers {offers}; required: demand <= capacity, or replicas beyond "
+                         "it stay Pending under load")
 
 
 RULES = [
@@ -119,7 +122,7 @@ RULES = [
              "description": "Count EKS's ExtendedResourceToleration (a pod requesting a resource tolerates the taint "
                             "of the same key) instead of requiring explicit tolerations."}}),
     Rule("accelerator-capacity-fits", "accelerators",
-         "The accelerator demand of a pool's endpoints at max replicas fits the pool at its max size.",
+         "The accelerator demand of a pool's endpoints at max replicas fits the pool at its max size (a Karpenter pool at its limits).",
          "mandatory", accelerator_capacity_fits,
          settings={"countCanaryReplicas": {
              "type": "boolean", "default": True,

@@ -12,7 +12,11 @@ from .model import Context, Rule
 
 def accelerator_count_cap(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     total, parts = accelerator_count(resources)
-    if total > ctx["maxAccelerators"]:
+    if total is None:
+        yield "", (f"the stack's accelerator pools have no ceiling ({'; '.join(parts)}): a Karpenter NodePool without a "
+                   f"limit of its accelerator, cpu or memory; allowed: at most {ctx['maxAccelerators']} per stack "
+                   "(policy setting maxAccelerators), so set the NodePool's limits")
+    elif total > ctx["maxAccelerators"]:
         yield "", (f"the stack's accelerator pools reach {total} accelerators at max size ({'; '.join(parts)}); "
                    f"allowed: at most {ctx['maxAccelerators']} per stack (policy setting maxAccelerators), so that "
                    "an autoscaler cannot run up an unreviewed bill")

@@ -22,7 +22,7 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     from plandoc.cost import estimate
     from plandoc.document import plan_from_document
 
-    from ..summary import component_tree, rollout_lines
+    from ..summary import component_tree, pool_lines, rollout_lines
 
     project, plan = plan_or_exit(project_dir, stack, out)
     console = Console(highlight=False)
@@ -31,6 +31,10 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     console.print(f"\nPlan of stack [bold]{stack}[/bold]: {len(plan.steps)} steps, "
                   f"{len(plan.manifests())} Kubernetes manifests, written to {where}/")
     reviewed = plan_from_document(plan.document)
+    node_pools = pool_lines(reviewed.resource_list())
+    console.print("Node pools:" if node_pools else "Node pools: none in the plan", soft_wrap=True)
+    for line in node_pools:
+        console.print(f"  {line}", soft_wrap=True, markup=False)
     console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config).summary()}", soft_wrap=True)
     rollouts = rollout_lines(reviewed.resource_list())
     console.print("Rollouts (traffic as the platform routes it):" if rollouts else "Rollouts: none in progress", soft_wrap=True)

@@ -71,7 +71,10 @@ def pool_needs(pools: list[PoolPlacement]) -> tuple[dict[Quota, list[PoolNeed]],
                                   f"{', '.join(pool.instance_types)} map to no single {kind} quota class; not checked"))
             continue
         largest = max(specs, key=lambda s: s.vcpus)
-        need = PoolNeed(pool.name, pool.max_size * largest.vcpus, f"{pool.max_size} x {largest.name} ({largest.vcpus} vCPUs)")
+        if pool.vcpu_limit is not None:  # a Karpenter pool launches up to its NodePool's cpu limit
+            need = PoolNeed(pool.name, pool.vcpu_limit, f"NodePool cpu limit {pool.vcpu_limit} vCPUs of {', '.join(pool.instance_types)}")
+        else:
+            need = PoolNeed(pool.name, pool.max_size * largest.vcpus, f"{pool.max_size} x {largest.name} ({largest.vcpus} vCPUs)")
         needs.setdefault(quotas.pop(), []).append(need)
     return needs, skipped
 

@@ -21,7 +21,7 @@ from typing import Any
 from plandoc.cost import CostEstimate, estimate, money, money_range
 from plandoc.document import PlanDoc
 from plandoc.endpoints import accelerator_demand_by_pool, default_mode, endpoint_of
-from plandoc.pools import pools
+from plandoc.pools import Pool, pools
 from plandoc.rollouts import RolloutState, rollout_records, rollout_states
 from plandoc.tokens import INFERENCE_SERVICE, REPLACE_OPS
 from plandoc.values import dig, name_of
@@ -190,6 +190,13 @@ def created_mid_rollout_flags(base: PlanDoc, head: PlanDoc) -> list[Flag]:
 # --------------------------------------------------------------------------- pools, protection
 
 
+def _bound(old: Pool, new: Pool) -> str:
+    """``maxSize 4 to 2``; ``NodePool limits nvidia.com/gpu=4 to NodePool limits nvidia.com/gpu=2`` (a Karpenter pool)."""
+    if not (old.is_karpenter or new.is_karpenter):
+        return f"maxSize {old.max_size} to {new.max_size}"
+    return f"{old.size_text} to {new.size_text}"
+
+
 def pool_flags(base: PlanDoc, head: PlanDoc) -> list[Flag]:
     flags = []
     before = {p.name: p for p in pools(base.resource_list())}
@@ -198,15 +205,15 @@ def pool_flags(base: PlanDoc, head: PlanDoc) -> list[Flag]:
     for name, needs in sorted(demand.items()):
         needed = sum(n for _, n in needs)
         old, new = before.get(name), after.get(name)
-        if old is None or old.capacity < needed:
+        if old is None or (old.capacity is not None and old.capacity < needed):
             continue  # not a shrink: an unmet demand that was already there is check's business
         users = ", ".join(e.name for e, _ in needs)
         if new is None:
             flags.append(Flag("pool-below-demand", name, f"pool {name} is removed while its endpoints ({users}) need "
                                                          f"up to {needed} {old.resource_name}"))
-        elif new.capacity < needed:
+        elif new.capacity is not None and new.capacity < needed:
             flags.append(Flag("pool-below-demand", name,
-                              f"pool {name} shrinks from maxSize {old.max_size} to {new.max_size} ({new.capacity} "
+                              f"pool {name} shrinks from {_bound(old, new)} ({new.capacity} "
                               f"{new.resource_name}) while its endpoints ({users}) need up to {needed} at max replicas"))
     return flags
 

@@ -32,10 +32,10 @@ ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 BUCKET = "s3://acme-conformance-models/models"
 
 POOLS_ALL_KINDS = {
-    "system": {"instanceTypes": ["m7i.large"], "minSize": 2, "maxSize": 4},
-    "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "maxSize": 4},
-    "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 2},
-    "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
+    "system": {"instanceTypes": ["m7i.large"], "minSize": 2},
+    "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "maxSize": 12},
+    "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 6},
+    "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 3, "amiId": "ami-0a1b2c3d4e5f60718",
              "fpgaDevicePlugin": {"image": f"{ECR}/fpga-device-plugin:1.0.0", "resourceName": "servestack.io/fpga"}},
 }
 POOLS_CPU_ONLY = {"system": POOLS_ALL_KINDS["system"]}

@@ -27,6 +27,8 @@ from .stacks import ALL_STACKS, ROLLOUT_STATES, builtin_formats, generated_confi
 
 ISVC_GROUP = "serving.kserve.io"
 GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
+#: Karpenter's NodePool and EC2NodeClass, judged by the pinned Karpenter CRDs (below; also tests/test_karpenter.py).
+KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
@@ -87,6 +89,56 @@ def test_gateway_api_objects_are_accepted_by_the_pinned_envoy_gateways_crds(stac
     assert failures == [], _report(failures)
 
 
+def test_karpenter_objects_are_accepted_by_the_pinned_karpenters_crds(stacks, conformance_line):
+    """NodePools and EC2NodeClasses against Karpenter's own CRDs at the pinned chart version (strict:
+    unknown fields refused, as the API server's structural schema prunes and kubectl --validate=strict refuses)."""
+    crd_set = f"karpenter-v{versions.KARPENTER.version.lstrip('v')}"
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    failures = []
+    for stack in stacks:
+        for filename, obj in stack.objects:
+            if _group(obj) not in KARPENTER_GROUPS:
+                continue
+            problems = validate(obj, crd_set) + metadata_problems(obj.get("metadata") or {}, namespaced=False)
+            counts[obj["kind"]][1] += 1
+            if problems:
+                failures += [f"{stack.name}/{filename}: {p}" for p in problems]
+            else:
+                counts[obj["kind"]][0] += 1
+    conformance_line("Karpenter objects: " + "; ".join(f"{kind} {ok}/{total}" for kind, (ok, total) in sorted(counts.items()))
+                     + f" accepted by Karpenter {versions.KARPENTER.version}'s CRDs")
+    assert {"NodePool", "EC2NodeClass"} <= set(counts)
+    assert failures == [], _report(failures)
+
+
+def test_karpenter_controller_iam_grants_exactly_the_reference_policys_actions(stacks, conformance_line):
+    """Each statement of the Karpenter controller's policies grants the actions of the statement of the same
+    Sid in Karpenter's reference CloudFormation at the pinned version, and no reference statement is missing."""
+    name = f"karpenter-v{versions.KARPENTER.version}-controller-policy.json"
+    reference = {sid: actions for policy in upstream._read(name)["policies"].values() for sid, actions in policy.items()}
+    checked, failures = 0, []
+    for stack in stacks:
+        seen = set()
+        for resource, state in stack.steps_of("aws:iam/policy:Policy"):
+            if "karpenter" not in resource:
+                continue
+            for statement in json.loads(state["inputs"]["policy"])["Statement"]:
+                checked += 1
+                sid, action = statement.get("Sid"), statement.get("Action") or []
+                actions = sorted([action] if isinstance(action, str) else action)
+                seen.add(sid)
+                if sid not in reference:
+                    failures.append(f"{stack.name}/{resource}: statement {sid} is not in the reference policy")
+                elif actions != reference[sid]:
+                    failures.append(f"{stack.name}/{resource}: {sid} grants {actions}; the reference grants {reference[sid]}")
+        if seen and sorted(set(reference) - seen):
+            failures.append(f"{stack.name}: reference statements missing: {', '.join(sorted(set(reference) - seen))}")
+    conformance_line(f"Karpenter controller IAM: {checked - len(failures)}/{checked} statements grant exactly the actions of "
+                     f"Karpenter {versions.KARPENTER.version}'s reference CloudFormation policy")
+    assert checked > 0
+    assert failures == [], _report(failures)
+
+
 def _kubernetes_validate_version(wanted: str) -> tuple[str, str]:
     """The schema version kubernetes-validate has for ``wanted`` (``1.35``), and a note when older."""
     available = sorted({".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()},
@@ -106,7 +158,7 @@ def test_core_objects_are_valid_for_the_stacks_kubernetes_version(stacks, confor
             notes.add(note)
         for filename, obj in stack.objects:
             group = _group(obj)
-            if group == ISVC_GROUP or group in GATEWAY_API_GROUPS:
+            if group == ISVC_GROUP or group in GATEWAY_API_GROUPS or group in KARPENTER_GROUPS:
                 continue  # judged by their CRDs above
             checked += 1
             problems = metadata_problems(obj.get("metadata") or {}, namespaced=filename.split("__")[0] != "_cluster")
@@ -130,7 +182,7 @@ def test_every_rendered_object_is_judged_by_some_check(stacks):
     """Nothing escapes: each object is an InferenceService, a Gateway API object or a core object
     kubernetes-validate knows (the core check fails on kinds it has no schema for)."""
     custom = sorted({(obj["apiVersion"], obj["kind"]) for s in stacks for _, obj in s.objects
-                     if "." in _group(obj) and _group(obj) not in (ISVC_GROUP, *GATEWAY_API_GROUPS)
+                     if "." in _group(obj) and _group(obj) not in (ISVC_GROUP, *GATEWAY_API_GROUPS, *KARPENTER_GROUPS)
                      and not _group(obj).endswith(".k8s.io")})
     assert custom == []
 
@@ -320,7 +372,7 @@ def test_kserves_spelling_vllm_is_accepted_and_rendered_as_the_runtime_declares(
         "pool": "gpu", "accelerators": 1, "model": {"format": "vLLM", "storageUri": "s3://acme-ml-models-dev/models/llm/1",
                                                       "version": "1"},
         "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}},
-        "startupTimeoutMinutes": 20}}
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 2}, "startupTimeoutMinutes": 20}}
     try:
         plan = plan_config(config, "vllm")
     except (ConfigError, PlanError) as error:
@@ -452,6 +504,7 @@ def test_every_pinned_version_has_conformance_data(conformance_line):
         f"Envoy Gateway {versions.ENVOY_GATEWAY.version} Gateway API CRDs": lambda: upstream.crd(upstream.gateway_api_crds(versions.ENVOY_GATEWAY.version), "GatewayClass"),
         f"Knative Serving {versions.KNATIVE_SERVING.version} features": lambda: upstream.knative_feature_defaults(versions.KNATIVE_SERVING.version),
         f"Kubeflow manifests {versions.KUBEFLOW_MANIFESTS.version} targets": lambda: upstream.kubeflow_targets(versions.KUBEFLOW_MANIFESTS.version),
+        f"Karpenter {versions.KARPENTER.version} CRDs": lambda: upstream.crd(f"karpenter-v{versions.KARPENTER.version}", "NodePool"),
     }
     charts = [(versions.CERT_MANAGER.name, versions.CERT_MANAGER.version),
               ("kserve-resources", versions.KSERVE_RESOURCES.version),
@@ -459,6 +512,7 @@ def test_every_pinned_version_has_conformance_data(conformance_line):
               (versions.NVIDIA_DEVICE_PLUGIN_CHART.name, versions.NVIDIA_DEVICE_PLUGIN_CHART.version),
               (versions.NEURON_HELM_CHART.name, versions.NEURON_HELM_CHART.version),
               (versions.ENVOY_GATEWAY.name, versions.ENVOY_GATEWAY.version),
+              (versions.KARPENTER.name, versions.KARPENTER.version),
               *((chart, versions.ISTIO.version) for chart in ("base", "istiod", "cni", "gateway"))]
     for chart, version in charts:
         wanted[f"chart {chart} {version} values"] = lambda c=chart, v=version: upstream.chart_values(c, v)
