@@ -70,8 +70,9 @@ def kms_key_rotation(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def eks_extended_support_opt_in(resource: Resource, ctx: Context) -> Iterable[str]:
-    support = dig(resource["inputs"], "upgradePolicy", "supportType")
-    if is_unknown(support) or support == "STANDARD" or ctx["allowExtendedSupport"]:
+    policy = resource["inputs"].get("upgradePolicy")
+    support = dig(policy, "supportType")
+    if is_unknown(policy) or is_unknown(support) or support == "STANDARD" or ctx["allowExtendedSupport"]:
         return
     shown = "EXTENDED" if support == "EXTENDED" else f"unset ({support or 'EKS'} defaults to EXTENDED)"
     yield (f"upgradePolicy.supportType is {shown}; EXTENDED keeps an old Kubernetes version for 12 more months at six "
