@@ -25,6 +25,7 @@ from . import versions
 from .config.endpoint_fit import ModelRuntime, rendered_model_runtime
 from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
 from .placement import PoolPlacement
+from .pod_security import container_security_context
 from .rollout import (
     DEFAULT_CANDIDATE_REPLICAS,
     RECORD_COMPONENT,
@@ -103,6 +104,8 @@ def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, A
     if problem:
         raise ValueError(f"stages {rollout.stages} {problem}")
     canary_predictor = {"name": predictor_name(rollout.candidate), **candidate}
+    if "serviceAccountName" in shared:  # the candidate reads its model through the endpoint's IRSA identity too
+        canary_predictor["serviceAccountName"] = shared["serviceAccountName"]
     if "model" in canary_predictor:
         # The CRD requires the model's (container) name on a canary; KServe's own is kserve-container.
         canary_predictor["model"] = {"name": KSERVE_CONTAINER, **canary_predictor["model"]}
@@ -211,6 +214,7 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
         spec["storageUri"] = model.storage_uri
     model.render_into(spec)
     spec["resources"] = requirements
+    spec["securityContext"] = container_security_context(non_root=True)  # every built-in runtime runs as non-root
     fields["model"] = spec
     if extra:
         fields["containers"] = extra
@@ -234,6 +238,7 @@ def container(config: ContainerConfig, resources: ResourcesConfig | None, name: 
     body: dict[str, Any] = config.render_into({"name": name, "image": config.image})
     if resources is not None:
         body["resources"] = resource_requirements(resources)
+    body["securityContext"] = container_security_context(non_root=False)  # a custom image's user is its own
     return body
 
 
@@ -298,5 +303,6 @@ def _explainer(endpoint: EndpointConfig) -> dict[str, Any]:
         if explainer.config:
             art["config"] = dict(sorted(explainer.config.items()))
         art["resources"] = resource_requirements(explainer.resources)
+        art["securityContext"] = container_security_context(non_root=False)
         return {"art": art}
     return {"containers": [container(explainer.container, explainer.resources)]}

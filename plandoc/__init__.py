@@ -22,5 +22,7 @@ Modules, from the bottom up:
 - :mod:`.placement`    where and on what each pool runs: types, max size, market, zones (preflight)
 - :mod:`.models`       model URIs per endpoint, stable and candidate (preflight)
 - :mod:`.cluster`      Kubernetes and add-on versions (preflight)
+- :mod:`.network`      subnets and why each is public; the subnets of a node group
+- :mod:`.iam`          the policy documents and managed policies each IAM role holds
 - :mod:`.cost`         the estimated on-demand cost, from ``data/prices-us-east-1.json``
 """

@@ -14,6 +14,9 @@ STACK = "prod"
 PROJECT = "servestack"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+#: The securityContext servestack renders on a runtime's model container.
+MODEL_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
+                          "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def urn(type_: str, name: str, stack: str = STACK) -> str:
@@ -106,6 +109,7 @@ def isvc(name: str = "fraud", *, mode: str | None = "Knative", version: str = "1
             "storageUri": f"s3://models-bucket/models/{name}/{served}",
             "resources": {"requests": {"cpu": "1", "memory": "4Gi", **({"nvidia.com/gpu": str(gpus)} if gpus else {})},
                           "limits": {"cpu": "2", "memory": "8Gi", **({"nvidia.com/gpu": str(gpus)} if gpus else {})}},
+            "securityContext": copy.deepcopy(MODEL_SECURITY_CONTEXT),
         },
     }
     if logger:
@@ -161,7 +165,8 @@ def standard_isvc(name: str, version: str, candidate: str | None = None, traffic
         accelerator = {"nvidia.com/gpu": str(gpus)} if gpus else {}
         return {"modelFormat": {"name": "sklearn"}, "storageUri": f"s3://models-bucket/models/{name}/{v}",
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi", **accelerator},
-                              "limits": {"cpu": "1", "memory": "2Gi", **accelerator}}}
+                              "limits": {"cpu": "1", "memory": "2Gi", **accelerator}},
+                "securityContext": copy.deepcopy(MODEL_SECURITY_CONTEXT)}
 
     spec: dict[str, Any] = {"predictor": {
         "name": "v" + version.replace(".", "-"), "minReplicas": max_replicas, "maxReplicas": max_replicas,

@@ -109,8 +109,26 @@ def test_fpga_daemon_set_manifest(plan):
     container = spec["containers"][0]
     assert (container["image"], container["env"]) == (FPGA_IMAGE, [{"name": "RESOURCE_NAME", "value": "example.com/fpga"}])
     assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                             "capabilities": {"drop": ["ALL"]}}
+                                             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+    # Issue 16: what Checkov asks of a DaemonSet and a device plugin can give: seccomp, a pod securityContext, a CPU limit.
+    assert spec["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+    assert container["resources"] == {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
     assert manifest["metadata"]["namespace"] == "kube-system"
+    # What it cannot pass is documented in the manifest, as Checkov's skip annotations.
+    annotations = manifest["metadata"]["annotations"]
+    assert [a.split("=")[0] for a in annotations.values()] == (
+        ["CKV_K8S_15", "CKV_K8S_23", "CKV_K8S_40", "CKV_K8S_43", "CKV_K8S_8", "CKV_K8S_9"])
+    assert annotations["checkov.io/skip2"] == (
+        "CKV_K8S_23=runs as root: it creates its socket in the kubelet's root-owned /var/lib/kubelet/device-plugins and "
+        "opens the FPGA devices under /dev (privileged access to the device, through hostPath)")
+    assert annotations["checkov.io/skip4"].startswith("CKV_K8S_43=the stack gives the image by tag, not digest")
+
+
+def test_fpga_plugin_by_digest_claims_no_digest_exception():
+    digest = FPGA_IMAGE + "@sha256:" + "0" * 64
+    manifest = declared_daemon_set(AcceleratorKind.FPGA, [placements()["fpga"]], digest, "example.com/fpga")
+    assert [a.split("=")[0] for a in manifest["metadata"]["annotations"].values()] == (
+        ["CKV_K8S_15", "CKV_K8S_23", "CKV_K8S_40", "CKV_K8S_8", "CKV_K8S_9"])
 
 
 @pytest.mark.parametrize("kind", [AcceleratorKind.NVIDIA, AcceleratorKind.NEURON, AcceleratorKind.FPGA])

@@ -37,8 +37,14 @@ def test_the_candidates_storage_uri_and_predictor_are_whole_lines(fraud_blue_gre
         '  - `spec.canary[0].predictor.model.resources.limits.memory`: `(none)` → `"4Gi"`\n'
         '  - `spec.canary[0].predictor.model.resources.requests.cpu`: `(none)` → `"1"`\n'
         '  - `spec.canary[0].predictor.model.resources.requests.memory`: `(none)` → `"2Gi"`\n'
+        '  - `spec.canary[0].predictor.model.securityContext.allowPrivilegeEscalation`: `(none)` → `false`\n'
+        '  - `spec.canary[0].predictor.model.securityContext.capabilities.drop`: `(none)` → `["ALL"]`\n'
+        '  - `spec.canary[0].predictor.model.securityContext.privileged`: `(none)` → `false`\n'
+        '  - `spec.canary[0].predictor.model.securityContext.runAsNonRoot`: `(none)` → `true`\n'
+        '  - `spec.canary[0].predictor.model.securityContext.seccompProfile.type`: `(none)` → `"RuntimeDefault"`\n'
         '  - `spec.canary[0].predictor.model.storageUri`: `(none)` → `"s3://acme-ml-models-prod/models/fraud/2.4.0"`\n'
         '  - `spec.canary[0].predictor.name`: `(none)` → `"v2-4-0"`\n'
+        '  - `spec.canary[0].predictor.serviceAccountName`: `(none)` → `"fraud-model"`\n'
         "  - `spec.canary[0].trafficPercent`: `(none)` → `0`\n")
     assert "..." not in isvc_section
 

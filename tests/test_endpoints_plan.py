@@ -13,6 +13,8 @@ import pytest
 from endpoint_fixtures import IRIS, LLM, endpoints_program
 from harness import by_urn, plan_program, resource, resources
 
+from components.pod_security import container_security_context
+
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -309,6 +311,7 @@ def test_a_transformer_without_s3_artifacts_keeps_no_aws_identity():
     iris = resource(plan, ISVC, "iris-isvc")["inputs"]["spec"]["transformer"]
     assert iris == {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/iris-features:1.0.0",
                                     "env": [{"name": "A", "value": "1"}, {"name": "STORAGE_URI", "value": hf}],
-                                    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}}]}
+                                    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
+                                    "securityContext": container_security_context(non_root=False)}]}
     assert "serviceAccountName" not in resource(plan, ISVC, "llm-isvc")["inputs"]["spec"]["transformer"]
     assert sorted(resources(plan, ROLE)) == ["iris-model-reader"]

@@ -105,7 +105,10 @@ def test_custom_container_command_ports_and_probes():
     assert container == {"name": "kserve-container", "image": IMAGE, "command": ["python", "-m", "scorer"],
                          "args": ["--http_port=8085"], "ports": [{"containerPort": 8085, "protocol": "TCP"}],
                          "readinessProbe": {"httpGet": {"path": "/ready", "port": 8085}},
-                         "resources": container["resources"]}
+                         "resources": container["resources"],
+                         # secure by default; not runAsNonRoot: servestack cannot know a custom image's user
+                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                             "privileged": False, "seccompProfile": {"type": "RuntimeDefault"}}}
 
 
 # --- the endpoint ------------------------------------------------------------------------------------

@@ -121,5 +121,5 @@ def test_values_unknown_during_preview_do_not_skip_the_policy():
     reported.clear()
     policy_for(RULES_BY_NAME["launch-template-imdsv2"], PROD, "prod").validate(
         args, lambda message, urn=None: reported.append(message))
-    assert reported == ["metadataOptions.httpPutResponseHopLimit is 3; allowed: at most 2, so that pods (one hop "
+    assert reported == ["metadataOptions.httpPutResponseHopLimit is 3; allowed: at most 1, so that pods (one hop "
                         "further than the node) cannot reach the node role's credentials"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 import re
 
 import pytest
@@ -40,7 +41,7 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 27
+    assert len(ALL_RULES) == 40
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")
@@ -101,7 +102,7 @@ def test_eks_control_plane_logging_and_its_setting():
 def test_launch_template_requires_imdsv2_and_a_low_hop_limit():
     stack = replace(good_stack(), launch_template(metadataOptions={"httpTokens": "optional", "httpPutResponseHopLimit": 3}))
     assert violations(stack, "launch-template-imdsv2") == [
-        ("servestack-gpu", "metadataOptions.httpPutResponseHopLimit is 3; allowed: at most 2, so that pods (one hop "
+        ("servestack-gpu", "metadataOptions.httpPutResponseHopLimit is 3; allowed: at most 1, so that pods (one hop "
                            "further than the node) cannot reach the node role's credentials"),
         ("servestack-gpu", 'metadataOptions.httpTokens is optional; required: "required" (IMDSv2), because IMDSv1 lets '
                            "any SSRF in a pod read the node role's credentials"),
@@ -213,7 +214,7 @@ def fpga_pool_and_plugin():
     plugin = res("kubernetes:apps/v1:DaemonSet", "fpga-device-plugin", {"spec": {"template": {"spec": {
         "nodeSelector": {"servestack.io/accelerator": "fpga"},
         "tolerations": [{"key": "servestack.io/fpga", "operator": "Exists", "effect": "NoSchedule"}],
-        "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0"}]}}}})
+        "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0@sha256:" + "a" * 64}]}}}})
     return pool, plugin
 
 
@@ -466,7 +467,7 @@ def test_a_nodepool_without_its_node_class_fails_karpenter_nodepool_node_class()
 
 
 def test_every_rule_has_a_failing_case_in_this_file():
-    source = open(__file__).read()
+    source = open(__file__).read() + (Path(__file__).parent / "test_policies_faults.py").read_text()
     assert [r.name for r in ALL_RULES if f'"{r.name}"' not in source] == []
     assert RULES_BY_NAME["prod-payload-logging"].tiered
 

@@ -231,7 +231,7 @@ NEW_CANARY = {"model": {"name": "kserve-container", **NEW["model"]}}
 @pytest.mark.parametrize("state, stable, expected", [
     (Rollout.steady("1.0.0"), OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD}}),
     (BLUE_GREEN, OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD},
-                       "canary": [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **NEW_CANARY, "minReplicas": 1}}]}),
+                       "canary": [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **NEW_CANARY, "serviceAccountName": "iris-model", "minReplicas": 1}}]}),
     (BLUE_GREEN.rollback(), OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD}}),
     # promotion from the last (only) stage: the candidate becomes the stable predictor, under its own
     # name (KServe retargets the stable predictor to the canary's Deployment), and the canary entry is gone
@@ -243,7 +243,7 @@ def test_standard_mode_uses_a_named_canary_entry(state, stable, expected):
 
 def test_standard_candidate_replicas_go_on_the_canary_predictor_only():
     spec = compile_predictor("Standard", BLUE_GREEN, shared=SHARED, stable=OLD, candidate=NEW, candidate_replicas=2)
-    assert spec["canary"] == [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **NEW_CANARY, "minReplicas": 2}}]
+    assert spec["canary"] == [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **NEW_CANARY, "serviceAccountName": "iris-model", "minReplicas": 2}}]
     assert "minReplicas" not in OLD and spec["predictor"]["minReplicas"] == 1
 
 
@@ -251,7 +251,7 @@ def test_a_custom_container_canary_keeps_its_containers():
     old = {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/server:1.0.0"}]}
     new = {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/server:1.1.0"}]}
     spec = compile_predictor("Standard", BLUE_GREEN, shared=SHARED, stable=old, candidate=new)
-    assert spec["canary"] == [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **new, "minReplicas": 1}}]
+    assert spec["canary"] == [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **new, "serviceAccountName": "iris-model", "minReplicas": 1}}]
 
 
 def test_standard_mode_never_renders_traffic_that_kserve_would_not_route():

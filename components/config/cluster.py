@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import StringConstraints, field_validator
 
 from .. import versions
+from ..cidrs import open_to_internet
 from .base import ConfigModel, Finding
 
 RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")]
@@ -31,7 +32,8 @@ class ClusterConfig(ConfigModel):
     Kubernetes provider acts as it). Required (at least one) unless ``existing`` is set."""
     public_access_cidrs: list[str] = []
     """Networks allowed to reach the public API endpoint. Empty keeps the endpoint private (reach
-    it from the VPC); prod stacks must leave it empty; ``0.0.0.0/0`` is never accepted.
+    it from the VPC); prod stacks must leave it empty; ``0.0.0.0/0`` is never accepted, nor blocks
+    that together admit a /8 or more of public addresses (``0.0.0.0/1`` + ``128.0.0.0/1``).
     Default: none (private endpoint only)."""
     secrets_kms_key_arn: KmsKeyArn | None = None
     """KMS key for envelope encryption of Kubernetes secrets. Default: none (a key with yearly
@@ -66,6 +68,8 @@ class ClusterConfig(ConfigModel):
                 raise ValueError("must not contain 0.0.0.0/0: the API endpoint is never open to the whole internet; list your own networks")
         if len(set(cidrs)) != len(cidrs):
             raise ValueError("must not list a network twice")
+        for reason in open_to_internet(cidrs):  # 0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0 too
+            raise ValueError(f"must not open the API endpoint to the internet: {reason}; list your own networks")
         return cidrs
 
     @field_validator("service_ipv4_cidr")

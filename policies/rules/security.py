@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from components.cidrs import open_to_internet
 from components.images import ImagePin, image_pin
 from plandoc.document import Resource
 from plandoc.endpoints import endpoints
@@ -43,6 +44,10 @@ def eks_endpoint_private(resource: Resource, ctx: Context) -> Iterable[str]:
         if open_:
             yield (f"vpcConfig.publicAccessCidrs contains {', '.join(open_)}; allowed: specific ranges, never the "
                    "whole internet, because the API server would accept connections from anyone")
+        else:  # blocks that add up to the internet (0.0.0.0/1 + 128.0.0.0/1, or a /4)
+            for reason in open_to_internet(c for c in cidrs if isinstance(c, str) and not is_unknown(c)):
+                yield (f"vpcConfig.publicAccessCidrs {reason}, because the API server would accept connections from "
+                       "a large part of the internet")
 
 
 def eks_secrets_encryption(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -312,7 +317,6 @@ def irsa_role_scoped_to_endpoint(resources: list[Resource], ctx: Context) -> Ite
 # --- images -------------------------------------------------------------------------------
 
 
-
 def image_problem(image: str) -> str | None:
     return {
         ImagePin.PINNED: None,
@@ -369,8 +373,9 @@ RULES = [
     Rule("launch-template-imdsv2", "security",
          "Node launch templates require IMDSv2 with a hop limit that keeps pods away from node credentials.",
          "mandatory", launch_template_imdsv2, (LAUNCH_TEMPLATE,),
-         settings={"maxHopLimit": {"type": "integer", "minimum": 1, "default": 2,
-                                   "description": "Largest httpPutResponseHopLimit allowed."}}),
+         # Default 1: podMetadataAccess (hop 2) gives pods the node role; allowing it is a reviewed setting.
+         settings={"maxHopLimit": {"type": "integer", "minimum": 1, "default": 1,
+                                   "description": "Largest httpPutResponseHopLimit allowed (2 admits podMetadataAccess)."}}),
     Rule("launch-template-encrypted-volumes", "security",
          "Node volumes (root included) are EBS-encrypted.",
          "mandatory", launch_template_encrypted_volumes, (LAUNCH_TEMPLATE,)),
