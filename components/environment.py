@@ -76,7 +76,8 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
     )
     handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
         *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *(plugins.plugins[k] for k in sorted(plugins.plugins))])
-    platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle), opts).handle
+    platform = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle,
+                                                                              runtimes=config.serving_runtimes), opts).handle
 
     # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
     # plus the network for whoever places load balancers.

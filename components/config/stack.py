@@ -23,11 +23,12 @@ from .. import catalog, versions
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
-from .endpoint_fit import endpoint_problems
+from .endpoint_fit import builtin_runtime_names, endpoint_problems
 from .endpoints import EndpointConfig, EndpointName
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
-from .platform import PlatformConfig
+from .platform import PlatformConfig, platform_kserve_version
+from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
 
 Tier = Literal["dev", "staging", "prod"]
 REGION_KEY = "aws:region"
@@ -57,6 +58,10 @@ class StackConfig(ConfigModel):
     """The serving platform. Default: KServe in Knative mode."""
     endpoints: dict[EndpointName, EndpointConfig] = {}
     """Model-serving endpoints (KServe InferenceServices) keyed by name. Default: none."""
+    serving_runtimes: dict[RuntimeName, ServingRuntimeConfig] = {}
+    """Serving runtimes of your own (KServe ClusterServingRuntimes) keyed by name, installed once by
+    the platform after KServe's built-in ones; endpoints name them (``model.runtime``) or KServe
+    selects them (``autoSelect``). Default: none. See :mod:`.runtimes`."""
 
     @property
     def is_production(self) -> bool:
@@ -64,7 +69,13 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return self._cluster_problems() + self._platform_problems() + self._endpoint_problems()
+        return self._cluster_problems() + self._platform_problems() + self._runtime_problems() + self._endpoint_problems()
+
+    def _runtime_problems(self) -> list[Finding]:
+        builtin = builtin_runtime_names()
+        return [Finding(("servingRuntimes", name), "is the name of a built-in runtime of KServe; a ClusterServingRuntime of "
+                                                   "that name would replace KServe's own: choose another name", name)
+                for name in sorted(self.serving_runtimes) if name in builtin]
 
     def _platform_problems(self) -> list[Finding]:
         kubeflow = self.platform.kubeflow
@@ -86,7 +97,8 @@ class StackConfig(ConfigModel):
         # checks the endpoints against what that stack exports when it places them.
         if self.cluster.existing is not None:
             return endpoint_problems(self.endpoints, None, None)
-        return endpoint_problems(self.endpoints, self.node_pools, self.platform)
+        return endpoint_problems(self.endpoints, self.node_pools, self.platform,
+                                 custom_runtimes(self.serving_runtimes, platform_kserve_version(self.platform)))
 
     def deployment_mode_of(self, endpoint: str) -> str:
         """The KServe deployment mode of one endpoint: its own, else the platform's."""
@@ -97,7 +109,7 @@ class StackConfig(ConfigModel):
         if self.cluster.existing is not None:
             # The referenced platform stack owns the network, the pools and the platform: declaring them here
             # would create nothing and mislead the reader.
-            for field_name in ("network", "node_pools", "platform"):
+            for field_name in ("network", "node_pools", "platform", "serving_runtimes"):
                 if field_name in self.model_fields_set:
                     alias = type(self).model_fields[field_name].alias
                     found.append(Finding(
