@@ -222,3 +222,13 @@ def test_the_platform_installs_each_runtime_after_kserves_runtimes_and_endpoints
     assert plan.document["outputs"]["platform"]["servingRuntimes"] == {
         "gbm": {"supportedModelFormats": [{"name": "acme-gbm", "version": "2", "autoSelect": True, "priority": 2}],
                 "protocolVersions": ["v2"]}}
+
+
+def test_a_runtime_with_two_ports_cannot_serve_a_knative_mode_endpoint():
+    two_ports = GBM | {"container": GBM["container"] | {"grpcPort": 9000}}
+    assert problems({"gbm": two_ports}, {"e": GBM_ENDPOINT}) == [
+        "servestack:servingRuntimes.gbm.container.grpcPort: cannot be declared beside port: Knative-mode endpoint e "
+        "uses this runtime, and Knative serves one port per container (got 9000)"]
+    standard = config({"e": GBM_ENDPOINT | {"deploymentMode": "Standard"}})
+    standard[R] = {"gbm": two_ports}
+    assert parse_stack_config("test", standard).serving_runtimes["gbm"].container.grpc_port == 9000

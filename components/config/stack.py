@@ -23,7 +23,7 @@ from .. import catalog, versions
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
-from .endpoint_fit import builtin_runtime_names, endpoint_problems
+from .endpoint_fit import builtin_runtime_names, endpoint_problems, model_runtime
 from .endpoints import EndpointConfig, EndpointName
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
@@ -73,9 +73,23 @@ class StackConfig(ConfigModel):
 
     def _runtime_problems(self) -> list[Finding]:
         builtin = builtin_runtime_names()
-        return [Finding(("servingRuntimes", name), "is the name of a built-in runtime of KServe; a ClusterServingRuntime of "
-                                                   "that name would replace KServe's own: choose another name", name)
-                for name in sorted(self.serving_runtimes) if name in builtin]
+        found = [Finding(("servingRuntimes", name), "is the name of a built-in runtime of KServe; a ClusterServingRuntime of "
+                                                    "that name would replace KServe's own: choose another name", name)
+                 for name in sorted(self.serving_runtimes) if name in builtin]
+        if found or self.cluster.existing is not None:
+            return found
+        # Knative serves one port per container: a runtime whose container declares two cannot serve a
+        # Knative-mode endpoint (KServe makes the runtime's container the Knative Service's).
+        custom = custom_runtimes(self.serving_runtimes, platform_kserve_version(self.platform))
+        for endpoint_name, endpoint in sorted(self.endpoints.items()):
+            resolved, _ = model_runtime(endpoint.model, platform_kserve_version(self.platform), custom)
+            runtime = self.serving_runtimes.get(resolved.runtime) if resolved is not None and resolved.runtime else None
+            if (runtime is not None and self.deployment_mode_of(endpoint_name) == "Knative"
+                    and runtime.container.port is not None and runtime.container.grpc_port is not None):
+                found.append(Finding(("servingRuntimes", resolved.runtime, "container", "grpcPort"),
+                                     f"cannot be declared beside port: Knative-mode endpoint {endpoint_name} uses this runtime, "
+                                     "and Knative serves one port per container", runtime.container.grpc_port))
+        return found
 
     def _platform_problems(self) -> list[Finding]:
         kubeflow = self.platform.kubeflow
