@@ -110,7 +110,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                                      f"it runs KServe in {platform.deployment_mode} mode without Knative")
         misfits += [no_knative] if no_knative else []
         # A referenced platform's KServe (and so its built-in runtimes) is known only now.
-        _, no_runtime = model_runtime(config.model, platform.kserve_version)
+        _, no_runtime = model_runtime(config.model, platform.kserve_version, platform.runtimes)
         misfits += [Finding(("model",) + no_runtime.loc, no_runtime.message, no_runtime.value)] if no_runtime else []
         if misfits:
             # A referenced cluster's pools and platform mode are known only now (this stack's were checked with its config).
@@ -158,7 +158,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         )
 
         self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name,
-                                                 kserve_version=platform.kserve_version)
+                                                 kserve_version=platform.kserve_version, runtimes=platform.runtimes)
         self.inference_service = k8s.apiextensions.CustomResource(
             f"{name}-isvc",
             api_version=self.manifest["apiVersion"],

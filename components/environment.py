@@ -99,7 +99,8 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
         *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *karpenter_ready,
         *(plugins.plugins[k] for k in sorted(plugins.plugins))])
     llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
-    serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm), opts)
+    serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm,
+                                                                     runtimes=config.serving_runtimes), opts)
     platform = serving.handle
 
     # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),

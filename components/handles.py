@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .kserve_runtimes import Runtime
 from .placement import PoolPlacement
 
 
@@ -84,6 +85,9 @@ class PlatformHandle:
     """Version of the KServe that serves endpoints (standalone or Kubeflow's)."""
     namespaces: dict[str, pulumi.Resource]
     """Namespaces endpoints may use, by name, already labelled for KServe and the mesh."""
+    runtimes: tuple[Runtime, ...] = ()
+    """The platform's own ClusterServingRuntimes (``servestack:servingRuntimes``), by name, as KServe's
+    runtime selection sees them: endpoints resolve their runtime over these and the built-in ones."""
     ready: list[pulumi.Resource] = field(default_factory=list)
     """The platform's last installs (KServe's runtimes, or Kubeflow's KServe layer): what must exist
     before an InferenceService is created. Each depends, through the install order, on everything

@@ -24,6 +24,7 @@ from typing import Any
 from . import versions
 from .config.endpoint_fit import ModelRuntime, rendered_model_runtime
 from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from .kserve_runtimes import Runtime
 from .placement import PoolPlacement
 from .pod_security import container_security_context
 from .rollout import (
@@ -114,15 +115,17 @@ def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, A
 
 
 def render_inference_service(name: str, endpoint: EndpointConfig, placement: PoolPlacement, mode: str,
-                             service_account: str | None = None, kserve_version: str | None = None) -> dict[str, Any]:
+                             service_account: str | None = None, kserve_version: str | None = None,
+                             runtimes: tuple[Runtime, ...] = ()) -> dict[str, Any]:
     """The full InferenceService object of one endpoint in one deployment mode, for the KServe that
     serves it (``kserve_version``; default: the standalone KServe servestack installs), whose
-    built-in runtimes decide the model format's spelling and any protocol KServe needs spelt out."""
+    built-in runtimes (and the platform's own, ``runtimes``) decide the model format's spelling and any
+    protocol KServe needs spelt out."""
     mode = Mode(mode)
     rollout = endpoint.rollout_state()
     candidate = endpoint.candidate_model()
     # The candidate replaces only version and location: it resolves to the stable model's runtime.
-    runtime = rendered_model_runtime(endpoint.model, kserve_version or versions.KSERVE_RESOURCES.version)
+    runtime = rendered_model_runtime(endpoint.model, kserve_version or versions.KSERVE_RESOURCES.version, runtimes)
 
     labels = {LABEL_ENDPOINT: name, LABEL_MODEL: endpoint.model.name or name}
     annotations = {DEPLOYMENT_MODE_ANNOTATION: mode.value}

@@ -20,6 +20,10 @@ except where noted):
   ``mt:<name>`` (or ``mt:<name>:<version>`` when the model names a version) is among the
   runtime's formats, counting only ``autoSelect: true`` formats when no runtime is named. Names
   and versions compare as exact strings (Go ``==``): case matters.
+- Runtimes of the stack's own (``servestack:servingRuntimes``, ClusterServingRuntimes created after
+  the built-in ones) take part exactly like the built-ins: :func:`resolve_runtime` takes both.
+  KServe lists namespaced ServingRuntimes before ClusterServingRuntimes; servestack creates no
+  namespaced ones, so every candidate here is cluster-scoped.
 - Order: runtimes pre-sorted by their lowest protocol (v1 < v2 < grpc-v1 < grpc-v2 < none), then
   newest first, then name (all built-ins are created together, so: by name); then by the
   ``priority`` of the model's format in the runtime (higher first, unset last). The first wins.
@@ -82,6 +86,8 @@ class Runtime:
     multi_node: bool = False
     disabled: bool = False
     server_type: str | None = None
+    builtin: bool = True
+    """False for a runtime of the stack's own (``servestack:servingRuntimes``)."""
 
     def speaks(self, protocol: str) -> bool:
         """``IsProtocolVersionSupported``: a declared protocol, or any when none is declared."""
@@ -223,12 +229,14 @@ def resolve_runtime(runtimes: tuple[Runtime, ...] | list[Runtime], format_name: 
     kserve_version = runtimes[0].kserve_version if runtimes else None
     spelling, declared = _spelling(runtimes, format_name)
     where = f"KServe {kserve_version}" if kserve_version else "KServe"
+    # With the stack's own runtimes among them, the messages speak of runtimes, not built-in ones.
+    noun = "built-in runtime" if all(r.builtin for r in runtimes) else "runtime"
     if spelling is None:
         near = [name for name in declared if name.lower() == format_name.lower()]
         detail = (f"it matches {', '.join(near)} ignoring case only" if near
-                  else f"formats with a built-in runtime: {', '.join(declared) or 'none'}")
+                  else f"formats with a {noun}: {', '.join(declared) or 'none'}")
         return Resolution(None, protocol, format_name,
-                          f"no built-in runtime of {where} declares model format {format_name!r} ({detail})")
+                          f"no {noun} of {where} declares model format {format_name!r} ({detail})")
     requested = protocol
     if requested is None and kserve_version is not None:
         requested = "v2" if spelling in V2_DEFAULT_FORMATS.get(kserve_version, ()) else None
@@ -261,7 +269,7 @@ def resolve_runtime(runtimes: tuple[Runtime, ...] | list[Runtime], format_name: 
         chosen = next((r for r in runtimes if r.name == runtime_name), None)
         problem = ""
         if chosen is None:
-            problem = f"{where} has no built-in runtime {runtime_name!r}"
+            problem = f"{where} has no {noun} {runtime_name!r}"
         elif chosen.disabled:
             problem = f"runtime {runtime_name} is disabled"
         elif requested is not None and not chosen.speaks(requested):
@@ -280,7 +288,7 @@ def resolve_runtime(runtimes: tuple[Runtime, ...] | list[Runtime], format_name: 
     supporting.sort(key=lambda r: (r.priority(spelling) is None, -(r.priority(spelling) or 0)))
     if not supporting:
         return Resolution(None, requested or match_protocol, spelling,
-                          f"no built-in runtime of {where} serves {spelling}{version_text} with {protocol_text}; "
+                          f"no {noun} of {where} serves {spelling}{version_text} with {protocol_text}; "
                           f"runtimes for {spelling}: {offered(declaring)}")
     first = supporting[0]
     ambiguous = len(supporting) > 1 and supporting[1].priority(spelling) == first.priority(spelling)

@@ -15,7 +15,7 @@ functions below, tested without Pulumi.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -23,10 +23,12 @@ import pulumi_kubernetes as k8s
 
 from . import versions
 from .config.platform import PlatformConfig, platform_kserve_version
+from .config.runtimes import ServingRuntimeConfig, custom_runtimes
 from .handles import ClusterHandle, PlatformHandle
 from .llm_platform import LWS_NAMESPACE, LlmNeeds, gie_manifest_url, llm_gateway, llmisvc_resources_values, lws_values, runtime_configs_llm_values
 from .kubeflow import KUBEFLOW_KNATIVE_LAYER, KUBEFLOW_KSERVE_LAYER, kubeflow_layers
 from .placement import PoolPlacement
+from .serving_runtimes import render_cluster_serving_runtime, runtimes_output
 from .versions import Pinned
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -128,6 +130,8 @@ class ServingPlatformArgs:
     cluster: ClusterHandle
     llm: LlmNeeds | None = None
     """What the stack's LLM endpoints need (:mod:`components.llm_platform`); None: no LLM installs."""
+    runtimes: dict[str, ServingRuntimeConfig] = field(default_factory=dict)
+    """``servestack:servingRuntimes``: ClusterServingRuntimes to install after KServe's built-in ones."""
 
 
 class ServingPlatform(pulumi.ComponentResource):
@@ -141,6 +145,8 @@ class ServingPlatform(pulumi.ComponentResource):
     """Kubeflow's kustomize directories (and patches) by layer, in install order; empty without Kubeflow."""
     llm_ready: list[pulumi.Resource]
     """The LLM installs an LLMInferenceService waits for (empty without LLM endpoints)."""
+    serving_runtimes: dict[str, k8s.apiextensions.CustomResource]
+    """The stack's own ClusterServingRuntimes by name; empty when it declares none."""
 
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:platform:ServingPlatform", name, None, opts)
@@ -160,6 +166,22 @@ class ServingPlatform(pulumi.ComponentResource):
         else:
             ready = self._kserve(cert_manager)
 
+        # The stack's own runtimes need KServe's CRDs and webhook: they wait for the last installs, and
+        # endpoints wait for them instead (which waits for everything before).
+        self.serving_runtimes = {}
+        for runtime_name, runtime_config in sorted(args.runtimes.items()):
+            body = render_cluster_serving_runtime(runtime_name, runtime_config)
+            self.serving_runtimes[runtime_name] = k8s.apiextensions.CustomResource(
+                f"{name}-runtime-{runtime_name}",
+                api_version=body["apiVersion"],
+                kind=body["kind"],
+                metadata=body["metadata"],
+                spec=body["spec"],
+                opts=self._child(ready),
+            )
+        if self.serving_runtimes:
+            ready = [self.serving_runtimes[k] for k in sorted(self.serving_runtimes)]
+
         labels = namespace_labels(config)
         self.namespaces = {
             namespace: k8s.core.v1.Namespace(
@@ -174,6 +196,7 @@ class ServingPlatform(pulumi.ComponentResource):
             deployment_mode=config.deployment_mode,
             kserve_version=platform_kserve_version(config),
             namespaces=dict(self.namespaces),
+            runtimes=custom_runtimes(args.runtimes, platform_kserve_version(config)),
             ready=ready,
         )
         self.register_outputs({
@@ -181,6 +204,7 @@ class ServingPlatform(pulumi.ComponentResource):
             "kserveVersion": self.handle.kserve_version,
             "kubeflow": config.kubeflow.enabled,
             "endpointNamespaces": sorted(self.namespaces),
+            "servingRuntimes": sorted(self.serving_runtimes),
         })
 
     # ----------------------------------------------------------------------- helpers
@@ -369,4 +393,5 @@ def platform_output(config: PlatformConfig, handle: PlatformHandle) -> dict[str,
         "kserveVersion": handle.kserve_version,
         "kubeflow": config.kubeflow.enabled,
         "endpointNamespaces": sorted(handle.namespaces),
+        "servingRuntimes": runtimes_output(handle.runtimes),
     }

@@ -25,6 +25,7 @@ from pulumi.runtime.sync_await import _sync_await
 from .cluster import kubeconfig
 from .handles import ClusterHandle, PlatformHandle
 from .placement import PoolPlacement
+from .serving_runtimes import runtimes_from_output
 
 
 def read_output(reference: pulumi.StackReference, name: str) -> Any:
@@ -128,6 +129,7 @@ class ExistingPlatform(pulumi.ComponentResource):
             deployment_mode=exported["deploymentMode"],
             kserve_version=exported["kserveVersion"],
             namespaces=namespaces,
+            runtimes=runtimes_from_output(exported.get("servingRuntimes"), exported["kserveVersion"]),
             ready=[],  # installed and converged by the platform stack
         )
         self.register_outputs({"stack": stack, **{k: exported[k] for k in sorted(exported)}})

@@ -90,9 +90,12 @@ def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
 
 def test_each_stack_exports_its_platform(plans):
     assert {stack: plan.document["outputs"]["platform"] for stack, plan in plans.items()} == {
-        "dev": {"deploymentMode": "Knative", "kserveVersion": "v0.20.0", "kubeflow": False, "endpointNamespaces": ["models"]},
-        "staging": {"deploymentMode": "Knative", "kserveVersion": "v0.16.0", "kubeflow": True, "endpointNamespaces": ["models"]},
-        "prod": {"deploymentMode": "Standard", "kserveVersion": "v0.20.0", "kubeflow": False, "endpointNamespaces": ["models"]},
+        "dev": {"deploymentMode": "Knative", "kserveVersion": "v0.20.0", "kubeflow": False, "endpointNamespaces": ["models"],
+                    "servingRuntimes": {}},
+        "staging": {"deploymentMode": "Knative", "kserveVersion": "v0.16.0", "kubeflow": True, "endpointNamespaces": ["models"],
+                    "servingRuntimes": {}},
+        "prod": {"deploymentMode": "Standard", "kserveVersion": "v0.20.0", "kubeflow": False, "endpointNamespaces": ["models"],
+                    "servingRuntimes": {}},
     }
 
 

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from .. import catalog, karpenter_limits
-from ..kserve_runtimes import PROTOCOL_ORDER, builtin_runtimes, resolve_runtime, runtime_versions
+from ..kserve_runtimes import PROTOCOL_ORDER, Runtime, builtin_runtimes, resolve_runtime, runtime_versions
 from ..placement import PoolPlacement, placement_for
 from ..rollout import Stages, predictor_name, stages_problem
 from .base import MISSING, Finding
@@ -38,7 +38,8 @@ class ModelRuntime:
     protocol: str | None
     """``protocolVersion`` to render; None leaves it to KServe's defaulting (which then finds a runtime)."""
     runtime: str | None
-    """The built-in runtime KServe selects; None for a runtime of the user's (not checked)."""
+    """The runtime KServe selects (built-in, or one of ``servestack:servingRuntimes``); None for a runtime
+    the stack does not declare (not checked)."""
 
 
 @cache
@@ -48,20 +49,23 @@ def builtin_runtime_names() -> frozenset[str]:
     return frozenset(r.name for version in runtime_versions() for r in builtin_runtimes(version))
 
 
-def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime | None, Finding | None]:
-    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`).
+def model_runtime(model: ModelConfig, kserve_version: str,
+                  custom: tuple[Runtime, ...] = ()) -> tuple[ModelRuntime | None, Finding | None]:
+    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`),
+    over its built-in runtimes and the platform's own (``custom``: ``servestack:servingRuntimes``).
 
     Returns what to render, or a finding (loc relative to the model) when KServe would find no
     runtime. ``(None, None)`` for a custom container.
     """
     if model.format is None:
         return None, None
-    if model.runtime is not None and model.runtime not in builtin_runtime_names():
+    custom_names = {r.name for r in custom}
+    if model.runtime is not None and model.runtime not in builtin_runtime_names() | custom_names:
         return ModelRuntime(model.format, model.protocol_version, None), None
-    runtimes = builtin_runtimes(kserve_version)
+    runtimes = builtin_runtimes(kserve_version) + tuple(custom)
     if model.runtime is not None and model.runtime not in {r.name for r in runtimes}:
         return None, Finding(("runtime",), f"is a built-in runtime of another KServe release; KServe {kserve_version}, which "
-                                           f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes))}",
+                                           f"serves this platform, has: {', '.join(sorted(r.name for r in runtimes if r.builtin))}",
                              model.runtime)
     resolved = resolve_runtime(runtimes, model.format, format_version=model.format_version, protocol=model.protocol_version,
                                runtime_name=model.runtime)
@@ -91,20 +95,21 @@ def model_runtime(model: ModelConfig, kserve_version: str) -> tuple[ModelRuntime
     return ModelRuntime(resolved.format_spelling, protocol, resolved.runtime.name), None
 
 
-def rendered_model_runtime(model: ModelConfig, kserve_version: str) -> ModelRuntime | None:
+def rendered_model_runtime(model: ModelConfig, kserve_version: str, custom: tuple[Runtime, ...] = ()) -> ModelRuntime | None:
     """:func:`model_runtime` for rendering: the config checks have refused every model it finds a problem with."""
-    resolved, problem = model_runtime(model, kserve_version)
+    resolved, problem = model_runtime(model, kserve_version, custom)
     if problem is not None:
         raise ValueError(f"model {'.'.join(map(str, problem.loc))} {problem.message}")
     return resolved
 
 
 def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, NodePoolConfig] | None,
-                      platform: PlatformConfig | None) -> list[Finding]:
+                      platform: PlatformConfig | None, runtimes: tuple[Runtime, ...] = ()) -> list[Finding]:
     """Checks of endpoints against the node pools and the platform (StackConfig.problems).
 
     ``pools``/``platform`` are None when another stack owns them (``cluster.existing``): ModelEndpoint
-    then runs the same placement and mode checks against what that stack exports.
+    then runs the same placement and mode checks against what that stack exports. ``runtimes``: the
+    platform's own serving runtimes (``servestack:servingRuntimes``).
     """
     found: list[Finding] = []
     for name, endpoint in sorted(endpoints.items()):
@@ -123,7 +128,7 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
             elif mode == "Standard" and endpoint.rollout is not None:
                 too_old = feature_finding(platform, "standardCanary", at + ("rollout",))
                 found += [too_old] if too_old is not None else []
-            _, no_runtime = model_runtime(endpoint.model, platform_kserve_version(platform))
+            _, no_runtime = model_runtime(endpoint.model, platform_kserve_version(platform), runtimes)
             if no_runtime is not None:
                 found.append(Finding(at + ("model",) + no_runtime.loc, no_runtime.message, no_runtime.value))
             if endpoint.namespace not in platform.endpoint_namespaces:

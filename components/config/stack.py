@@ -25,12 +25,13 @@ from ..placement import placement_for
 from ..catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
-from .endpoint_fit import endpoint_problems
+from .endpoint_fit import builtin_runtime_names, endpoint_problems, model_runtime
 from .endpoints import EndpointConfig, EndpointName
 from .llm_endpoints import LlmEndpointConfig, llm_problems
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
-from .platform import PlatformConfig
+from .platform import PlatformConfig, platform_kserve_version
+from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
 
 Tier = Literal["dev", "staging", "prod"]
 REGION_KEY = "aws:region"
@@ -62,6 +63,10 @@ class StackConfig(ConfigModel):
     """Model-serving endpoints (KServe InferenceServices) keyed by name. Default: none."""
     llm_endpoints: dict[EndpointName, LlmEndpointConfig] = {}
     """LLM endpoints (KServe LLMInferenceServices) keyed by name; see :mod:`.llm_endpoints`. Default: none."""
+    serving_runtimes: dict[RuntimeName, ServingRuntimeConfig] = {}
+    """Serving runtimes of your own (KServe ClusterServingRuntimes) keyed by name, installed once by
+    the platform after KServe's built-in ones; endpoints name them (``model.runtime``) or KServe
+    selects them (``autoSelect``). Default: none. See :mod:`.runtimes`."""
 
     @property
     def is_production(self) -> bool:
@@ -69,7 +74,8 @@ class StackConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         # Cross-section checks: each reads sections that parsed cleanly.
-        return self._cluster_problems() + self._platform_problems() + self._endpoint_problems() + self._llm_problems()
+        return (self._cluster_problems() + self._platform_problems() + self._runtime_problems() + self._endpoint_problems()
+                + self._llm_problems())
 
     def _llm_problems(self) -> list[Finding]:
         if not self.llm_endpoints:
@@ -95,6 +101,26 @@ class StackConfig(ConfigModel):
                       for name, pool in self.node_pools.items()}
         return found + llm_problems(self.llm_endpoints, placements)
 
+    def _runtime_problems(self) -> list[Finding]:
+        builtin = builtin_runtime_names()
+        found = [Finding(("servingRuntimes", name), "is the name of a built-in runtime of KServe; a ClusterServingRuntime of "
+                                                    "that name would replace KServe's own: choose another name", name)
+                 for name in sorted(self.serving_runtimes) if name in builtin]
+        if found or self.cluster.existing is not None:
+            return found
+        # Knative serves one port per container: a runtime whose container declares two cannot serve a
+        # Knative-mode endpoint (KServe makes the runtime's container the Knative Service's).
+        custom = custom_runtimes(self.serving_runtimes, platform_kserve_version(self.platform))
+        for endpoint_name, endpoint in sorted(self.endpoints.items()):
+            resolved, _ = model_runtime(endpoint.model, platform_kserve_version(self.platform), custom)
+            runtime = self.serving_runtimes.get(resolved.runtime) if resolved is not None and resolved.runtime else None
+            if (runtime is not None and self.deployment_mode_of(endpoint_name) == "Knative"
+                    and runtime.container.port is not None and runtime.container.grpc_port is not None):
+                found.append(Finding(("servingRuntimes", resolved.runtime, "container", "grpcPort"),
+                                     f"cannot be declared beside port: Knative-mode endpoint {endpoint_name} uses this runtime, "
+                                     "and Knative serves one port per container", runtime.container.grpc_port))
+        return found
+
     def _platform_problems(self) -> list[Finding]:
         kubeflow = self.platform.kubeflow
         if not (self.is_production and kubeflow.enabled and is_upstream_kubeflow(kubeflow.manifests_repository)):
@@ -115,7 +141,8 @@ class StackConfig(ConfigModel):
         # checks the endpoints against what that stack exports when it places them.
         if self.cluster.existing is not None:
             return endpoint_problems(self.endpoints, None, None)
-        return endpoint_problems(self.endpoints, self.node_pools, self.platform)
+        return endpoint_problems(self.endpoints, self.node_pools, self.platform,
+                                 custom_runtimes(self.serving_runtimes, platform_kserve_version(self.platform)))
 
     def deployment_mode_of(self, endpoint: str) -> str:
         """The KServe deployment mode of one endpoint: its own, else the platform's."""
@@ -126,7 +153,7 @@ class StackConfig(ConfigModel):
         if self.cluster.existing is not None:
             # The referenced platform stack owns the network, the pools and the platform: declaring them here
             # would create nothing and mislead the reader.
-            for field_name in ("network", "node_pools", "platform"):
+            for field_name in ("network", "node_pools", "platform", "serving_runtimes"):
                 if field_name in self.model_fields_set:
                     alias = type(self).model_fields[field_name].alias
                     found.append(Finding(

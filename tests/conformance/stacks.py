@@ -145,6 +145,38 @@ def surface_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
     }
 
 
+# --- custom serving runtimes ---------------------------------------------------------------------
+
+#: ``servestack:servingRuntimes`` of the standalone-KServe feature stacks: one KServe auto-selects for
+#: a format of its own, one only endpoints that name it use (a fork of Triton for onnx).
+CUSTOM_RUNTIMES = {
+    "acme-gbm": {
+        "container": {"image": f"{ECR}/ml/gbm-server:2.4.1", "port": 8080,
+                      "args": ["--model_name={{.Name}}", "--model_dir=/mnt/models", "--http_port=8080"],
+                      "env": {"OMP_NUM_THREADS": "2"},
+                      "readinessProbe": {"port": 8080, "httpPath": "/v2/health/ready", "periodSeconds": 5}},
+        "formats": [{"name": "acme-gbm", "version": "2", "autoSelect": True, "priority": 1}],
+        "protocolVersions": ["v2"],
+        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+    },
+    "acme-triton": {
+        # One port: Knative serves one port per container.
+        "container": {"image": f"{ECR}/ml/tritonserver:24.08-acme.3", "port": 8080,
+                      "args": ["tritonserver", "--model-store=/mnt/models", "--http-port=8080"]},
+        "formats": [{"name": "onnx", "version": "1"}],
+        "protocolVersions": ["v2", "grpc-v2"],
+    },
+}
+
+
+def custom_runtime_endpoints() -> dict[str, dict[str, Any]]:
+    """An endpoint KServe gives a custom runtime by autoSelect, one that names a custom runtime."""
+    return {
+        "cr-auto": _endpoint("system", _model("acme-gbm", "cr-auto", formatVersion="2")),
+        "cr-named": _endpoint("system", _model("onnx", "cr-named", runtime="acme-triton", protocolVersion="v2")),
+    }
+
+
 # --- rollout sequences ---------------------------------------------------------------------------
 
 #: ``--stages`` of the rollouts per deployment mode: traffic stages in Knative mode, the blue/green
@@ -253,15 +285,17 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
 
     knative = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "kourier"}}, POOLS_ALL_KINDS)
     standard = base_config({"kserve": {"deploymentMode": "Standard"}}, POOLS_ALL_KINDS)
+    for config in (knative, standard):
+        config["servestack:servingRuntimes"] = copy.deepcopy(CUSTOM_RUNTIMES)
     istio = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "istio"}}, POOLS_CPU_ONLY)
     kubeflow = base_config({"kubeflow": {"enabled": True}}, POOLS_ALL_KINDS, tier="staging")
     standalone_formats = format_endpoints(versions.KSERVE_RUNTIME_CONFIGS.version)
     return {
         "conformance-knative-kourier": _with_rollouts(
-            knative, {**standalone_formats, **feature_endpoints(standard=False)}, mode="Knative"),
+            knative, {**standalone_formats, **feature_endpoints(standard=False), **custom_runtime_endpoints()}, mode="Knative"),
         "conformance-standard-envoy": {**_with_rollouts(
             {**standard, "servestack:nodePools": {**standard["servestack:nodePools"], "llm": LLM_POOL}},
-            {**standalone_formats, **feature_endpoints(standard=True)}, mode="Standard"),
+            {**standalone_formats, **feature_endpoints(standard=True), **custom_runtime_endpoints()}, mode="Standard"),
             "servestack:llmEndpoints": llm_endpoints()},
         "conformance-knative-istio-cpu": _with_rollouts(
             istio, {"fmt-sklearn": standalone_formats["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},

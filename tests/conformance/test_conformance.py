@@ -19,6 +19,7 @@ import pytest
 
 from components import versions
 from components.kserve_runtimes import builtin_runtimes, resolve_runtime
+from components.serving_runtimes import runtimes_from_output
 
 from . import upstream
 from .propagation import deployment_name, disallow_lists, pod_templates, renamed, template_difference, _merge
@@ -71,6 +72,23 @@ def test_inference_services_are_accepted_by_their_kserves_crd(stacks, conformanc
     conformance_line("; ".join(f"InferenceServices: {ok}/{total} accepted by KServe {v} CRD"
                                for v, (ok, total) in sorted(counts.items(), reverse=True)))
     assert sum(total for _, total in counts.values()) > 0
+    assert failures == [], _report(failures)
+
+
+def test_cluster_serving_runtimes_are_accepted_by_kserves_crd(stacks, conformance_line):
+    """The stack's own runtimes (servestack:servingRuntimes) against KServe v0.20.0's CRD (Kubeflow's
+    KServe v0.16.0 has no vendored ClusterServingRuntime CRD: the generated stacks declare runtimes
+    only on the standalone KServe)."""
+    checked, failures = 0, []
+    for stack in stacks:
+        for filename, obj in stack.kinds("ClusterServingRuntime"):
+            checked += 1
+            failures += [f"{stack.name}/{filename}: {p}" for p in validate(obj, upstream.kserve_crds("v0.20.0"))]
+            if stack.kserve_version != "v0.20.0":
+                failures.append(f"{stack.name}/{filename}: on KServe {stack.kserve_version}, which has no vendored CRD")
+    conformance_line(f"ClusterServingRuntimes: {checked - len({f.split(':')[0] for f in failures})}/{checked} accepted by "
+                     "KServe v0.20.0 CRD")
+    assert checked > 0
     assert failures == [], _report(failures)
 
 
@@ -331,10 +349,16 @@ def _format_predictors(isvc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
 
 
 def test_every_format_predictor_resolves_to_exactly_one_builtin_runtime(stacks, conformance_line):
+    """Over the built-in runtimes and the stack's own (as its platform output exports them)."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     failures = []
     for stack in stacks:
-        runtimes = builtin_runtimes(stack.kserve_version)
+        custom = runtimes_from_output(stack.platform.get("servingRuntimes"), stack.kserve_version)
+        rendered = sorted(o["metadata"]["name"] for _, o in stack.kinds("ClusterServingRuntime"))
+        if rendered != [r.name for r in custom]:
+            failures.append(f"{stack.name}: the platform output names runtimes {[r.name for r in custom]}, "
+                            f"the plan renders {rendered}")
+        runtimes = builtin_runtimes(stack.kserve_version) + custom
         for filename, isvc in stack.kinds("InferenceService"):
             for where, model in _format_predictors(isvc):
                 fmt = model.get("modelFormat") or {}
@@ -354,7 +378,8 @@ def test_every_format_predictor_resolves_to_exactly_one_builtin_runtime(stacks, 
                     failures.append(f"{stack.name}/{filename} {where}: {problem}")
                 else:
                     counts[stack.kserve_version][0] += 1
-    conformance_line("; ".join(f"Format predictors: {ok}/{total} resolve to exactly one built-in runtime of KServe {v}"
+    conformance_line("; ".join(f"Format predictors: {ok}/{total} resolve to exactly one runtime (built-in or the "
+                               f"stack's own) of KServe {v}"
                                for v, (ok, total) in sorted(counts.items(), reverse=True)))
     assert counts
     assert failures == [], _report(failures)
@@ -467,6 +492,12 @@ def test_the_generated_stacks_use_every_setting_the_readme_names():
         used = {e["model"].get("format") for e in configs[stack]["servestack:endpoints"].values()}
         assert set(builtin_formats(version)) <= used, stack
     assert {"vllm", "vLLM"} <= {e["model"].get("format") for e in endpoints.values()}
+    for stack in ("conformance-knative-kourier", "conformance-standard-envoy"):
+        runtimes = configs[stack]["servestack:servingRuntimes"]
+        models = [e["model"] for e in configs[stack]["servestack:endpoints"].values()]
+        auto = {f["name"] for r in runtimes.values() for f in r["formats"] if f.get("autoSelect")}
+        assert any(m.get("runtime") in runtimes for m in models), stack  # one by name
+        assert any(m.get("format") in auto and "runtime" not in m for m in models), stack  # one by autoSelect
     pool_types = {t for c in configs.values() for pool in c["servestack:nodePools"].values() for t in pool["instanceTypes"]}
     assert {"m7i.large", "g6.xlarge", "inf2.xlarge", "f2.6xlarge"} <= pool_types
     assert {e["pool"] for e in endpoints.values() if "container" in e["model"]} == {"system", "gpu", "neuron", "fpga"}
