@@ -26,6 +26,8 @@ HELM_CHART = "kubernetes:helm.sh/v4:Chart"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+#: KServe's generative endpoint (llm-d), servestack:llmEndpoints.
+LLM_INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService"
 #: Kinds that run pods from a pod template (or are pods).
 WORKLOADS = (
     "kubernetes:apps/v1:Deployment", DAEMON_SET, "kubernetes:apps/v1:StatefulSet",
