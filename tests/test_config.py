@@ -114,5 +114,5 @@ def test_an_invalid_stack_creates_nothing_and_reports_from_the_program():
     config["servestack:nodePools"]["gpu"]["minSize"] = 9
     with pytest.raises(ConfigError) as caught:
         plan_config(config)
-    assert [p.render() for p in caught.value.problems] == ["servestack:nodePools.gpu.minSize: must not exceed maxSize (2) (got 9)"]
+    assert [p.render() for p in caught.value.problems] == ["servestack:nodePools.gpu.minSize: must not exceed maxSize (3) (got 9)"]
     assert str(caught.value).startswith("stack 'test' has 1 config problem(s); nothing was created:")
