@@ -18,6 +18,7 @@ Modules, from the bottom up:
 - :mod:`.pools`        node pools from node groups (``Pool``) and from ``servestack:nodePools`` with its defaults
 - :mod:`.plugins`      device plugins (Helm releases, charts, DaemonSets) and their tolerations
 - :mod:`.endpoints`    InferenceServices, predictors, accelerator demand per pool
+- :mod:`.llm`          LLMInferenceServices: pool, accelerators per pod, pods (replicas x (1 + workers)), model, cost
 - :mod:`.rollouts`     where each endpoint's rollout stands: its rollout record, else config and labels
 - :mod:`.placement`    where and on what each pool runs: types, max size, market, zones (preflight)
 - :mod:`.models`       model URIs per endpoint, stable and candidate (preflight)

@@ -34,6 +34,8 @@ DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+#: KServe's generative endpoint (llm-d), servestack:llmEndpoints.
+LLM_INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1alpha2:LLMInferenceService"
 #: Kinds that run pods from a pod template (or are pods).
 WORKLOADS = (
     "kubernetes:apps/v1:Deployment", DAEMON_SET, "kubernetes:apps/v1:StatefulSet",

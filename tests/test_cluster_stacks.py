@@ -97,7 +97,7 @@ def test_exports_what_a_serving_stack_needs(plans):
         "name": "gpu", "kind": "nvidia", "resourceName": "nvidia.com/gpu", "acceleratorsPerNode": 1,
         "labels": {"servestack.io/accelerator": "nvidia", "servestack.io/pool": "gpu"},
         "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
-        "maxSize": 2, "instanceTypes": ["g6.xlarge", "g5.xlarge"],
+        "maxSize": 3, "instanceTypes": ["g6.xlarge", "g5.xlarge"],
     }
 
 

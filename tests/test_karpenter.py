@@ -36,7 +36,7 @@ def test_dev_renders_one_nodepool_and_nodeclass_for_its_gpu_pool(dev):
         "metadata": {"name": "gpu"},
         "spec": {
             "disruption": {"budgets": [{"nodes": "1"}], "consolidateAfter": "10m", "consolidationPolicy": "WhenEmpty"},
-            "limits": {"cpu": "8", "memory": "32768Mi", "nvidia.com/gpu": "2"},
+            "limits": {"cpu": "12", "memory": "49152Mi", "nvidia.com/gpu": "3"},
             "template": {
                 "metadata": {"labels": {"servestack.io/accelerator": "nvidia", "servestack.io/pool": "gpu"}},
                 "spec": {

@@ -239,15 +239,15 @@ def test_the_dev_plan_reads_its_gpu_pool_as_karpenter_everywhere():
     plan = plan_from_document(document_)
     resources = plan.resource_list()
     assert pool_lines(resources) == [
-        "gpu: Karpenter NodePool, g6.xlarge, g5.xlarge, 0-2 nodes (NodePool limits cpu=8, memory=32768Mi, nvidia.com/gpu=2), "
-        "SPOT, up to 2 nvidia.com/gpu",
+        "gpu: Karpenter NodePool, g6.xlarge, g5.xlarge, 0-3 nodes (NodePool limits cpu=12, memory=49152Mi, nvidia.com/gpu=3), "
+        "SPOT, up to 3 nvidia.com/gpu",
         "system: managed node group, m7i.large, 2 nodes, ON_DEMAND",
     ]
     assert [(line.item, line.count_min, line.count_max) for line in estimate(resources, plan.config).lines
-            if "pool" in line.item] == [("Karpenter pool gpu (g6.xlarge, g5.xlarge)", 0, 2), ("node pool system (m7i.large)", 2, 2)]
+            if "pool" in line.item] == [("Karpenter pool gpu (g6.xlarge, g5.xlarge)", 0, 3), ("node pool system (m7i.large)", 2, 2)]
     placements = {p.name: (p.provisioner, p.max_size, p.capacity_type, p.vcpu_limit, bool(p.zones))
                   for p in pool_placements(plan)}
-    assert placements == {"gpu": ("karpenter", 2, "SPOT", 8, True), "system": ("managed", 2, "ON_DEMAND", None, True)}
+    assert placements == {"gpu": ("karpenter", 3, "SPOT", 12, True), "system": ("managed", 2, "ON_DEMAND", None, True)}
     assert [v for v in evaluate(resources, {}, plan.config, "dev") if v.rule.startswith("karpenter-")
             or v.rule == "accelerator-capacity-fits"] == []
     # serving stacks read the platform's pools through this export: the Karpenter pool is one like any other

@@ -116,9 +116,9 @@ def test_a_version_id_query_pins_nothing_because_kserve_ignores_it(clients):
 
 
 def test_a_non_s3_uri_is_skipped_not_passed(clients):
-    assert check_models([_model("hf://meta-llama/Llama-3.1-8B")], clients) == [Result(
+    assert check_models([_model("oci://ghcr.io/acme/iris:1.0")], clients) == [Result(
         "s3-artifact", "endpoint iris (stable)", Status.SKIP,
-        "hf://meta-llama/Llama-3.1-8B is not an s3:// URI (hf); preflight checks S3 artifacts only",
+        "oci://ghcr.io/acme/iris:1.0 is not an s3:// URI (oci); preflight checks S3 artifacts only",
     )]
 
 

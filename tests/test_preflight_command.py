@@ -102,13 +102,15 @@ def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811
         s3.put_bucket_versioning(Bucket="acme-ml-models-dev", VersioningConfiguration={"Status": "Enabled"})
         s3.put_object(Bucket="acme-ml-models-dev", Key="models/iris/1.3.0/model.joblib", Body=b"model")
         s3.put_object(Bucket="acme-ml-models-dev", Key="models/chat/2.5-1.5b-instruct/config.json", Body=b"{}")
+        s3.put_object(Bucket="acme-ml-models-dev", Key="models/qwen-chat/2.5-1.5b-instruct/config.json", Body=b"{}")
         result = CliRunner().invoke(cli, ["preflight", "--stack", "dev", "--project", str(REPO), "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["summary"] == {"pass": 10, "fail": 0, "warn": 0, "skip": 8}
+    assert report["summary"] == {"pass": 12, "fail": 0, "warn": 0, "skip": 8}
     assert [(r["check"], r["subject"], r["status"]) for r in report["results"]] == [
         ("s3-artifact", "endpoint chat (stable)", "pass"), ("s3-pinned", "endpoint chat (stable)", "pass"),
         ("s3-artifact", "endpoint iris (stable)", "pass"), ("s3-pinned", "endpoint iris (stable)", "pass"),
+        ("s3-artifact", "endpoint qwen-chat (stable)", "pass"), ("s3-pinned", "endpoint qwen-chat (stable)", "pass"),
         ("ec2-region-offering", "pool gpu", "pass"), ("ec2-zone-offering", "pool gpu", "pass"),
         ("ec2-region-offering", "pool gpu", "pass"), ("ec2-zone-offering", "pool gpu", "pass"),
         ("ec2-region-offering", "pool system", "pass"), ("ec2-zone-offering", "pool system", "pass"),
@@ -120,7 +122,7 @@ def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811
     ]
     # moto answers no quota; the spot GPU pool is checked against the spot quota all the same.
     assert [r["message"] for r in report["results"] if r["subject"] == "pool gpu" and r["check"] == "ec2-quota"] == [
-        "cannot tell the quota All G and VT Spot Instance Requests (L-3819A6DF) for 8 vCPUs: the AWS endpoint does not "
+        "cannot tell the quota All G and VT Spot Instance Requests (L-3819A6DF) for 12 vCPUs: the AWS endpoint does not "
         "implement servicequotas:GetAWSDefaultServiceQuota"]
 
 

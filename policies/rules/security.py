@@ -12,7 +12,7 @@ from components.cidrs import open_to_internet
 from components.images import ImagePin, image_pin
 from plandoc.document import Resource
 from plandoc.endpoints import endpoints
-from plandoc.tokens import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, NODE_GROUP, ROLE, ROLE_POLICY,
+from plandoc.tokens import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, LLM_INFERENCE_SERVICE, NODE_GROUP, ROLE, ROLE_POLICY,
                             WORKLOADS)
 from plandoc.values import decode_json, dig, is_unknown, items, mapping, truthy
 
@@ -396,5 +396,5 @@ RULES = [
          "mandatory", irsa_role_scoped_to_endpoint),
     Rule("container-image-pinned", "security",
          "Every container image is pinned by a version tag or a digest (never latest or untagged), every Helm chart by a version.",
-         "mandatory", container_image_pinned, (*WORKLOADS, INFERENCE_SERVICE, HELM_RELEASE, HELM_CHART)),
+         "mandatory", container_image_pinned, (*WORKLOADS, INFERENCE_SERVICE, LLM_INFERENCE_SERVICE, HELM_RELEASE, HELM_CHART)),
 ]

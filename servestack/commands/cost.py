@@ -10,7 +10,7 @@ from .common import project_option
 from .review_input import plan_input, stack_or_path_help
 
 
-def render_text(cost) -> str:
+def render_text(cost, llm=()) -> str:
     from plandoc.cost import PRICE_SOURCE, money
 
     width = max([len(line.item) for line in cost.lines] + [10])
@@ -26,7 +26,18 @@ def render_text(cost) -> str:
                  "excludes data transfer, EBS, load balancers and logs")
     lines += [f"Unpriced instance types (not counted): {', '.join(cost.unpriced)}"] if cost.unpriced else []
     lines += [f"Note: {n}" for n in cost.notes]
+    lines += _llm_text(llm)
     return "\n".join(lines) + "\n"
+
+
+def _llm_text(llm) -> list[str]:
+    """LLM endpoints' share of their pools' nodes (already counted in the pools' lines above)."""
+    costs, notes = llm
+    if not costs and not notes:
+        return []
+    lines = ["", "LLM endpoints (their share of the node pools above, not added to the total):"]
+    lines += [f"  {c.item}: {c.nodes:g} node(s) x {c.node_hourly:.4f} = {c.hourly:.4f} $/h" for c in costs]
+    return lines + [f"  Note: {n}" for n in notes]
 
 
 @click.command("cost")
@@ -36,14 +47,18 @@ def render_text(cost) -> str:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def cost_command(path: Path | None, stack: str | None, project_dir: Path, output_format: str) -> None:
     """Estimated hourly and monthly cost of PATH (plan directory or `pulumi preview --json`) or of
-    the offline plan of --stack: EKS control plane, node pools at min and max size, NAT gateways."""
+    the offline plan of --stack: EKS control plane, node pools at min and max size, NAT gateways;
+    and each LLM endpoint's GPUs (per pod x pods) priced through its pool's node type."""
     import json
 
-    from plandoc.cost import estimate
+    from plandoc.cost import estimate, node_price
+    from plandoc.llm import llm_costs
 
     plan = plan_input(path, stack, project_dir)
     cost = estimate(plan.resource_list(), plan.config)
+    llm = llm_costs(plan.resource_list(), node_price)
     if output_format == "json":
-        click.echo(json.dumps({"stack": plan.stack, **cost.to_json()}, indent=2, sort_keys=True))
+        extra = {"llmEndpoints": [c.to_json() for c in llm[0]], "llmNotes": llm[1]} if llm[0] or llm[1] else {}
+        click.echo(json.dumps({"stack": plan.stack, **cost.to_json(), **extra}, indent=2, sort_keys=True))
     else:
-        click.echo(render_text(cost), nl=False)
+        click.echo(render_text(cost, llm), nl=False)

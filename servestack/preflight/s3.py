@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from plandoc.models import ModelUri
 
 from .aws import AwsClients, CannotTell, call
+from .hf import check_hf_pin
 from .report import Result, Status
 
 #: A key segment that names a model version (see the module docstring).
@@ -167,6 +168,9 @@ def check_models(models: list[ModelUri], clients: AwsClients) -> list[Result]:
         except ValueError as error:  # urlparse, as KServe's storage initializer: "s3://models[/x" (Invalid IPv6 URL)
             results.append(Result("s3-artifact", model.subject, Status.FAIL, f"{model.uri} is not a valid URI: {error}",
                                   f"correct the storageUri ({model.sources[0]})"))
+            continue
+        if where is None and model.uri.startswith("hf://"):
+            results.append(check_hf_pin(model))
             continue
         if where is None:
             scheme = model.uri.split("://", 1)[0] if "://" in model.uri else model.uri

@@ -5,7 +5,10 @@ an InferenceService's ``spec.canary`` (Standard mode: the candidate's predictor,
 and traffic), ``canaryTrafficPercent``, every ``storageUri`` / ``storage`` and the predictor's
 ``model``, and all of the rollout record ConfigMap's ``data``. An added or removed structure
 among them is shown leaf by leaf (``spec.canary[0].predictor.model.storageUri``), so the
-candidate's model location is a line of its own, never the tail of a cut JSON string.
+candidate's model location is a line of its own, never the tail of a cut JSON string. An
+LLMInferenceService has no canary: a new model is rolled out by changing ``spec.model`` (or as a
+second LLM endpoint), so its ``model``, ``replicas``, ``parallelism``, pod ``labels`` (the model
+version), ``worker`` and ``prefill`` sizes, and the vLLM ``args`` and ``resources`` are shown whole.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from typing import Any
 
 from components import inference_service
 from components.rollout import RECORD_COMPONENT
-from plandoc.tokens import CONFIG_MAP, INFERENCE_SERVICE
+from plandoc.tokens import CONFIG_MAP, INFERENCE_SERVICE, LLM_INFERENCE_SERVICE
 from plandoc.values import mapping
 
 SHORT = 100
 
 _ISVC_ROLLOUT_PATH = re.compile(
     r"^spec\.canary\b|canaryTrafficPercent|\.(storageUri|storage)\b|^spec\.predictor\.model\b")
+
+_LLM_ROLLOUT_PATH = re.compile(
+    r"^spec\.(prefill\.)?(model|replicas|parallelism|labels|worker)\b"
+    r"|^spec\.(prefill\.)?template\.containers\[\d+\]\.(args|resources)\b")
 
 
 def is_rollout_record(resource: Mapping[str, Any] | None) -> bool:
@@ -37,6 +44,8 @@ def is_rollout_record(resource: Mapping[str, Any] | None) -> bool:
 def rollout_relevant(type_: str, path: str, rollout_record: bool) -> bool:
     if rollout_record:
         return path.startswith("data")
+    if type_ == LLM_INFERENCE_SERVICE:
+        return bool(_LLM_ROLLOUT_PATH.search(path))
     return type_ == INFERENCE_SERVICE and bool(_ISVC_ROLLOUT_PATH.search(path))
 
 
