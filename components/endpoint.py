@@ -24,7 +24,6 @@ transformer without S3 artifacts keeps the namespace's default service account (
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +35,11 @@ from .config.base import Finding
 from .config.endpoint_fit import knative_finding, mode_findings, model_runtime, placement_findings
 from .config.endpoints import EndpointConfig, ModelConfig
 from .handles import ClusterHandle, PlatformHandle
-from .iam import S3Prefix, irsa_trust_policy, read_policy
+from .iam import S3Prefix
+from .model_access import model_access
 from .inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
 
 #: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 def storage_prefixes(*uris: str | None) -> list[S3Prefix]:
@@ -121,41 +120,11 @@ class ModelEndpoint(pulumi.ComponentResource):
         sa_name = config.service_account_name or service_account_name(endpoint)
 
         prefixes = endpoint_prefixes(config)
-        self.role = None
-        read_access: list[pulumi.Resource] = []
-        annotations: dict[str, pulumi.Input[str]] = {}
-        if prefixes:
-            trust = pulumi.Output.all(cluster.oidc_provider_arn, cluster.oidc_issuer).apply(
-                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], config.namespace, sa_name), sort_keys=True))
-            self.role = aws.iam.Role(
-                f"{name}-model-reader",
-                assume_role_policy=trust,
-                description=f"Reads the model of endpoint {endpoint} ({config.namespace}/{sa_name}) from S3",
-                max_session_duration=3600,
-                tags={**args.tags, "servestack:endpoint": endpoint},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            partition = pulumi.Output.from_input(cluster.partition)
-            policy = aws.iam.RolePolicy(
-                f"{name}-model-read",
-                role=self.role.name,
-                policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes, config.model.kms_key_arn), sort_keys=True)),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            read_access = [policy]
-            annotations[IRSA_ANNOTATION] = self.role.arn
-
-        self.service_account = None if config.service_account_name is not None else k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=sa_name, namespace=config.namespace,
-                labels={"servestack.io/endpoint": endpoint, "app.kubernetes.io/managed-by": "servestack"},
-                annotations=annotations or None,
-            ),
-            # Pods get the IRSA token through the webhook's own projected volume; they need no API token.
-            automount_service_account_token=False,
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
-        )
+        access = model_access(self, name, endpoint=endpoint, described_as="endpoint", namespace=config.namespace,
+                              service_account=sa_name, create_service_account=config.service_account_name is None,
+                              prefixes=prefixes, kms_key_arn=config.model.kms_key_arn, cluster=cluster, tags=args.tags,
+                              namespace_resource=namespace)
+        self.role, read_access, self.service_account = access.role, access.read_access, access.service_account
 
         self.manifest = render_inference_service(endpoint, config, placement, self.deployment_mode, sa_name,
                                                  kserve_version=platform.kserve_version, runtimes=platform.runtimes)

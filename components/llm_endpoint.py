@@ -10,7 +10,6 @@ are ready. The rendering is :mod:`components.llm_inference_service`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +18,10 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .config.llm_endpoints import LlmEndpointConfig, placement_problems
-from .endpoint import IRSA_ANNOTATION, storage_prefixes
+from .endpoint import storage_prefixes
 from .handles import ClusterHandle, PlatformHandle
-from .iam import irsa_trust_policy, read_policy
 from .inference_service import service_account_name
+from .model_access import model_access
 from .llm_inference_service import devices_per_replica, render_llm_inference_service, total_devices
 
 
@@ -63,40 +62,11 @@ class LlmEndpoint(pulumi.ComponentResource):
         sa_name = service_account_name(endpoint)
 
         prefixes = storage_prefixes(config.model.uri)
-        self.role = None
-        read_access: list[pulumi.Resource] = []
-        annotations: dict[str, pulumi.Input[str]] = {}
-        if prefixes:
-            trust = pulumi.Output.all(cluster.oidc_provider_arn, cluster.oidc_issuer).apply(
-                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], config.namespace, sa_name), sort_keys=True))
-            self.role = aws.iam.Role(
-                f"{name}-model-reader",
-                assume_role_policy=trust,
-                description=f"Reads the model of LLM endpoint {endpoint} ({config.namespace}/{sa_name}) from S3",
-                max_session_duration=3600,
-                tags={**args.tags, "servestack:endpoint": endpoint},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            partition = pulumi.Output.from_input(cluster.partition)
-            policy = aws.iam.RolePolicy(
-                f"{name}-model-read",
-                role=self.role.name,
-                policy=partition.apply(lambda p: json.dumps(read_policy(p, prefixes, config.model.kms_key_arn), sort_keys=True)),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            read_access = [policy]
-            annotations[IRSA_ANNOTATION] = self.role.arn
-
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=sa_name, namespace=config.namespace,
-                labels={"servestack.io/endpoint": endpoint, "app.kubernetes.io/managed-by": "servestack"},
-                annotations=annotations or None,
-            ),
-            automount_service_account_token=False,
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
-        )
+        access = model_access(self, name, endpoint=endpoint, described_as="LLM endpoint", namespace=config.namespace,
+                              service_account=sa_name, create_service_account=True, prefixes=prefixes,
+                              kms_key_arn=config.model.kms_key_arn, cluster=cluster, tags=args.tags,
+                              namespace_resource=namespace)
+        self.role, read_access, self.service_account = access.role, access.read_access, access.service_account
 
         self.manifest = render_llm_inference_service(endpoint, config, placement)
         self.llm_inference_service = k8s.apiextensions.CustomResource(
