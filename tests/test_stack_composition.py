@@ -115,3 +115,22 @@ def test_a_serving_stack_whose_demand_exceeds_the_platform_pool_is_reported():
     assert found == [("accelerator-capacity-fits", message)]
     assert [v.urn for v in report.violations if v.rule == "accelerator-capacity-fits"] == [
         "urn:pulumi:serving::servestack::pulumi:pulumi:Stack::servestack-serving"]
+
+
+def test_cost_of_a_serving_stack_prices_its_demand_on_the_platform_nodes_apart_from_its_total(project):
+    (project / "stacks" / "Pulumi.serving.yaml").write_text(serving_stack("dev"))
+    result = CliRunner().invoke(cli, ["cost", "--stack", "serving", "--project", str(project)], catch_exceptions=False)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[1] == "total                              0.0000     0.0000"
+    assert lines[-3:] == [
+        "On the platform stack's nodes (estimate at max replicas, not added to the total):",
+        "  endpoint models/sentiment: 3 nvidia.com/gpu on pool gpu of stack dev: 3 node(s) x 1.0060 = 3.0180 $/h",
+        "  subtotal on the platform stack's nodes: 3.0180 $/h",
+    ]
+    result = CliRunner().invoke(cli, ["cost", "--stack", "serving", "--project", str(project), "--format", "json"],
+                                catch_exceptions=False)
+    import json
+    assert json.loads(result.output)["platformDemand"] == [{
+        "endpoint": "models/sentiment", "pool": "gpu", "platformStack": "dev", "resource": "nvidia.com/gpu",
+        "accelerators": 3, "nodes": 3, "nodeHourly": 1.006, "hourly": 3.018}]
