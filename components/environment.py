@@ -129,7 +129,10 @@ def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str]
     stack = config.cluster.existing
     cluster = ExistingCluster(f"{name}-cluster", ExistingClusterArgs(stack=stack), opts).handle
     platform = ExistingPlatform(f"{name}-platform", ExistingPlatformArgs(stack=stack, cluster=cluster), opts).handle
-    outputs = {"tier": config.tier, "region": config.region, "clusterName": cluster.name, "clusterStack": stack}
+    # The referenced pools, in the shape the platform exports them (``nodePools``): the serving stack's plan then
+    # records where its endpoints are placed, and the placement rules and cost read them (plandoc.pools).
+    outputs = {"tier": config.tier, "region": config.region, "clusterName": cluster.name, "clusterStack": stack,
+               "clusterNodePools": {k: cluster.placements[k].to_output() for k in sorted(cluster.placements)}}
     return Layers(cluster=cluster, platform=platform, outputs=outputs, llm_ready=[])
 
 

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from .document import Resource, of_type
-from .pools import catalog_entries, configured_pools, pools
+from .pools import catalog_entries, configured_pools, placement_pools, pools
 from .tokens import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP, NODE_POOL
 from .values import dig, name_of
 
@@ -181,3 +181,53 @@ def accelerator_count(resources: list[Resource]) -> tuple[int | None, list[str]]
         total = None if total is None else total + per_node * pool.max_size
         parts.append(f"{pool.name} {pool.max_size} x {per_node}")
     return total, parts
+
+
+# --------------------------------------------------------------------------- a serving stack's demand
+
+
+@dataclass(frozen=True)
+class PlatformDemand:
+    """What an endpoint of a serving stack (``cluster.existing``) may hold on the platform stack's nodes:
+    the platform stack pays for them, so it is an estimate beside the serving stack's total, never in it."""
+
+    endpoint: str
+    """``namespace/name``."""
+    pool: str
+    platform_stack: str
+    resource: str
+    accelerators: int
+    """At max replicas (both models while a canary runs)."""
+    nodes: int
+    """Nodes that many accelerators fill at the pool's fewest accelerators per node (rounded up)."""
+    node_hourly: float | None
+    """The pool's dearest node type (:func:`node_price`); None when unpriced."""
+
+    @property
+    def hourly(self) -> float | None:
+        return None if self.node_hourly is None else round(self.nodes * self.node_hourly, 4)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "pool": self.pool, "platformStack": self.platform_stack,
+                "resource": self.resource, "accelerators": self.accelerators, "nodes": self.nodes,
+                "nodeHourly": self.node_hourly, "hourly": self.hourly}
+
+
+def platform_demand(resources: list[Resource], stack_config: Mapping[str, Any] | None = None) -> list[PlatformDemand]:
+    """Each endpoint's accelerators on the referenced platform's pools, when the plan has no pools of its own."""
+    from .endpoints import accelerator_demand_by_pool
+
+    if pools(resources):
+        return []
+    by_name = {p.name: p for p in placement_pools(resources)}
+    found = []
+    for pool_name, demands in sorted(accelerator_demand_by_pool(resources, stack_config).items()):
+        pool = by_name.get(pool_name)
+        if pool is None or not pool.has_accelerator or not pool.accelerators_per_node:
+            continue  # endpoint-on-accelerator-pool reports it
+        price, _ = node_price(pool.instance_types)
+        for endpoint, count in demands:
+            nodes = -(-count // pool.accelerators_per_node)
+            found.append(PlatformDemand(f"{endpoint.namespace}/{endpoint.name}", pool.name, pool.platform_stack,
+                                        str(pool.resource_name), count, nodes, price))
+    return found

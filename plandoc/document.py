@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .shape import not_a_plan, one_line, parse_json, shape_problem
-from .tokens import CREATE_OPS, GONE_OPS
+from .tokens import CREATE_OPS, GONE_OPS, STACK
 from .values import decode_json, resource_key, stack_and_project, type_of
 
 Resource = Mapping[str, Any]
@@ -70,6 +70,7 @@ def _state(state: Mapping[str, Any], urn: str) -> dict[str, Any]:
         # What this resource's inputs were computed from (a RolePolicy's role, say): rules link resources by it.
         "dependencies": sorted({*(state.get("dependencies") or []), *(u for urns in by_property.values() for u in urns)}),
         "propertyDependencies": by_property,
+        **({"outputs": dict(state["outputs"])} if state.get("outputs") else {}),
     }
 
 
@@ -152,6 +153,14 @@ def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") ->
             resources[key] = _state(step["newState"], urn)
             resources[key]["op"] = op  # rules that judge a creation read it (CrossGuard's resources have none)
             ops[key] = op
+    # The stack's outputs: a servestack plan's top-level ``outputs``, else the Stack step's (a real preview's).
+    # Kept on the Stack resource, where a rule that reads resources finds them (plandoc.pools.placement_pools).
+    outputs = document.get("outputs")
+    for resource in resources.values():
+        if resource["type"] == STACK:
+            if isinstance(outputs, Mapping):
+                resource["outputs"] = dict(outputs)
+            break
     config = {str(k): decode_json(v) for k, v in (document.get("config") or {}).items()}
     return PlanDoc(source, stack, project, config, resources, previous, ops)
 

@@ -21,7 +21,7 @@ from components.config.node_pools import CAPACITY_TYPES, PROVISIONERS, NodePoolC
 from .accelerators import CATALOG_RESOURCES, declared_resource
 from .document import Resource, of_type
 from .karpenter import KarpenterPool, accelerator_ceiling, karpenter_pools
-from .tokens import NODE_GROUP
+from .tokens import NODE_GROUP, STACK
 from .values import decode_json, items, mapping, name_of, whole_number
 
 #: What ``NodePoolConfig`` makes of a pool that leaves these out (its own defaults, not copies).
@@ -51,6 +51,9 @@ class Pool:
     """A Karpenter pool's ``spec.limits`` as written, sorted."""
     limit_capacity: int | None = None
     """A Karpenter pool's accelerators at its limits (:func:`.karpenter.accelerator_ceiling`); None: unbounded."""
+    platform_stack: str = ""
+    """The platform stack that owns the pool when the plan only references it (a serving stack's
+    ``clusterNodePools``); empty for a pool of the plan's own."""
 
     @property
     def has_accelerator(self) -> bool:
@@ -59,6 +62,11 @@ class Pool:
     @property
     def is_karpenter(self) -> bool:
         return self.provisioner == "karpenter"
+
+    @property
+    def owner_text(self) -> str:
+        """`` of platform stack dev`` for a referenced pool, for messages; empty for the plan's own."""
+        return f" of platform stack {self.platform_stack}" if self.platform_stack else ""
 
     @property
     def capacity(self) -> int | None:
@@ -145,6 +153,44 @@ def pools(resources: Iterable[Resource]) -> list[Pool]:
     found = [pool_of(r) for r in of_type(resources, NODE_GROUP)]
     found += [pool_of_karpenter(p) for p in karpenter_pools(resources)]
     return sorted(found, key=lambda p: p.name)
+
+
+def referenced_pool(urn: str, stack: str, value: Mapping[str, Any]) -> Pool | None:
+    """A pool of a serving stack's ``clusterNodePools`` output (``PoolPlacement.to_output``); None when malformed.
+
+    The output says what placement needs (labels, taints, accelerator, instance types, max size), not how the
+    platform provisions the pool: capacity is counted as maxSize x accelerators per node.
+    """
+    try:
+        kind = AcceleratorKind(value["kind"])
+        instance_types = tuple(str(t) for t in items(value.get("instanceTypes")))
+        return Pool(
+            urn=urn, name=str(value["name"]), instance_types=instance_types, min_size=0,
+            max_size=whole_number(value.get("maxSize")), kind=kind,
+            resource_name=value.get("resourceName") if isinstance(value.get("resourceName"), str) else None,
+            accelerators_per_node=whole_number(value.get("acceleratorsPerNode")),
+            taints=tuple(t for t in items(value.get("taints")) if isinstance(t, Mapping)),
+            labels={str(k): str(v) for k, v in mapping(value.get("labels")).items()},
+            platform_stack=stack,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def placement_pools(resources: Iterable[Resource]) -> list[Pool]:
+    """The pools endpoints of the plan are placed on: its own (:func:`pools`), else, for a serving stack on
+    ``cluster.existing``, the platform stack's pools it records as its ``clusterNodePools`` output."""
+    resources = list(resources)
+    own = pools(resources)
+    if own:
+        return own
+    for stack in of_type(resources, STACK):
+        outputs = mapping(stack.get("outputs"))
+        platform = outputs.get("clusterStack")
+        found = [referenced_pool(stack["urn"], platform if isinstance(platform, str) else "", v)
+                 for _, v in sorted(mapping(outputs.get("clusterNodePools")).items()) if isinstance(v, Mapping)]
+        return sorted((p for p in found if p is not None), key=lambda p: p.name)
+    return []
 
 
 def accelerator_resources(resources: Iterable[Resource]) -> frozenset[str]:

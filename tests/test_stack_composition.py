@@ -63,3 +63,74 @@ def test_dependents_are_the_serving_stacks_that_name_a_changed_stack(project):
     assert run("dev", "serving").output == "serving-b\n"  # a changed stack is not repeated
     assert run("staging").output == ""
     assert run("staging").exit_code == 0
+
+
+# ----------------------------------------------------------------------------- the platform's pools in a serving plan
+
+
+def serving_config(existing: str, max_replicas: int = 3) -> dict:
+    return {"aws:region": "us-east-1", "servestack:tier": "dev", "servestack:cluster": {"existing": existing},
+            "servestack:endpoints": {"sentiment": {
+                "pool": "gpu", "accelerators": 1, "autoscaling": {"maxReplicas": max_replicas},
+                "model": {"format": "huggingface", "storageUri": "s3://acme-ml-models-dev/models/sentiment/4", "version": "4"},
+                "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}}}}}
+
+
+@pytest.fixture(scope="module")
+def serving_on_dev():
+    from harness import plan_config
+    from plandoc.document import plan_from_document
+
+    plan = plan_config(serving_config("dev"), "serving")
+    return plan, plan_from_document(plan.document)
+
+
+def test_a_serving_plan_records_the_platform_pools_and_its_endpoints_are_judged_on_them(serving_on_dev):
+    from harness import repository_plan
+    from plandoc.pools import placement_pools, pools
+    from servestack.review.check import run_check
+
+    plan, reviewed = serving_on_dev
+    assert plan.document["outputs"]["clusterNodePools"] == repository_plan("dev").document["outputs"]["nodePools"]
+    resources = reviewed.resource_list()
+    assert pools(resources) == []  # none of its own: the platform rules do not judge the platform's pools here
+    found = {p.name: (p.kind.value, p.resource_name, p.platform_stack, p.capacity) for p in placement_pools(resources)}
+    assert found == {"gpu": ("nvidia", "nvidia.com/gpu", "dev", 3), "system": ("none", None, "dev", 0)}
+    report = run_check(reviewed)
+    assert [v for v in report.violations if v.rule in ("endpoint-on-accelerator-pool", "accelerator-capacity-fits")] == []
+
+
+def test_a_serving_stack_whose_demand_exceeds_the_platform_pool_is_reported():
+    from harness import plan_config
+    from plandoc.document import plan_from_document
+    from servestack.review.check import run_check
+
+    config = serving_config("dev", max_replicas=5)
+    reviewed = plan_from_document(plan_config(config, "serving").document)
+    report = run_check(reviewed)
+    found = [(v.rule, v.message) for v in report.violations if v.rule in ("endpoint-on-accelerator-pool", "accelerator-capacity-fits")]
+    message = ("endpoints on pool gpu of platform stack dev need up to 5 nvidia.com/gpu at max replicas (sentiment 5) "
+               "but the pool offers 3 (maxSize 3 x 1 per node); required: demand <= capacity, or replicas beyond "
+               "it stay Pending under load")
+    assert found == [("accelerator-capacity-fits", message)]
+    assert [v.urn for v in report.violations if v.rule == "accelerator-capacity-fits"] == [
+        "urn:pulumi:serving::servestack::pulumi:pulumi:Stack::servestack-serving"]
+
+
+def test_cost_of_a_serving_stack_prices_its_demand_on_the_platform_nodes_apart_from_its_total(project):
+    (project / "stacks" / "Pulumi.serving.yaml").write_text(serving_stack("dev"))
+    result = CliRunner().invoke(cli, ["cost", "--stack", "serving", "--project", str(project)], catch_exceptions=False)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[1] == "total                              0.0000     0.0000"
+    assert lines[-3:] == [
+        "On the platform stack's nodes (estimate at max replicas, not added to the total):",
+        "  endpoint models/sentiment: 3 nvidia.com/gpu on pool gpu of stack dev: 3 node(s) x 1.0060 = 3.0180 $/h",
+        "  subtotal on the platform stack's nodes: 3.0180 $/h",
+    ]
+    result = CliRunner().invoke(cli, ["cost", "--stack", "serving", "--project", str(project), "--format", "json"],
+                                catch_exceptions=False)
+    import json
+    assert json.loads(result.output)["platformDemand"] == [{
+        "endpoint": "models/sentiment", "pool": "gpu", "platformStack": "dev", "resource": "nvidia.com/gpu",
+        "accelerators": 3, "nodes": 3, "nodeHourly": 1.006, "hourly": 3.018}]

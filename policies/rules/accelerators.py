@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from plandoc.document import Resource
 from plandoc.endpoints import accelerator_demand_by_pool, endpoints
 from plandoc.plugins import device_plugins
-from plandoc.pools import pools
+from plandoc.pools import placement_pools, pools
 from plandoc.values import items
 
 from .model import Context, Rule, k8s_effect, show_taint, untolerated
@@ -57,7 +57,9 @@ def _show_tolerations(tolerations) -> str:
 
 
 def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in pools(resources)}
+    by_name = {p.name: p for p in placement_pools(resources)}
+    owner = next((p.owner_text for p in by_name.values()), "")
+    owner = owner.replace(" of platform", " of the platform") if owner else " of the stack"
     for endpoint in endpoints(resources, ctx.stack_config):
         request = endpoint.predictor.accelerator_request()
         if request is None:
@@ -68,7 +70,7 @@ def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Ite
         if pool is None:
             yield endpoint.urn, (f"{where} but its predictor's nodeSelector names "
                                  f"{'pool ' + endpoint.pool if endpoint.pool else 'no pool (servestack.io/pool)'}, "
-                                 f"which is not a node pool of the stack (pools: {', '.join(sorted(by_name)) or 'none'}); "
+                                 f"which is not a node pool{owner} (pools: {', '.join(sorted(by_name)) or 'none'}); "
                                  "required: a pool that has it, or the pods stay Pending")
             continue
         if pool.resource_name != resource_name:
@@ -87,7 +89,7 @@ def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Ite
 
 
 def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in pools(resources)}
+    by_name = {p.name: p for p in placement_pools(resources)}
     for pool_name, demands in sorted(accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"]).items()):
         pool = by_name.get(pool_name)
         if pool is None or not pool.has_accelerator:
@@ -99,7 +101,7 @@ def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterab
         parts = ", ".join(f"{e.name} {n}" for e, n in demands)
         offers = (f"{capacity} at its {pool.size_text}" if pool.is_karpenter
                   else f"{capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node)")
-        yield pool.urn, (f"endpoints on pool {pool.name} need up to {needed} {pool.resource_name} at max replicas "
+        yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} at max replicas "
                          f"({parts}) but the pool offers {offers}; required: demand <= capacity, or replicas beyond "
                          "it stay Pending under load")
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from plandoc.document import Resource
 from plandoc.endpoints import accelerator_demand_by_pool
 from plandoc.llm import llm_demand_by_pool, llm_endpoint_of, llm_endpoints
-from plandoc.pools import pools
+from plandoc.pools import placement_pools
 from plandoc.tokens import LLM_INFERENCE_SERVICE
 from plandoc.values import dig, is_unknown, items
 
@@ -48,7 +48,7 @@ def llm_own_service_account(resource: Resource, ctx: Context) -> Iterable[str]:
 
 
 def llm_endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in pools(resources)}
+    by_name = {p.name: p for p in placement_pools(resources)}
     for endpoint in llm_endpoints(resources):
         request = endpoint.accelerator_request()
         if request is None:
@@ -77,7 +77,7 @@ def llm_endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) ->
 
 
 def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in pools(resources)}
+    by_name = {p.name: p for p in placement_pools(resources)}
     others = accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"])
     for pool_name, demands in sorted(llm_demand_by_pool(resources).items()):
         pool = by_name.get(pool_name)

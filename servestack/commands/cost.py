@@ -10,7 +10,7 @@ from .common import project_option
 from .review_input import plan_input, stack_or_path_help
 
 
-def render_text(cost, llm=()) -> str:
+def render_text(cost, llm=(), platform=()) -> str:
     from plandoc.cost import PRICE_SOURCE, money
 
     width = max([len(line.item) for line in cost.lines] + [10])
@@ -27,7 +27,23 @@ def render_text(cost, llm=()) -> str:
     lines += [f"Unpriced instance types (not counted): {', '.join(cost.unpriced)}"] if cost.unpriced else []
     lines += [f"Note: {n}" for n in cost.notes]
     lines += _llm_text(llm)
+    lines += _platform_text(platform)
     return "\n".join(lines) + "\n"
+
+
+def _platform_text(demands) -> list[str]:
+    """A serving stack's endpoints on the platform stack's nodes (that stack pays for them)."""
+    if not demands:
+        return []
+    lines = ["", "On the platform stack's nodes (estimate at max replicas, not added to the total):"]
+    for d in demands:
+        price = (f"{d.nodes} node(s) x {d.node_hourly:.4f} = {d.hourly:.4f} $/h" if d.node_hourly is not None
+                 else f"{d.nodes} node(s), unpriced")
+        lines.append(f"  endpoint {d.endpoint}: {d.accelerators} {d.resource} on pool {d.pool} of stack "
+                     f"{d.platform_stack or '(unnamed)'}: {price}")
+    priced = [d.hourly for d in demands if d.hourly is not None]
+    lines.append(f"  subtotal on the platform stack's nodes: {sum(priced):.4f} $/h")
+    return lines
 
 
 def _llm_text(llm) -> list[str]:
@@ -51,14 +67,17 @@ def cost_command(path: Path | None, stack: str | None, project_dir: Path, output
     and each LLM endpoint's GPUs (per pod x pods) priced through its pool's node type."""
     import json
 
-    from plandoc.cost import estimate, node_price
+    from plandoc.cost import estimate, node_price, platform_demand
     from plandoc.llm import llm_costs
 
     plan = plan_input(path, stack, project_dir)
     cost = estimate(plan.resource_list(), plan.config)
     llm = llm_costs(plan.resource_list(), node_price)
+    platform = platform_demand(plan.resource_list(), plan.config)
     if output_format == "json":
         extra = {"llmEndpoints": [c.to_json() for c in llm[0]], "llmNotes": llm[1]} if llm[0] or llm[1] else {}
+        if platform:
+            extra["platformDemand"] = [d.to_json() for d in platform]
         click.echo(json.dumps({"stack": plan.stack, **cost.to_json(), **extra}, indent=2, sort_keys=True))
     else:
-        click.echo(render_text(cost, llm), nl=False)
+        click.echo(render_text(cost, llm, platform), nl=False)
