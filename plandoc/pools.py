@@ -185,7 +185,7 @@ def placement_pools(resources: Iterable[Resource]) -> list[Pool]:
     if own:
         return own
     for stack in of_type(resources, STACK):
-        outputs = mapping(stack.get("outputs"))
+        outputs = mapping(stack.get("outputs") if "outputs" in stack else stack.get("inputs"))  # CrossGuard: props as inputs
         platform = outputs.get("clusterStack")
         found = [referenced_pool(stack["urn"], platform if isinstance(platform, str) else "", v)
                  for _, v in sorted(mapping(outputs.get("clusterNodePools")).items()) if isinstance(v, Mapping)]

@@ -134,3 +134,89 @@ def test_cost_of_a_serving_stack_prices_its_demand_on_the_platform_nodes_apart_f
     assert json.loads(result.output)["platformDemand"] == [{
         "endpoint": "models/sentiment", "pool": "gpu", "platformStack": "dev", "resource": "nvidia.com/gpu",
         "accelerators": 3, "nodes": 3, "nodeHourly": 1.006, "hourly": 3.018}]
+
+
+# ----------------------------------------------------------------------------- the platform's check counts its dependents
+
+
+@pytest.fixture(scope="module")
+def platform_and_serving(tmp_path_factory, serving_on_dev):
+    import json
+
+    from harness import repository_plan
+
+    root = tmp_path_factory.mktemp("composition")
+    (root / "dev.json").write_text(json.dumps(repository_plan("dev").document))
+    (root / "serving.json").write_text(json.dumps(serving_on_dev[0].document))
+    return root
+
+
+def check(*args: str):
+    return CliRunner().invoke(cli, ["check", *map(str, args)], catch_exceptions=False)
+
+
+def test_the_platform_check_adds_the_serving_stacks_demand_to_its_pools(platform_and_serving):
+    dev, serving = platform_and_serving / "dev.json", platform_and_serving / "serving.json"
+    alone = check(dev, "--format", "json")
+    assert alone.exit_code == 0, alone.output
+    import json
+    combined = check(dev, "--with-serving-plan", serving, "--format", "json")
+    assert combined.exit_code == 1
+    found = [(v["rule"], v["urn"], v["message"]) for v in json.loads(combined.output)["violations"]
+             if v["rule"] in ("accelerator-capacity-fits", "llm-accelerator-capacity-fits")]
+    pool = ("urn:pulumi:dev::servestack::servestack:index:ServingEnvironment$servestack:karpenter:Karpenter"
+            "$kubernetes:karpenter.sh/v1:NodePool::servestack-karpenter-gpu-nodepool")
+    assert found == [
+        ("accelerator-capacity-fits", pool,
+         "endpoints on pool gpu need up to 5 nvidia.com/gpu at max replicas (chat 2, serving:sentiment 3) but the pool "
+         "offers 3 at its NodePool limits cpu=12, memory=49152Mi, nvidia.com/gpu=3; required: demand <= capacity, or "
+         "replicas beyond it stay Pending under load"),
+        ("llm-accelerator-capacity-fits", pool,
+         "endpoints on pool gpu need up to 6 nvidia.com/gpu (LLM qwen-chat 1, chat 2, serving:sentiment 3; an LLM "
+         "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 3 (maxSize 3 x 1 per "
+         "node); required: demand <= capacity, or pods beyond it stay Pending"),
+    ]
+
+
+def test_a_plan_that_is_not_a_serving_stack_on_the_checked_platform_is_refused(platform_and_serving, tmp_path):
+    import json
+
+    from harness import plan_config
+
+    dev, serving = platform_and_serving / "dev.json", platform_and_serving / "serving.json"
+    result = check(dev, "--with-serving-plan", dev)
+    assert result.exit_code == 2
+    assert result.output == (f"error: --with-serving-plan {dev}: stack dev has no clusterNodePools output; required: "
+                             "the plan of a serving stack on servestack:cluster.existing\n")
+    on_prod = tmp_path / "on-prod.json"
+    on_prod.write_text(json.dumps(plan_config(serving_config("organization/servestack/prod"), "serving").document))
+    result = check(dev, "--with-serving-plan", serving, "--with-serving-plan", on_prod)
+    assert result.exit_code == 2
+    assert result.output == (f"error: --with-serving-plan {on_prod}: stack serving runs on platform stack "
+                             '"organization/servestack/prod", not on dev, the stack checked; required: a serving '
+                             "stack whose cluster.existing names it\n")
+
+
+def test_a_serving_stack_named_with_org_and_project_counts_as_on_the_platform(platform_and_serving, tmp_path):
+    import json
+
+    from harness import plan_config
+
+    named = tmp_path / "named.json"
+    named.write_text(json.dumps(plan_config(serving_config("organization/servestack/dev", 1), "serving").document))
+    result = check(platform_and_serving / "dev.json", "--with-serving-plan", named)
+    assert result.exit_code == 1  # 2 + 1 fit the 3 GPUs; with the LLM endpoint's 1 they do not
+    assert "need up to 4 nvidia.com/gpu (LLM qwen-chat 1, chat 2, serving:sentiment 1;" in result.output
+    assert "accelerator-capacity-fits [" not in result.output
+
+
+def test_placement_pools_read_the_stack_props_crossguard_passes_as_inputs():
+    from plandoc.pools import placement_pools
+
+    gpu = {"name": "gpu", "kind": "nvidia", "instanceTypes": ["g6.xlarge"], "maxSize": 2, "resourceName": "nvidia.com/gpu",
+           "acceleratorsPerNode": 1, "taints": [], "labels": {}}
+    stack = {"type": "pulumi:pulumi:Stack", "urn": "urn:pulumi:s::servestack::pulumi:pulumi:Stack::servestack-s",
+             "inputs": {"clusterStack": "dev", "clusterNodePools": {"gpu": gpu}}}
+    found = [(p.name, p.platform_stack, p.capacity, p.resource_name) for p in placement_pools([stack])]
+    assert found == [("gpu", "dev", 2, "nvidia.com/gpu")]
+    assert placement_pools([{**stack, "outputs": {}}]) == []  # outputs, when given, are what counts

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import accelerators, cost, exposure, karpenter, llm, pods, security, serving
@@ -19,8 +19,10 @@ assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
 
 
 def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None = None,
-             stack_config: Mapping[str, Any] | None = None, stack_name: str = "") -> list[Violation]:
-    """Run every enabled rule over a stack's resources, violations sorted by rule then resource."""
+             stack_config: Mapping[str, Any] | None = None, stack_name: str = "",
+             extra_demand: Mapping[str, Sequence[tuple[str, int]]] | None = None) -> list[Violation]:
+    """Run every enabled rule over a stack's resources, violations sorted by rule then resource.
+    ``extra_demand``: accelerators other stacks may hold on its pools (:attr:`Context.extra_demand`)."""
     settings = parse_policy_config(policy_config or {}, ALL_RULES)
     stack_config = stack_config or {}
     found: list[Violation] = []
@@ -29,7 +31,8 @@ def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None 
         level = rule_settings.pop("enforcementLevel")
         if level == "disabled":
             continue
-        ctx = Context(resolve_tier(rule_settings.get("tier"), stack_config, stack_name), rule_settings, stack_config)
+        ctx = Context(resolve_tier(rule_settings.get("tier"), stack_config, stack_name), rule_settings, stack_config,
+                      extra_demand or {})
         found += [Violation(v.rule, v.urn, v.message, level) for v in rule.run(resources, ctx)]
     return sorted(found, key=lambda v: (v.rule, v.urn, v.message))
 

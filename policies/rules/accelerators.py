@@ -90,15 +90,17 @@ def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Ite
 
 def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     by_name = {p.name: p for p in placement_pools(resources)}
-    for pool_name, demands in sorted(accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"]).items()):
+    own = accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"])
+    for pool_name in sorted(set(own) | set(ctx.extra_demand)):
         pool = by_name.get(pool_name)
         if pool is None or not pool.has_accelerator:
             continue  # endpoint-on-accelerator-pool reports it
+        demands = [*((e.name, n) for e, n in own.get(pool_name, [])), *ctx.extra_demand.get(pool_name, ())]
         needed = sum(n for _, n in demands)
         capacity = pool.capacity
         if capacity is None or needed <= capacity:
             continue  # a NodePool without limits: karpenter-nodepool-limits reports it
-        parts = ", ".join(f"{e.name} {n}" for e, n in demands)
+        parts = ", ".join(f"{name} {n}" for name, n in demands)
         offers = (f"{capacity} at its {pool.size_text}" if pool.is_karpenter
                   else f"{capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node)")
         yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} at max replicas "

@@ -83,7 +83,7 @@ def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> It
         pool = by_name.get(pool_name)
         if pool is None or not pool.has_accelerator:
             continue  # llm-endpoint-on-accelerator-pool reports it
-        shared = [(e.name, n) for e, n in others.get(pool_name, [])]
+        shared = [*((e.name, n) for e, n in others.get(pool_name, [])), *ctx.extra_demand.get(pool_name, ())]
         needed = sum(n for _, n in demands) + sum(n for _, n in shared)
         if needed > pool.capacity:
             parts = ", ".join([*(f"LLM {e.name} {n}" for e, n in demands), *(f"{name} {n}" for name, n in shared)])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +33,9 @@ class Context:
     """The rule's config properties, defaults filled in."""
     stack_config: Mapping[str, Any] = field(default_factory=dict)
     """The stack's config (``servestack:*`` keys, decoded), when the caller has it."""
+    extra_demand: Mapping[str, Sequence[tuple[str, int]]] = field(default_factory=dict)
+    """Pool name -> (``"<stack>:<endpoint>"``, accelerators) that serving stacks on this platform stack
+    (``cluster.existing``) may hold on its pools at max replicas: ``servestack check --with-serving-plan``."""
 
     @property
     def is_prod(self) -> bool:

@@ -24,12 +24,19 @@ def default_policy_config(project_dir: Path, stack: str) -> Path | None:
 @click.option("--policy-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Policy settings: the same JSON file as `pulumi preview --policy-pack-config`. With --stack S "
                    "it defaults to policies/config/S.json of the project when that file exists, as the PR workflow does.")
-def check_command(path: Path | None, stack: str | None, project_dir: Path, output_format: str, policy_config: Path | None) -> None:
+@click.option("--with-serving-plan", "serving_paths", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="A plan (directory or preview JSON) of a serving stack on this platform stack (cluster.existing); "
+                   "its endpoints' accelerators at max replicas count against the platform's pools. Repeatable.")
+def check_command(path: Path | None, stack: str | None, project_dir: Path, output_format: str, policy_config: Path | None,
+                  serving_paths: tuple[Path, ...]) -> None:
     """Run the policy pack's rules over PATH (a plan directory or the JSON of `pulumi preview --json`)
     or over the offline plan of --stack. Exit 1 when a mandatory rule fails, 0 otherwise, 2 on bad input."""
+    from plandoc.document import PlanInputError, load_plan
     from policies.rules.model import PolicyConfigError
 
-    from ..review.check import load_policy_config, render_json, render_markdown, render_text, run_check
+    from ..review.check import (load_policy_config, render_json, render_markdown, render_text, run_check,
+                                serving_plan_problem)
 
     source = "--policy-config"
     if policy_config is None and path is None and stack is not None:
@@ -41,8 +48,18 @@ def check_command(path: Path | None, stack: str | None, project_dir: Path, outpu
         settings = load_policy_config(policy_config)
     except PolicyConfigError as error:
         raise fail(f"error: {source}: {error}", EXIT_INVALID) from None
+    serving_plans = []
+    for serving_path in serving_paths:
+        try:
+            serving_plans.append(load_plan(serving_path))
+        except PlanInputError as error:
+            raise fail(f"error: --with-serving-plan: {error}", EXIT_INVALID) from None
     plan = plan_input(path, stack, project_dir)
-    report = run_check(plan, settings)
+    for serving in serving_plans:
+        problem = serving_plan_problem(plan, serving)
+        if problem:
+            raise fail(f"error: --with-serving-plan {problem}", EXIT_INVALID)
+    report = run_check(plan, settings, serving_plans)
     render = {"text": render_text, "json": render_json, "markdown": render_markdown}[output_format]
     click.echo(render(report), nl=False)
     raise click.exceptions.Exit(EXIT_OK if report.passed else EXIT_FAILED)

@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from plandoc.document import PlanDoc
-from plandoc.values import name_of, type_of
+from plandoc.endpoints import accelerator_demand_by_pool
+from plandoc.llm import llm_demand_by_pool
+from plandoc.tokens import STACK
+from plandoc.values import mapping, name_of, type_of
 from policies.rules import ALL_RULES, RULES_BY_NAME, Violation, evaluate, parse_policy_config
 from policies.rules.model import PolicyConfigError, resolve_tier
 
@@ -52,9 +55,46 @@ def load_policy_config(path: Path | None) -> dict[str, Any]:
     return dict(document)
 
 
-def run_check(plan: PlanDoc, policy_config: Mapping[str, Any] | None = None) -> CheckReport:
+def stack_outputs(plan: PlanDoc) -> Mapping[str, Any]:
+    """The outputs the plan document attached to its ``pulumi:pulumi:Stack`` resource (empty when none)."""
+    return next((mapping(r.get("outputs")) for r in plan.resource_list() if r["type"] == STACK), {})
+
+
+def serving_plan_problem(platform: PlanDoc, serving: PlanDoc) -> str | None:
+    """Why ``serving`` is not a plan of a serving stack on ``platform`` (None when it is): its Stack outputs must
+    hold ``clusterNodePools`` and its ``clusterStack`` must name the platform plan's stack (``dev``, or
+    ``org/<project>/dev`` of the same project), stack names as each plan's URNs give them."""
+    outputs = stack_outputs(serving)
+    if not isinstance(outputs.get("clusterNodePools"), Mapping):
+        return (f"{serving.source}: stack {serving.stack or '?'} has no clusterNodePools output; required: the plan "
+                "of a serving stack on servestack:cluster.existing")
+    named = outputs.get("clusterStack")
+    parts = named.split("/") if isinstance(named, str) else []
+    if not (len(parts) == 1 or (len(parts) == 3 and parts[1] == platform.project)) or parts[-1] != platform.stack:
+        return (f"{serving.source}: stack {serving.stack or '?'} runs on platform stack {json.dumps(named)}, not on "
+                f"{platform.stack or '?'}, the stack checked; required: a serving stack whose cluster.existing names it")
+    return None
+
+
+def serving_demand(plans: list[PlanDoc]) -> dict[str, list[tuple[str, int]]]:
+    """Pool name -> (``"<stack>:<endpoint>"``, accelerators at max replicas, both models while a canary runs)
+    that the serving stacks' endpoints and LLM endpoints may hold on the platform's pools."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for plan in plans:
+        resources = plan.resource_list()
+        for by_pool in (accelerator_demand_by_pool(resources, plan.config), llm_demand_by_pool(resources)):
+            for pool, demands in by_pool.items():
+                found.setdefault(pool, []).extend((f"{plan.stack}:{e.name}", n) for e, n in demands)
+    return {pool: found[pool] for pool in sorted(found)}
+
+
+def run_check(plan: PlanDoc, policy_config: Mapping[str, Any] | None = None,
+              serving_plans: list[PlanDoc] | None = None) -> CheckReport:
+    """The rules over ``plan``; ``serving_plans`` (of stacks on it, :func:`serving_plan_problem` vetted) add
+    their accelerator demand to its pools' for the capacity rules."""
     settings = parse_policy_config(policy_config or {}, ALL_RULES)
-    violations = evaluate(plan.resource_list(), policy_config, plan.config, plan.stack)
+    violations = evaluate(plan.resource_list(), policy_config, plan.config, plan.stack,
+                          serving_demand(serving_plans or []))
     enabled = sum(1 for s in settings.values() if s["enforcementLevel"] != "disabled")
     return CheckReport(plan.stack, plan.source, resolve_tier(None, plan.config, plan.stack),
                        len(plan.resources), enabled, tuple(violations))
