@@ -207,7 +207,7 @@ def test_a_serving_stack_named_with_org_and_project_counts_as_on_the_platform(pl
     result = check(platform_and_serving / "dev.json", "--with-serving-plan", named)
     assert result.exit_code == 1  # 2 + 1 fit the 3 GPUs; with the LLM endpoint's 1 they do not
     assert "need up to 4 nvidia.com/gpu (LLM qwen-chat 1, chat 2, serving:sentiment 1;" in result.output
-    assert "accelerator-capacity-fits [" not in result.output
+    assert "\naccelerator-capacity-fits [" not in result.output
 
 
 def test_placement_pools_read_the_stack_props_crossguard_passes_as_inputs():
