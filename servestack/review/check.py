@@ -62,15 +62,15 @@ def stack_outputs(plan: PlanDoc) -> Mapping[str, Any]:
 
 def serving_plan_problem(platform: PlanDoc, serving: PlanDoc) -> str | None:
     """Why ``serving`` is not a plan of a serving stack on ``platform`` (None when it is): its Stack outputs must
-    hold ``clusterNodePools`` and its ``clusterStack`` must name the platform plan's stack (``dev``, or
-    ``org/<project>/dev`` of the same project), stack names as each plan's URNs give them."""
+    hold ``clusterNodePools`` and its ``clusterStack`` must name the platform plan's stack (``dev``, ``org/dev``
+    or ``org/<project>/dev`` of the same project), stack names as each plan's URNs give them."""
     outputs = stack_outputs(serving)
     if not isinstance(outputs.get("clusterNodePools"), Mapping):
         return (f"{serving.source}: stack {serving.stack or '?'} has no clusterNodePools output; required: the plan "
                 "of a serving stack on servestack:cluster.existing")
     named = outputs.get("clusterStack")
     parts = named.split("/") if isinstance(named, str) else []
-    if not (len(parts) == 1 or (len(parts) == 3 and parts[1] == platform.project)) or parts[-1] != platform.stack:
+    if not (len(parts) in (1, 2) or (len(parts) == 3 and parts[1] == platform.project)) or parts[-1] != platform.stack:
         return (f"{serving.source}: stack {serving.stack or '?'} runs on platform stack {json.dumps(named)}, not on "
                 f"{platform.stack or '?'}, the stack checked; required: a serving stack whose cluster.existing names it")
     return None
