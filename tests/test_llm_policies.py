@@ -87,9 +87,19 @@ def test_llm_accelerator_capacity_counts_pods_per_replica_and_workers():
     spec["worker"] = dict(spec["template"])
     assert found(doc, ("llm-accelerator-capacity-fits",)) == [(
         "llm-accelerator-capacity-fits", "endpoints on pool llm need up to 16 nvidia.com/gpu (LLM assistant 16; an LLM "
-        "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 8 (maxSize 2 x 4 per "
-        "node); required: demand <= capacity, or pods beyond it stay Pending")]
+        "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 8 at its NodePool limits "
+        "cpu=96, memory=786432Mi, nvidia.com/gpu=8; required: demand <= capacity, or pods beyond it stay Pending")]
     # The llm pool is a Karpenter pool: its NodePool's limits are its capacity. Four nodes' worth suffices.
     state(doc, "kubernetes:karpenter.sh/v1:NodePool", "servestack-karpenter-llm-nodepool")["inputs"]["spec"]["limits"] = {
         "cpu": "192", "memory": "1572864Mi", "nvidia.com/gpu": "16"}
     assert found(doc, ("llm-accelerator-capacity-fits",)) == []
+
+
+def test_llm_capacity_of_a_nodepool_without_limits_is_left_to_the_limits_rule():
+    doc = document("prod")
+    spec = llm(doc, "assistant")
+    spec["parallelism"] = {"tensor": 4, "data": 2, "dataLocal": 1}
+    spec["worker"] = dict(spec["template"])
+    del state(doc, "kubernetes:karpenter.sh/v1:NodePool", "servestack-karpenter-llm-nodepool")["inputs"]["spec"]["limits"]
+    assert found(doc, ("llm-accelerator-capacity-fits",)) == []  # no ceiling to compare with: no crash, no guess
+    assert [rule for rule, _ in found(doc, ("karpenter-nodepool-limits",))] == ["karpenter-nodepool-limits"]

@@ -173,8 +173,8 @@ def test_the_platform_check_adds_the_serving_stacks_demand_to_its_pools(platform
          "replicas beyond it stay Pending under load"),
         ("llm-accelerator-capacity-fits", pool,
          "endpoints on pool gpu need up to 6 nvidia.com/gpu (LLM qwen-chat 1, chat 2, serving:sentiment 3; an LLM "
-         "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 3 (maxSize 3 x 1 per "
-         "node); required: demand <= capacity, or pods beyond it stay Pending"),
+         "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 3 at its NodePool limits "
+         "cpu=12, memory=49152Mi, nvidia.com/gpu=3; required: demand <= capacity, or pods beyond it stay Pending"),
     ]
 
 

@@ -85,12 +85,15 @@ def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> It
             continue  # llm-endpoint-on-accelerator-pool reports it
         shared = [*((e.name, n) for e, n in others.get(pool_name, [])), *ctx.extra_demand.get(pool_name, ())]
         needed = sum(n for _, n in demands) + sum(n for _, n in shared)
-        if needed > pool.capacity:
-            parts = ", ".join([*(f"LLM {e.name} {n}" for e, n in demands), *(f"{name} {n}" for name, n in shared)])
-            yield pool.urn, (f"endpoints on pool {pool.name} need up to {needed} {pool.resource_name} ({parts}; an LLM "
-                             f"endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers "
-                             f"{pool.capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node); "
-                             "required: demand <= capacity, or pods beyond it stay Pending")
+        capacity = pool.capacity
+        if capacity is None or needed <= capacity:
+            continue  # a NodePool without limits: karpenter-nodepool-limits reports it
+        parts = ", ".join([*(f"LLM {e.name} {n}" for e, n in demands), *(f"{name} {n}" for name, n in shared)])
+        offers = (f"{capacity} at its {pool.size_text}" if pool.is_karpenter
+                  else f"{capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node)")
+        yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} ({parts}; "
+                         f"an LLM endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers "
+                         f"{offers}; required: demand <= capacity, or pods beyond it stay Pending")
 
 
 RULES = [
