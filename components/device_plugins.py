@@ -171,6 +171,21 @@ def declared_daemon_set(kind: AcceleratorKind, pools: list[PoolPlacement], image
     }
 
 
+def declared_network_policy(kind: AcceleratorKind) -> dict[str, Any]:
+    """A NetworkPolicy that admits no traffic to or from a declared plugin's pods: a device plugin
+    talks to the kubelet over a unix socket under /var/lib/kubelet and needs no pod network. (It takes
+    effect where the cluster enforces NetworkPolicies; elsewhere it is inert and harmless.)"""
+    plugin_name = catalog.ACCELERATORS[kind].plugin.name.value
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": plugin_name, "namespace": NAMESPACE,
+                     "labels": {"app.kubernetes.io/name": plugin_name, "app.kubernetes.io/managed-by": "servestack"}},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": plugin_name}},
+                 "policyTypes": ["Ingress", "Egress"]},
+    }
+
+
 # ----------------------------------------------------------------------------- component
 
 
@@ -235,6 +250,9 @@ class DevicePlugins(pulumi.ComponentResource):
             raise ValueError(f"{title} pools {', '.join(p.name for p in served)} need an {title} device plugin "
                              "(image and resource name)")
         manifest = declared_daemon_set(kind, served, declared.image, declared.resource_name)
+        policy = declared_network_policy(kind)
+        k8s.networking.v1.NetworkPolicy(f"{self._name}-{kind.value}-network-policy", metadata=policy["metadata"],
+                                        spec=policy["spec"], opts=self._child)
         return k8s.apps.v1.DaemonSet(
             f"{self._name}-{kind.value}",
             metadata=manifest["metadata"],

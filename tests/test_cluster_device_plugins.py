@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from components import catalog, versions
 from components.catalog import AcceleratorKind
-from components.device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs, declared_daemon_set, neuron_values, tolerations
+from components.device_plugins import (
+    DeclaredPlugin,
+    DevicePlugins,
+    DevicePluginsArgs,
+    declared_daemon_set,
+    declared_network_policy,
+    neuron_values,
+    tolerations,
+)
 from components.placement import placement_for
 from harness import plan_program, resource, resources
 
@@ -185,3 +193,11 @@ def test_plugin_tolerations_are_exactly_the_union_of_pool_taints(case):
     assert len(result) == len({(t["key"], t["value"], t["effect"]) for t in result})
     assert result == sorted(result, key=lambda t: (t["key"], t["value"], t["effect"]))
     assert all(p.labels[catalog.ACCELERATOR_LABEL] == kind.value for p in pools)
+
+
+def test_the_declared_plugins_pods_get_a_network_policy_that_admits_nothing(plan):
+    # A device plugin talks to the kubelet over a unix socket; Checkov's CKV2_K8S_6 asks for a policy.
+    (manifest,) = [m for _, m in plan.manifests() if m["kind"] == "NetworkPolicy"]
+    assert manifest == declared_network_policy(AcceleratorKind.FPGA)
+    assert manifest["spec"] == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "fpga-device-plugin"}},
+                                "policyTypes": ["Ingress", "Egress"]}
