@@ -1,7 +1,8 @@
 """Every derived upstream file in the project carries its provenance and is in canonical form.
 
-These tests read only the project's copies (never ../shared): tools/vendor_upstream.py is the
-one writer, and ``tools/vendor_upstream.py --check`` compares them with the upstream files.
+These tests read only the project's copies (never the upstream reference folder):
+tools/vendor_upstream.py is the one writer, and ``tools/vendor_upstream.py --check`` compares
+them with the upstream files.
 """
 
 from __future__ import annotations

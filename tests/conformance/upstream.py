@@ -1,5 +1,6 @@
 """The project's derived copies of upstream data (tests/conformance/data and the runtime data),
-with the lookups the conformance checks need. Nothing here reads ../shared."""
+with the lookups the conformance checks need. Nothing here reads the upstream reference folder
+itself."""
 
 from __future__ import annotations
 
