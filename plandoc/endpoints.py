@@ -26,6 +26,17 @@ MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standa
 CATALOG_ACCELERATOR_RESOURCES = frozenset(CATALOG_RESOURCES)
 
 
+def accelerator_request(containers: Iterable[tuple[str, Mapping[str, Any]]],
+                        resources: frozenset[str]) -> tuple[str, int] | None:
+    """(resource name, count) of the first accelerator among ``resources`` that ``containers`` ask for."""
+    for _, container in containers:
+        for section in ("limits", "requests"):
+            for resource, amount in mapping(dig(container, "resources", section)).items():
+                if resource in resources:
+                    return resource, whole_number(amount)
+    return None
+
+
 @dataclass(frozen=True)
 class Predictor:
     """One predictor of an InferenceService: the main one, or a Standard-mode canary entry."""
@@ -58,12 +69,7 @@ class Predictor:
 
     def accelerator_request(self) -> tuple[str, int] | None:
         """(resource name, count per replica) of the accelerator the predictor asks for."""
-        for _, container in self.containers():
-            for section in ("limits", "requests"):
-                for resource, amount in mapping(dig(container, "resources", section)).items():
-                    if resource in self.accelerator_resources:
-                        return resource, whole_number(amount)
-        return None
+        return accelerator_request(self.containers(), self.accelerator_resources)
 
     def storage_uris(self) -> list[tuple[str, str]]:
         found = []

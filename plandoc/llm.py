@@ -20,11 +20,11 @@ from components import catalog
 from components.inference_service import LABEL_ENDPOINT
 
 from .document import Resource, of_type
-from .endpoints import CATALOG_ACCELERATOR_RESOURCES
+from .endpoints import CATALOG_ACCELERATOR_RESOURCES, accelerator_request
 from .models import ModelUri
 from .pools import Pool, accelerator_resources, pools
 from .tokens import LLM_INFERENCE_SERVICE
-from .values import dig, is_known, items, mapping, name_of, whole_number
+from .values import dig, is_known, items, mapping, name_of
 
 
 def _count(value: Any, default: int = 1) -> int:
@@ -74,12 +74,7 @@ class LlmWorkload:
 
     def accelerator_request(self) -> tuple[str, int] | None:
         """(resource name, count per pod) of the accelerator the workload's pods ask for."""
-        for _, container in self.containers():
-            for section in ("limits", "requests"):
-                for resource, amount in mapping(dig(container, "resources", section)).items():
-                    if resource in self.accelerator_resources:
-                        return resource, whole_number(amount)
-        return None
+        return accelerator_request(self.containers(), self.accelerator_resources)
 
     @property
     def accelerators(self) -> int:
