@@ -74,6 +74,13 @@ class Pool:
         return self.limit_capacity if self.is_karpenter else self.max_size * self.accelerators_per_node
 
     @property
+    def offer_text(self) -> str:
+        """What the pool offers, for capacity messages: ``3 at its NodePool limits ...`` or ``8 (maxSize 2 x 4 per node)``."""
+        if self.is_karpenter:
+            return f"{self.capacity} at its {self.size_text}"
+        return f"{self.capacity} (maxSize {self.max_size} x {self.accelerators_per_node} per node)"
+
+    @property
     def size_text(self) -> str:
         """How the pool's size is bounded, for messages: ``maxSize 2`` or ``NodePool limits cpu=8, nvidia.com/gpu=2``."""
         if not self.is_karpenter:

@@ -101,10 +101,8 @@ def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterab
         if capacity is None or needed <= capacity:
             continue  # a NodePool without limits: karpenter-nodepool-limits reports it
         parts = ", ".join(f"{name} {n}" for name, n in demands)
-        offers = (f"{capacity} at its {pool.size_text}" if pool.is_karpenter
-                  else f"{capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node)")
         yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} at max replicas "
-                         f"({parts}) but the pool offers {offers}; required: demand <= capacity, or replicas beyond "
+                         f"({parts}) but the pool offers {pool.offer_text}; required: demand <= capacity, or replicas beyond "
                          "it stay Pending under load")
 
 

@@ -14,21 +14,19 @@ from plandoc.pools import placement_pools
 from plandoc.tokens import LLM_INFERENCE_SERVICE
 from plandoc.values import dig, is_unknown, items
 
-from .model import Context, Rule, show_taint, untolerated
+from .model import Context, Rule, floating_segments, oci_unpinned, show_taint, untolerated
 
 
 def llm_model_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
     uri = dig(resource["inputs"], "spec", "model", "uri")
     if not isinstance(uri, str) or is_unknown(uri):
         return
-    mutable = {m.lower() for m in ctx["mutableNames"]}
-    segments = [s for s in re.split(r"[/:@]", re.sub(r"^[a-z0-9]+://", "", uri)) if s]
-    floating = sorted({s for s in segments[1:] if s.lower() in mutable})
+    floating = floating_segments(uri, ctx["mutableNames"])
     if floating:
         yield (f"spec.model.uri {uri} names the mutable path {', '.join(floating)}; required: an immutable version "
                "(s3://bucket/models/<model>/<version>/, an hf:// commit or an OCI digest), so that what serves is what "
                "was reviewed")
-    elif uri.startswith("oci://") and "@" not in uri and ":" not in uri.rsplit("/", 1)[-1]:
+    elif oci_unpinned(uri):
         yield f"spec.model.uri {uri} has no tag or digest; required: a pinned OCI tag or @sha256 digest"
     elif uri.startswith("hf://") and not re.search(r":[0-9a-f]{40}$", uri):
         yield (f"spec.model.uri {uri} is not pinned to a commit, so it serves whatever that revision holds at pod "
@@ -89,11 +87,9 @@ def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> It
         if capacity is None or needed <= capacity:
             continue  # a NodePool without limits: karpenter-nodepool-limits reports it
         parts = ", ".join([*(f"LLM {e.name} {n}" for e, n in demands), *(f"{name} {n}" for name, n in shared)])
-        offers = (f"{capacity} at its {pool.size_text}" if pool.is_karpenter
-                  else f"{capacity} (maxSize {pool.max_size} x {pool.accelerators_per_node} per node)")
         yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} ({parts}; "
                          f"an LLM endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers "
-                         f"{offers}; required: demand <= capacity, or pods beyond it stay Pending")
+                         f"{pool.offer_text}; required: demand <= capacity, or pods beyond it stay Pending")
 
 
 RULES = [

@@ -10,6 +10,7 @@ document's vocabulary, :mod:`plandoc`.
 from __future__ import annotations
 
 import ipaddress
+import re
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,3 +238,16 @@ def untolerated(tolerations: Iterable[Mapping[str, Any]], taints: Iterable[Mappi
 
 def show_taint(taint: Mapping[str, Any]) -> str:
     return f"{taint.get('key')}={taint.get('value', '')}:{k8s_effect(taint.get('effect'))}"
+
+
+def floating_segments(uri: str, mutable: Iterable[str]) -> list[str]:
+    """The path segments of a model URI (after its bucket or host) that name a mutable location
+    (``latest``, ``current``...), sorted; empty when the URI names none."""
+    names = {m.lower() for m in mutable}
+    segments = [s for s in re.split(r"[/:@]", re.sub(r"^[a-z0-9]+://", "", uri)) if s]
+    return sorted({s for s in segments[1:] if s.lower() in names})
+
+
+def oci_unpinned(uri: str) -> bool:
+    """An ``oci://`` model URI with neither a tag nor a digest."""
+    return uri.startswith("oci://") and "@" not in uri and ":" not in uri.rsplit("/", 1)[-1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from components.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase, RolloutRecord
@@ -13,7 +12,7 @@ from plandoc.rollouts import rollout_records
 from plandoc.tokens import INFERENCE_SERVICE
 from plandoc.values import is_unknown, mapping
 
-from .model import Context, Rule
+from .model import Context, Rule, floating_segments, oci_unpinned
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
 SCALE_TO_ZERO_ANNOTATION = "servestack.io/allow-scale-to-zero"
@@ -31,19 +30,17 @@ def _known_spec(resource: Resource) -> bool:
 def model_version_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
     if not _known_spec(resource):
         return
-    mutable = {m.lower() for m in ctx["mutableNames"]}
+    mutable = ctx["mutableNames"]
     for predictor in _endpoint(resource, ctx).predictors():
         for path, uri in predictor.storage_uris():
             if is_unknown(uri):
                 continue
-            body = re.sub(r"^[a-z0-9]+://", "", uri)
-            segments = [s for s in re.split(r"[/:@]", body) if s]
-            floating = sorted({s for s in segments[1:] if s.lower() in mutable})
+            floating = floating_segments(uri, mutable)
             if floating:
                 yield (f"{path} {uri} names the mutable path {', '.join(floating)}; required: an immutable version "
                        "(s3://bucket/models/<model>/<version>/ or an OCI digest), so that a rollout is reviewable and "
                        "a rollback serves the same bytes")
-            elif uri.startswith("oci://") and "@" not in uri and ":" not in uri.rsplit("/", 1)[-1]:
+            elif oci_unpinned(uri):
                 yield f"{path} {uri} has no tag or digest; required: a pinned OCI tag or @sha256 digest"
             elif uri.startswith("hf://") and ":" not in uri.removeprefix("hf://") and ctx["requireHfRevision"]:
                 yield (f"{path} {uri} names no revision, so it serves whatever the repository's main branch holds at "
