@@ -19,10 +19,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import iam, versions
+from .core import iam, versions
 from .config.cluster import ClusterConfig
 from .handles import ControlPlaneHandle
-from .iam import cluster_access_policy_arn, irsa_trust_policy, managed_policy_arn, service_trust_policy
+from .core.iam import cluster_access_policy_arn, irsa_trust_policy, managed_policy_arn, service_trust_policy
 
 #: Every control-plane log type EKS has; all are on (audit trails are not optional).
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")

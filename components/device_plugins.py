@@ -31,9 +31,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import catalog
-from .catalog import AcceleratorKind
-from .placement import PoolPlacement
+from .core import catalog
+from .core.catalog import AcceleratorKind
+from .core.placement import PoolPlacement
 
 NAMESPACE = "kube-system"
 PRIORITY_CLASS = "system-node-critical"

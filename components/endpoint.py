@@ -7,7 +7,7 @@ InferenceService itself, created through the cluster's Kubernetes provider once 
 
 The rollout's record (versions, stages, stage, phase, the traffic that really flows) is a
 ConfigMap ``<endpoint>-rollout`` beside the InferenceService, never the InferenceService's own
-metadata, which KServe copies into the pods (see :mod:`components.inference_service`). A rollout
+metadata, which KServe copies into the pods (see :mod:`components.render.inference_service`). A rollout
 move (stage change, promotion, rollback) changes only those two: the
 service account and role do not depend on the rollout's stage, and the role grants the model's
 prefix (the parent of the versioned storage URI, ``s3://bucket/models/iris/`` for
@@ -35,9 +35,9 @@ from .config.base import Finding
 from .config.endpoint_fit import knative_finding, mode_findings, model_runtime, placement_findings
 from .config.endpoints import EndpointConfig, ModelConfig
 from .handles import ClusterHandle, PlatformHandle
-from .iam import S3Prefix
+from .core.iam import S3Prefix
 from .model_access import model_access
-from .inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
+from .render.inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
 
 #: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import pulumi
 
 from . import naming
-from .catalog import AcceleratorKind
+from .core.catalog import AcceleratorKind
 from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs
 from .config import StackConfig
 from .device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
 from .endpoint import ModelEndpoint, ModelEndpointArgs
 from .llm_endpoint import LlmEndpoint, LlmEndpointArgs
-from .llm_inference_service import needs_leader_worker_set
-from .llm_platform import LlmNeeds
+from .render.llm_inference_service import needs_leader_worker_set
+from .render.llm_platform import LlmNeeds
 from .handles import ClusterHandle, NetworkHandle, PlatformHandle
 from .karpenter import Karpenter, KarpenterArgs
 from .network import Network, NetworkArgs, existing_network

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, fields
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .kserve_runtimes import Runtime
-from .placement import PoolPlacement
+from .core.kserve_runtimes import Runtime
+from .core.placement import PoolPlacement
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ Created by the cluster layer when a pool has ``provisioner: karpenter``:
 - ``karpenter.sh/discovery: <cluster>`` on the cluster security group (and on the subnets of a network
   the stack does not create; :class:`components.network.Network` tags its own private subnets);
 - the ``karpenter-crd`` and ``karpenter`` charts (controller on the managed CPU pools only);
-- per pool, the EC2NodeClass and NodePool of :mod:`components.karpenter_objects`.
+- per pool, the EC2NodeClass and NodePool of :mod:`components.render.karpenter_objects`.
 
 Every dependency is explicit, so one ``pulumi up`` converges: the controller starts once its role, queue
 and managed nodes exist; pools are declared once the CRDs, the controller and the node access entry are.
@@ -26,12 +26,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import karpenter_iam, karpenter_objects, versions
+from .core import karpenter_iam, versions
+from .render import karpenter_objects
 from .cluster import Cluster
 from .config.node_pools import NodePoolConfig
-from .iam import managed_policy_arn, service_trust_policy
-from .placement import PoolPlacement
-from .versions import Pinned
+from .core.iam import managed_policy_arn, service_trust_policy
+from .core.placement import PoolPlacement
+from .core.versions import Pinned
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ pods) run as; for an ``s3://`` model an IAM role only that service account can a
 read access to only the model's prefix, exactly as for InferenceService endpoints
 (:mod:`components.endpoint`); and the LLMInferenceService, created once the platform's LLM
 installs (the llmisvc controller, the presets, the Gateway, and LeaderWorkerSet when multi-node)
-are ready. The rendering is :mod:`components.llm_inference_service`.
+are ready. The rendering is :mod:`components.render.llm_inference_service`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pulumi_kubernetes as k8s
 from .config.llm_endpoints import LlmEndpointConfig, placement_problems
 from .endpoint import storage_prefixes
 from .handles import ClusterHandle, PlatformHandle
-from .inference_service import service_account_name
+from .render.inference_service import service_account_name
 from .model_access import model_access
-from .llm_inference_service import devices_per_replica, render_llm_inference_service, total_devices
+from .render.llm_inference_service import devices_per_replica, render_llm_inference_service, total_devices
 
 
 @dataclass(frozen=True, kw_only=True)

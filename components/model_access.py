@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .handles import ClusterHandle
-from .iam import S3Prefix, irsa_trust_policy, read_policy
+from .core.iam import S3Prefix, irsa_trust_policy, read_policy
 
 #: The annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"

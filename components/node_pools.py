@@ -28,8 +28,8 @@ import yaml
 from .cluster import Cluster
 from .config.node_pools import NodePoolConfig
 from .handles import NodePoolsHandle
-from .iam import managed_policy_arn, service_trust_policy
-from .placement import PoolPlacement, Taint, placement_for
+from .core.iam import managed_policy_arn, service_trust_policy
+from .core.placement import PoolPlacement, Taint, placement_for
 
 #: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do
 #: not carry AmazonEKS_CNI_Policy; ECR access is pull-only.

@@ -21,15 +21,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import versions
+from .core import versions
 from .config.platform import PlatformConfig, platform_kserve_version
 from .config.runtimes import ServingRuntimeConfig, custom_runtimes
 from .handles import ClusterHandle, PlatformHandle
-from .llm_platform import LWS_NAMESPACE, LlmNeeds, gie_manifest_url, llm_gateway, llmisvc_resources_values, lws_values, runtime_configs_llm_values
-from .kubeflow import KUBEFLOW_KNATIVE_LAYER, KUBEFLOW_KSERVE_LAYER, kubeflow_layers
-from .placement import PoolPlacement
-from .serving_runtimes import render_cluster_serving_runtime, runtimes_output
-from .versions import Pinned
+from .render.llm_platform import LWS_NAMESPACE, LlmNeeds, gie_manifest_url, llm_gateway, llmisvc_resources_values, lws_values, runtime_configs_llm_values
+from .core.kubeflow import KUBEFLOW_KNATIVE_LAYER, KUBEFLOW_KSERVE_LAYER, kubeflow_layers
+from .core.placement import PoolPlacement
+from .render.serving_runtimes import render_cluster_serving_runtime, runtimes_output
+from .core.versions import Pinned
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
 KSERVE_NAMESPACE = "kserve"
@@ -129,7 +129,7 @@ class ServingPlatformArgs:
     config: PlatformConfig
     cluster: ClusterHandle
     llm: LlmNeeds | None = None
-    """What the stack's LLM endpoints need (:mod:`components.llm_platform`); None: no LLM installs."""
+    """What the stack's LLM endpoints need (:mod:`components.render.llm_platform`); None: no LLM installs."""
     runtimes: dict[str, ServingRuntimeConfig] = field(default_factory=dict)
     """``servestack:servingRuntimes``: ClusterServingRuntimes to install after KServe's built-in ones."""
 
@@ -284,7 +284,7 @@ class ServingPlatform(pulumi.ComponentResource):
     def _llm(self, llm: LlmNeeds, cert_manager: pulumi.Resource, crd: pulumi.Resource, controller: pulumi.Resource,
              gateway_api: list[pulumi.Resource]) -> list[pulumi.Resource]:
         """The llmisvc CRDs and controller, the InferencePool CRDs, LWS and the LLM Gateway
-        (:mod:`components.llm_platform`); the first is the controller, the rest what endpoints wait for too."""
+        (:mod:`components.render.llm_platform`); the first is the controller, the rest what endpoints wait for too."""
         cluster = self._cluster
         llm_crd = self._release("kserve-llmisvc-crd", versions.KSERVE_LLMISVC_CRD, KSERVE_NAMESPACE, {},
                                 [cert_manager, crd, *cluster.ready])

@@ -24,8 +24,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from .cluster import kubeconfig
 from .handles import ClusterHandle, PlatformHandle
-from .placement import PoolPlacement
-from .serving_runtimes import runtimes_from_output
+from .core.placement import PoolPlacement
+from .render.serving_runtimes import runtimes_from_output
 
 
 def read_output(reference: pulumi.StackReference, name: str) -> Any:

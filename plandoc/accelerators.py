@@ -1,6 +1,6 @@
 """What in a plan means "an accelerator": extended resource names and device plugins.
 
-Derived from the accelerator catalog (:mod:`components.catalog`), so a reader of a plan knows
+Derived from the accelerator catalog (:mod:`components.core.catalog`), so a reader of a plan knows
 exactly the kinds, resources and plugins of the program that wrote it; a new kind in the
 catalog needs nothing here.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from components import catalog
-from components.catalog import AcceleratorKind
+from components.core import catalog
+from components.core.catalog import AcceleratorKind
 
 #: Every extended resource a catalog kind's device plugin advertises -> that kind.
 CATALOG_RESOURCES: dict[str, AcceleratorKind] = {

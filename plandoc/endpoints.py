@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog, inference_service
-from components.rollout import kserve_canary_replicas, routed_percent, stable_min_during_canary
+from components.core import catalog
+from components.render import inference_service
+from components.core.rollout import kserve_canary_replicas, routed_percent, stable_min_during_canary
 
 from .accelerators import CATALOG_RESOURCES
 from .document import Resource, of_type

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from components import catalog
+from components.core import catalog
 
 from .document import Resource, of_type
 from .tokens import EC2_NODE_CLASS, NODE_POOL

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
-from components.inference_service import LABEL_ENDPOINT
+from components.core import catalog
+from components.render.inference_service import LABEL_ENDPOINT
 
 from .document import Resource, of_type
 from .endpoints import CATALOG_ACCELERATOR_RESOURCES, accelerator_request

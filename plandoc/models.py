@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from components.inference_service import LABEL_ENDPOINT
+from components.render.inference_service import LABEL_ENDPOINT
 
 from .document import PlanDoc, of_type
 from .tokens import INFERENCE_SERVICE

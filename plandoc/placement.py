@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
+from components.core import catalog
 
 from .document import PlanDoc, of_type
 from .karpenter import karpenter_pools

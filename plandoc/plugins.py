@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
-from components.catalog import AcceleratorKind
+from components.core import catalog
+from components.core.catalog import AcceleratorKind
 
 from .accelerators import plugin_kind
 from .document import Resource, of_type

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
-from components.catalog import AcceleratorKind
+from components.core import catalog
+from components.core.catalog import AcceleratorKind
 from components.config.node_pools import CAPACITY_TYPES, PROVISIONERS, NodePoolConfig, default_provisioner
 
 from .accelerators import CATALOG_RESOURCES, declared_resource

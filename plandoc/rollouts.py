@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import inference_service
-from components.rollout import RECORD_COMPONENT, STANDARD_CANARY_UNROUTED_IN, RolloutRecord
+from components.render import inference_service
+from components.core.rollout import RECORD_COMPONENT, STANDARD_CANARY_UNROUTED_IN, RolloutRecord
 
 from .document import PlanDoc, Resource, of_type
 from .endpoints import Endpoint, endpoints

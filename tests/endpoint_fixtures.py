@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from components.config.stack import parse_stack_config
-from components.placement import placement_for
+from components.core.placement import placement_for
 
 NODE_POOLS = {
     "system": {"instanceTypes": ["m7i.large"], "minSize": 2},

@@ -5,9 +5,9 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from components import catalog
-from components.catalog import AcceleratorKind, CatalogError
-from components.placement import placement_for
+from components.core import catalog
+from components.core.catalog import AcceleratorKind, CatalogError
+from components.core.placement import placement_for
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from components import versions
+from components.core import versions
 from components.cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs, endpoint_access, kubeconfig
 from components.config.cluster import ClusterConfig
-from components.iam import irsa_trust_policy
+from components.core.iam import irsa_trust_policy
 from harness import plan_program, resource, resources
 
 ADMIN = "arn:aws:iam::123456789012:role/ml-admin"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components import versions
+from components.core import versions
 from components.config import ConfigError, parse_stack_config
 
 ADMIN = "arn:aws:iam::123456789012:role/admin"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components import catalog, versions
-from components.catalog import AcceleratorKind
+from components.core import catalog, versions
+from components.core.catalog import AcceleratorKind
 from components.device_plugins import (
     DeclaredPlugin,
     DevicePlugins,
@@ -18,7 +18,7 @@ from components.device_plugins import (
     neuron_values,
     tolerations,
 )
-from components.placement import placement_for
+from components.core.placement import placement_for
 from harness import plan_program, resource, resources
 
 FPGA_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0"

@@ -10,7 +10,7 @@ import pytest
 
 from components.config import parse_stack_config
 from components.environment import ServingEnvironment
-from components.placement import PoolPlacement
+from components.core.placement import PoolPlacement
 from harness import dumps, plan_config, plan_program, repository_plan, resource, resources, stack_config
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -183,10 +183,10 @@ def test_every_eks_enum_the_plans_send_is_one_the_eks_api_accepts(plans, eks_mod
 
 
 def test_every_enum_the_code_can_send_is_accepted(eks_model):
-    from components import catalog
+    from components.core import catalog
     from components.config.cluster import ClusterConfig
     from components.config.node_pools import CAPACITY_TYPES
-    from components.placement import EKS_TAINT_EFFECTS
+    from components.core.placement import EKS_TAINT_EFFECTS
 
     ami_types = {t for a in catalog.ACCELERATORS.values() for t in a.ami_types.values()}
     assert ami_types <= enum(eks_model, "AMITypes")

@@ -27,7 +27,7 @@ def test_price_table_states_region_date_source_and_the_reference_prices():
 
 
 def test_every_priced_instance_type_is_in_the_accelerator_catalog():
-    from components import catalog
+    from components.core import catalog
 
     assert [t for t in price_table()["instances"] if t not in catalog.known_instance_types()] == []
 

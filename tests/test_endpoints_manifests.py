@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.pod_security import container_security_context
-from components.inference_service import render_inference_service, render_rollout_record
+from components.core.pod_security import container_security_context
+from components.render.inference_service import render_inference_service, render_rollout_record
 from conformance.schema import validate
 from endpoint_fixtures import IRIS, LLM, parsed, placements
 
@@ -226,7 +226,7 @@ def _format_model(fmt: str, protocol: str | None = None, **extra) -> dict:
     ("xgboost", "v2", "xgboost", "v2", "kserve-mlserver"),
 ])
 def test_format_and_protocol_render_so_kserve_finds_the_runtime(fmt, protocol, rendered_format, rendered_protocol, runtime):
-    from components.kserve_runtimes import builtin_runtimes, resolve_runtime
+    from components.core.kserve_runtimes import builtin_runtimes, resolve_runtime
 
     model = render("m", _format_model(fmt, protocol), "Knative")["spec"]["predictor"]["model"]
     assert model["modelFormat"] == {"name": rendered_format}
@@ -251,7 +251,7 @@ def test_a_runtime_of_your_own_serves_the_format_as_written():
 
 def test_rendering_resolves_against_the_kserve_that_serves_the_endpoint():
     from components.config.endpoints import EndpointConfig
-    from components.placement import placement_for
+    from components.core.placement import placement_for
 
     endpoint = EndpointConfig.model_validate(_format_model("vllm"))
     system = placement_for("system", ["m7i.large"], 2)

@@ -13,7 +13,7 @@ import pytest
 from endpoint_fixtures import IRIS, LLM, endpoints_program
 from harness import by_urn, plan_program, resource, resources
 
-from components.pod_security import container_security_context
+from components.core.pod_security import container_security_context
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 ROLE = "aws:iam/role:Role"
@@ -166,7 +166,7 @@ def test_role_may_read_only_the_models_prefix(plan):
 def test_candidate_in_another_prefix_is_granted_too():
     from components.config.endpoints import ModelConfig
     from components.endpoint import model_prefixes
-    from components.iam import S3Prefix, read_policy
+    from components.core.iam import S3Prefix, read_policy
 
     stable = ModelConfig(version="1", format="sklearn", storage_uri="s3://b-one/models/iris/1")
     candidate = ModelConfig(version="2", format="sklearn", storage_uri="s3://b-two/retrained/iris/2/")
@@ -223,7 +223,7 @@ def test_with_a_platform_another_stack_installed_the_inference_service_waits_for
 
 
 def test_a_referenced_clusters_pools_are_checked_when_the_endpoint_is_placed():
-    from components.placement import placement_for
+    from components.core.placement import placement_for
     from servestack.plan import PlanError
 
     # This stack's config says gpu4 has 4 GPUs a node; the cluster it references has 1.
@@ -271,7 +271,7 @@ def test_sse_kms_model_may_decrypt_with_exactly_its_key_through_s3():
 
 
 def test_multi_region_key_and_no_key():
-    from components.iam import S3Prefix, read_policy
+    from components.core.iam import S3Prefix, read_policy
 
     mrk = "arn:aws:kms:us-east-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
     prefixes = [S3Prefix("b", "models/iris/")]

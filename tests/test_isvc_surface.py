@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from components.config import ConfigError
-from components.inference_service import render_inference_service
+from components.render.inference_service import render_inference_service
 from conformance.schema import validate
 from endpoint_fixtures import IRIS, LLM, parsed, placements
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components import catalog, karpenter_iam, versions
+from components.core import catalog, karpenter_iam, versions
 from components.config import ConfigError, parse_stack_config
 from components.config.values import cpu_millis, memory_bytes
 from conformance import schema

@@ -17,7 +17,7 @@ from plandoc.document import plan_from_document
 from plandoc.karpenter import node_ceiling, quantity
 from plandoc.placement import pool_placements
 from plandoc.pools import configured_pools, pools
-from components import catalog
+from components.core import catalog
 from policies.rules import evaluate
 from servestack.review.diff import diff_plans
 from servestack.summary import pool_lines

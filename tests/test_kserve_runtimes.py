@@ -1,4 +1,4 @@
-"""KServe's runtime selection (components/kserve_runtimes.py) against the vendored runtimes.
+"""KServe's runtime selection (components/core/kserve_runtimes.py) against the vendored runtimes.
 
 The tables below are what KServe's own rules (GetSupportingRuntimes, the webhook's protocol
 defaulting, SetRuntimeDefaults) give for the built-in runtimes of each KServe servestack installs;
@@ -12,8 +12,8 @@ from importlib import resources
 
 import pytest
 
-from components import versions
-from components.kserve_runtimes import (
+from components.core import versions
+from components.core.kserve_runtimes import (
     Runtime,
     SupportedFormat,
     builtin_runtimes,

@@ -8,8 +8,8 @@ import copy
 import pytest
 
 from components.config import ConfigError, parse_stack_config
-from components.llm_inference_service import render_llm_inference_service, total_devices
-from components.llm_platform import llmisvc_resources_values, runtime_configs_llm_values
+from components.render.llm_inference_service import render_llm_inference_service, total_devices
+from components.render.llm_platform import llmisvc_resources_values, runtime_configs_llm_values
 from endpoint_fixtures import LLM_URI, config, placements
 
 P = "servestack:llmEndpoints"

@@ -6,7 +6,7 @@ import copy
 
 from review_stack import isvc, node_group, res
 
-from components.catalog import AcceleratorKind
+from components.core.catalog import AcceleratorKind
 from plandoc.accelerators import CATALOG_RESOURCES, DECLARED_PLUGIN_KINDS, plugin_kind
 from plandoc.endpoints import endpoint_of, endpoints
 from plandoc.plugins import device_plugins

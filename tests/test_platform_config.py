@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components import versions
+from components.core import versions
 from components.config import ConfigError, parse_stack_config
 from components.config.base import MISSING, Finding
 from components.config.platform import (

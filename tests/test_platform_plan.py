@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from components.config.platform import PlatformConfig
 from components.handles import ClusterHandle
-from components.placement import placement_for
-from components.kubeflow import KUBEFLOW_LAYERS, kubeflow_directory, kubeflow_layers
+from components.core.placement import placement_for
+from components.core.kubeflow import KUBEFLOW_LAYERS, kubeflow_directory, kubeflow_layers
 from components.platform import (
     KNATIVE_POD_SPEC_FEATURES,
     ServingPlatform,
@@ -284,7 +284,7 @@ def _gated_fields(manifest: dict[str, Any]) -> set[str]:
 @given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(sorted(INSTANCE_TYPES)), min_size=1, max_size=4))
 def test_knative_features_cover_every_field_an_endpoint_on_any_pool_renders(pools):
     from components.config.endpoints import EndpointConfig
-    from components.inference_service import render_inference_service
+    from components.render.inference_service import render_inference_service
 
     placements = {name: placement_for(name, [t], 1, resource_name="servestack.io/fpga" if t.startswith("f2") else None)
                   for name, t in pools.items()}

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from harness import plan_config, repository_plan, stack_config
 
-from components.cidrs import open_to_internet
+from components.core.cidrs import open_to_internet
 from components.config import ConfigError, parse_stack_config
 from plandoc.document import plan_from_document
 from policies.rules import evaluate

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.rollout import (
+from components.core.rollout import (
     Mode,
     Phase,
     Rollout,
@@ -20,7 +20,7 @@ from components.rollout import (
     stable_min_during_canary,
     stages_problem,
 )
-from components.inference_service import compile_predictor
+from components.render.inference_service import compile_predictor
 
 STAGES = Stages.of(10, 50, 100)
 
@@ -76,9 +76,9 @@ def test_what_each_mode_really_routes(mode, percents, problem):
 
 def test_the_standard_mode_rule_is_about_the_pinned_kserve():
     """Revisit stages_problem (and the README) when the pin reaches a KServe that routes spec.canary[] (kserve#5912)."""
-    from components import versions
+    from components.core import versions
     from components.config.platform import parse_version
-    from components.rollout import STANDARD_CANARY_UNROUTED_IN
+    from components.core.rollout import STANDARD_CANARY_UNROUTED_IN
 
     assert parse_version(versions.KSERVE_RESOURCES.version)[:2] == parse_version(STANDARD_CANARY_UNROUTED_IN)[:2]
 

@@ -260,7 +260,7 @@ def test_any_sequence_of_moves_follows_the_state_machine(moves):
     """Each move either edits the file into the state the pure state machine predicts, or is
     refused exactly when the state machine refuses it, leaving the text as it was."""
     from components.config.stack import parse_stack_config
-    from components.rollout import RolloutRefused, Stages
+    from components.core.rollout import RolloutRefused, Stages
     from harness import PROJECT
     from servestack.commands.rollout import MoveRefused, apply_move
 

@@ -11,9 +11,9 @@ import pytest
 
 from components.config import ConfigError
 from components.config.stack import parse_stack_config
-from components.inference_service import render_inference_service
-from components.kserve_runtimes import builtin_runtimes, resolve_runtime
-from components.serving_runtimes import render_cluster_serving_runtime, runtimes_from_output, runtimes_output
+from components.render.inference_service import render_inference_service
+from components.core.kserve_runtimes import builtin_runtimes, resolve_runtime
+from components.render.serving_runtimes import render_cluster_serving_runtime, runtimes_from_output, runtimes_output
 from conformance.schema import validate
 from endpoint_fixtures import IRIS, config, placements
 from harness import plan_config, resources, stack_config

@@ -14,7 +14,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from components.catalog import FAMILIES
+from components.core.catalog import FAMILIES
 
 OUT = Path(__file__).resolve().parent.parent / "components" / "data" / "instance_types.json"
 

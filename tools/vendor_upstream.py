@@ -10,7 +10,7 @@ repository, tag or commit, paths inside upstream, license, ``generatedBy``):
 - ``tests/conformance/data/``: data only the conformance tests read.
 
 Nothing else in the project reads ``../shared``; a fresh clone tests with the derived copies.
-Run it again whenever a pin in ``components/versions.py`` moves:
+Run it again whenever a pin in ``components/core/versions.py`` moves:
 
     .venv/bin/python tools/vendor_upstream.py            # (re)write every derived file
     .venv/bin/python tools/vendor_upstream.py --check    # exit 1 if a committed file differs
@@ -49,7 +49,7 @@ NOT_INSTALLED: dict[str, dict[str, str]] = {
     "v0.16.0": {},
 }
 
-#: The KServe versions servestack installs: the standalone charts (components/versions.py
+#: The KServe versions servestack installs: the standalone charts (components/core/versions.py
 #: KSERVE_*) and the KServe bundled by Kubeflow (KUBEFLOW_KSERVE).
 KSERVE_RUNTIME_VERSIONS = ("v0.16.0", "v0.20.0")
 
@@ -181,7 +181,7 @@ ISTIO_DEFAULTS_KEY = "_internal_defaults_do_not_set"
 class ChartValues:
     chart: str
     version: str
-    """The chart version servestack pins (components/versions.py) that this inventory is for."""
+    """The chart version servestack pins (components/core/versions.py) that this inventory is for."""
     source: Source
     file: str
     repo_path: str

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints, field_validator
 
-from .. import versions
-from ..cidrs import open_to_internet
+from ..core import versions
+from ..core.cidrs import open_to_internet
 from .base import ConfigModel, Finding
 
 RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")]
@@ -20,7 +20,7 @@ class ClusterConfig(ConfigModel):
     """The EKS control plane. Defaults are the secure ones; every relaxation is a setting."""
 
     kubernetes_version: str = versions.DEFAULT_KUBERNETES_VERSION
-    """Kubernetes minor version of the control plane; one that ``components.versions`` pins the
+    """Kubernetes minor version of the control plane; one that ``components.core.versions`` pins the
     managed add-ons for (1.34 or 1.35). Default ``1.35`` (EKS standard support until 2027-03-27)."""
     support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
     """EKS support policy once the version leaves standard support. ``STANDARD`` auto-upgrades the

@@ -1,7 +1,7 @@
 """Endpoint checks that need more than the endpoint: its pool, its platform, its KServe.
 
 - :func:`model_runtime`: the built-in runtime the platform's KServe resolves for a format model
-  (or why it would find none), the same way KServe does (:mod:`components.kserve_runtimes`).
+  (or why it would find none), the same way KServe does (:mod:`components.core.kserve_runtimes`).
 - :func:`endpoint_problems`: each endpoint against the stack's node pools and platform, run by
   :meth:`StackConfig.problems` before anything is created.
 - :func:`placement_findings`, :func:`mode_findings`, :func:`knative_finding`: what does not fit the
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .. import catalog, karpenter_limits
-from ..kserve_runtimes import PROTOCOL_ORDER, Runtime, builtin_runtimes, resolve_runtime, runtime_versions
-from ..placement import PoolPlacement, placement_for
-from ..rollout import Stages, predictor_name, stages_problem
+from ..core import catalog, karpenter_limits
+from ..core.kserve_runtimes import PROTOCOL_ORDER, Runtime, builtin_runtimes, resolve_runtime, runtime_versions
+from ..core.placement import PoolPlacement, placement_for
+from ..core.rollout import Stages, predictor_name, stages_problem
 from .base import MISSING, Finding
 from .endpoints import EndpointConfig, ModelConfig
 from .node_pools import NodePoolConfig
@@ -51,7 +51,7 @@ def builtin_runtime_names() -> frozenset[str]:
 
 def model_runtime(model: ModelConfig, kserve_version: str,
                   custom: tuple[Runtime, ...] = ()) -> tuple[ModelRuntime | None, Finding | None]:
-    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.kserve_runtimes`),
+    """Resolve a format model's runtime the way ``kserve_version`` does (:mod:`components.core.kserve_runtimes`),
     over its built-in runtimes and the platform's own (``custom``: ``servestack:servingRuntimes``).
 
     Returns what to render, or a finding (loc relative to the model) when KServe would find no

@@ -4,7 +4,7 @@ An endpoint is a model (a KServe model format served by a runtime, or a custom p
 container), the node pool it runs on, its resources and autoscaling, optional transformer,
 explainer, payload logger and batcher, and a rollout of a candidate model through traffic
 stages. Node selectors, tolerations and accelerator resource names are never written here:
-they follow from the pool (see :mod:`components.placement`).
+they follow from the pool (see :mod:`components.core.placement`).
 
 This module is the schema. Checks of single values (quantities, image pins, storage URIs, KMS
 key ARNs) live in :mod:`.values`; checks that need other sections (the pool exists and has the
@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
-from ..rollout import Rollout, Stages
+from ..core.rollout import Rollout, Stages
 from .base import ConfigModel, Finding
 from .node_pools import PoolName
 from .platform import DeploymentMode

@@ -10,8 +10,8 @@ stack-file commands) never meet a kind they cannot handle.
 
 An LLM endpoint is a model (``uri`` and the name it is served under), the pool it runs on and how
 many GPUs/Neuron devices each pod holds, which follows from its parallelism. Node selectors,
-tolerations and accelerator resource names come from the pool (:mod:`components.placement`).
-The rendering is :mod:`components.llm_inference_service`.
+tolerations and accelerator resource names come from the pool (:mod:`components.core.placement`).
+The rendering is :mod:`components.render.llm_inference_service`.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ LLM_SPELLINGS: dict[str, str] = {
 def llm_problems(endpoints: dict[str, LlmEndpointConfig], placements: dict[str, Any] | None) -> list[Finding]:
     """Cross-section checks: the pool exists, has accelerators, and each pod's devices fit one node.
     ``placements`` maps pool names to objects with ``kind``, ``has_accelerator``,
-    ``accelerators_per_node`` (a :class:`~components.placement.PoolPlacement`); None skips them
+    ``accelerators_per_node`` (a :class:`~components.core.placement.PoolPlacement`); None skips them
     (a referenced cluster's pools are checked when the endpoint is placed)."""
     found: list[Finding] = []
     if placements is None:

@@ -18,8 +18,8 @@ from typing import Annotated, Literal
 import botocore.loaders
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .. import catalog
-from ..images import ImagePin, image_pin
+from ..core import catalog
+from ..core.images import ImagePin, image_pin
 from .base import ConfigModel, Finding
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .. import versions
+from ..core import versions
 from .base import MISSING, ConfigModel, Finding
 
 DeploymentMode = Literal["Knative", "Standard"]
@@ -30,7 +30,7 @@ RESERVED_NAMESPACES = frozenset({
 
 
 class KServeConfig(ConfigModel):
-    """Standalone KServe (the charts of the version pinned in ``components.versions``)."""
+    """Standalone KServe (the charts of the version pinned in ``components.core.versions``)."""
 
     enabled: bool | None = None
     """Install KServe from its Helm charts. Default: on, unless Kubeflow is enabled (Kubeflow
@@ -52,7 +52,7 @@ class KnativeConfig(ConfigModel):
 
 
 class KubeflowConfig(ConfigModel):
-    """Kubeflow from its kustomize manifests at the release pinned in ``components.versions``."""
+    """Kubeflow from its kustomize manifests at the release pinned in ``components.core.versions``."""
 
     enabled: bool = False
     """Install Kubeflow. It brings its own KServe (Knative mode), Knative, Istio and Dex, so the

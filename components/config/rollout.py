@@ -1,7 +1,7 @@
 """``servestack:endpoints.<name>.rollout``: a candidate model taking traffic in stages.
 
 What ``servestack rollout`` edits. The stages and their moves are the pure state machine of
-:mod:`components.rollout`; which stages a deployment mode's KServe honours is checked with the
+:mod:`components.core.rollout`; which stages a deployment mode's KServe honours is checked with the
 endpoint's mode in :mod:`.endpoint_fit`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ..rollout import Stages
+from ..core.rollout import Stages
 from .base import ConfigModel, Finding
 from .values import LABEL_VALUE, checked_image, checked_storage_uri
 

@@ -5,7 +5,7 @@ every endpoint namespace may use it): a pinned image, the model formats it serve
 ``autoSelect`` and ``priority``), the protocols it speaks and its container's resources. Endpoints
 use one by name (``model.runtime``) or, for a format it declares with ``autoSelect: true``, by
 KServe's own selection, which servestack resolves the same way over the built-in runtimes and these
-(:mod:`components.kserve_runtimes`).
+(:mod:`components.core.kserve_runtimes`).
 
 Only ClusterServingRuntimes: KServe also reads namespaced ``ServingRuntime`` objects (and considers
 them before the cluster-scoped ones), which servestack does not create.
@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from ..kserve_runtimes import PROTOCOL_ORDER, Runtime, SupportedFormat
+from ..core.kserve_runtimes import PROTOCOL_ORDER, Runtime, SupportedFormat
 from .base import ConfigModel, Finding
 from .containers import ContainerConfig, ResourcesConfig
 from .endpoints import FORMAT_NAME_PATTERN, ProtocolVersion
@@ -109,7 +109,7 @@ class ServingRuntimeConfig(ConfigModel):
         return found
 
     def runtime(self, name: str, kserve_version: str) -> Runtime:
-        """This runtime as KServe's selection sees it (:mod:`components.kserve_runtimes`)."""
+        """This runtime as KServe's selection sees it (:mod:`components.core.kserve_runtimes`)."""
         return Runtime(
             name=name,
             kind="ClusterServingRuntime",

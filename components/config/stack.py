@@ -20,9 +20,9 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import TypeAdapter, ValidationError
 
-from .. import catalog, versions
-from ..placement import placement_for
-from ..catalog import AcceleratorKind
+from ..core import catalog, versions
+from ..core.placement import placement_for
+from ..core.catalog import AcceleratorKind
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
 from .endpoint_fit import builtin_runtime_names, endpoint_problems, model_runtime

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ..images import ImagePin, image_pin
+from ..core.images import ImagePin, image_pin
 
 STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://", "https://")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from components import catalog
+from components.core import catalog
 from plandoc.document import Resource
 from plandoc.karpenter import karpenter_pools, node_classes, pool_of_node_class
 from plandoc.pools import configured_pools

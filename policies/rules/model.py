@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from components.placement import EKS_TAINT_EFFECTS
+from components.core.placement import EKS_TAINT_EFFECTS
 from plandoc.document import Resource
 from plandoc.values import name_of
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from components.inference_service import LABEL_MODEL_VERSION
-from components.pod_security import ALLOWED_ADDED_CAPABILITIES, CONFINING_SECCOMP
+from components.render.inference_service import LABEL_MODEL_VERSION
+from components.core.pod_security import ALLOWED_ADDED_CAPABILITIES, CONFINING_SECCOMP
 from plandoc.document import Resource
 from plandoc.endpoints import Endpoint, default_mode, endpoint_of
 from plandoc.tokens import DAEMON_SET, INFERENCE_SERVICE

@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.cidrs import open_to_internet
-from components.images import ImagePin, image_pin
+from components.core.cidrs import open_to_internet
+from components.core.images import ImagePin, image_pin
 from plandoc.document import Resource
 from plandoc.endpoints import endpoints
 from plandoc.tokens import (CLUSTER, HELM_CHART, HELM_RELEASE, INFERENCE_SERVICE, LAUNCH_TEMPLATE, LLM_INFERENCE_SERVICE, NODE_GROUP, ROLE, ROLE_POLICY,

@@ -3,7 +3,7 @@
 Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with the round-trip editor of
 :mod:`servestack.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
 and refuses an illegal move with exit code 2 without touching the file. The legality of a move is
-decided by the pure state machine in :mod:`components.rollout`; the edited config is validated
+decided by the pure state machine in :mod:`components.core.rollout`; the edited config is validated
 like ``pulumi up`` would before it is written.
 """
 
@@ -56,7 +56,7 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
     the endpoint's deployment mode.
     """
     from components.config import ConfigError
-    from components.rollout import RolloutRefused, Stages, stages_problem
+    from components.core.rollout import RolloutRefused, Stages, stages_problem
 
     path = f"stacks/Pulumi.{stack}.yaml"
     try:
@@ -138,7 +138,7 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
 
 def _traffic(mode: str, rollout) -> str:
     """The split the platform really routes for ``rollout`` in ``mode``."""
-    from components.rollout import TrafficSplit, routed_percent
+    from components.core.rollout import TrafficSplit, routed_percent
 
     return str(TrafficSplit.to_candidate(routed_percent(mode, rollout.traffic.candidate)))
 
@@ -195,7 +195,7 @@ def status_command(stack: str | None, project_dir: Path) -> None:
     from rich.table import Table
 
     from components.config import ConfigError
-    from components.inference_service import endpoint_rollout_record
+    from components.render.inference_service import endpoint_rollout_record
 
     from ..plan import ProjectError, load_project
 

@@ -1,7 +1,7 @@
 """EC2 vCPU quotas per instance class (on-demand, or spot) against the pools at max size.
 
 EC2 limits running on-demand instances, and open spot requests, per class in vCPUs; each
-accelerator kind of the catalog (:mod:`components.catalog`) lists the quota classes of its
+accelerator kind of the catalog (:mod:`components.core.catalog`) lists the quota classes of its
 instance families, with the codes of Service Quotas (service code ``ec2``). A pool needs ``maxSize`` x the vCPUs of
 its largest instance type (the worst case: every node on the largest type); pools of one class
 and market add up. Instances the account already runs count against the same quota, so a pass
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from components import catalog
-from components.catalog import Quota, QuotaClass
+from components.core import catalog
+from components.core.catalog import Quota, QuotaClass
 from plandoc.placement import PoolPlacement
 
 from .aws import AwsClients, CannotTell, call

@@ -10,7 +10,7 @@ Rollout states are produced by ``servestack rollout``'s own moves (``apply_move`
 and each state becomes an endpoint of its own (``<base>-0-steady``, ``<base>-1-start``...), so one
 plan holds the whole sequence; :func:`rollout_sequences` says which endpoints form a sequence.
 The states are those each deployment mode allows (:data:`ROLLOUT_STATES`): traffic stages in
-Knative mode, a blue/green candidate at 0% in Standard mode (components.rollout.stages_problem).
+Knative mode, a blue/green candidate at 0% in Standard mode (components.core.rollout.stages_problem).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ GPU_FORMATS = frozenset({"triton", "tensorrt", "huggingface", "vLLM"})
 
 def builtin_formats(kserve_version: str) -> tuple[str, ...]:
     """Every model format a built-in runtime of that KServe declares (from the vendored runtimes)."""
-    from components.kserve_runtimes import builtin_runtimes
+    from components.core.kserve_runtimes import builtin_runtimes
 
     return tuple(sorted({f.name for r in builtin_runtimes(kserve_version) for f in r.supported_model_formats}))
 
@@ -180,7 +180,7 @@ def custom_runtime_endpoints() -> dict[str, dict[str, Any]]:
 # --- rollout sequences ---------------------------------------------------------------------------
 
 #: ``--stages`` of the rollouts per deployment mode: traffic stages in Knative mode, the blue/green
-#: candidate at 0% in Standard mode (the only stage KServe v0.20.0 routes there; components.rollout).
+#: candidate at 0% in Standard mode (the only stage KServe v0.20.0 routes there; components.core.rollout).
 ROLLOUT_STAGES = {"Knative": "10,50,100", "Standard": "0"}
 #: Every state a rollout can be in, per deployment mode: (suffix, moves from the steady state).
 #: Each suffix is one endpoint of the generated stack.
@@ -281,7 +281,7 @@ def generated_configs() -> dict[str, dict[str, Any]]:
 
 @cache
 def _generated_configs() -> dict[str, dict[str, Any]]:
-    from components import versions
+    from components.core import versions
 
     knative = base_config({"kserve": {"deploymentMode": "Knative"}, "knative": {"networking": "kourier"}}, POOLS_ALL_KINDS)
     standard = base_config({"kserve": {"deploymentMode": "Standard"}}, POOLS_ALL_KINDS)

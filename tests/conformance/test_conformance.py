@@ -17,9 +17,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from components import versions
-from components.kserve_runtimes import builtin_runtimes, resolve_runtime
-from components.serving_runtimes import runtimes_from_output
+from components.core import versions
+from components.core.kserve_runtimes import builtin_runtimes, resolve_runtime
+from components.render.serving_runtimes import runtimes_from_output
 
 from . import upstream
 from .propagation import deployment_name, disallow_lists, pod_templates, renamed, template_difference, _merge
@@ -524,7 +524,7 @@ def test_the_generated_stacks_use_every_setting_the_readme_names():
 # --- the data itself ---------------------------------------------------------------------------------
 
 def test_every_pinned_version_has_conformance_data(conformance_line):
-    """When a pin in components/versions.py moves, tools/vendor_upstream.py must derive its data."""
+    """When a pin in components/core/versions.py moves, tools/vendor_upstream.py must derive its data."""
     wanted = {
         f"KServe {versions.KSERVE_CRD.version} CRDs": lambda: upstream.crd(upstream.kserve_crds(versions.KSERVE_CRD.version), "InferenceService"),
         f"KServe {versions.KSERVE_RESOURCES.version} inferenceservice-config": lambda: upstream.kserve_isvc_config(versions.KSERVE_RESOURCES.version),

@@ -4,7 +4,7 @@ LLMInferenceServiceConfig presets (the ones the kserve-runtime-configs chart ins
 
 from __future__ import annotations
 
-from components import versions
+from components.core import versions
 
 from . import upstream
 from .schema import validate

@@ -3,7 +3,7 @@ of its rollout. Pure Python.
 
 Everything placement-related comes from the pool's :class:`PoolPlacement` (node selector,
 tolerations, the accelerator's extended resource), never from the endpoint's config; the
-rollout part is compiled from the pure state machine of :mod:`components.rollout` by
+rollout part is compiled from the pure state machine of :mod:`components.core.rollout` by
 :func:`compile_predictor`, so each deployment mode gets only the fields it honours.
 
 KServe copies an InferenceService's labels and annotations into its pods' templates (in
@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import versions
-from .config.endpoint_fit import ModelRuntime, rendered_model_runtime
-from .config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
-from .kserve_runtimes import Runtime
-from .placement import PoolPlacement
-from .pod_security import container_security_context
-from .rollout import (
+from ..core import versions
+from ..config.endpoint_fit import ModelRuntime, rendered_model_runtime
+from ..config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from ..core.kserve_runtimes import Runtime
+from ..core.placement import PoolPlacement
+from ..core.pod_security import container_security_context
+from ..core.rollout import (
     DEFAULT_CANDIDATE_REPLICAS,
     RECORD_COMPONENT,
     Mode,

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from components import versions
+from . import versions
 
 #: Format names the webhook defaults to protocol v2, per KServe version (exact spelling; Go ==).
 #: Source: setPredictorModelDefaults in pkg/apis/serving/v1beta1/inference_service_defaults.go.

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config.runtimes import RUNTIME_CONTAINER, RUNTIME_SECURITY_CONTEXT, ServingRuntimeConfig
-from .kserve_runtimes import Runtime, SupportedFormat
+from ..config.runtimes import RUNTIME_CONTAINER, RUNTIME_SECURITY_CONTEXT, ServingRuntimeConfig
+from ..core.kserve_runtimes import Runtime, SupportedFormat
 
 API_VERSION = "serving.kserve.io/v1alpha1"
 KIND = "ClusterServingRuntime"

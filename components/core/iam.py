@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config.values import KMS_KEY_ARN
+from ..config.values import KMS_KEY_ARN
 
 #: The audience IRSA tokens are issued for.
 STS_AUDIENCE = "sts.amazonaws.com"

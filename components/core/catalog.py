@@ -21,7 +21,7 @@ Adding an accelerator kind touches about three files:
 
 1. this file: the :class:`AcceleratorKind` member, its :class:`Accelerator` entry (resource
    names, plugin, count field, quota classes, AMI types) and its families in :data:`FAMILIES`;
-2. ``components/versions.py``: the pin of its device plugin chart;
+2. ``components/core/versions.py``: the pin of its device plugin chart;
 3. ``components/device_plugins.py``: the Helm values of that chart (one entry of ``CHART_VALUES``).
 
 Then regenerate ``data/instance_types.json`` (``tools/gen_instance_types.py``, which needs a line

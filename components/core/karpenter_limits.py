@@ -2,7 +2,7 @@
 
 ``maxSize`` nodes of the largest instance type of the pool (per dimension: vCPUs, memory, devices),
 so spend is bounded and ``maxSize`` nodes of any of its types fit. Shared by the NodePool rendering
-(:mod:`components.karpenter_objects`) and the config checks of endpoints on Karpenter pools.
+(:mod:`components.render.karpenter_objects`) and the config checks of endpoints on Karpenter pools.
 """
 
 from __future__ import annotations

@@ -24,10 +24,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .config.llm_endpoints import LlmEndpointConfig, ParallelismConfig
-from .config.values import LABEL_VALUE
+from ..config.llm_endpoints import LlmEndpointConfig, ParallelismConfig
+from ..config.values import LABEL_VALUE
 from .inference_service import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_MODEL_VERSION, resource_requirements, service_account_name
-from .placement import PoolPlacement
+from ..core.placement import PoolPlacement
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"

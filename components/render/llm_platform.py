@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import versions
+from ..core import versions
 from .llm_inference_service import LLM_GATEWAY_NAME, LLM_GATEWAY_NAMESPACE
 
 LWS_NAMESPACE = "lws-system"

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog, karpenter_limits, versions
-from .config.node_pools import NodePoolConfig
-from .node_pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE
-from .placement import PoolPlacement
+from ..core import catalog, karpenter_limits, versions
+from ..config.node_pools import NodePoolConfig
+from ..node_pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE
+from ..core.placement import PoolPlacement
 
 NODEPOOL_API = "karpenter.sh/v1"
 NODECLASS_API = "karpenter.k8s.aws/v1"
