@@ -16,7 +16,9 @@ from typing import Any
 
 from components.core import catalog
 from components.core.catalog import AcceleratorKind
-from components.config.node_pools import CAPACITY_TYPES, PROVISIONERS, NodePoolConfig, default_provisioner
+from components.core.pools import (
+    CAPACITY_TYPES, DEFAULT_CAPACITY_TYPE, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, PROVISIONERS, default_provisioner,
+)
 
 from .accelerators import CATALOG_RESOURCES, declared_resource
 from .document import Resource, of_type
@@ -24,10 +26,6 @@ from .karpenter import KarpenterPool, accelerator_ceiling, karpenter_pools
 from .tokens import NODE_GROUP, STACK
 from .values import decode_json, items, mapping, name_of, whole_number
 
-#: What ``NodePoolConfig`` makes of a pool that leaves these out (its own defaults, not copies).
-DEFAULT_MIN_SIZE: int = NodePoolConfig.model_fields["min_size"].default
-DEFAULT_MAX_SIZE: int = NodePoolConfig.model_fields["max_size"].default
-DEFAULT_CAPACITY_TYPE: str = NodePoolConfig.model_fields["capacity_type"].default
 
 
 @dataclass(frozen=True)

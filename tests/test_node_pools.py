@@ -41,7 +41,7 @@ def plan():
         cluster = Cluster("c", ClusterArgs(config=ClusterConfig.model_validate({"adminRoleArns": ["arn:aws:iam::123456789012:role/a"]}),
                                            cluster_name="servestack-test", subnet_ids=["subnet-a", "subnet-b"], region="us-east-1",
                                            is_production=False, tags=TAGS))
-        NodePools("pools", NodePoolsArgs(pools=parsed(), cluster=cluster, subnet_ids=["subnet-a", "subnet-b"], tags=TAGS,
+        NodePools("pools", NodePoolsArgs(pools=parsed(), control_plane=cluster.handle, subnet_ids=["subnet-a", "subnet-b"], tags=TAGS,
                                          cluster_name="servestack-test"))
     return plan_program(program)
 

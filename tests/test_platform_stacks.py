@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.config import ConfigError, parse_stack_config
-from components.environment import ServingEnvironment
+from components.environment import ServingEnvironment, ServingEnvironmentArgs
 from harness import plan_program, repository_plan, resource, resources
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -107,7 +107,7 @@ def test_a_stack_on_a_referenced_cluster_installs_no_platform_and_takes_the_plat
 
     def program():
         config = parse_stack_config("serving", {"aws:region": "us-east-1", "servestack:cluster": {"existing": "prod"}})
-        platforms.append(ServingEnvironment("servestack", config).platform)
+        platforms.append(ServingEnvironment("servestack", ServingEnvironmentArgs(config=config)).platform)
 
     plan = plan_program(program, stack="serving")
     assert resources(plan, RELEASE) == {}

@@ -20,6 +20,11 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..core import catalog
 from ..core.images import ImagePin, image_pin
+from ..core.labels import RESERVED_LABEL_PREFIX
+from ..core.pools import (  # noqa: F401  (the vocabulary, re-exported for the config's readers)
+    CAPACITY_TYPES, DEFAULT_CAPACITY_TYPE, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, KARPENTER_LABEL_DOMAINS, PROVISIONERS,
+    default_provisioner,
+)
 from .base import ConfigModel, Finding
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -33,24 +38,6 @@ def _pool_name(name: str) -> str:
 
 PoolName = Annotated[str, AfterValidator(_pool_name)]
 
-#: Config spelling of a capacity type -> the EKS API's.
-CAPACITY_TYPES = {"onDemand": "ON_DEMAND", "spot": "SPOT", "capacityBlock": "CAPACITY_BLOCK"}
-#: Label domains a Karpenter NodePool refuses in its template (karpenter.sh/v1 CRD validations).
-KARPENTER_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws")
-#: Who provisions a pool's nodes.
-PROVISIONERS = ("karpenter", "managed")
-
-
-def default_provisioner(instance_types: object) -> str | None:
-    """``karpenter`` for accelerator pools, ``managed`` for CPU pools; None when the instance types
-    are not (yet) known to the catalog (the pool's problems then say why)."""
-    try:
-        kinds = {catalog.lookup(t).kind for t in instance_types}  # type: ignore[union-attr]
-    except (catalog.CatalogError, TypeError, AttributeError):
-        return None
-    if not kinds:
-        return None
-    return "managed" if kinds == {catalog.AcceleratorKind.NONE} else "karpenter"
 
 
 def _given(data: dict, name: str, alias: str) -> bool:
@@ -62,7 +49,6 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+/[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 #: The shape of an image reference: ``registry/repo:tag`` or ``registry/repo@sha256:...``.
 _IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
-RESERVED_LABEL_PREFIX = "servestack.io/"
 
 
 @cache
@@ -111,10 +97,10 @@ class NodePoolConfig(ConfigModel):
     and a NodePool whose limits are ``maxSize`` times the largest type). The stack needs one
     managed CPU pool with ``minSize`` >= 1 for cluster add-ons and the Karpenter controller.
     Default: ``karpenter`` for accelerator pools, ``managed`` for CPU pools."""
-    min_size: int = Field(default=1, ge=0, le=1000)
+    min_size: int = Field(default=DEFAULT_MIN_SIZE, ge=0, le=1000)
     """Managed pools: the fixed number of nodes. Karpenter pools: must be 0 (Karpenter keeps no
     minimum; nodes exist while pods need them). Default 1 (managed), 0 (karpenter)."""
-    max_size: int = Field(default=3, ge=1, le=1000)
+    max_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1, le=1000)
     """Karpenter pools: most nodes (of the largest instance type; the NodePool's limits).
     Managed pools: must equal ``minSize`` (a managed node group here never scales).
     Default 3 (karpenter), ``minSize`` (managed)."""

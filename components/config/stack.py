@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..core import catalog, versions
 from ..core.placement import placement_for
 from ..core.catalog import AcceleratorKind
+from ..core.stack_keys import REGION_KEY, SECRET_MASK, decode_value  # noqa: F401  (re-exported)
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
 from .endpoint_fit import builtin_runtime_names, endpoint_problems, model_runtime
@@ -34,10 +35,8 @@ from .platform import PlatformConfig, platform_kserve_version
 from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
 
 Tier = Literal["dev", "staging", "prod"]
-REGION_KEY = "aws:region"
 #: Config keys that may hold ``secure:`` values: the program passes them on only as secret outputs.
 SECRET_CAPABLE: frozenset[str] = frozenset()
-SECRET_MASK = "[secret]"
 
 
 class StackConfig(ConfigModel):
@@ -340,15 +339,6 @@ def _texts(value: Any) -> list[str]:
         return [value] if isinstance(decoded, str) else [value, *_texts(decoded)]
     return []  # numbers and booleans: too short to find in a message without masking unrelated text
 
-
-def decode_value(value: Any) -> Any:
-    """Pulumi hands structured config to programs as JSON text; scalars stay strings."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):  # not JSON, an integer of over 4300 digits, too deep
-            return value
-    return value
 
 
 def load_stack_config() -> StackConfig:
