@@ -39,9 +39,8 @@ def declared_plugins(config: StackConfig) -> dict[AcceleratorKind, DeclaredPlugi
     pools of one kind share one (the config checks it), so the first pool's is the kind's."""
     declared: dict[AcceleratorKind, DeclaredPlugin] = {}
     for _, pool in sorted(config.node_pools.items()):
-        if pool.fpga_device_plugin is not None:
-            declared.setdefault(pool.kind, DeclaredPlugin(image=pool.fpga_device_plugin.image,
-                                                          resource_name=pool.fpga_device_plugin.resource_name))
+        if pool.device_plugin is not None:
+            declared.setdefault(pool.kind, DeclaredPlugin(image=pool.device_plugin.image, resource_name=pool.resource_name))
     return declared
 
 

@@ -24,7 +24,7 @@ POOLS = {
             "labels": {"team": "vision"}},
     "neuron": {"provisioner": "managed", "instanceTypes": ["inf2.xlarge"], "minSize": 1, "maxSize": 1, "desiredSize": 1, "maxUnavailable": 2},
     "fpga": {"provisioner": "managed", "instanceTypes": ["f2.6xlarge"], "minSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
-             "fpgaDevicePlugin": {"image": FPGA_IMAGE, "resourceName": "example.com/fpga"}},
+             "devicePlugin": {"image": FPGA_IMAGE, "resourceName": "example.com/fpga"}},
     "block": {"provisioner": "managed", "instanceTypes": ["p5.48xlarge"], "minSize": 1, "capacityType": "capacityBlock",
               "capacityReservationId": "cr-0123456789abcdef0", "podMetadataAccess": True},
 }

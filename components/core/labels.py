@@ -10,6 +10,10 @@ from __future__ import annotations
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 #: Node labels under this prefix come from the accelerator catalog.
 RESERVED_LABEL_PREFIX = "servestack.io/"
+#: Label every servestack node carries with its accelerator kind; device plugins select on it.
+ACCELERATOR_LABEL = "servestack.io/accelerator"
+#: Label every servestack node carries with its pool name; endpoints select on it.
+POOL_LABEL = "servestack.io/pool"
 
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 #: Knative's per-revision start-up deadline (how long a new replica may take to become ready):

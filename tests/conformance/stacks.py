@@ -36,7 +36,7 @@ POOLS_ALL_KINDS = {
     "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "maxSize": 12},
     "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 6},
     "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 3, "amiId": "ami-0a1b2c3d4e5f60718",
-             "fpgaDevicePlugin": {"image": f"{ECR}/fpga-device-plugin:1.0.0", "resourceName": "servestack.io/fpga"}},
+             "devicePlugin": {"image": f"{ECR}/fpga-device-plugin:1.0.0", "resourceName": "servestack.io/fpga"}},
 }
 POOLS_CPU_ONLY = {"system": POOLS_ALL_KINDS["system"]}
 
