@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from harness import PROJECT, REPO, stack_config
+from harness import PROJECT, REPO, REPOSITORY_STACKS, stack_config
 from servestack.plan import Plan, build_plan, load_project
 
 ACCOUNT = "123456789012"
@@ -309,7 +309,7 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
 
 # --- planning ----------------------------------------------------------------------------------------
 
-REPOSITORY_STACKS = ("dev", "staging", "prod")
+
 GENERATED_STACKS = ("conformance-knative-kourier", "conformance-standard-envoy", "conformance-knative-istio-cpu",
                     "conformance-kubeflow")
 ALL_STACKS = REPOSITORY_STACKS + GENERATED_STACKS
