@@ -7,19 +7,17 @@ fails: the API server would accept the object and nothing would act on it."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
 from components.core.controllers import KIND_CONTROLLERS, Controller, controllers_for
 from components.core.versions import Pinned
+from plandoc.controllers import choose
+from plandoc.controllers import controller_problem as plan_controller_problem
 
 from . import upstream
 from .stacks import ALL_STACKS, planned
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
-URL_INSTALLS = ("kubernetes:yaml/v2:ConfigFile", "kubernetes:kustomize/v2:Directory")
-ADDON = "aws:eks/addon:Addon"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 
 
@@ -52,51 +50,12 @@ def created_kinds(stack, obj: dict[str, Any]) -> list[tuple[str, str, str]]:
     return made
 
 
-def _installed(stack, pinned: Pinned) -> bool:
-    for _, state in stack.steps_of(RELEASE):
-        inputs = state["inputs"]
-        chart = inputs["chart"].rstrip("/").rsplit("/", 1)[-1]
-        repository = (inputs.get("repositoryOpts") or {}).get("repo")
-        # One pin may cover several charts of one repository (Istio: base, cni, istiod, gateway).
-        if inputs["version"] == pinned.version and pinned.name == chart:
-            return True
-        if inputs["version"] == pinned.version and repository == pinned.source:
-            return True
-    for type_ in URL_INSTALLS:
-        for _, state in stack.steps_of(type_):
-            target = state["inputs"].get("file") or state["inputs"].get("directory") or ""
-            if target.startswith(pinned.source) and pinned.version in target:
-                return True
-    return False
-
-
-def _setting_values(stack, install: str) -> list[Any]:
-    """The Helm values of the releases of chart ``install``, or the configuration of EKS add-on ``install``."""
-    found = [state["inputs"].get("values") or {} for _, state in stack.steps_of(RELEASE)
-             if state["inputs"]["chart"].rstrip("/").rsplit("/", 1)[-1] == install]
-    found += [json.loads(state["inputs"].get("configurationValues") or "{}") for _, state in stack.steps_of(ADDON)
-              if state["inputs"]["addonName"] == install]
-    return found
-
-
-def _has_setting(values: Any, path: tuple[str, ...], wanted: Any) -> bool:
-    for key in path:
-        if not isinstance(values, dict) or key not in values:
-            return False
-        values = values[key]
-    if isinstance(values, list) and isinstance(wanted, dict):
-        return any(isinstance(v, dict) and all(v.get(k) == w for k, w in wanted.items()) for v in values)
-    return values == wanted
+def _resources(stack) -> list[dict[str, Any]]:
+    return [step["newState"] for step in stack.plan.steps]
 
 
 def controller_problem(stack, controller: Controller) -> str | None:
-    missing = [f"{p.name} {p.version}" for p in controller.installs if not _installed(stack, p)]
-    unset = [f"{install} {'.'.join(path)}={wanted}" for install, path, wanted in controller.settings
-             if not any(_has_setting(v, path, wanted) for v in _setting_values(stack, install))]
-    if missing or unset:
-        return "; ".join(filter(None, [missing and f"not installed: {', '.join(missing)}",
-                                       unset and f"not set: {', '.join(unset)}"]))
-    return None
+    return plan_controller_problem(_resources(stack), controller)
 
 
 def kinds_of(stack) -> dict[tuple[str, str], list[str]]:
@@ -117,15 +76,9 @@ def test_every_rendered_kind_has_its_controller_installed(conformance_line):
         stack = planned(name)
         for (api_version, kind), sources in sorted(kinds_of(stack).items()):
             checked += 1
-            candidates = controllers_for(api_version, kind)
-            if not candidates:
-                failures.append(f"{name}: {api_version} {kind} ({sources[0]}) has no controller in "
-                                "components.core.controllers.KIND_CONTROLLERS")
-                continue
-            problems = [(c, controller_problem(stack, c)) for c in candidates]
-            chosen = next((c for c, problem in problems if problem is None), None)
+            chosen, why = choose(_resources(stack), api_version, kind)
             if chosen is None:
-                failures.append(f"{name}: {kind} ({sources[0]}): " + " | ".join(f"{c.name}: {p}" for c, p in problems))
+                failures.append(f"{name}: {kind} ({sources[0]}): {why}")
                 continue
             pins = ", ".join(f"{p.name} {p.version}" for p in chosen.installs) or "built in"
             group = api_version.rpartition("/")[0]
