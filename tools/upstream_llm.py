@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from upstream_common import KSERVE_REPO, TEST_DATA, Source, load_yaml_documents, provenance, value_inventory
+from upstream_common import KSERVE_REPO, RUNTIME_DATA, TEST_DATA, Source, load_yaml_documents, provenance, value_inventory
 
 KSERVE = Source(KSERVE_REPO, "v0.20.0", "kserve/v0.20.0")
 LWS = Source("https://github.com/kubernetes-sigs/lws", "v0.8.0", "lws/v0.8.0")
@@ -46,8 +46,16 @@ def derive_presets(upstream: Path) -> tuple[Path, dict[str, Any]]:
     }
 
 
+def derive_preset_names(upstream: Path) -> tuple[Path, dict[str, Any]]:
+    """The preset names for the program (components.core.llm_units.kserve_presets): an endpoint's
+    ``presets`` may name them, and no preset of the stack's may take one."""
+    _, derived = derive_presets(upstream)
+    return RUNTIME_DATA / "kserve-llmisvc-presets-v0.20.0.json", {
+        "provenance": derived["provenance"], "presets": sorted(derived["presets"])}
+
+
 def llm_derivations() -> list[Callable[[Path], tuple[Path, dict[str, Any]]]]:
-    found: list[Callable[[Path], tuple[Path, dict[str, Any]]]] = [derive_presets]
+    found: list[Callable[[Path], tuple[Path, dict[str, Any]]]] = [derive_presets, derive_preset_names]
     for entry in LLM_CHARTS:
         found.append(lambda upstream, e=entry: derive_chart(upstream, *e))
     return found

@@ -27,6 +27,9 @@ import yaml
 from harness import PROJECT, REPO, stack_config
 from servestack.plan import Plan, build_plan, load_project
 
+from .llm_stacks import STACK as STACK_LLM
+from .llm_stacks import llm_surface_config
+
 ACCOUNT = "123456789012"
 ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 BUCKET = "s3://acme-conformance-models/models"
@@ -270,7 +273,7 @@ def llm_endpoints() -> dict[str, Any]:
                    "parallelism": {"data": 8, "dataLocal": 4}},
         "llm-pd-dp": {"pool": "llm", "model": {"uri": f"{BUCKET}/llm-pd-dp/1.0.0", "version": "1.0.0"},
                       "parallelism": {"data": 4, "dataLocal": 2, "tensor": 2},
-                      "prefill": {"parallelism": {"data": 4, "dataLocal": 4}}},
+                      "prefill": {"parallelism": {"data": 4, "dataLocal": 2}}},
     }
 
 
@@ -297,6 +300,7 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
             {**standard, "servestack:nodePools": {**standard["servestack:nodePools"], "llm": LLM_POOL}},
             {**standalone_formats, **feature_endpoints(standard=True), **custom_runtime_endpoints()}, mode="Standard"),
             "servestack:llmEndpoints": llm_endpoints()},
+        STACK_LLM: llm_surface_config({**standard, "servestack:endpoints": {}}),
         "conformance-knative-istio-cpu": _with_rollouts(
             istio, {"fmt-sklearn": standalone_formats["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},
             mode="Knative"),
@@ -311,7 +315,7 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
 
 REPOSITORY_STACKS = ("dev", "staging", "prod")
 GENERATED_STACKS = ("conformance-knative-kourier", "conformance-standard-envoy", "conformance-knative-istio-cpu",
-                    "conformance-kubeflow")
+                    "conformance-kubeflow", STACK_LLM)
 ALL_STACKS = REPOSITORY_STACKS + GENERATED_STACKS
 
 
