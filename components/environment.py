@@ -23,6 +23,7 @@ from .core.catalog import AcceleratorKind
 from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs
 from .config import StackConfig
 from .device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
+from .efa import Efa, EfaArgs
 from .endpoint import ModelEndpoint, ModelEndpointArgs
 from .llm_endpoint import LlmEndpoint, LlmEndpointArgs
 from .render.llm_inference_service import needs_leader_worker_set
@@ -96,9 +97,13 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
                           declared=declared_plugins(config)),
         opts,
     )
+    efa_pools = sorted({e.pool for e in config.llm_endpoints.values() if e.efa})
+    efa = [Efa(f"{name}-efa", EfaArgs(pools=[pools.placements[p] for p in efa_pools],
+                                      cluster_security_group_id=cluster.handle.cluster_security_group_id,
+                                      provider=cluster.handle.kubernetes_provider, tags=tags), opts)] if efa_pools else []
     handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
         *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *karpenter_ready,
-        *(plugins.plugins[k] for k in sorted(plugins.plugins))])
+        *(plugins.plugins[k] for k in sorted(plugins.plugins)), *(e.plugin for e in efa)])
     llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
     serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm,
                                                                      runtimes=config.serving_runtimes), opts)

@@ -11,6 +11,7 @@ from upstream_common import KSERVE_REPO, RUNTIME_DATA, TEST_DATA, Source, load_y
 
 KSERVE = Source(KSERVE_REPO, "v0.20.0", "kserve/v0.20.0")
 LWS = Source("https://github.com/kubernetes-sigs/lws", "v0.8.0", "lws/v0.8.0")
+EKS_CHARTS = Source("https://github.com/aws/eks-charts", "bfe91c4b9257c80f754ad4b3d6a9a3c239b2b8ec", "eks-charts/bfe91c4")
 
 #: (chart, version servestack pins, source, file under the source folder, path in the repository, note)
 LLM_CHARTS = (
@@ -18,6 +19,8 @@ LLM_CHARTS = (
      "charts/kserve-llmisvc-resources/values.yaml", None),
     ("lws", "0.8.0", LWS, "values.yaml", "charts/lws/values.yaml",
      "Chart.yaml at the tag says version 0.1.0 (the release publishes the chart as 0.8.0)"),
+    ("aws-efa-k8s-device-plugin", "v0.5.30", EKS_CHARTS, "aws-efa-k8s-device-plugin-values.yaml",
+     "stable/aws-efa-k8s-device-plugin/values.yaml", "Chart.yaml at the commit: version v0.5.30, appVersion v0.5.20"),
 )
 
 

@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_snake
 
 from ..core import catalog
 from ..core.labels import reserved_keys, reserved_keys_message
-from ..core.llm_units import unit_resource
+from ..core.llm_units import efa_interfaces, unit_resource
 from .base import ConfigModel, Finding
 from .endpoints import EndpointName
 from .llm_container import LlmContainerSettings
@@ -209,6 +209,10 @@ class LlmEndpointConfig(LlmContainerSettings):
     ``servestack:llmPresets`` or KServe v0.20.0's own preset names. Default: none."""
     kv_cache_offloading: KvCacheOffloading | None = None
     """Offload the KV cache to CPU memory (and further tiers) (:mod:`.llm_features`). Default: none."""
+    efa: bool = False
+    """Give every pod the pool's Elastic Fabric Adapter interfaces (``vpc.amazonaws.com/efa``): RDMA between nodes
+    for multi-node and expert-parallel traffic (NCCL, NIXL). The pool's instance types must all have EFA; the
+    platform then installs the EFA device plugin and lets the cluster security group send to itself. Default false."""
     service_account_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
     """An existing service account in the namespace to run the pods as (credentials that are not IAM, such
     as a Hugging Face token Secret attached to it). servestack then creates no service account and no IRSA
@@ -301,6 +305,10 @@ def placement_problems(endpoint: LlmEndpointConfig, placements: dict[str, Any]) 
             settings.append((("prefill", "image"), endpoint.prefill_settings().image))
         found += [Finding(loc, f"is required on pool {endpoint.pool} ({placement.kind.value}): {accelerator.llm_image}")
                   for loc, image in settings if image is None]
+    if endpoint.efa and efa_interfaces(placement) == 0:
+        lacking = [t for t in placement.instance_types if catalog.hardware_count(t, "efaInterfaces") == 0]
+        found.append(Finding(("efa",), f"needs instance types with Elastic Fabric Adapter; pool {endpoint.pool} has "
+                                       f"{', '.join(lacking)} without EFA (EC2 DescribeInstanceTypes: EfaSupported)", True))
     unit, per_node = unit_resource(placement)
     for loc, parallelism in ((("parallelism",), endpoint.parallelism),
                              (("prefill", "parallelism"), endpoint.prefill.parallelism if endpoint.prefill else None)):

@@ -8,7 +8,9 @@ The choices KServe v0.20.0 offers (``api/llm_inference_service_types.go``, ``llm
   latency-predicting), inline or from a ConfigMap;
 - ``route: managed`` with ``scheduler.enabled: false``: the HTTPRoute sends requests to the workload's
   Service, balanced by the gateway, no picker;
-- ``route: none``: no router at all, only the workload and its Service (reach it inside the cluster);
+- ``route: none`` with the scheduler: the InferencePool and its endpoint picker without a route, for a
+  route the team manages itself (an Envoy AI Gateway ``AIGatewayRoute`` naming ``<endpoint>-inference-pool``);
+- ``route: none`` with ``scheduler.enabled: false``: no router at all, only the workload and its Service;
 - ``httpRoutes``: HTTPRoutes the team manages itself (``route.http.refs``); KServe then writes none;
 - ``gateways``: Gateways other than the platform's (``gateway.refs``).
 """
@@ -123,8 +125,8 @@ class LlmRouterConfig(ConfigModel):
     """How requests reach the endpoint (see the module's docstring)."""
 
     route: Literal["managed", "none"] = "managed"
-    """``managed``: KServe's HTTPRoute (or ``httpRoutes``) on a Gateway; ``none``: no router, only the
-    workload's Service. Default ``managed``."""
+    """``managed``: KServe's HTTPRoute (or ``httpRoutes``) on a Gateway; ``none``: no route (with the scheduler:
+    only the InferencePool; without: only the workload's Service). Default ``managed``."""
     http_routes: list[str] = Field(default=[], max_length=16)
     """Names of HTTPRoutes in the endpoint's namespace that the team manages (KServe then writes none).
     Default: none (KServe writes one)."""
@@ -138,12 +140,7 @@ class LlmRouterConfig(ConfigModel):
         bad = [r for r in self.http_routes if not isinstance(r, str) or not re.fullmatch(DNS_SUBDOMAIN, r)]
         if bad:
             found.append(Finding(("httpRoutes",), "must name HTTPRoutes (DNS subdomain names)", bad))
-        if self.route == "none":
-            if self.http_routes or self.gateways:
-                found.append(Finding(("route",), "is none, so httpRoutes and gateways would route nothing; "
-                                     "remove them or use route: managed", self.route))
-            if self.scheduler.enabled:
-                found.append(Finding(("scheduler", "enabled"), "must be false with route: none: the endpoint picker "
-                                     "is reached only through a route (KServe's HTTPRoute names its InferencePool)",
-                                     True))
+        if self.route == "none" and (self.http_routes or self.gateways):
+            found.append(Finding(("route",), "is none, so httpRoutes and gateways would route nothing; "
+                                 "remove them or use route: managed", self.route))
         return found

@@ -28,3 +28,12 @@ def kserve_presets() -> frozenset[str]:
     """The names of KServe v0.20.0's LLMInferenceServiceConfig presets (derived by tools/vendor_upstream.py)."""
     with resources.files("components").joinpath("data/upstream/kserve-llmisvc-presets-v0.20.0.json").open() as f:
         return frozenset(json.load(f)["presets"])
+
+
+#: The extended resource of EFA interfaces (the EFA device plugin's; Karpenter attaches that many interfaces).
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+
+
+def efa_interfaces(placement: PoolPlacement) -> int:
+    """EFA interfaces every node of the pool has (0 when some instance type has none)."""
+    return min(catalog.hardware_count(t, "efaInterfaces") for t in placement.instance_types)

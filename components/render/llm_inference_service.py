@@ -25,7 +25,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..core.labels import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_MODEL_VERSION, LABEL_VALUE
-from ..core.llm_units import unit_resource
+from ..core.llm_units import EFA_RESOURCE, efa_interfaces, unit_resource
 from ..core.placement import PoolPlacement
 from .inference_service import service_account_name
 
@@ -70,13 +70,12 @@ def base_refs(config: LlmEndpointConfig) -> list[str]:
         refs.append(PRESET_DECODE_WORKER_DATA_PARALLEL if config.parallelism.multi_node else PRESET_DECODE_TEMPLATE)
         refs.append(PRESET_PREFILL_WORKER_DATA_PARALLEL if config.prefill.parallelism.multi_node else PRESET_PREFILL_TEMPLATE)
     router = config.router
-    if router.route == "managed":
-        if not router.http_routes:
-            refs.append(PRESET_ROUTER_ROUTE)
-        if router.scheduler.enabled:
-            refs.append(PRESET_SCHEDULER)
-            if router.scheduler.latency_predicting:
-                refs.append(PRESET_SCHEDULER_LATENCY_PREDICTOR)
+    if router.route == "managed" and not router.http_routes:
+        refs.append(PRESET_ROUTER_ROUTE)
+    if router.scheduler.enabled:
+        refs.append(PRESET_SCHEDULER)
+        if router.scheduler.latency_predicting:
+            refs.append(PRESET_SCHEDULER_LATENCY_PREDICTOR)
     return [*refs, *(p for p in config.presets if p not in refs)]
 
 
@@ -100,24 +99,26 @@ def total_devices(config: LlmEndpointConfig) -> int:
 
 
 def _pod(settings: LlmContainerSettings, parallelism: ParallelismConfig, placement: PoolPlacement,
-         service_account: str) -> dict[str, Any]:
+         service_account: str, *, efa: bool = False) -> dict[str, Any]:
     main: dict[str, Any] = settings.render_into({"name": MAIN_CONTAINER})
     requests, limits = settings.resources.requests.as_dict(), settings.resources.limits.as_dict()
     unit, _ = unit_resource(placement)
     if unit is not None:
         # Extended resources cannot be overcommitted: request exactly what the limit says.
         requests[unit] = limits[unit] = str(parallelism.devices_per_pod)
+    if efa:  # every interface of the node: one EFA pod per node (Karpenter attaches them when pods ask)
+        requests[EFA_RESOURCE] = limits[EFA_RESOURCE] = str(efa_interfaces(placement))
     main["resources"] = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
     return {"serviceAccountName": service_account, **placement.pod_spec_fields(), "containers": [main]}
 
 
 def _router(config: LlmEndpointConfig) -> dict[str, Any] | None:
     router = config.router
-    if router.route == "none":
-        return None
-    gateways = [g.render() for g in router.gateways] or [{"name": LLM_GATEWAY_NAME, "namespace": LLM_GATEWAY_NAMESPACE}]
-    body: dict[str, Any] = {"gateway": {"refs": gateways},
-                            "route": {"http": {"refs": [{"name": r} for r in router.http_routes]}} if router.http_routes else {}}
+    body: dict[str, Any] = {}
+    if router.route == "managed":
+        gateways = [g.render() for g in router.gateways] or [{"name": LLM_GATEWAY_NAME, "namespace": LLM_GATEWAY_NAMESPACE}]
+        body["gateway"] = {"refs": gateways}
+        body["route"] = {"http": {"refs": [{"name": r} for r in router.http_routes]}} if router.http_routes else {}
     scheduler = router.scheduler
     if scheduler.enabled:
         picker: dict[str, Any] = {}
@@ -132,7 +133,7 @@ def _router(config: LlmEndpointConfig) -> dict[str, Any] | None:
                 {"name": c, "env": [{"name": k, "value": v} if isinstance(v, str) else {"name": k, "valueFrom": v.render()}
                                     for k, v in sorted(env.items())]} for c, env in sorted(scheduler.env.items())]}
         body["scheduler"] = picker
-    return body
+    return body or None
 
 
 def model_label(name: str, config: LlmEndpointConfig) -> str:
@@ -159,9 +160,9 @@ def render_llm_inference_service(name: str, config: LlmEndpointConfig, placement
     parallelism = config.parallelism.rendered()
     if parallelism:
         spec["parallelism"] = parallelism
-    spec["template"] = _pod(config, config.parallelism, placement, sa)
+    spec["template"] = _pod(config, config.parallelism, placement, sa, efa=config.efa)
     if config.parallelism.multi_node:
-        spec["worker"] = _pod(config, config.parallelism, placement, sa)
+        spec["worker"] = _pod(config, config.parallelism, placement, sa, efa=config.efa)
     if config.kv_cache_offloading is not None:
         spec["kvCacheOffloading"] = config.kv_cache_offloading.render()
     if config.prefill is not None:
@@ -170,9 +171,9 @@ def render_llm_inference_service(name: str, config: LlmEndpointConfig, placement
         prefill_parallelism = config.prefill.parallelism.rendered()
         if prefill_parallelism:
             prefill["parallelism"] = prefill_parallelism
-        prefill["template"] = _pod(settings, config.prefill.parallelism, placement, sa)
+        prefill["template"] = _pod(settings, config.prefill.parallelism, placement, sa, efa=config.efa)
         if config.prefill.parallelism.multi_node:
-            prefill["worker"] = _pod(settings, config.prefill.parallelism, placement, sa)
+            prefill["worker"] = _pod(settings, config.prefill.parallelism, placement, sa, efa=config.efa)
         spec["prefill"] = prefill
     router = _router(config)
     if router is not None:

@@ -94,7 +94,7 @@ def llm_surface_endpoints() -> dict[str, Any]:
                      "args": ["--port", "8000", "--model", "{{ .Spec.Model.Name }}", "--mode", "random"],
                      "resources": {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "1", "memory": "2Gi"}}},
         # Expert parallelism across nodes (data 8 over 2 pods of 4 GPUs), prefill/decode, ephemeral storage.
-        "llms-ep": {"pool": "llm", "model": {"uri": "pvc://models-pvc/deepseek", "name": "deepseek-ai/DeepSeek-V2-Lite",
+        "llms-ep": {"pool": "llm", "efa": True, "model": {"uri": "pvc://models-pvc/deepseek", "name": "deepseek-ai/DeepSeek-V2-Lite",
                                              "version": "v2-lite"},
                     "parallelism": {"data": 8, "dataLocal": 4, "expert": True},
                     "env": {"VLLM_ALL2ALL_BACKEND": "naive", "NCCL_DEBUG": "WARN"},
