@@ -126,7 +126,7 @@ def test_unknown_setting_lists_the_allowed_ones():
     assert line == (f"{P}.iris.replicas: is not a known setting; allowed here: pool, model, namespace, deploymentMode, "
                     "resources, accelerators, autoscaling, startupTimeoutMinutes, containerConcurrency, timeoutSeconds, "
                     "transformer, explainer, logger, batcher, rollout, prometheusScraping, visibility, tagRouting, "
-                    "deploymentStrategy, serviceAccountName (got 2)")
+                    "deploymentStrategy, podLabels, podAnnotations, serviceAccountName (got 2)")
 
 
 def test_endpoint_names_are_dns_labels():

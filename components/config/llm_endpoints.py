@@ -16,14 +16,12 @@ The rendering is :mod:`components.render.llm_inference_service`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_snake
 
 from ..core import catalog
-from ..core.labels import reserved_keys, reserved_keys_message
 from ..core.llm_units import efa_interfaces, unit_resource
 from .base import ConfigModel, Finding
 from .endpoints import EndpointName
@@ -31,6 +29,7 @@ from .llm_container import LlmContainerSettings
 from .llm_features import KvCacheOffloading, LoraConfig
 from .llm_router import LlmRouterConfig
 from .node_pools import PoolName
+from .pod_metadata import metadata_problems
 from .values import LABEL_VALUE, checked_kms_key_arn, checked_storage_uri
 
 #: The storage schemes KServe's storage initializer reads for an LLMInferenceService's ``model.uri``.
@@ -158,28 +157,17 @@ class PrefillConfig(LlmContainerSettings):
     """Prefill's own parallelism. Default: 1 device per pod."""
 
 
-#: A label or annotation key: an optional DNS-subdomain prefix and a name.
-QUALIFIED_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 #: KServe v0.20.0's managed DRA annotations (llmisvc/managed_dra.go).
 DRA_ANNOTATION_PREFIX = "serving.kserve.io/exp-dra-"
 
 
-def metadata_problems(field: str, values: dict[str, str], *, labels: bool) -> list[Finding]:
-    """Keys servestack writes itself (named), keys of bad syntax, label values of bad syntax, KServe's DRA annotations."""
-    found = []
-    reserved = reserved_keys(values)
-    if reserved:
-        found.append(Finding((field,), reserved_keys_message(reserved), reserved))
-    for key, value in sorted(values.items()):
-        if not QUALIFIED_KEY.match(key):
-            found.append(Finding((field, key), "must be a Kubernetes label/annotation key ([prefix/]name)", key))
-        elif labels and value != "" and not re.fullmatch(LABEL_VALUE, value):
-            found.append(Finding((field, key), "must be a label value (63 characters of letters, digits, '-', '_', '.')",
-                                 value))
-        elif key.startswith(DRA_ANNOTATION_PREFIX):
-            found.append(Finding((field, key), "asks KServe to allocate GPUs by Dynamic Resource Allocation (DeviceClass "
-                                 "gpu.nvidia.com, NVIDIA's DRA driver); servestack's GPU pools offer GPUs through the "
-                                 "NVIDIA device plugin (nvidia.com/gpu): set parallelism and the pool instead", value))
+def llm_metadata_problems(field: str, values: dict[str, str], *, labels: bool) -> list[Finding]:
+    """:func:`~.pod_metadata.metadata_problems`, and KServe's DRA annotations refused with the reason."""
+    found = metadata_problems(field, values, labels=labels)
+    found += [Finding((field, key), "asks KServe to allocate GPUs by Dynamic Resource Allocation (DeviceClass "
+                      "gpu.nvidia.com, NVIDIA's DRA driver); servestack's GPU pools offer GPUs through the NVIDIA device "
+                      "plugin (nvidia.com/gpu): set parallelism and the pool instead", value)
+              for key, value in sorted(values.items()) if key.startswith(DRA_ANNOTATION_PREFIX)]
     return found
 
 
@@ -235,7 +223,7 @@ class LlmEndpointConfig(LlmContainerSettings):
             allowed = ", ".join(f.alias or n for n, f in type(self).model_fields.items())
             found.append(Finding((key,), LLM_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}"), value))
         for field, labels in (("labels", True), ("annotations", False), ("podLabels", True), ("podAnnotations", False)):
-            found += metadata_problems(field, getattr(self, to_snake(field)), labels=labels)
+            found += llm_metadata_problems(field, getattr(self, to_snake(field)), labels=labels)
         if self.service_account_name is not None:
             s3 = [u for u in self.model.storage_uris() if u.startswith("s3://")]
             if s3:
