@@ -74,3 +74,24 @@ RESERVED = ("must not set app.kubernetes.io/managed-by, servestack.io/endpoint: 
 ])
 def test_component_refusals(endpoint, expected):
     assert problems(endpoint) == expected
+
+
+def test_grpc_port_with_the_v2_protocol_as_mlserver_serves_it():
+    isvc = render({**IRIS, "model": {"format": "mlflow", "storageUri": "s3://acme-models/models/wine/1.0.0",
+                                     "version": "1.0.0", "protocolVersion": "v2", "grpcPort": 9000}}, mode="Standard")
+    model = isvc["spec"]["predictor"]["model"]
+    assert (model["protocolVersion"], model["ports"]) == ("v2", [{"name": "h2c", "containerPort": 9000, "protocol": "TCP"}])
+
+
+def test_hdfs_models_read_with_a_storage_secret():
+    isvc = render({**IRIS, "model": {"format": "sklearn", "storageUri": "webhdfs://namenode.data:9870/models/iris/1.0.0",
+                                     "version": "1.0.0", "storageSecretName": "hdfs-creds"}})
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/storageSecretName"] == "hdfs-creds"
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == "webhdfs://namenode.data:9870/models/iris/1.0.0"
+
+
+def test_hdfs_without_credentials_is_refused():
+    assert problems({**IRIS, "model": {"format": "sklearn", "storageUri": "hdfs://namenode/models/iris", "version": "1"}}) == [
+        f"{P}.e.model.storageUri: is HDFS, which KServe's storage initializer reads only with a Secret's credentials: set "
+        "storageSecretName to a Secret with HDFS_NAMENODE (and KERBEROS_PRINCIPAL/KERBEROS_KEYTAB or TLS_CERT/TLS_KEY/TLS_CA), "
+        'or serviceAccountName to an account that carries it (got "hdfs://namenode/models/iris")']

@@ -104,8 +104,8 @@ class ModelConfig(ServerSettings):
     holds the credentials). Default: none."""
     storage_secret_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
     """A Secret in the endpoint's namespace with the storage credentials (KServe's
-    ``serving.kserve.io/storageSecretName`` annotation; for ``s3://``, ``gs://``, ``https://`` and the
-    ``storage`` spec). An ``s3://`` model then gets no IRSA role. Default: none."""
+    ``serving.kserve.io/storageSecretName`` annotation; for ``s3://``, ``gs://``, ``https://``, ``hdfs://``,
+    ``webhdfs://`` and the ``storage`` spec). An ``s3://`` model then gets no IRSA role. Default: none."""
     container: ContainerConfig | None = None
     """A custom predictor container instead of a format and runtime. Default: none."""
     kms_key_arn: str | None = None
@@ -131,7 +131,8 @@ class ModelConfig(ServerSettings):
                                  self.storage.key))
         if self.storage_secret_name is not None and not (self.storage is not None or (self.storage_uri or "").startswith(
                 SECRET_STORAGE_SCHEMES)):
-            found.append(Finding(("storageSecretName",), "applies to s3://, gs://, https:// storage URIs and the storage "
+            found.append(Finding(("storageSecretName",), "applies to s3://, gs://, https://, hdfs://, webhdfs:// storage URIs "
+                                 "and the storage "
                                  f"spec (KServe's credentials); the storageUri is {self.storage_uri or 'not set'}",
                                  self.storage_secret_name))
         if self.storage_secret_name is not None and self.kms_key_arn is not None:
@@ -156,9 +157,11 @@ class ModelConfig(ServerSettings):
             return found
         if self.storage_uri is None and self.storage is None:
             found.append(Finding(("storageUri",), f"is required for a {self.format} model (or storage: KServe's storage spec)"))
-        if self.grpc_port is not None and self.protocol_version in ("v1", "v2"):
+        # v2 (the Open Inference Protocol) is served over REST and gRPC (KServe v0.20.0's MLServer runtime: HTTP 8080,
+        # gRPC 9000, protocolVersions [v2]); v1 is REST only.
+        if self.grpc_port is not None and self.protocol_version == "v1":
             found.append(Finding(("grpcPort",), f"serves gRPC (h2c), but protocolVersion {self.protocol_version} is "
-                                 "REST; use grpc-v1 or grpc-v2", self.grpc_port))
+                                 "REST; use v2, grpc-v1 or grpc-v2", self.grpc_port))
         if self.port is not None and (self.protocol_version or "").startswith("grpc-"):
             found.append(Finding(("port",), f"is an HTTP port, but protocolVersion {self.protocol_version} is gRPC; "
                                  "set grpcPort instead", self.port))
@@ -167,7 +170,10 @@ class ModelConfig(ServerSettings):
 
 
 #: Storage whose credentials KServe may read from a Secret (``serving.kserve.io/storageSecretName``).
-SECRET_STORAGE_SCHEMES = ("s3://", "gs://", "https://")
+SECRET_STORAGE_SCHEMES = ("s3://", "gs://", "https://", "hdfs://", "webhdfs://")
+#: Storage KServe v0.20.0's storage initializer reads only with a Secret's credentials (kserve_storage.py: the
+#: namenode and Kerberos or TLS files of a Secret with HDFS_NAMENODE, mounted at /var/secrets/kserve-hdfscreds).
+HDFS_SCHEMES = ("hdfs://", "webhdfs://")
 #: The ServerSettings fields that a custom predictor sets under ``container`` instead.
 SERVER_FIELDS = tuple(ServerSettings.model_fields)
 
@@ -258,6 +264,12 @@ class EndpointConfig(ConfigModel):
 
     def problems(self) -> list[Finding]:
         found = pod_metadata_problems(self)
+        if ((self.model.storage_uri or "").startswith(HDFS_SCHEMES) and self.model.storage_secret_name is None
+                and self.service_account_name is None):
+            found.append(Finding(("model", "storageUri"), "is HDFS, which KServe's storage initializer reads only with a "
+                                 "Secret's credentials: set storageSecretName to a Secret with HDFS_NAMENODE (and "
+                                 "KERBEROS_PRINCIPAL/KERBEROS_KEYTAB or TLS_CERT/TLS_KEY/TLS_CA), or serviceAccountName to "
+                                 "an account that carries it", self.model.storage_uri))
         allowed = ", ".join(f.alias or n for n, f in type(self).model_fields.items())
         for key, value in sorted((self.model_extra or {}).items()):
             message = KSERVE_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}")
