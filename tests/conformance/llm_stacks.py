@@ -102,6 +102,17 @@ def llm_surface_endpoints() -> dict[str, Any]:
                                   "limits": {"cpu": "32", "memory": "256Gi", "ephemeralStorage": "200Gi"}},
                     "prefill": {"replicas": 1, "parallelism": {"data": 8, "dataLocal": 4, "expert": True},
                                 "env": {"VLLM_ALL2ALL_BACKEND": "naive"}}},
+        # Prefill/decode on CPU: the prefill pods with container settings of their own.
+        "llms-cpu-pd": {"pool": "cpu-llm", "image": CPU_IMAGE, "runAsUser": 1000,
+                        "model": {"uri": OPT, "name": "facebook/opt-125m", "version": "125m"},
+                        "readinessProbe": {"periodSeconds": 5, "successThreshold": 2},
+                        "env": {"HF_TOKEN": {"secretKeyRef": {"name": "hf-token", "key": "HF_TOKEN", "optional": True}}},
+                        "prefill": {"replicas": 2, "image": CPU_IMAGE, "runAsUser": 1001,
+                                    "command": ["/bin/bash", "-c"], "args": ["exec vllm serve /mnt/models --port 8000"],
+                                    "livenessProbe": {"initialDelaySeconds": 60}, "readinessProbe": {"periodSeconds": 10},
+                                    "startupProbe": {"failureThreshold": 90},
+                                    "resources": {"requests": {"cpu": "2", "memory": "8Gi"},
+                                                  "limits": {"cpu": "4", "memory": "12Gi"}}}},
         # Neuron: vLLM's Neuron build, NeuronCores as the tensor-parallel unit.
         "llms-neuron": {"pool": "neuron-llm", "image": NEURON_IMAGE,
                         "model": {"uri": HF, "name": "Qwen/Qwen2.5-7B-Instruct", "version": "2.5-7b"},
