@@ -38,6 +38,9 @@ def main() -> None:
             "neuronDevices": neuron_devices,
             "neuronCores": neuron_cores,
             "fpgas": fpgas,
+            # Elastic Fabric Adapter interfaces (0: no EFA); Karpenter requests this many for a pod that asks for EFA.
+            "efaInterfaces": info["NetworkInfo"].get("EfaInfo", {}).get("MaximumEfaInterfaces", 0)
+            if info["NetworkInfo"].get("EfaSupported") else 0,
         }
     OUT.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(table)} instance types to {OUT}")
