@@ -151,9 +151,9 @@ def test_the_endpoints_pass_the_policy_pack(stack):
 
     report = run_check(plan_from_document(planned(stack).document))
     assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "mandatory"] == []
-    # The offline plan creates every resource: staging's fraud, mid-rollout in Knative mode, is one to create steady.
-    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "advisory"] == (
-        [("no-create-mid-rollout", "servestack-endpoint-fraud-isvc")] if stack == "staging" else [])
+    # An offline plan says nothing of what is deployed: staging's fraud, mid-rollout in Knative mode, is an existing
+    # endpoint's rollout, not an endpoint created mid-rollout (issue 23: the rule fired on every rollout).
+    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "advisory"] == []
 
 
 # ----------------------------------------------------------------------------- a serving stack

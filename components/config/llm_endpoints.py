@@ -140,6 +140,9 @@ class LlmEndpointConfig(ConfigModel):
     """CPU and memory per pod; the accelerators come from ``parallelism``. Default ``cpu 4/8, memory 16Gi/32Gi``."""
     prefill: PrefillConfig | None = None
     """Disaggregated prefill. Default: none (one workload does both)."""
+    allow_in_place_update: bool = False
+    """Accept a change of this endpoint's model or image (an instant, full cutover: an LLMInferenceService has
+    no canary) in staging and prod: ``servestack diff`` then does not flag it as ``in-place-update``. Default false."""
 
     # Unknown keys are kept so that problems() can answer KServe/InferenceService spellings with where they belong.
     model_config = ConfigDict(**ConfigModel.model_config | {"extra": "allow"})
