@@ -22,6 +22,7 @@ from harness import plan_config, repository_plan, stack_config
 from plandoc.document import plan_from_document
 from servestack.cli import cli
 from servestack.review.diff import diff_plans
+from servestack.review.flags import KINDS
 
 E = "servestack:endpoints"
 LLM = "servestack:llmEndpoints"
@@ -176,6 +177,7 @@ def test_each_change_is_flagged_exactly_as_its_class_says(case):
     base, head = planned(case)
     flags = diff_plans(plan_from_document(base), plan_from_document(head)).flags
     assert [(f.kind, f.subject, f.message) for f in flags] == CASES[case][3]
+    assert {f.kind for f in flags} <= set(KINDS)
 
 
 @pytest.mark.parametrize("case", sorted(c for c in CASES if CASES[c][3]))

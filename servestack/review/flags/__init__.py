@@ -26,10 +26,15 @@ RULES: tuple[Rule, ...] = (
     tier_changes,                # tier-changed
 )
 
+#: Every kind of flag the rules return (README's exit-code table and "What diff flags" name each).
+KINDS: tuple[str, ...] = ("rollout-skips-stage", "premature-promotion", "rollout-rewritten",
+                          "rollout-starts-at-full-traffic", "created-mid-rollout", "in-place-update",
+                          "runtime-resolution-changed", "pool-below-demand", "protected-resource-deleted", "tier-changed")
+
 
 def collect_flags(review: Review) -> list[Flag]:
     """Every rule's flags, in :data:`RULES`' order."""
     return [flag for rule in RULES for flag in rule(review)]
 
 
-__all__ = ["GUARDED_TIERS", "RULES", "Flag", "Review", "Rule", "collect_flags"]
+__all__ = ["GUARDED_TIERS", "KINDS", "RULES", "Flag", "Review", "Rule", "collect_flags"]
