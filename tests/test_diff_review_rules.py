@@ -32,7 +32,7 @@ XGB_RUNTIME = {
     "formats": [{"name": "xgboost", "autoSelect": True, "priority": 5}], "protocolVersions": ["v2"],
     "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
 }
-CUTOVER = ("every request reaches it as soon as its pods are ready, an instant full cutover; ")
+CUTOVER = "every request reaches it as soon as its pods are ready, an instant full cutover; "
 OPT_OUT = "or set allowInPlaceUpdate: true on the endpoint to accept it"
 ROLL = ("roll a new model out with `servestack rollout start` (a transformer or explainer change goes out with a new "
         "endpoint beside this one), ")
@@ -54,104 +54,122 @@ def _chat_model(c, uri="s3://acme-ml-models-prod/models/chat/2.6-7b-instruct-awq
     c[E]["chat"]["model"].update(storageUri=uri, version=version)
 
 
+def _set(*path: str, **values):
+    """An edit of one mapping of the config: ``_set(E, "chat", "model", version="2")``."""
+    def edit(config):
+        target = config
+        for key in path:
+            target = target[key]
+        target.update(values)
+    return edit
+
+
+def _promote_fraud(c):
+    c[E]["fraud"]["model"].update(version="2.4.0", storageUri="s3://acme-ml-models-prod/models/fraud/2.4.0")
+    del c[E]["fraud"]["rollout"]
+
+
+def _in_place(what: str, path: str, old: str, new: str, remedy: str = ROLL) -> str:
+    return f"{what} changes in place in prod ({path}: {old} -> {new}): " + CUTOVER + remedy + OPT_OUT
+
+
+PROD_S3 = "s3://acme-ml-models-prod/models"
+STAGING_S3 = "s3://acme-ml-models-staging/models"
+REWRITTEN = "the stages of 2.4.0's rollout are rewritten mid-way from stage 1 of [10, 50, 100], 10% of requests to "
+NEW_RUNTIME = {"image": "ghcr.io/acme/xgb-server:2.4.2@sha256:" + "b" * 64}
+
 #: case -> (stack, edit of both configs or None, edit of the head's, expected flags (kind, subject, message))
 CASES: dict[str, tuple[str, Callable | None, Callable, list[tuple[str, str, str]]]] = {
     "prod GPU model changed in place": ("prod", None, _chat_model, [(
         "in-place-update", "models/chat",
-        'the predictor of chat changes in place in prod (spec.predictor.model.storageUri: '
-        '"s3://acme-ml-models-prod/models/chat/2.5-7b-instruct-awq" -> "s3://acme-ml-models-prod/models/chat/2.6-7b-instruct-awq"): '
-        + CUTOVER + ROLL + OPT_OUT)]),
-    "prod transformer image": ("prod", None, lambda c: c[E]["fraud"]["transformer"]["container"].update(
-        image=f"{ECR}/ml/fraud-features:1.9.0"), [(
-            "in-place-update", "models/fraud",
-            "the transformer of fraud changes in place in prod (spec.transformer.containers[name=kserve-container].image: "
-            f'"{ECR}/ml/fraud-features:1.8.0" -> "{ECR}/ml/fraud-features:1.9.0"): ' + CUTOVER + ROLL + OPT_OUT)]),
-    "prod custom container image": ("prod", None, lambda c: c[E]["anomaly"]["model"]["container"].update(
-        image=f"{ECR}/ml/anomaly-fpga:1.3.0"), [(
-            "in-place-update", "models/anomaly",
-            "the predictor of anomaly changes in place in prod (spec.predictor.containers[name=kserve-container].image: "
-            f'"{ECR}/ml/anomaly-fpga:1.2.0" -> "{ECR}/ml/anomaly-fpga:1.3.0"): ' + CUTOVER + ROLL + OPT_OUT)]),
-    "prod runtime version bump": ("prod", None, lambda c: c[E]["chat"]["model"].update(runtimeVersion="v0.20.1"), [(
+        _in_place("the predictor of chat", "spec.predictor.model.storageUri", f'"{PROD_S3}/chat/2.5-7b-instruct-awq"',
+                  f'"{PROD_S3}/chat/2.6-7b-instruct-awq"'))]),
+    "prod transformer image": ("prod", None, _set(E, "fraud", "transformer", "container",
+                                                  image=f"{ECR}/ml/fraud-features:1.9.0"), [(
+        "in-place-update", "models/fraud",
+        _in_place("the transformer of fraud", "spec.transformer.containers[name=kserve-container].image",
+                  f'"{ECR}/ml/fraud-features:1.8.0"', f'"{ECR}/ml/fraud-features:1.9.0"'))]),
+    "prod custom container image": ("prod", None, _set(E, "anomaly", "model", "container",
+                                                       image=f"{ECR}/ml/anomaly-fpga:1.3.0"), [(
+        "in-place-update", "models/anomaly",
+        _in_place("the predictor of anomaly", "spec.predictor.containers[name=kserve-container].image",
+                  f'"{ECR}/ml/anomaly-fpga:1.2.0"', f'"{ECR}/ml/anomaly-fpga:1.3.0"'))]),
+    "prod runtime version bump": ("prod", None, _set(E, "chat", "model", runtimeVersion="v0.20.1"), [(
         "in-place-update", "models/chat",
-        'the predictor of chat changes in place in prod (spec.predictor.model.runtimeVersion: (none) -> "v0.20.1"): '
-        + CUTOVER + ROLL + OPT_OUT)]),
-    "prod LLM model": ("prod", None, lambda c: c[LLM]["assistant"]["model"].update(
-        uri="s3://acme-ml-models-prod/models/assistant/3-32b", version="3-32b"), [(
-            "in-place-update", "models/assistant",
-            'the LLM endpoint assistant changes in place in prod (spec.model.uri: '
-            '"s3://acme-ml-models-prod/models/assistant/2.5-32b-instruct" -> "s3://acme-ml-models-prod/models/assistant/3-32b"): '
-            + CUTOVER + "serve the new model as a second LLM endpoint and move clients to it, " + OPT_OUT)]),
-    "staging stable model swapped mid-rollout": ("staging", None, lambda c: c[E]["fraud"]["model"].update(
-        version="2.3.2", storageUri="s3://acme-ml-models-staging/models/fraud/2.3.2"), [(
-            "rollout-rewritten", "models/fraud",
-            "the stable model is swapped mid-rollout from 2.3.1 to 2.3.2 (candidate 2.4.0, stage 2 of [10, 50, 100], 50% of "
-            "requests): 2.3.2 takes the stable share (50% of requests) at once and a rollback would return to a model that "
-            "never served; finish or roll back the rollout first")]),
-    "staging stages [10,50,100] at 1 -> [100]": ("staging", _fraud_stage_1, lambda c: c[E]["fraud"]["rollout"].update(
-        stages=[100], stage=1), [(
-            "rollout-rewritten", "models/fraud",
-            "the stages of 2.4.0's rollout are rewritten mid-way from stage 1 of [10, 50, 100], 10% of requests to stage 1 of "
-            "[100], 100% of requests: the candidate's traffic jumps from 10% to 100%, beyond the next reviewed stage (50%); "
-            "advance to the next stage of the rollout as declared")]),
-    "staging stages [10,50,100] at 1 -> [60,100] at 1": ("staging", _fraud_stage_1, lambda c: c[E]["fraud"]["rollout"].update(
-        stages=[60, 100], stage=1), [(
-            "rollout-rewritten", "models/fraud",
-            "the stages of 2.4.0's rollout are rewritten mid-way from stage 1 of [10, 50, 100], 10% of requests to stage 1 of "
-            "[60, 100], 60% of requests: the candidate's traffic jumps from 10% to 60%, beyond the next reviewed stage (50%); "
-            "advance to the next stage of the rollout as declared")]),
-    "staging candidate swapped": ("staging", None, lambda c: c[E]["fraud"]["rollout"]["candidate"].update(
-        version="2.5.0", storageUri="s3://acme-ml-models-staging/models/fraud/2.5.0"), [
-        ("rollout-skips-stage", "models/fraud", "rollout of 2.5.0 moves from no rollout to stage 2 (50%), skipping stage 1 "
-                                                "(10%) of 10, 50, 100; advance one stage per change"),
+        _in_place("the predictor of chat", "spec.predictor.model.runtimeVersion", "(none)", '"v0.20.1"'))]),
+    "prod LLM model": ("prod", None, _set(LLM, "assistant", "model", uri=f"{PROD_S3}/assistant/3-32b",
+                                          version="3-32b"), [(
+        "in-place-update", "models/assistant",
+        _in_place("the LLM endpoint assistant", "spec.model.uri", f'"{PROD_S3}/assistant/2.5-32b-instruct"',
+                  f'"{PROD_S3}/assistant/3-32b"',
+                  "serve the new model as a second LLM endpoint and move clients to it, "))]),
+    "staging stable model swapped mid-rollout": ("staging", None, _set(E, "fraud", "model", version="2.3.2",
+                                                                       storageUri=f"{STAGING_S3}/fraud/2.3.2"), [(
+        "rollout-rewritten", "models/fraud",
+        "the stable model is swapped mid-rollout from 2.3.1 to 2.3.2 (candidate 2.4.0, stage 2 of [10, 50, 100], 50% "
+        "of requests): 2.3.2 takes the stable share (50% of requests) at once and a rollback would return to a model "
+        "that never served; finish or roll back the rollout first")]),
+    "staging stages [10,50,100] at 1 -> [100]": ("staging", _fraud_stage_1,
+                                                 _set(E, "fraud", "rollout", stages=[100]), [(
+        "rollout-rewritten", "models/fraud",
+        REWRITTEN + "stage 1 of [100], 100% of requests: the candidate's traffic jumps from 10% to 100%, beyond the "
+        "next reviewed stage (50%); advance to the next stage of the rollout as declared")]),
+    "staging stages [10,50,100] at 1 -> [60,100] at 1": ("staging", _fraud_stage_1,
+                                                         _set(E, "fraud", "rollout", stages=[60, 100]), [(
+        "rollout-rewritten", "models/fraud",
+        REWRITTEN + "stage 1 of [60, 100], 60% of requests: the candidate's traffic jumps from 10% to 60%, beyond the "
+        "next reviewed stage (50%); advance to the next stage of the rollout as declared")]),
+    "staging candidate swapped": ("staging", None, _set(E, "fraud", "rollout", "candidate", version="2.5.0",
+                                                        storageUri=f"{STAGING_S3}/fraud/2.5.0"), [
+        ("rollout-skips-stage", "models/fraud", "rollout of 2.5.0 moves from no rollout to stage 2 (50%), skipping "
+                                                "stage 1 (10%) of 10, 50, 100; advance one stage per change"),
         ("rollout-rewritten", "models/fraud",
-         "the candidate is swapped mid-rollout from 2.4.0 (stage 2 of [10, 50, 100], 50% of requests) to 2.5.0 (stage 2 of "
-         "[10, 50, 100], 50% of requests): 2.5.0 takes 50% of requests without having run at any lower stage; roll 2.4.0 "
-         "back, then start 2.5.0 at the first stage")]),
-    "staging steady endpoint started at [100]": ("staging", _fraud_steady, lambda c: c[E]["fraud"].update(rollout={
-        "candidate": {"version": "2.4.0", "storageUri": "s3://acme-ml-models-staging/models/fraud/2.4.0"},
-        "stages": [100], "stage": 1}), [(
-            "rollout-starts-at-full-traffic", "models/fraud",
-            "a rollout of 2.4.0 starts at stage 1 of [100], 100% of requests: 0% -> 100% of requests at once, a full cutover "
-            "with no stage that a part of the traffic could judge; start at a first stage below 100")]),
-    "prod CPU system pool 3 -> 2 nodes": ("prod", None, lambda c: c["servestack:nodePools"]["system"].update(minSize=2), [(
+         "the candidate is swapped mid-rollout from 2.4.0 (stage 2 of [10, 50, 100], 50% of requests) to 2.5.0 (stage "
+         "2 of [10, 50, 100], 50% of requests): 2.5.0 takes 50% of requests without having run at any lower stage; "
+         "roll 2.4.0 back, then start 2.5.0 at the first stage")]),
+    "staging steady endpoint started at [100]": ("staging", _fraud_steady, _set(E, "fraud", rollout={
+        "candidate": {"version": "2.4.0", "storageUri": f"{STAGING_S3}/fraud/2.4.0"}, "stages": [100], "stage": 1}), [(
+        "rollout-starts-at-full-traffic", "models/fraud",
+        "a rollout of 2.4.0 starts at stage 1 of [100], 100% of requests: 0% -> 100% of requests at once, a full "
+        "cutover with no stage that a part of the traffic could judge; start at a first stage below 100")]),
+    "prod CPU system pool 3 -> 2 nodes": ("prod", None, _set("servestack:nodePools", "system", minSize=2), [(
         "pool-below-demand", "system",
         "pool system shrinks from maxSize 3 x 4 vCPUs per node to maxSize 2 x 4 vCPUs per node (8 vCPUs) while its "
         "endpoints (fraud) need up to 21 vCPUs at max replicas")]),
-    "prod LLM replicas doubled past the pool": ("prod", None, lambda c: c[LLM]["assistant"].update(replicas=4), [(
+    "prod LLM replicas doubled past the pool": ("prod", None, _set(LLM, "assistant", replicas=4), [(
         "pool-below-demand", "llm",
-        "the demand on pool llm grows to 16 nvidia.com/gpu at max replicas (assistant), beyond the 8 its NodePool limits "
-        "cpu=96, memory=786432Mi, nvidia.com/gpu=8 offers")]),
+        "the demand on pool llm grows to 16 nvidia.com/gpu at max replicas (assistant), beyond the 8 its NodePool "
+        "limits cpu=96, memory=786432Mi, nvidia.com/gpu=8 offers")]),
     "prod switched to tier dev": ("prod", None, lambda c: c.update({"servestack:tier": "dev"}), [(
         "tier-changed", "prod",
-        "the stack's tier changes from prod (servestack:tier prod) to dev (servestack:tier dev): the rules of prod stop "
-        "applying to it (policy checks, this diff's in-place rule); change a tier in a change of its own that the stack's "
-        "owners approve, never beside other changes")]),
+        "the stack's tier changes from prod (servestack:tier prod) to dev (servestack:tier dev): the rules of prod "
+        "stop applying to it (policy checks, this diff's in-place rule); change a tier in a change of its own that "
+        "the stack's owners approve, never beside other changes")]),
     "prod custom runtime takes over an existing endpoint": ("prod", None, _with_runtime, [(
         "runtime-resolution-changed", "acme-xgb",
         "1 existing endpoint now resolves to runtime acme-xgb (ClusterServingRuntime: xgboost autoSelect priority 5) "
-        "without naming it: models/fraud (kserve-mlserver -> acme-xgb); each restarts on another model server at once; "
-        "name the runtime on the endpoints that should keep theirs (model.runtime), or give the new runtime no autoSelect")]),
-    "prod custom runtime image": ("prod", _with_runtime, lambda c: c["servestack:servingRuntimes"]["acme-xgb"]["container"].update(
-        image="ghcr.io/acme/xgb-server:2.4.2@sha256:" + "b" * 64), [(
-            "in-place-update", "models/fraud",
-            "the runtime acme-xgb of fraud changes in place in prod (spec.containers[name=kserve-container].image: "
-            f'"ghcr.io/acme/xgb-server:2.4.1@sha256:{"a" * 64}" -> "ghcr.io/acme/xgb-server:2.4.2@sha256:{"b" * 64}"): '
-            + CUTOVER + "publish the new runtime under a new name and move endpoints to it one rollout at a time, " + OPT_OUT)]),
+        "without naming it: models/fraud (kserve-mlserver -> acme-xgb); each restarts on another model server at "
+        "once; name the runtime on the endpoints that should keep theirs (model.runtime), or give the new runtime no "
+        "autoSelect")]),
+    "prod custom runtime image": ("prod", _with_runtime,
+                                  _set("servestack:servingRuntimes", "acme-xgb", "container", **NEW_RUNTIME), [(
+        "in-place-update", "models/fraud",
+        _in_place("the runtime acme-xgb of fraud", "spec.containers[name=kserve-container].image",
+                  f'"ghcr.io/acme/xgb-server:2.4.1@sha256:{"a" * 64}"', f'"{NEW_RUNTIME["image"]}"',
+                  "publish the new runtime under a new name and move endpoints to it one rollout at a time, "))]),
     # Safe members of the same shapes.
-    "dev model changed in place": ("dev", None, lambda c: c[E]["chat"]["model"].update(
-        storageUri="s3://acme-ml-models-dev/models/chat/2.6-7b-instruct-awq", version="2.6-7b-instruct-awq"), []),
+    "dev model changed in place": ("dev", None, _set(E, "chat", "model", version="2.6-7b-instruct-awq",
+                                                     storageUri="s3://acme-ml-models-dev/models/chat/2.6"), []),
     "prod opt-out": ("prod", None, lambda c: c[E]["chat"].update(allowInPlaceUpdate=True) or _chat_model(c), []),
-    "staging Knative rollout start": ("staging", None, lambda c: c[E]["chat"].update(rollout={
-        "candidate": {"version": "2.6", "storageUri": "s3://acme-ml-models-staging/models/chat/2.6"},
-        "stages": [10, 50, 100], "stage": 1}), []),
-    "staging advance one stage": ("staging", None, lambda c: c[E]["fraud"]["rollout"].update(stage=3), []),
-    "staging stages refined without more traffic": ("staging", None, lambda c: c[E]["fraud"]["rollout"].update(
-        stages=[10, 25, 50, 75, 100], stage=3), []),
-    "prod Standard-mode promotion": ("prod", None, lambda c: c[E]["fraud"].update(
-        model={**c[E]["fraud"]["model"], "version": "2.4.0", "storageUri": "s3://acme-ml-models-prod/models/fraud/2.4.0"},
-        rollout=None) or c[E]["fraud"].pop("rollout"), []),
-    "prod env var added": ("prod", None, lambda c: c[E]["summarize"]["model"]["container"]["env"].update(NEURON_CC_FLAGS="-O2"), []),
-    "prod CPU system pool 3 -> 4 nodes": ("prod", None, lambda c: c["servestack:nodePools"]["system"].update(minSize=4), []),
+    "staging Knative rollout start": ("staging", None, _set(E, "chat", rollout={
+        "candidate": {"version": "2.6", "storageUri": f"{STAGING_S3}/chat/2.6"}, "stages": [10, 50, 100],
+        "stage": 1}), []),
+    "staging advance one stage": ("staging", None, _set(E, "fraud", "rollout", stage=3), []),
+    "staging stages refined without more traffic": ("staging", None, _set(E, "fraud", "rollout",
+                                                                          stages=[10, 25, 50, 75, 100], stage=3), []),
+    "prod Standard-mode promotion": ("prod", None, _promote_fraud, []),
+    "prod env var added": ("prod", None, _set(E, "summarize", "model", "container", "env", NEURON_CC_FLAGS="-O2"), []),
+    "prod CPU system pool 3 -> 4 nodes": ("prod", None, _set("servestack:nodePools", "system", minSize=4), []),
 }
 
 
@@ -175,7 +193,9 @@ def planned(case: str) -> tuple[dict, dict]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_change_is_flagged_exactly_as_its_class_says(case):
     base, head = planned(case)
-    flags = diff_plans(plan_from_document(base), plan_from_document(head)).flags
+    result = diff_plans(plan_from_document(base), plan_from_document(head))
+    assert result.changes  # every case, safe ones included, changes the plan
+    flags = result.flags
     assert [(f.kind, f.subject, f.message) for f in flags] == CASES[case][3]
     assert {f.kind for f in flags} <= set(KINDS)
 
@@ -219,7 +239,8 @@ def test_an_offline_plan_judges_no_creation_mid_rollout_and_diff_judges_real_one
     del base[E]["fraud"]
     flags = diff_plans(plan_from_document(plan_config(base, "staging").document), staging).flags
     # (and staging's system pool, 2 x m7i.large, cannot hold fraud's 6 replicas of both revisions at 500m each)
-    assert [(f.kind, f.subject) for f in flags] == [("created-mid-rollout", "models/fraud"), ("pool-below-demand", "system")]
+    assert [(f.kind, f.subject) for f in flags] == [("created-mid-rollout", "models/fraud"),
+                                                    ("pool-below-demand", "system")]
     assert flags[1].message == ("the demand on pool system grows to 6 vCPUs at max replicas (fraud), beyond the 4 its "
                                 "maxSize 2 x 2 vCPUs per node offers")
     # A real preview's create step is a real creation: the check reports it there.

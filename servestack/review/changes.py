@@ -94,12 +94,13 @@ def _positional(old: list[Any], new: list[Any], path: str) -> list[FieldChange]:
                     + [FieldChange(f"{path}[{j}]", None, new[j]) for j in rest_new])
     found = []
     for i in range(max(len(old), len(new))):
-        found += field_changes(old[i] if i < len(old) else _MISSING, new[i] if i < len(new) else _MISSING, f"{path}[{i}]")
+        before = old[i] if i < len(old) else _MISSING
+        found += field_changes(before, new[i] if i < len(new) else _MISSING, f"{path}[{i}]")
     return found
 
 
 def field_changes(old: Any, new: Any, path: str = "") -> list[FieldChange]:
-    """Every leaf that differs, as nested paths (``a.b[2].c``, ``env[name=X].value``); added or removed keys included."""
+    """Every leaf that differs, as nested paths (``a.b[2].c``, ``env[name=X].value``); added and removed keys too."""
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found = []
         for key in sorted(set(old) | set(new), key=str):

@@ -29,7 +29,8 @@ RULES: tuple[Rule, ...] = (
 #: Every kind of flag the rules return (README's exit-code table and "What diff flags" name each).
 KINDS: tuple[str, ...] = ("rollout-skips-stage", "premature-promotion", "rollout-rewritten",
                           "rollout-starts-at-full-traffic", "created-mid-rollout", "in-place-update",
-                          "runtime-resolution-changed", "pool-below-demand", "protected-resource-deleted", "tier-changed")
+                          "runtime-resolution-changed", "pool-below-demand", "protected-resource-deleted",
+                          "tier-changed")
 
 
 def collect_flags(review: Review) -> list[Flag]:

@@ -49,12 +49,13 @@ def _endpoint_cpu(endpoint: Endpoint) -> Decimal:
     if endpoint.mode == "Knative" and isinstance(traffic, int) and 0 < traffic < 100:
         total *= 2  # the previous revision keeps serving the rest
     for canary, _ in endpoint.canaries:
-        total += (_cpu(canary.containers()) or _cpu(main.containers())) * (canary.max_replicas or canary.min_replicas or replicas)
+        per_replica = _cpu(canary.containers()) or _cpu(main.containers())
+        total += per_replica * (canary.max_replicas or canary.min_replicas or replicas)
     return total
 
 
 def pool_demands(plan: PlanDoc) -> dict[str, PoolDemand]:
-    """Pool name -> the demand placed on it. The one reading of demand in the diff: the capacity model replaces it here."""
+    """Pool name -> the demand placed on it: the diff's one reading of demand (the capacity model replaces it here)."""
     resources = plan.resource_list()
     found: dict[str, PoolDemand] = {}
     for endpoint in endpoints(resources, plan.config):
@@ -110,8 +111,8 @@ def _judge(name: str, what: str, unit: str, old: tuple[Any, Any, str] | None, ne
             return None  # no worse than before: check's business
         if old_capacity is None or capacity < old_capacity:
             return Flag("pool-below-demand", name,
-                        f"pool {name} shrinks from {old_bound} to {bound} ({_number(Decimal(capacity))} {unit}) while its "
-                        f"endpoints ({users}) need up to {_number(Decimal(demand))} {what} at max replicas")
+                        f"pool {name} shrinks from {old_bound} to {bound} ({_number(Decimal(capacity))} {unit}) "
+                        f"while its endpoints ({users}) need up to {_number(Decimal(demand))} {what} at max replicas")
     return Flag("pool-below-demand", name,
                 f"the demand on pool {name} grows to {_number(Decimal(demand))} {unit} at max replicas ({users}), "
                 f"beyond the {_number(Decimal(capacity))} its {bound} offers")

@@ -76,8 +76,8 @@ def _details(fields: list[FieldChange]) -> str:
 
 def _flag(subject: str, what: str, fields: list[FieldChange], tier: str, remedy: str) -> Flag:
     return Flag("in-place-update", subject,
-                f"{what} changes in place in {tier} ({_details(fields)}): every request reaches it as soon as its pods are "
-                f"ready, an instant full cutover; {remedy}, or set {OPT_OUT}: true on the endpoint to accept it")
+                f"{what} changes in place in {tier} ({_details(fields)}): every request reaches it as soon as its pods "
+                f"are ready, an instant full cutover; {remedy}, or set {OPT_OUT}: true on the endpoint to accept it")
 
 
 def _inference_service(review: Review, change: ResourceChange) -> Flag | None:
@@ -93,7 +93,7 @@ def _inference_service(review: Review, change: ResourceChange) -> Flag | None:
               if not (staged and re.match(r"^spec\.(predictor|canary)\b", f.path))]
     if not fields:
         return None
-    parts = sorted({re.match(r"^spec\.(\w+)", f.path).group(1) if f.path.startswith("spec.") else "spec" for f in fields})
+    parts = sorted({f.path.split(".")[1].split("[")[0] if f.path.startswith("spec.") else "spec" for f in fields})
     what = f"the {' and '.join('candidate (spec.canary)' if p == 'canary' else p for p in parts)} of {endpoint.name}"
     return _flag(subject, what, fields, review.head_tier,
                  "roll a new model out with `servestack rollout start` (a transformer or explainer change goes out "
@@ -107,8 +107,8 @@ def _llm(review: Review, change: ResourceChange) -> Flag | None:
     fields = _identity_changes(change, llm=True)
     if not fields:
         return None
-    return _flag(f"{endpoint.namespace}/{endpoint.name}", f"the LLM endpoint {endpoint.endpoint}", fields, review.head_tier,
-                 "serve the new model as a second LLM endpoint and move clients to it")
+    return _flag(f"{endpoint.namespace}/{endpoint.name}", f"the LLM endpoint {endpoint.endpoint}", fields,
+                 review.head_tier, "serve the new model as a second LLM endpoint and move clients to it")
 
 
 def _runtime_images(review: Review) -> list[Flag]:
@@ -118,14 +118,15 @@ def _runtime_images(review: Review) -> list[Flag]:
     flags = []
     for subject in sorted(set(before) & set(after)):
         runtime = after[subject]
-        if before[subject] != runtime or before_keys.get(runtime) != after_keys.get(runtime) or runtime not in after_keys:
+        if before[subject] != runtime or runtime not in after_keys or before_keys.get(runtime) != after_keys[runtime]:
             continue
         change = review.change(after_keys[runtime])
         fields = _identity_changes(change, llm=False) if change else []
         name = subject.split("/", 1)[1]
         if fields and not opted_out(review.head.config, "endpoints", name):
             flags.append(_flag(subject, f"the runtime {runtime} of {name}", fields, review.head_tier,
-                               "publish the new runtime under a new name and move endpoints to it one rollout at a time"))
+                               "publish the new runtime under a new name and move endpoints to it one rollout at a "
+                               "time"))
     return flags
 
 

@@ -54,10 +54,11 @@ def runtime_resolution_changes(review: Review) -> list[Flag]:
         if before[endpoint] != after[endpoint] and not _renamed(review, endpoint, after[endpoint]):
             moved.setdefault(after[endpoint], []).append(f"{endpoint} ({before[endpoint]} -> {after[endpoint]})")
     return [Flag("runtime-resolution-changed", runtime,
-                 f"{len(names)} existing endpoint{'s' if len(names) != 1 else ''} now resolve{'s' if len(names) == 1 else ''} "
-                 f"to runtime {runtime} ({_why(runtimes.get(runtime))}) without naming it: {', '.join(names)}; each "
-                 "restarts on another model server at once; name the runtime on the endpoints that should keep theirs "
-                 "(model.runtime), or give the new runtime no autoSelect")
+                 f"{len(names)} existing endpoint{'s' if len(names) != 1 else ''} now "
+                 f"resolve{'s' if len(names) == 1 else ''} to runtime {runtime} ({_why(runtimes.get(runtime))}) "
+                 f"without naming it: {', '.join(names)}; each restarts on another model server at once; name the "
+                 "runtime on the endpoints that should keep theirs (model.runtime), or give the new runtime no "
+                 "autoSelect")
             for runtime, names in sorted(moved.items())]
 
 

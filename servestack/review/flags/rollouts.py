@@ -31,8 +31,9 @@ def _skips_and_promotions(change: RolloutChange) -> list[Flag]:
             skipped = [f"{i} ({a.stages[i - 1]}%)" for i in range(from_stage + 1, a.stage)]
             start = f"stage {from_stage} ({b.traffic}%)" if from_stage else "no rollout"
             flags.append(Flag("rollout-skips-stage", change.endpoint,
-                              f"rollout of {a.candidate} moves from {start} to stage {a.stage} ({a.traffic}%), skipping "
-                              f"stage {', '.join(skipped)} of {', '.join(map(str, a.stages))}; advance one stage per change"))
+                              f"rollout of {a.candidate} moves from {start} to stage {a.stage} ({a.traffic}%), "
+                              f"skipping stage {', '.join(skipped)} of {', '.join(map(str, a.stages))}; advance one "
+                              "stage per change"))
     if b.candidate and b.candidate != "?" and a.candidate is None and a.stable == b.candidate:
         last = len(b.stages) if b.stages else None
         at_last = (b.stage == last) if (b.stage and last) else b.traffic == 100
@@ -40,7 +41,8 @@ def _skips_and_promotions(change: RolloutChange) -> list[Flag]:
             where = f"stage {b.stage} of {last} ({b.traffic}%)" if b.stage and last else f"{b.traffic}% of traffic"
             final = f"{b.stages[-1]}%" if b.stages else "100%"
             flags.append(Flag("premature-promotion", change.endpoint,
-                              f"{b.candidate} is promoted to stable from {where}; promote only from the last stage ({final})"))
+                              f"{b.candidate} is promoted to stable from {where}; promote only from the last stage "
+                              f"({final})"))
     return flags
 
 
@@ -50,8 +52,9 @@ def rollout_flags(review: Review) -> list[Flag]:
 
 
 def _stages(state: RolloutState) -> str:
-    where = f"stage {state.stage} of [{', '.join(map(str, state.stages))}]" if state.stage and state.stages else "no stage"
-    return f"{where}, {state.traffic}% of requests"
+    if not (state.stage and state.stages):
+        return f"no stage, {state.traffic}% of requests"
+    return f"stage {state.stage} of [{', '.join(map(str, state.stages))}], {state.traffic}% of requests"
 
 
 def _next_stage(state: RolloutState) -> int:
@@ -67,30 +70,33 @@ def _rewrite(change: RolloutChange) -> list[Flag]:
     flags = []
     if kind == "start" and a.traffic == 100:
         flags.append(Flag("rollout-starts-at-full-traffic", change.endpoint,
-                          f"a rollout of {a.candidate} starts at {_stages(a)}: 0% -> 100% of requests at once, a full "
-                          "cutover with no stage that a part of the traffic could judge; start at a first stage below 100"))
+                          f"a rollout of {a.candidate} starts at {_stages(a)}: 0% -> 100% of requests at once, a "
+                          "full cutover with no stage that a part of the traffic could judge; start at a first stage "
+                          "below 100"))
     if not in_progress(b) or not in_progress(a):
         return flags
     if b.candidate != a.candidate:
         flags.append(Flag("rollout-rewritten", change.endpoint,
                           f"the candidate is swapped mid-rollout from {b.candidate} ({_stages(b)}) to {a.candidate} "
-                          f"({_stages(a)}): {a.candidate} takes {a.traffic}% of requests without having run at any lower "
-                          f"stage; roll {b.candidate} back, then start {a.candidate} at the first stage"))
+                          f"({_stages(a)}): {a.candidate} takes {a.traffic}% of requests without having run at any "
+                          f"lower stage; roll {b.candidate} back, then start {a.candidate} at the first stage"))
     if b.stable != a.stable:
         flags.append(Flag("rollout-rewritten", change.endpoint,
-                          f"the stable model is swapped mid-rollout from {b.stable} to {a.stable} (candidate {a.candidate}, "
-                          f"{_stages(a)}): {a.stable} takes the stable share ({100 - a.traffic}% of requests) at once and a "
-                          f"rollback would return to a model that never served; finish or roll back the rollout first"))
+                          f"the stable model is swapped mid-rollout from {b.stable} to {a.stable} (candidate "
+                          f"{a.candidate}, {_stages(a)}): {a.stable} takes the stable share ({100 - a.traffic}% of "
+                          "requests) at once and a rollback would return to a model that never served; finish or roll "
+                          "back the rollout first"))
     if b.candidate == a.candidate and b.stages != a.stages and a.traffic > _next_stage(b):
         flags.append(Flag("rollout-rewritten", change.endpoint,
-                          f"the stages of {a.candidate}'s rollout are rewritten mid-way from {_stages(b)} to {_stages(a)}: "
+                          f"the stages of {a.candidate}'s rollout are rewritten mid-way from {_stages(b)} to "
+                          f"{_stages(a)}: "
                           f"the candidate's traffic jumps from {b.traffic}% to {a.traffic}%, beyond the next reviewed "
                           f"stage ({_next_stage(b)}%); advance to the next stage of the rollout as declared"))
     return flags
 
 
 def rollout_rewrites(review: Review) -> list[Flag]:
-    """``rollout-rewritten`` (stages, candidate or stable model changed mid-way) and ``rollout-starts-at-full-traffic``."""
+    """``rollout-rewritten`` (stages, candidate or stable changed mid-way) and ``rollout-starts-at-full-traffic``."""
     return [flag for change in review.rollouts for flag in _rewrite(change)]
 
 
@@ -106,5 +112,6 @@ def created_mid_rollout_flags(review: Review) -> list[Flag]:
         endpoint = endpoint_of(resource, mode)
         message = created_mid_rollout(endpoint, records.get((endpoint.namespace, endpoint.name)))
         if message:
-            flags.append(Flag("created-mid-rollout", f"{endpoint.namespace}/{endpoint.name}", f"{endpoint.name} {message}"))
+            flags.append(Flag("created-mid-rollout", f"{endpoint.namespace}/{endpoint.name}",
+                              f"{endpoint.name} {message}"))
     return flags

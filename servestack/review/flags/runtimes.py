@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.core import versions
-from components.core.kserve_runtimes import Runtime, SupportedFormat, builtin_runtimes, resolve_runtime, runtime_versions
+from components.core.kserve_runtimes import (Runtime, SupportedFormat, builtin_runtimes, resolve_runtime,
+                                             runtime_versions)
 
 from plandoc.document import PlanDoc
 from plandoc.endpoints import endpoints
@@ -28,7 +29,8 @@ def kserve_version(plan: PlanDoc) -> str | None:
         chart = str(mapping(resource.get("inputs")).get("chart") or "")
         if resource["type"].startswith("kubernetes:helm.sh/") and chart.rsplit("/", 1)[-1] in _KSERVE_CHARTS:
             return str(resource["inputs"].get("version") or "") or None
-    if any("applications/kserve/kserve" in str(mapping(r.get("inputs")).get("directory") or "") for r in plan.resource_list()):
+    directories = (str(mapping(r.get("inputs")).get("directory") or "") for r in plan.resource_list())
+    if any("applications/kserve/kserve" in directory for directory in directories):
         return versions.KUBEFLOW_KSERVE.version
     return None
 
@@ -77,4 +79,5 @@ def resolved_runtimes(plan: PlanDoc) -> dict[str, str]:
 
 def runtime_keys(plan: PlanDoc) -> dict[str, str]:
     """Runtime name -> the resource key of the plan's ClusterServingRuntime of that name."""
-    return {custom_runtime(r, "").name: key for key, r in plan.resources.items() if r["type"] == CLUSTER_SERVING_RUNTIME}
+    return {custom_runtime(r, "").name: key for key, r in plan.resources.items()
+            if r["type"] == CLUSTER_SERVING_RUNTIME}
