@@ -16,6 +16,7 @@ from .commands.diff import diff_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
 from .commands.rollout import rollout_command
+from .commands.schema import schema_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +35,7 @@ cli.add_command(diff_command)
 cli.add_command(cost_command)
 cli.add_command(rollout_command)
 cli.add_command(dependents_command)
+cli.add_command(schema_command)
 
 
 @contextmanager

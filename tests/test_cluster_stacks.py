@@ -11,7 +11,7 @@ import pytest
 from components.config import parse_stack_config
 from components.environment import ServingEnvironment, ServingEnvironmentArgs
 from components.core.placement import PoolPlacement
-from harness import dumps, plan_config, plan_program, repository_plan, resource, resources, stack_config
+from harness import REPOSITORY_STACKS, dumps, plan_config, plan_program, repository_plan, resource, resources, stack_config
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -20,7 +20,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 @pytest.fixture(scope="module")
 def plans():
-    return {stack: repository_plan(stack) for stack in ("dev", "staging", "prod")}
+    return {stack: repository_plan(stack) for stack in REPOSITORY_STACKS}
 
 
 def plugin_releases(plan) -> list[str]:
