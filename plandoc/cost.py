@@ -217,9 +217,12 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
                         tuple((p.name, _bound(p)) for p in own), table.source if table else "")
 
 
-def accelerator_count(model: CapacityModel) -> tuple[int | None, list[str]]:
+def accelerator_count(model: CapacityModel | list[Resource]) -> tuple[int | None, list[str]]:
     """Accelerators of all the stack's own pools at their bound (a managed group at maxSize of its largest type, a
-    Karpenter pool at its limits); None when a Karpenter pool's limits bound nothing."""
+    Karpenter pool at its limits); None when a Karpenter pool's limits bound nothing. ``model``: the capacity model
+    (or the plan's resources, to build it)."""
+    if not isinstance(model, CapacityModel):
+        model = capacity_model(model)
     total: int | None = 0
     parts = []
     for capacity in ([] if model.referenced else model.pools):

@@ -107,12 +107,14 @@ def _demand(pool, llm: bool | None, at_max: bool, count_canary: bool) -> list[tu
 
 
 def capacity_violations(resources: list[Resource], ctx: Context, llm: bool) -> Iterable[tuple[str, str]]:
-    """Pools whose accelerator demand (from the capacity model) exceeds what they offer, at min or at max."""
+    """Pools whose accelerator demand (from the capacity model) exceeds what they offer, at min or at max: each pool
+    once, by the LLM rule when an LLM endpoint is among its workloads, else by the InferenceService rule."""
     model = capacity_model(resources, ctx.stack_config, ctx.extra_demand)
     for pool_capacity in model.pools:
         pool = pool_capacity.pool
-        mine = [w for w in pool_capacity.workloads if w.pod.accelerators and w.owner.startswith("LLM") == llm]
-        if not mine or not pool.has_accelerator or pool.capacity is None:
+        has_llm = any(w.pod.accelerators and w.owner.startswith("LLM") for w in pool_capacity.workloads)
+        mine = [w for w in pool_capacity.workloads if w.pod.accelerators]
+        if not mine or has_llm != llm or not pool.has_accelerator or pool.capacity is None:
             continue  # placement rules report a wrong pool; karpenter-nodepool-limits a pool without ceiling
         for at_max in (False, True):
             demands = [(n, c) for n, c in _demand(pool_capacity, None, at_max, ctx["countCanaryReplicas"]) if c]
