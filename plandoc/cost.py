@@ -182,6 +182,8 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
         price = (table.eks_control_plane.get(support) or table.eks_control_plane.get("STANDARD")) if table else None
         if price is not None:
             lines.append(CostLine(f"EKS control plane {name_of(cluster['urn'])} ({support.lower()} support)", 1, 1, price))
+        else:
+            unpriced.add("EKS control plane")
 
     own = [] if model.referenced else list(model.pools)
     for pool in own:
@@ -203,12 +205,13 @@ def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None =
             pods = ", ".join(f"{owner} {n}" for owner, n in pool.ceiling.short)
             notes.append(f"pool {pool.name} cannot hold its demand at max ({pods} pod(s) stay Pending): not priced")
 
-    nat = len(of_type(resources, NAT_GATEWAY))
-    if nat and table is not None and table.nat_gateway is not None:
-        lines.append(CostLine("NAT gateways", nat, nat, table.nat_gateway))
-    eips = len(of_type(resources, EIP))
-    if eips and table is not None and table.public_ipv4_address is not None:
-        lines.append(CostLine("public IPv4 addresses", eips, eips, table.public_ipv4_address))
+    for count, item, price in ((len(of_type(resources, NAT_GATEWAY)), "NAT gateways", table and table.nat_gateway),
+                               (len(of_type(resources, EIP)), "public IPv4 addresses",
+                                table and table.public_ipv4_address)):
+        if count and price is not None:
+            lines.append(CostLine(item, count, count, price))
+        elif count:
+            unpriced.add(item)
     if table is None:
         lines = []
         unpriced = set()
