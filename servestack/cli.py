@@ -15,6 +15,7 @@ from .commands.dependents import dependents_command
 from .commands.diff import diff_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
+from .commands.prices import prices_command
 from .commands.rollout import rollout_command
 from .commands.schema import schema_command
 
@@ -36,6 +37,7 @@ cli.add_command(cost_command)
 cli.add_command(rollout_command)
 cli.add_command(dependents_command)
 cli.add_command(schema_command)
+cli.add_command(prices_command)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from plandoc.cost import CostEstimate, estimate, money, money_range
+from plandoc.cost import CostEstimate, cost_delta_text, estimate
 from plandoc.document import PlanDoc
 from plandoc.values import dig
 
@@ -106,16 +106,7 @@ def preview_as_diff(plan: PlanDoc) -> tuple[PlanDoc, PlanDoc]:
 
 
 def _cost_line(d: PlanDiff) -> str:
-    b, a = d.cost_before, d.cost_after
-    delta_h = a.hourly_max - b.hourly_max
-    delta_m = a.monthly_max - b.monthly_max
-    sign = "+" if delta_h >= 0 else "-"
-    line = (f"**Estimated cost** ({a.region} on-demand prices of {a.price_date}): "
-            f"{money_range(b.hourly_min, b.hourly_max)}/h → {money_range(a.hourly_min, a.hourly_max)}/h "
-            f"(at max size {sign}{money(abs(delta_h))}/h, {sign}{money(abs(delta_m))}/month)")
-    if a.unpriced:
-        line += f"; unpriced: {', '.join(a.unpriced)}"
-    return line
+    return cost_delta_text(d.cost_before, d.cost_after)  # plandoc.cost: the capacity model's floor and ceiling
 
 
 def render_markdown(d: PlanDiff) -> str:
