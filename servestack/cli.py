@@ -13,6 +13,7 @@ from .commands.check import check_command
 from .commands.cost import cost_command
 from .commands.dependents import dependents_command
 from .commands.diff import diff_command
+from .commands.init import init_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
 from .commands.prices import prices_command
@@ -29,6 +30,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(init_command)
 cli.add_command(plan_command)
 cli.add_command(preflight_command)
 cli.add_command(check_command)
