@@ -179,12 +179,14 @@ def runs_on(pod: Mapping[str, Any], pool: Pool) -> bool:
     return all(_tolerated(items(pod.get("tolerations")), t) for t in pool.taints)
 
 
-def pool_for(pod: Mapping[str, Any], pools: Mapping[str, Pool]) -> str | None:
-    """The pool a pod spec runs on: the one its ``servestack.io/pool`` nodeSelector names, else the first that takes it."""
+def pool_for(pod: Mapping[str, Any], pools: Mapping[str, Pool], resource: str = "") -> str | None:
+    """The pool a pod spec runs on: the one its ``servestack.io/pool`` nodeSelector names, else the first that takes it
+    (and offers ``resource``, the accelerator it requests: no other node can run it)."""
     named = mapping(pod.get("nodeSelector")).get(catalog.POOL_LABEL)
     if named is not None:
         return str(named)
-    return next((name for name, pool in sorted(pools.items()) if runs_on(pod, pool)), None)
+    return next((name for name, pool in sorted(pools.items())
+                 if runs_on(pod, pool) and (not resource or pool.resource_name == resource)), None)
 
 
 # --------------------------------------------------------------------------- InferenceServices
@@ -218,7 +220,7 @@ def _endpoint_workloads(reader: _Reader, endpoint: Endpoint, pools: Mapping[str,
         routed = endpoint.routed_candidate_percent > 0
         canary_counts.append(canary_min)
         name = canary.spec.get("name") or f"[{i}]"
-        found.append(Workload(f"{ref} canary {name}", ref, pool_for(canary.spec, pools) or stable_pool, pod,
+        found.append(Workload(f"{ref} canary {name}", ref, pool_for(canary.spec, pools, pod.resource), pod,
                               canary_min, canary_max if routed else canary_min, candidate=True, routed=routed))
     if canary_counts and endpoint.mode == "Standard":
         stable_min = stable_min_during_canary(declared_min, sum(canary_counts)) if declared_min else 0

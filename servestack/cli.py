@@ -38,8 +38,8 @@ cli.add_command(diff_command)
 cli.add_command(cost_command)
 cli.add_command(rollout_command)
 cli.add_command(dependents_command)
-cli.add_command(schema_command)
 cli.add_command(prices_command)
+cli.add_command(schema_command)
 
 
 @contextmanager

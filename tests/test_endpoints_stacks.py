@@ -68,7 +68,7 @@ def test_the_mid_rollouts_in_each_mode():
     assert "canaryTrafficPercent" not in json.dumps(prod)
     assert {k: records("prod")["fraud"][k] for k in ("traffic", "stableMinReplicas", "stableMinReplicasDuringCanary",
                                                       "candidateService")} == {
-        "traffic": "stable 100% / candidate 0%", "stableMinReplicas": "4", "stableMinReplicasDuringCanary": "3",
+        "traffic": "stable 100% / candidate 0%", "stableMinReplicas": "4", "stableMinReplicasDuringCanary": "4",
         "candidateService": "fraud-v2-4-0-predictor.models"}
 
 
@@ -137,7 +137,7 @@ def test_status_of_every_stack():
         ("dev", "iris", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
         ("prod", "anomaly", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
         ("prod", "chat", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
-        ("prod", "fraud", "Standard", "2.4.0", "1/1 (0)", "stable 100% / candidate 0%", "stable min 4 → 3, candidate 1"),
+        ("prod", "fraud", "Standard", "2.4.0", "1/1 (0)", "stable 100% / candidate 0%", "stable min 4 kept, candidate 1"),
         ("prod", "summarize", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
         ("staging", "anomaly", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
         ("staging", "chat", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
