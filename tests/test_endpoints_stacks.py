@@ -68,7 +68,7 @@ def test_the_mid_rollouts_in_each_mode():
     assert "canaryTrafficPercent" not in json.dumps(prod)
     assert {k: records("prod")["fraud"][k] for k in ("traffic", "stableMinReplicas", "stableMinReplicasDuringCanary",
                                                       "candidateService")} == {
-        "traffic": "stable 100% / candidate 0%", "stableMinReplicas": "4", "stableMinReplicasDuringCanary": "3",
+        "traffic": "stable 100% / candidate 0%", "stableMinReplicas": "4", "stableMinReplicasDuringCanary": "4",
         "candidateService": "fraud-v2-4-0-predictor.models"}
 
 
@@ -137,7 +137,7 @@ def test_status_of_every_stack():
         ("dev", "iris", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
         ("prod", "anomaly", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
         ("prod", "chat", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
-        ("prod", "fraud", "Standard", "2.4.0", "1/1 (0)", "stable 100% / candidate 0%", "stable min 4 → 3, candidate 1"),
+        ("prod", "fraud", "Standard", "2.4.0", "1/1 (0)", "stable 100% / candidate 0%", "stable min 4 kept, candidate 1"),
         ("prod", "summarize", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
         ("staging", "anomaly", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
         ("staging", "chat", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
@@ -153,9 +153,9 @@ def test_the_endpoints_pass_the_policy_pack(stack):
 
     report = run_check(plan_from_document(planned(stack).document))
     assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "mandatory"] == []
-    # The offline plan creates every resource: staging's fraud, mid-rollout in Knative mode, is one to create steady.
-    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "advisory"] == (
-        [("no-create-mid-rollout", "servestack-endpoint-fraud-isvc")] if stack == "staging" else [])
+    # An offline plan says nothing of what is deployed: staging's fraud, mid-rollout in Knative mode, is an existing
+    # endpoint's rollout, not an endpoint created mid-rollout (issue 23: the rule fired on every rollout).
+    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "advisory"] == []
 
 
 # ----------------------------------------------------------------------------- a serving stack

@@ -217,7 +217,7 @@ def test_standard_mode_starts_a_blue_green_candidate_and_promotes_it_from_its_on
     status = run(project, "status", "--stack", "dev")
     rows = [[c.strip() for c in line.strip("│").split("│")] for line in status.stdout.splitlines() if line.startswith("│")]
     assert rows[1] == ["dev", "wine", "Standard", "system", "7", "8", "1/1 (0)", "stable 100% / candidate 0%",
-                       "stable min 1 → 1, candidate 1"]
+                       "stable min 1 kept, candidate 1"]
     result = run(project, "promote", "wine", "--stack", "dev")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "wine: promote 8 to stable (replaces 7)"

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from upstream_common import TEST_DATA, Source, provenance
+from upstream_common import RUNTIME_DATA, TEST_DATA, Source, provenance
 
 KARPENTER_REPO = "https://github.com/aws/karpenter-provider-aws"
 CLOUDFORMATION = "website/content/en/v1.14/getting-started/getting-started-with-karpenter/cloudformation.yaml"
@@ -54,3 +54,13 @@ def derive_karpenter_controller_policy(upstream: Path, version: str = "v1.14.1")
         "policies": policies,
     }
     return TEST_DATA / f"karpenter-{version}-controller-policy.json", data
+
+
+def derive_karpenter_defaults(upstream: Path) -> tuple[Path, dict[str, Any]]:
+    """Karpenter's chart default ``settings.vmMemoryOverheadPercent``: the share of an instance type's memory
+    Karpenter assumes the VM keeps (plandoc's capacity model subtracts it from every node's memory)."""
+    source = Source(KARPENTER_REPO, "v1.14.1", "karpenter/v1.14.1")
+    values = yaml.safe_load((upstream / source.folder / "charts/karpenter/values.yaml").read_text())
+    data = {"provenance": provenance(source, ["charts/karpenter/values.yaml"]),
+            "settings": {"vmMemoryOverheadPercent": values["settings"]["vmMemoryOverheadPercent"]}}
+    return RUNTIME_DATA / "karpenter-defaults-v1.14.1.json", data

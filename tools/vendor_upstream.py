@@ -34,7 +34,7 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
     dump, load_yaml_documents, provenance, share_subtrees, strip_descriptions, value_inventory,
 )
 from upstream_llm import llm_derivations
-from vendor_karpenter_iam import derive_karpenter_controller_policy
+from vendor_karpenter_iam import derive_karpenter_controller_policy, derive_karpenter_defaults
 
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
 
@@ -345,7 +345,7 @@ def derivations() -> list[Derivation]:
         found.append(lambda upstream, c=crd_set: derive_crds(upstream, c))
     for chart in CHART_VALUES:
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
-    return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, *llm_derivations()]
+    return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, derive_karpenter_defaults, *llm_derivations()]
 
 
 def dump_for(relpath: Path, data: Any) -> str:

@@ -213,6 +213,9 @@ class LlmEndpointConfig(LlmContainerSettings):
     """Labels of the workload's pods (KServe's ``spec.labels``). Default: none."""
     pod_annotations: dict[str, str] = {}
     """Annotations of the workload's pods (KServe's ``spec.annotations``). Default: none."""
+    allow_in_place_update: bool = False
+    """Accept a change of this endpoint's model or image (an instant, full cutover: an LLMInferenceService has
+    no canary) in staging and prod: ``servestack diff`` then does not flag it as ``in-place-update``. Default false."""
 
     # Unknown keys are kept so that problems() can answer KServe/InferenceService spellings with where they belong.
     model_config = ConfigDict(**ConfigModel.model_config | {"extra": "allow"})

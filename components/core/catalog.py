@@ -398,3 +398,8 @@ def hardware_count(instance_type: str, field: str) -> int:
 
 def known_instance_types() -> list[str]:
     return sorted(_hardware())
+
+
+def neuron_cores(instance_type: str) -> int:
+    """NeuronCores of one node of the type (``aws.amazon.com/neuroncore``); 0 when it has none or is unknown."""
+    return int((_hardware().get(instance_type) or {}).get("neuronCores", 0))

@@ -253,6 +253,13 @@ def stable_min_during_canary(stable_min: int, canary_replicas: int) -> int:
     return max(stable_min - canary_replicas, 1)
 
 
+def stable_min_to_render(stable_min: int, canary_replicas: int) -> int:
+    """The stable predictor's minReplicas to write while Standard-mode canaries of ``canary_replicas`` exist, so
+    that KServe, which lowers it by them (:func:`stable_min_during_canary`), keeps the configured ``stable_min``:
+    a blue/green start never takes the stable below its minimum. A minimum of 0 (scale to zero) stays 0."""
+    return stable_min + canary_replicas if stable_min >= 1 else stable_min
+
+
 def predictor_service(endpoint: str, version: str) -> str:
     """The Service KServe creates for a named Standard-mode predictor: ``<isvc>-<name>-predictor``."""
     return f"{endpoint}-{predictor_name(version)}-predictor"
@@ -361,9 +368,12 @@ class RolloutRecord:
         return f"rolled back at {where}" if self.phase == Phase.ROLLED_BACK.value else where
 
     def describe_replicas(self) -> str:
-        """What runs while a Standard-mode canary exists, e.g. ``stable min 4 → 3, candidate 1``."""
+        """What runs while a Standard-mode canary exists, e.g. ``stable min 4 kept, candidate 1`` (``stable min 4 → 3``
+        when KServe lowers it: a record of a plan servestack did not render)."""
         if self.candidate_replicas is None or self.stable_min_during_canary is None:
             return "-"
+        if self.stable_min_during_canary == self.stable_min_replicas:
+            return f"stable min {self.stable_min_replicas} kept, candidate {self.candidate_replicas}"
         return f"stable min {self.stable_min_replicas} → {self.stable_min_during_canary}, candidate {self.candidate_replicas}"
 
     def describe(self) -> str:
@@ -393,7 +403,8 @@ def rollout_record(endpoint: str, namespace: str, mode: Mode | str, rollout: Rol
     )
     if mode is Mode.STANDARD and rollout.phase is Phase.IN_PROGRESS:
         replicas = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
+        rendered = stable_min_to_render(stable_min_replicas, replicas)
         record = replace(record, candidate_replicas=replicas,
-                         stable_min_during_canary=stable_min_during_canary(stable_min_replicas, replicas),
+                         stable_min_during_canary=stable_min_during_canary(rendered, replicas),
                          candidate_service=f"{predictor_service(endpoint, rollout.candidate)}.{namespace}")
     return record

@@ -37,6 +37,7 @@ from ..core.rollout import (
     predictor_name,
     record_name,
     rollout_record,
+    stable_min_to_render,
     stages_problem,
 )
 
@@ -98,10 +99,17 @@ def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, A
     canary_predictor = {"name": predictor_name(rollout.candidate), **candidate}
     if "serviceAccountName" in shared:  # the candidate reads its model through the endpoint's IRSA identity too
         canary_predictor["serviceAccountName"] = shared["serviceAccountName"]
+    for field in ("nodeSelector", "tolerations", "affinity"):  # a spec.canary[] predictor inherits no placement
+        if field in shared:
+            canary_predictor[field] = shared[field]
     if "model" in canary_predictor:
         # The CRD requires the model's (container) name on a canary; KServe's own is kserve-container.
         canary_predictor["model"] = {"name": KSERVE_CONTAINER, **canary_predictor["model"]}
     canary_predictor["minReplicas"] = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
+    if isinstance(predictor.get("minReplicas"), int):  # KServe lowers it by the canary's replicas: keep the minimum
+        predictor["minReplicas"] = stable_min_to_render(predictor["minReplicas"], canary_predictor["minReplicas"])
+        if isinstance(predictor.get("maxReplicas"), int):
+            predictor["maxReplicas"] = max(predictor["maxReplicas"], predictor["minReplicas"])
     return {"predictor": predictor, "canary": [{"trafficPercent": rollout.traffic.candidate, "predictor": canary_predictor}]}
 
 

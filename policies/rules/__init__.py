@@ -21,9 +21,9 @@ assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
 
 def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None = None,
              stack_config: Mapping[str, Any] | None = None, stack_name: str = "",
-             extra_demand: Mapping[str, Sequence[tuple[str, int]]] | None = None) -> list[Violation]:
+             extra_demand: Sequence[Any] | None = None) -> list[Violation]:
     """Run every enabled rule over a stack's resources, violations sorted by rule then resource.
-    ``extra_demand``: accelerators other stacks may hold on its pools (:attr:`Context.extra_demand`)."""
+    ``extra_demand``: workloads other stacks place on its pools (:attr:`Context.extra_demand`)."""
     settings = parse_policy_config(policy_config or {}, ALL_RULES)
     stack_config = stack_config or {}
     found: list[Violation] = []
@@ -33,7 +33,7 @@ def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None 
         if level == "disabled":
             continue
         ctx = Context(resolve_tier(rule_settings.get("tier"), stack_config, stack_name), rule_settings, stack_config,
-                      extra_demand or {})
+                      tuple(extra_demand or ()))
         found += [Violation(v.rule, v.urn, v.message, level) for v in rule.run(resources, ctx)]
     return sorted(found, key=lambda v: (v.rule, v.urn, v.message))
 

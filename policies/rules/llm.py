@@ -8,12 +8,12 @@ import re
 from collections.abc import Iterable
 
 from plandoc.document import Resource
-from plandoc.endpoints import accelerator_demand_by_pool
-from plandoc.llm import llm_demand_by_pool, llm_endpoint_of, llm_endpoints
+from plandoc.llm import llm_endpoint_of, llm_endpoints
 from plandoc.pools import placement_pools
 from plandoc.tokens import LLM_INFERENCE_SERVICE
 from plandoc.values import dig, is_unknown, items
 
+from .accelerators import capacity_violations
 from .model import Context, Rule, floating_segments, oci_unpinned, show_taint, untolerated
 
 
@@ -75,21 +75,7 @@ def llm_endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) ->
 
 
 def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in placement_pools(resources)}
-    others = accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"])
-    for pool_name, demands in sorted(llm_demand_by_pool(resources).items()):
-        pool = by_name.get(pool_name)
-        if pool is None or not pool.has_accelerator:
-            continue  # llm-endpoint-on-accelerator-pool reports it
-        shared = [*((e.name, n) for e, n in others.get(pool_name, [])), *ctx.extra_demand.get(pool_name, ())]
-        needed = sum(n for _, n in demands) + sum(n for _, n in shared)
-        capacity = pool.capacity
-        if capacity is None or needed <= capacity:
-            continue  # a NodePool without limits: karpenter-nodepool-limits reports it
-        parts = ", ".join([*(f"LLM {e.name} {n}" for e, n in demands), *(f"{name} {n}" for name, n in shared)])
-        yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} ({parts}; "
-                         f"an LLM endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers "
-                         f"{pool.offer_text}; required: demand <= capacity, or pods beyond it stay Pending")
+    return capacity_violations(resources, ctx, llm=True)
 
 
 RULES = [

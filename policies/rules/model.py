@@ -34,9 +34,9 @@ class Context:
     """The rule's config properties, defaults filled in."""
     stack_config: Mapping[str, Any] = field(default_factory=dict)
     """The stack's config (``servestack:*`` keys, decoded), when the caller has it."""
-    extra_demand: Mapping[str, Sequence[tuple[str, int]]] = field(default_factory=dict)
-    """Pool name -> (``"<stack>:<endpoint>"``, accelerators) that serving stacks on this platform stack
-    (``cluster.existing``) may hold on its pools at max replicas: ``servestack check --with-serving-plan``."""
+    extra_demand: Sequence[Any] = ()
+    """Workloads (:class:`plandoc.demand.Workload`) that serving stacks on this platform stack (``cluster.existing``)
+    place on its pools: ``servestack check --with-serving-plan``; the capacity model counts them with the stack's own."""
 
     @property
     def is_prod(self) -> bool:

@@ -187,9 +187,9 @@ RULES = [
          "mandatory", canary_fields_match_mode, (INFERENCE_SERVICE,)),
     Rule("no-create-mid-rollout", "serving",
          "A Knative-mode InferenceService is not created with a rollout already in place (its candidate would take all "
-         "traffic); an offline plan creates every resource, a real preview only the new ones.",
-         # Advisory: servestack's offline plan creates every resource, so it flags every Knative rollout in
-         # progress; a real preview (or `servestack diff`) tells a new InferenceService from a deployed one.
+         "traffic); judged where the plan says what it creates: a real preview (servestack diff compares two plans).",
+         # Advisory, as before: an offline plan knows nothing deployed, so its resources carry no op and the rule
+         # is silent there (plandoc.document.is_offline_plan); a real preview's create steps are real creations.
          "advisory", no_create_mid_rollout),
     Rule("prod-payload-logging", "serving",
          "Prod endpoints log their payloads.",

@@ -146,7 +146,7 @@ def surface_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
                                               readinessProbe={"port": 9000, "grpc": True})),
         "sf-storage": _endpoint("system", {"format": "sklearn", "version": "1.0.0", "storageSecretName": "minio-credentials",
                                            "storage": {"key": "minio", "path": "models/sf-storage/1.0.0",
-                                                       "parameters": {"bucket": "ml"}}}),
+                                                       "parameters": {"bucket": "ml"}}}, allowInPlaceUpdate=True),
         "sf-https": _endpoint("system", _model("sklearn", "sf-https", storageUri="https://models.example.com/iris/1.0.0/model.joblib",
                                                port=8080, readinessProbe={**probe, "successThreshold": 2},
                                                livenessProbe={"port": 8080, "tcp": True, "failureThreshold": 6})),
@@ -285,7 +285,8 @@ def llm_endpoints() -> dict[str, Any]:
     """One LLM endpoint per shape: single node (hf://), tensor parallel (s3://), prefill/decode,
     multi-node data parallel (LeaderWorkerSet), and both split and multi-node."""
     return {
-        "llm-single": {"pool": "gpu", "model": {"uri": LLM_HF_URI, "version": "3.1-8b"}, "args": ["--max-model-len=4096"]},
+        "llm-single": {"pool": "gpu", "model": {"uri": LLM_HF_URI, "version": "3.1-8b"}, "args": ["--max-model-len=4096"],
+                       "allowInPlaceUpdate": True},
         "llm-tensor": {"pool": "llm", "namespace": "models",
                        "model": {"uri": f"{BUCKET}/llm-tensor/1.0.0", "name": "Qwen/Qwen2.5-32B-Instruct", "kmsKeyArn": KMS_KEY,
                                  "version": "1.0.0"}, "replicas": 2, "parallelism": {"tensor": 4, "pipeline": 1}},
