@@ -8,7 +8,7 @@ first pool, by name, whose taints it tolerates, as the scheduler would):
 
 - an InferenceService's predictor: ``minReplicas`` (KServe's default 1) to ``maxReplicas`` (default: its minimum,
   at least 1); while a Standard-mode ``spec.canary[]`` runs, the stable's minimum is what KServe keeps
-  (:func:`components.core.rollout.stable_min_during_canary`);
+  (:func:`components.core.canary_replicas.stable_min_during_canary`);
 - its canaries: a Standard-mode ``spec.canary[]`` entry runs its own ``minReplicas`` (else KServe's share of the
   stable minimum) to its ``maxReplicas`` (else its minimum: it takes no traffic in KServe v0.20.0 and never scales);
   a Knative-mode traffic split keeps the previous revision too, at the predictor's own min and max;
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.core import catalog
-from components.core.rollout import kserve_canary_replicas, stable_min_during_canary
+from components.core.canary_replicas import kserve_canary_replicas, stable_min_during_canary
 
 from .document import Resource, of_type
 from .endpoints import Endpoint, Predictor, endpoints

@@ -33,6 +33,12 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from .canary_replicas import (  # noqa: F401  (kserve_canary_replicas re-exported: readers import it from here)
+    kserve_canary_replicas,
+    stable_min_during_canary,
+    stable_min_to_render,
+)
+
 
 class RolloutRefused(ValueError):
     """An illegal rollout move (advancing past the last stage, promoting early...)."""
@@ -236,28 +242,6 @@ def stages_problem(mode: Mode | str, stages: Stages) -> str | None:
 def routed_percent(mode: Mode | str, declared: int) -> int:
     """Percent of requests KServe really sends to a canary that declares ``declared`` percent."""
     return declared if Mode(mode) is Mode.KNATIVE else 0
-
-
-def kserve_canary_replicas(stable_min: int | None, canary_min: int | None, traffic_percent: int) -> int:
-    """Replicas KServe v0.20.0 gives a Standard-mode canary's Deployment: the canary predictor's
-    minReplicas, else the stable minReplicas (default 1) times trafficPercent, rounded up."""
-    if canary_min is not None:
-        return canary_min
-    return -(-(1 if stable_min is None else stable_min) * traffic_percent // 100)
-
-
-def stable_min_during_canary(stable_min: int, canary_replicas: int) -> int:
-    """The stable predictor's minimum that KServe keeps while Standard-mode canaries exist: its
-    minReplicas lowered by the canaries' replicas, never below 1 (KServe v0.20.0's predictor
-    reconciler), although those canaries serve no traffic."""
-    return max(stable_min - canary_replicas, 1)
-
-
-def stable_min_to_render(stable_min: int, canary_replicas: int) -> int:
-    """The stable predictor's minReplicas to write while Standard-mode canaries of ``canary_replicas`` exist, so
-    that KServe, which lowers it by them (:func:`stable_min_during_canary`), keeps the configured ``stable_min``:
-    a blue/green start never takes the stable below its minimum. A minimum of 0 (scale to zero) stays 0."""
-    return stable_min + canary_replicas if stable_min >= 1 else stable_min
 
 
 def predictor_service(endpoint: str, version: str) -> str:

@@ -27,6 +27,7 @@ from ..core.resources import DEFAULT_LIMITS, DEFAULT_REQUESTS
 from ..core.kserve_runtimes import Runtime
 from ..core.placement import PoolPlacement
 from ..core.pod_security import container_security_context
+from ..core.canary_replicas import stable_min_to_render
 from ..core.rollout import (
     DEFAULT_CANDIDATE_REPLICAS,
     RECORD_COMPONENT,
@@ -37,7 +38,6 @@ from ..core.rollout import (
     predictor_name,
     record_name,
     rollout_record,
-    stable_min_to_render,
     stages_problem,
 )
 
