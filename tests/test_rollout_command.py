@@ -332,7 +332,7 @@ def test_start_with_a_value_that_is_yaml_syntax_exits_2_naming_the_field(project
 
 
 def test_a_version_that_is_yaml_syntax_is_written_quoted_so_it_reads_back_as_itself():
-    from servestack import stackfile
+    from servestack.stackio import stackfile
 
     document = stackfile.parse("config:\n  a: {}\n", "x")
     for value in ["[", "*a", "!!python/name:x", "{a: 1}", "1.10", "true", "- x", "a: b", "#x"]:

@@ -1,7 +1,7 @@
 """``servestack rollout``: move model versions through their rollout stages, one reviewed commit each.
 
 Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with the round-trip editor of
-:mod:`servestack.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
+:mod:`servestack.stackio.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
 and refuses an illegal move with exit code 2 without touching the file. The legality of a move is
 decided by the pure state machine in :mod:`components.core.rollout`; the edited config is validated
 like ``pulumi up`` would before it is written.
@@ -17,7 +17,7 @@ from typing import Any
 import click
 from ruamel.yaml.comments import CommentedMap
 
-from .. import stackfile
+from ..stackio import stackfile
 from .common import EXIT_INVALID, fail, project_option
 
 #: ``--stages`` when not given, per deployment mode: traffic stages where KServe routes them (Knative),

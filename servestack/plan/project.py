@@ -9,7 +9,7 @@ from typing import Any
 
 from components.config.stack import SECRET_MASK
 
-from ..stackyaml import StackYamlError, one_line, read_stack_yaml
+from ..stackio.stackyaml import StackYamlError, one_line, read_stack_yaml
 
 
 class ProjectError(Exception):
