@@ -32,6 +32,7 @@ from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName
 from .platform import PlatformConfig, platform_kserve_version
 from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
+from .secrets import mask, scan
 
 Tier = Literal["dev", "staging", "prod"]
 REGION_KEY = "aws:region"
@@ -230,9 +231,12 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
 
     Raises :class:`ConfigError` listing every problem; returns the typed config otherwise.
     """
-    problems: list[ConfigProblem] = []
     sections = section_keys()
     values: dict[str, Any] = {}
+    # Credentials in clear, anywhere (a secret key's value is the engine's to keep: refused below).
+    problems, credentials = scan({k: v for k, v in raw.items() if k not in secret_keys and k.startswith(f"{NAMESPACE}:")},
+                                 {key: StackConfig.model_fields[name].annotation for key, name in sections.items()})
+    credential_paths = frozenset(p.path for p in problems)
 
     for key in sorted(raw):
         if key.startswith(f"{NAMESPACE}:") and key not in sections:
@@ -269,7 +273,7 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
         if not problems:
             return config
 
-    raise ConfigError(stack, _masked_problems(problems, raw, secret_keys))
+    raise ConfigError(stack, mask(_masked_problems(problems, raw, secret_keys), credentials, credential_paths))
 
 
 def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem]:
