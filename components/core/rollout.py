@@ -72,10 +72,15 @@ class Stages:
     def parse(cls, text: str) -> "Stages":
         """``Stages.parse("10,50,100")`` (``--stages``): ASCII digits and commas only, not all that
         ``int`` takes (``10_0`` is 100 to it: an instant cutover from a typo; ``+10``, spaces)."""
+        shown = text if len(text) <= 60 else text[:57] + "..."
         if not _STAGES_TEXT.fullmatch(text):
             raise ValueError(f"must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, "
-                             f"no spaces); got {text!r}")
-        return cls(tuple(int(part) for part in text.split(",")))
+                             f"no spaces); got {shown!r}")
+        # a percent has at most 3 digits (leading zeros aside): longer is out of range, whatever its size
+        # (and int() refuses over 4300 digits with advice meant for Python programmers)
+        if any(len(part.lstrip("0")) > 3 for part in text.split(",")):
+            raise ValueError(f"must be percents from 0 to 100; got {shown!r}")
+        return cls(tuple(int(part.lstrip("0") or "0") for part in text.split(",")))
 
     def __iter__(self):
         return iter(self.percents)
