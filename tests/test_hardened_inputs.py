@@ -120,7 +120,7 @@ def test_a_file_beyond_16_mib_and_a_file_that_is_not_utf8_are_refused(project_di
 def test_a_stack_file_that_is_a_directory_is_refused(project_dir):
     (project_dir / "stacks" / "Pulumi.dir.yaml").mkdir()
     result = invoke("plan", "--stack", "dir", "--project", str(project_dir))
-    assert (result.exit_code, result.output.strip()) == (2, "error: no stack file stacks/Pulumi.dir.yaml (stacks here: dev, dir, prod, staging)")
+    assert (result.exit_code, result.output.strip()) == (2, "error: stack file stacks/Pulumi.dir.yaml is a directory, not a file (stacks here: dev, prod, staging)")
 
 
 def test_a_key_given_twice_is_refused_by_plan_naming_both_lines(project_dir):

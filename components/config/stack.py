@@ -244,7 +244,8 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
 
     for key in sorted(secret_keys & set(raw)):
         if key not in SECRET_CAPABLE:
-            problems.append(ConfigProblem(key, "cannot hold a secret: its values end up in resource tags, names or "
+            problems.append(ConfigProblem(join_path(key, ()) if _PLAIN_KEY.match(key) else json.dumps(key),
+                                          "cannot hold a secret: its values end up in resource tags, names or "
                                           "manifests that anyone with read access sees"))
 
     region = raw.get(REGION_KEY)
@@ -315,7 +316,7 @@ def _masked_problems(problems: list[ConfigProblem], raw: dict[str, Any], secret_
     texts = sorted({t for key in secret_keys if key in raw for t in _texts(raw[key]) if len(t) >= 8}, key=len, reverse=True)
     masked = []
     for problem in problems:
-        if _key_of(problem.path) in secret_keys:
+        if any(_under(problem.path, key) for key in secret_keys):
             message = problem.message
             for text in texts:
                 message = message.replace(text, SECRET_MASK)
@@ -327,10 +328,13 @@ def _masked_problems(problems: list[ConfigProblem], raw: dict[str, Any], secret_
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
 
 
-def _key_of(path: str) -> str:
-    if path.startswith('"'):
-        return json.loads(path[: path.index('"', 1) + 1]) if '"' in path[1:] else path
-    return path.split(".", 1)[0].split("[", 1)[0]
+def _under(path: str, key: str) -> bool:
+    """Whether a problem's ``path`` is ``key`` or inside it (however the key is written: plain, or
+    quoted as JSON when it is not a plain word)."""
+    for spelled in {key, json.dumps(key)}:
+        if path == spelled or path.startswith((spelled + ".", spelled + "[")):
+            return True
+    return False
 
 
 def _texts(value: Any) -> list[str]:

@@ -151,9 +151,9 @@ def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options
     except ProjectError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
     path = project.stack_path(stack)
-    if not path.is_file():
-        raise fail(f"error: no stack file {path.relative_to(project.root)} (stacks here: "
-                   f"{', '.join(project.stacks()) or 'none'})", EXIT_INVALID)
+    missing = project.missing_stack(stack)
+    if missing is not None:
+        raise fail(f"error: {missing}", EXIT_INVALID)
     relative = path.relative_to(project.root).as_posix()
     try:
         edit = stackfile.update(path, relative, lambda text: apply_move(project, stack, text, endpoint, move, **options))
