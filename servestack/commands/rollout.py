@@ -69,9 +69,18 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
         typed = _typed_config(project, stack, config)
     except ConfigError as error:
         raise MoveRefused(f"{path} is not valid as it stands; fix it first:\n{error}") from None
+    if endpoint in typed.llm_endpoints and endpoint not in typed.endpoints:
+        # An LLM endpoint exists: say what it is and why this move does not apply (the config's own words).
+        from components.config.llm_endpoints import LLM_SPELLINGS
+
+        replicas = typed.llm_endpoints[endpoint].replicas
+        raise MoveRefused(f"{endpoint} is an LLM endpoint (servestack:llmEndpoints.{endpoint}: "
+                          f"{typed.llm_endpoints[endpoint].model.version}, {replicas} replica(s), no rollout); "
+                          f"a rollout {LLM_SPELLINGS['rollout']}")
     if endpoint not in typed.endpoints:
         known = ", ".join(sorted(typed.endpoints)) or "none"
-        raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
+        llm = f"; LLM endpoints: {', '.join(sorted(typed.llm_endpoints))}" if typed.llm_endpoints else ""
+        raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known}{llm})")
     current = typed.endpoints[endpoint].rollout_state()
     mode = typed.deployment_mode_of(endpoint)
     try:
