@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from components.config import ConfigError
 from components.config.base import join_path
 from components.config.stack import StackConfig, parse_stack_config, section_keys
-from harness import REPO, stack_config
+from harness import REPO, REPOSITORY_STACKS, stack_config
 from servestack.cli import cli
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -223,7 +223,7 @@ def test_plan_check_and_cost_refuse_every_credential_naming_its_field_and_print_
 
 # --- no false positives -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", REPOSITORY_STACKS)
 def test_the_repository_stacks_hold_no_credential(stack):
     parse_stack_config(stack, stack_config(stack))
 
