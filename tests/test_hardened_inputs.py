@@ -231,7 +231,7 @@ def test_a_stages_annotation_with_a_superscript_digit_is_no_stages():
 
 
 def test_a_rollout_record_with_a_superscript_digit_is_read_without_it():
-    from components.core.rollout import RolloutRecord
+    from components.core.rollout_record import RolloutRecord
 
     record = RolloutRecord.from_data("e", {"mode": "Knative", "phase": "canary", "stableVersion": "1", "stages": "10,5\u00b2,100",
                                            "stage": "\u00b2", "candidateTrafficPercent": "10"})
