@@ -24,12 +24,12 @@ the other problems of the same config, so nothing found is printed anywhere.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import types
 import typing
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,7 +75,7 @@ EXTRA_FORMATS = {
 }
 
 
-@cache
+@functools.cache
 def _detectors() -> tuple[Any, ...]:
     """One instance of each of detect-secrets' detectors (its own list, so a new release's new
     detectors are used as they come), and one regex detector per :data:`EXTRA_FORMATS`."""
@@ -89,9 +89,11 @@ def _detectors() -> tuple[Any, ...]:
     return tuple(sorted((cls() for cls in classes + extra), key=lambda d: type(d).__name__))
 
 
-def credential_kinds(text: str, name: str | None = None) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=4096)
+def credential_kinds(text: str, name: str | None = None) -> tuple[tuple[str, str], ...]:
     """The credentials in ``text`` (the value of ``name``, when it has one) as (kind, found text),
-    in a stable order; empty when there is none."""
+    in a stable order; empty when there is none. Remembered: YAML aliases repeat one string many
+    times (a 4 KiB file can hold 10,000 copies), and each is scanned once."""
     found: dict[str, str] = {}
     lines = [text]
     if name:
@@ -115,7 +117,7 @@ def credential_kinds(text: str, name: str | None = None) -> list[tuple[str, str]
             continue
         if password:
             found.setdefault(password, "Basic Auth Credentials")
-    return sorted(((kind, value) for value, kind in found.items()), key=lambda item: (item[0], item[1]))
+    return tuple(sorted(((kind, value) for value, kind in found.items()), key=lambda item: (item[0], item[1])))
 
 
 def _random_looking(run: str) -> bool:
