@@ -6,17 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from components.core.rollout_record import RolloutRecord, rollout_record
 from components.core.rollout import (
     Mode,
     Phase,
     Rollout,
-    RolloutRecord,
     RolloutRefused,
     Stages,
     TrafficSplit,
     kserve_canary_replicas,
     predictor_name,
-    rollout_record,
     stable_min_during_canary,
     stages_problem,
 )

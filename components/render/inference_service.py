@@ -28,16 +28,13 @@ from ..core.kserve_runtimes import Runtime
 from ..core.placement import PoolPlacement
 from ..core.pod_security import container_security_context
 from ..core.canary_replicas import stable_min_to_render
+from ..core.rollout_record import RECORD_COMPONENT, RolloutRecord, record_name, rollout_record
 from ..core.rollout import (
     DEFAULT_CANDIDATE_REPLICAS,
-    RECORD_COMPONENT,
     Mode,
     Phase,
     Rollout,
-    RolloutRecord,
     predictor_name,
-    record_name,
-    rollout_record,
     stages_problem,
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -165,13 +166,16 @@ def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> d
 def _type_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
     kind = schema.get("type")
     checks = {
-        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        # finite only: Infinity or NaN as a cap turns the check off (NaN compares false with everything)
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
         "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "boolean": lambda v: isinstance(v, bool),
         "string": lambda v: isinstance(v, str),
         "array": lambda v: isinstance(v, list),
     }
     if kind in checks and not checks[kind](value):
+        if kind == "number" and isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
         return f"must be of type {kind}"
     if kind == "array" and "items" in schema:  # the rules join and compare the items as the schema says
         for i, item in enumerate(value):

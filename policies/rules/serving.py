@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from components.core.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase, RolloutRecord
+from components.core.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase
+from components.core.rollout_record import RolloutRecord
 
 from plandoc.document import Resource, created, of_type
 from plandoc.endpoints import Endpoint, default_mode, endpoint_of

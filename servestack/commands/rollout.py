@@ -1,7 +1,7 @@
 """``servestack rollout``: move model versions through their rollout stages, one reviewed commit each.
 
 Every move edits ``stacks/Pulumi.<stack>.yaml`` in place with the round-trip editor of
-:mod:`servestack.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
+:mod:`servestack.stackio.stackfile` (comments, key order, quoting and layout stay as they were), prints the exact diff and the commit to make,
 and refuses an illegal move with exit code 2 without touching the file. The legality of a move is
 decided by the pure state machine in :mod:`components.core.rollout`; the edited config is validated
 like ``pulumi up`` would before it is written.
@@ -17,7 +17,7 @@ from typing import Any
 import click
 from ruamel.yaml.comments import CommentedMap
 
-from .. import stackfile
+from ..stackio import stackfile
 from .common import EXIT_INVALID, fail, project_option
 
 #: ``--stages`` when not given, per deployment mode: traffic stages where KServe routes them (Knative),
@@ -69,9 +69,18 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
         typed = _typed_config(project, stack, config)
     except ConfigError as error:
         raise MoveRefused(f"{path} is not valid as it stands; fix it first:\n{error}") from None
+    if endpoint in typed.llm_endpoints and endpoint not in typed.endpoints:
+        # An LLM endpoint exists: say what it is and why this move does not apply (the config's own words).
+        from components.config.llm_endpoints import LLM_SPELLINGS
+
+        replicas = typed.llm_endpoints[endpoint].replicas
+        raise MoveRefused(f"{endpoint} is an LLM endpoint (servestack:llmEndpoints.{endpoint}: "
+                          f"{typed.llm_endpoints[endpoint].model.version}, {replicas} replica(s), no rollout); "
+                          f"a rollout {LLM_SPELLINGS['rollout']}")
     if endpoint not in typed.endpoints:
         known = ", ".join(sorted(typed.endpoints)) or "none"
-        raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known})")
+        llm = f"; LLM endpoints: {', '.join(sorted(typed.llm_endpoints))}" if typed.llm_endpoints else ""
+        raise MoveRefused(f"stack {stack} has no endpoint {endpoint!r} (endpoints: {known}{llm})")
     current = typed.endpoints[endpoint].rollout_state()
     mode = typed.deployment_mode_of(endpoint)
     try:
@@ -151,9 +160,9 @@ def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options
     except ProjectError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
     path = project.stack_path(stack)
-    if not path.is_file():
-        raise fail(f"error: no stack file {path.relative_to(project.root)} (stacks here: "
-                   f"{', '.join(project.stacks()) or 'none'})", EXIT_INVALID)
+    missing = project.missing_stack(stack)
+    if missing is not None:
+        raise fail(f"error: {missing}", EXIT_INVALID)
     relative = path.relative_to(project.root).as_posix()
     try:
         edit = stackfile.update(path, relative, lambda text: apply_move(project, stack, text, endpoint, move, **options))

@@ -46,13 +46,17 @@ def load_policy_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        document = json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        document = json.loads(Path(path).read_text(), parse_constant=_not_json)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise PolicyConfigError(f"{path} is not JSON: {error}") from None
     if not isinstance(document, Mapping):
         raise PolicyConfigError(f"{path} must hold a JSON object of policy name -> settings")
     parse_policy_config(document, ALL_RULES)  # reject mistakes before running anything
     return dict(document)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number (strict JSON has no NaN or Infinity)")
 
 
 def stack_outputs(plan: PlanDoc) -> Mapping[str, Any]:

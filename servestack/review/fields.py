@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.render import inference_service
-from components.core.rollout import RECORD_COMPONENT
+from components.core.rollout_record import RECORD_COMPONENT
 from plandoc.tokens import CONFIG_MAP, INFERENCE_SERVICE, LLM_INFERENCE_SERVICE
 from plandoc.values import mapping
 

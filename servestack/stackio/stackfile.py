@@ -3,7 +3,7 @@ change them, write it back, with comments, key order, quoting and layout kept as
 
 Commands change a stack file only through :func:`update` (read, change, write in one call), and
 :func:`write` is the only function that writes one. Both are serialized and atomic
-(:mod:`servestack.atomic`): :func:`update` holds the file's lock across the read, the change and
+(:mod:`servestack.stackio.atomic`): :func:`update` holds the file's lock across the read, the change and
 the write, so a change is always computed from what the last writer left; the new text is
 renamed into place, so a killed writer or a full disk leaves the file as it was.
 """
@@ -48,7 +48,7 @@ def update(path: Path, shown_as: str, change: Callable[[str], C], *,
            timeout: float | None = None) -> C:
     """Read the stack file at ``path``, compute its new text with ``change`` and write it, holding
     the file's lock throughout (another writer waits; after ``timeout`` seconds, default
-    :data:`servestack.atomic.LOCK_TIMEOUT_SECONDS`, StackFileError says the file is busy).
+    :data:`servestack.stackio.atomic.LOCK_TIMEOUT_SECONDS`, StackFileError says the file is busy).
 
     ``change`` gets the current text and returns the change (its ``after`` is written), or raises
     to leave the file as it is. It must depend only on the text it is given: it runs on what the
