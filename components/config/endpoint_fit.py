@@ -18,6 +18,7 @@ from ..core import catalog, karpenter_limits
 from ..core.kserve_runtimes import PROTOCOL_ORDER, Runtime, builtin_runtimes, resolve_runtime, runtime_versions
 from ..core.placement import PoolPlacement, placement_for
 from ..core.rollout import Stages, predictor_name, stages_problem
+from .analysis import family_problems
 from .base import MISSING, Finding
 from .endpoints import EndpointConfig, ModelConfig
 from .node_pools import NodePoolConfig
@@ -289,7 +290,7 @@ def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]
     rollout = endpoint.rollout
     if rollout is None:
         return []
-    found = []
+    found = [] if rollout.analysis is None else family_problems(rollout.analysis, mode.lower(), ("rollout", "analysis"))
     problem = stages_problem(mode, Stages.of(*rollout.stages))
     if problem:
         found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))
