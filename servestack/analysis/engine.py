@@ -75,7 +75,7 @@ class CheckResult:
     reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "candidate": self.candidate, "stable": self.stable,
+        return {"name": self.name, "candidate": _figure(self.candidate), "stable": _figure(self.stable),
                 "threshold": dict(self.threshold), "verdict": self.verdict}
 
 
@@ -96,6 +96,11 @@ class Result:
 
 
 Query = Callable[[str, datetime], list]
+
+
+def _figure(value: float | None) -> float | None:
+    """A figure as reports show it: 6 significant digits (599.9999999999998 is 600)."""
+    return None if value is None else float(f"{value:.6g}")
 
 
 def rfc3339(at: datetime) -> str:

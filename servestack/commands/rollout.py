@@ -149,7 +149,8 @@ def _traffic(mode: str, rollout) -> str:
     """The split the platform really routes for ``rollout`` in ``mode``."""
     from components.core.rollout import TrafficSplit, routed_percent
 
-    return str(TrafficSplit.to_candidate(routed_percent(mode, rollout.traffic.candidate)))
+    percent = rollout.traffic.candidate  # an LLM routing group routes the declared weights
+    return str(TrafficSplit.to_candidate(percent if mode == "LLM" else routed_percent(mode, percent)))
 
 
 def _run_move(project_dir: Path, stack: str, endpoint: str, move: str, **options: Any) -> Edit:
