@@ -88,3 +88,24 @@ def recorded_markdown(endpoint: str, last: dict[str, Any] | None) -> str:
 
 def _show(value: Any) -> str:
     return "-" if value is None else f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
+def evidence_markdown(base_config: dict[str, Any], head_config: dict[str, Any]) -> list[str]:
+    """Markdown lines for the diff of a rollout move: each endpoint (InferenceService or LLM) whose
+    recorded analysis (``rollout.lastAnalysis``) the change adds or replaces, with its figures."""
+    lines: list[str] = []
+    for section in ("servestack:endpoints", "servestack:llmEndpoints"):
+        head, base = head_config.get(section), base_config.get(section)
+        if not isinstance(head, dict):
+            continue
+        for name, endpoint in sorted(head.items()):
+            last = _last_analysis(endpoint)
+            if last is not None and last != _last_analysis((base or {}).get(name) if isinstance(base, dict) else None):
+                lines += ["", recorded_markdown(name, last).rstrip("\n")]
+    return (["", "### Rollout evidence"] + lines) if lines else []
+
+
+def _last_analysis(endpoint: Any) -> dict[str, Any] | None:
+    rollout = endpoint.get("rollout") if isinstance(endpoint, dict) else None
+    last = rollout.get("lastAnalysis") if isinstance(rollout, dict) else None
+    return last if isinstance(last, dict) else None
