@@ -45,7 +45,7 @@ THRESHOLD_KEYS = {
 def duration_seconds(text: str) -> float:
     """A Prometheus duration (``10m``, ``1h30m``, ``500ms``) in seconds; ValueError if it is not one."""
     if not isinstance(text, str) or not _DURATION.fullmatch(text):
-        raise ValueError(f"must be a Prometheus duration such as 30s, 10m or 1h30m; got {text!r}")
+        raise ValueError("must be a Prometheus duration such as 30s, 10m or 1h30m")
     return sum(int(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
 
 
@@ -188,8 +188,9 @@ class SmokeConfig(ConfigModel):
 
     payload: str = Field(min_length=1, max_length=65536)
     """The request body (JSON text, e.g. a v1 ``{"instances": [...]}``). Required."""
-    path: str = Field(default="/v1/models/{model}:predict", pattern=r"^/[A-Za-z0-9._~/:{}-]*$")
-    """The request path on the candidate; ``{model}`` is the model name. Default: KServe's v1 predict."""
+    path: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._~/:{}-]*$")
+    """The request path on the candidate; ``{model}`` is the model name. Default: the predict path of the
+    model's protocol (``/v1/models/{model}:predict``, ``/v2/models/{model}/infer``)."""
     count: int = Field(default=300, ge=1, le=100000)
     """Requests to send. Default 300."""
     rate: float = Field(default=5, gt=0, le=100)
