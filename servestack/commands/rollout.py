@@ -24,7 +24,7 @@ from .common import EXIT_INVALID, fail, project_option
 
 #: ``--stages`` when not given, per deployment mode: traffic stages where KServe routes them (Knative),
 #: a blue/green candidate where it does not (Standard mode on KServe v0.20.0).
-DEFAULT_STAGES = {"Knative": "10,50,100", "Standard": "0"}
+DEFAULT_STAGES = {"Knative": "10,50,100", "Standard": "0", "LLM": "10,50,100"}
 
 
 class MoveRefused(Exception):
@@ -85,6 +85,9 @@ def apply_move(project, stack: str, text: str, endpoint: str, move: str, *, vers
 
     try:
         if move == "start":
+            if llm and image is not None:
+                raise MoveRefused(f"{endpoint} is an LLM endpoint: give the candidate's --storage-uri (its model.uri), "
+                                  "not --image")
             stages = DEFAULT_STAGES[mode] if stages is None else stages
             try:
                 stage_list = Stages.parse(stages)
@@ -245,7 +248,7 @@ def status_command(stack: str | None, project_dir: Path) -> None:
 @endpoint_argument
 @stack_required
 @click.option("--model-version", "version", required=True, help="Version of the candidate model.")
-@click.option("--storage-uri", default=None, help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://).")
+@click.option("--storage-uri", default=None, help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://); an LLM endpoint's model.uri.")
 @click.option("--image", default=None, help="New image of a custom predictor container (pinned by tag or digest).")
 @click.option("--stages", default=None, help="Percent of traffic to the candidate per stage. Default: 10,50,100 in "
               "Knative mode; 0 in Standard mode, the only stage KServe v0.20.0 honours there (the candidate runs "
