@@ -72,7 +72,7 @@ EXPECTED = {
                  ["too little traffic: candidate 1.1.0 served 120 requests in the last 10m, fewer than minRequests 200"]),
     "kn-missing": ("inconclusive", 3, checks(KN_THRESHOLDS, (None, 5400.0, "inconclusive"), 200.0,
                                              {k: (None, v[1], "inconclusive") for k, v in KN_OK.items()}),
-                   ["no request series for candidate 1.1.0 in the last 10m (no data (missing series))",
+                   ["no request series for candidate 1.1.0 in the last 10m: no data (missing series)",
                     *(f"{k}: {NO_DATA}" for k in KN_OK)]),
     "llm-healthy": ("pass", 0, checks(LLM_THRESHOLDS, (300.0, 1200.0, "pass"), 100.0, LLM_OK), []),
     "llm-errors": ("fail", 1, checks(LLM_THRESHOLDS, (300.0, 1200.0, "pass"), 100.0,
@@ -84,7 +84,7 @@ EXPECTED = {
                   ["too little traffic: candidate 3.2-8b served 60 requests in the last 10m, fewer than minRequests 100"]),
     "llm-missing": ("inconclusive", 3, checks(LLM_THRESHOLDS, (None, 1200.0, "inconclusive"), 100.0,
                                               {k: (None, v[1], "inconclusive") for k, v in LLM_OK.items()}),
-                    ["no request series for candidate 3.2-8b in the last 10m (no data (missing series))",
+                    ["no request series for candidate 3.2-8b in the last 10m: no data (missing series)",
                      *(f"{k}: {NO_DATA}" for k in LLM_OK)]),
 }
 

@@ -161,7 +161,7 @@ def analyze(target: Target, query: Query, at: datetime) -> Result:
     stable_requests, _ = value(requests_of, target.stable)
     gate = {"min": float(analysis.min_requests)} if analysis.min_requests else {}
     if cand_requests is None:
-        reasons.append(f"no request series for candidate {target.candidate} in the last {window} ({why})")
+        reasons.append(f"no request series for candidate {target.candidate} in the last {window}: {why}")
         results.append(CheckResult("requests", None, stable_requests, gate, INCONCLUSIVE, why))
     elif analysis.min_requests and cand_requests < analysis.min_requests:
         reasons.append(f"too little traffic: candidate {target.candidate} served {cand_requests:.0f} requests in the "

@@ -248,7 +248,8 @@ def status_command(stack: str | None, project_dir: Path) -> None:
 @endpoint_argument
 @stack_required
 @click.option("--model-version", "version", required=True, help="Version of the candidate model.")
-@click.option("--storage-uri", default=None, help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://); an LLM endpoint's model.uri.")
+@click.option("--storage-uri", default=None,
+              help="Where the candidate model is (s3://, oci://, hf://, pvc://, gs://); an LLM endpoint's model.uri.")
 @click.option("--image", default=None, help="New image of a custom predictor container (pinned by tag or digest).")
 @click.option("--stages", default=None, help="Percent of traffic to the candidate per stage. Default: 10,50,100 in "
               "Knative mode; 0 in Standard mode, the only stage KServe v0.20.0 honours there (the candidate runs "
