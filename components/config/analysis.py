@@ -103,8 +103,12 @@ class CheckConfig(ConfigModel):
     name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
     """A custom check's name (required with ``query``)."""
     max: float | None = None
+    """A custom check: the highest value the candidate may show."""
     max_vs_stable: float | None = None
+    """A custom check: the highest candidate / stable ratio."""
 
+    # A built-in check is one extra key named after it (errorRate, latencyP50/P95/P99, successRate, ttftP95,
+    # interTokenP95) holding its Thresholds; problems() refuses any other key.
     model_config = ConfigDict(**ConfigModel.model_config | {"extra": "allow"})
 
     @property
@@ -205,7 +209,9 @@ class AnalysisConfig(ConfigModel):
     min_requests: int | None = Field(default=None, ge=1)
     """Fewer candidate requests in the window: the analysis is inconclusive. Default: no minimum."""
     checks: list[CheckConfig] = Field(min_length=1)
-    """The checks, each a built-in one or a custom query. Required."""
+    """The checks, each a built-in one (``errorRate``, ``latencyP50``/``P95``/``P99``, and for LLM endpoints
+    ``successRate``, ``ttftP95``, ``interTokenP95``, each a mapping of ``max``/``min``/``maxMs``/``maxVsStable``/
+    ``minVsStable``) or a custom ``query`` with ``name`` and ``max``/``maxVsStable``. Required."""
     smoke: SmokeConfig | None = None
     """Standard mode: a Job sending requests to the candidate's own URL (it gets no live traffic). Default: none."""
 
