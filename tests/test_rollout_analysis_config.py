@@ -104,8 +104,8 @@ def test_an_llm_rollouts_analysis_takes_the_vllm_checks():
     with pytest.raises(ConfigError) as error:
         parse_stack_config("test", {**config({}), "servestack:llmEndpoints": {"chat": llm}})
     assert [p.render() for p in error.value.problems] == [
-        "servestack:llmEndpoints.chat.rollout.analysis.smoke: is for Standard-mode candidates, which get no live "
-        "traffic; this endpoint's candidate takes a share of real requests"]
+        "servestack:llmEndpoints.chat.rollout.analysis.smoke: is not a known setting; allowed here: window, "
+        "minRequests, checks (got {\"payload\": \"{}\"})"]
 
 
 def test_the_smoke_job_is_bounded_pinned_and_unprivileged():

@@ -99,13 +99,14 @@ class CheckConfig(ConfigModel):
     """One check: a built-in one (``errorRate: {max: 0.01}``) or a custom ``query`` with its ``name``."""
 
     query: str | None = None
-    """PromQL giving one number, with ``{{endpoint}}``, ``{{namespace}}``, ``{{version}}`` and ``{{window}}``."""
+    """PromQL giving one number, with ``{{endpoint}}``, ``{{namespace}}``, ``{{version}}`` and ``{{window}}``.
+    Default: none (a built-in check)."""
     name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-    """A custom check's name (required with ``query``)."""
+    """A custom check's name (required with ``query``). Default: none."""
     max: float | None = None
-    """A custom check: the highest value the candidate may show."""
+    """A custom check: the highest value the candidate may show. Default: none."""
     max_vs_stable: float | None = None
-    """A custom check: the highest candidate / stable ratio."""
+    """A custom check: the highest candidate / stable ratio. Default: none."""
 
     # A built-in check is one extra key named after it (errorRate, latencyP50/P95/P99, successRate, ttftP95,
     # interTokenP95) holding its Thresholds; problems() refuses any other key.
@@ -201,7 +202,7 @@ class SmokeConfig(ConfigModel):
     """Requests per second. Default 5."""
 
 
-class AnalysisConfig(ConfigModel):
+class LlmAnalysisConfig(ConfigModel):
     """The checks a stage must pass before ``servestack rollout advance --require-analysis`` moves it."""
 
     window: str = "10m"
@@ -212,8 +213,6 @@ class AnalysisConfig(ConfigModel):
     """The checks, each a built-in one (``errorRate``, ``latencyP50``/``P95``/``P99``, and for LLM endpoints
     ``successRate``, ``ttftP95``, ``interTokenP95``, each a mapping of ``max``/``min``/``maxMs``/``maxVsStable``/
     ``minVsStable``) or a custom ``query`` with ``name`` and ``max``/``maxVsStable``. Required."""
-    smoke: SmokeConfig | None = None
-    """Standard mode: a Job sending requests to the candidate's own URL (it gets no live traffic). Default: none."""
 
     @field_validator("window")
     @classmethod
@@ -235,6 +234,13 @@ class AnalysisConfig(ConfigModel):
         return found
 
 
+class AnalysisConfig(LlmAnalysisConfig):
+    """An InferenceService rollout's analysis: an LLM endpoint's, plus Standard mode's smoke requests."""
+
+    smoke: SmokeConfig | None = None
+    """Standard mode: a Job sending requests to the candidate's own URL (it gets no live traffic). Default: none."""
+
+
 def family_problems(analysis: AnalysisConfig, family: str, loc: tuple[Any, ...]) -> list[Finding]:
     """Built-in checks that an endpoint's metrics cannot answer (``family``: metrics.KNATIVE/STANDARD/LLM)."""
     found = []
@@ -243,7 +249,7 @@ def family_problems(analysis: AnalysisConfig, family: str, loc: tuple[Any, ...])
         if builtin and builtin[0] not in metrics.BUILTIN_CHECKS[family]:
             why = metrics.UNAVAILABLE.get((family, builtin[0]), "not available here")
             found.append(Finding((*loc, "checks", i, builtin[0]), f"cannot be evaluated for this endpoint: {why}"))
-    if analysis.smoke is not None and family != metrics.STANDARD:
+    if getattr(analysis, "smoke", None) is not None and family != metrics.STANDARD:
         found.append(Finding((*loc, "smoke"), "is for Standard-mode candidates, which get no live traffic; this "
                                               "endpoint's candidate takes a share of real requests"))
     return found

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from ..core.llm_rollout import llm_stages_problem
 from ..core.rollout import Stages
-from .analysis import AnalysisConfig, family_problems
+from .analysis import LlmAnalysisConfig, family_problems
 from .base import ConfigModel, Finding
 from .values import LABEL_VALUE, checked_storage_uri
 
@@ -49,7 +49,7 @@ class LlmRolloutConfig(ConfigModel):
     """The current stage, counted from 1. Default 1."""
     rolled_back: bool = False
     """The rollout was rolled back: the candidate is removed, all traffic to the stable model. Default false."""
-    analysis: AnalysisConfig | None = None
+    analysis: LlmAnalysisConfig | None = None
     """The checks each stage must pass before it moves (vLLM metrics). Default: none."""
     last_analysis: dict[str, Any] | None = None
     """Written by ``servestack rollout advance --require-analysis``. Not edited by hand. Default: none."""

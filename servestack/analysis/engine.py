@@ -169,7 +169,7 @@ def analyze(target: Target, query: Query, at: datetime) -> Result:
         results.append(CheckResult("requests", cand_requests, stable_requests, gate, INCONCLUSIVE, reasons[-1]))
     else:
         results.append(CheckResult("requests", cand_requests, stable_requests, gate, PASS))
-    if target.family == metrics.STANDARD and analysis.smoke is None:
+    if target.family == metrics.STANDARD and getattr(analysis, "smoke", None) is None:
         reasons.append("a Standard-mode candidate gets no live traffic at KServe v0.20.0 (blue/green) and the analysis "
                        "declares no smoke requests (rollout.analysis.smoke): its figures say nothing yet")
 
@@ -190,6 +190,7 @@ def analyze(target: Target, query: Query, at: datetime) -> Result:
             reasons.append(f"{name}: {reason}")
 
     verdicts = {r.verdict for r in results}
-    gated = results[0].verdict == INCONCLUSIVE or (target.family == metrics.STANDARD and analysis.smoke is None)
+    gated = results[0].verdict == INCONCLUSIVE or (target.family == metrics.STANDARD
+                                                   and getattr(analysis, "smoke", None) is None)
     overall = INCONCLUSIVE if gated else FAIL if FAIL in verdicts else INCONCLUSIVE if INCONCLUSIVE in verdicts else PASS
     return Result(target.endpoint, target.stack, rfc3339(at), overall, results, reasons, target.stable, target.candidate)
