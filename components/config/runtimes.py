@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from ..core.kserve_runtimes import PROTOCOL_ORDER, Runtime, SupportedFormat
+from ..core.pod_security import container_security_context
 from .base import ConfigModel, Finding
 from .containers import ContainerConfig, ResourcesConfig
 from .endpoints import FORMAT_NAME_PATTERN, ProtocolVersion
@@ -28,14 +29,9 @@ from .values import LABEL_VALUE
 #: model is merged into the container of this name).
 RUNTIME_CONTAINER = "kserve-container"
 
-#: What KServe's built-in runtimes set on their container (config/runtimes/*.yaml at v0.20.0); the
-#: runtimes servestack installs say the same, so a runtime image that needs root fails loudly.
-RUNTIME_SECURITY_CONTEXT: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "privileged": False,
-    "runAsNonRoot": True,
-}
+#: What KServe's built-in runtimes set on their container (config/runtimes/*.yaml at v0.20.0) and the
+#: seccomp profile of the restricted Pod Security Standard; a runtime image that needs root fails loudly.
+RUNTIME_SECURITY_CONTEXT: dict[str, Any] = container_security_context()
 
 #: The largest priority the CRD allows (int32).
 MAX_PRIORITY = 2**31 - 1

@@ -7,7 +7,8 @@ What servestack writes, and what it leaves to KServe's ``LLMInferenceServiceConf
   three data-parallel sizes when multi-node).
 - ``spec.template``: the pool's node selector and tolerations, the endpoint's service account
   (IRSA for ``s3://``), and the ``main`` container's extra vLLM ``args`` and resources with the
-  pool's accelerator (``tensor x dataLocal`` devices). The image, command, probes and volumes come
+  pool's accelerator (``tensor x dataLocal`` devices), and the restricted security context that
+  KServe's preset gives ``main`` as well (stated, so that the plan shows the pod). The image, command, probes and volumes come
   from the preset, merged by container name ``main``.
 - ``spec.worker`` (multi-node data parallel): the same placement and resources for the worker pods
   of the LeaderWorkerSet KServe creates.
@@ -28,6 +29,7 @@ from ..config.llm_endpoints import LlmEndpointConfig, ParallelismConfig
 from ..config.values import LABEL_VALUE
 from .inference_service import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_MODEL_VERSION, resource_requirements, service_account_name
 from ..core.placement import PoolPlacement
+from ..core.pod_security import container_security_context
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"
@@ -88,6 +90,7 @@ def _pod(config: LlmEndpointConfig, parallelism: ParallelismConfig, placement: P
     if args and config.args:
         main["args"] = list(config.args)
     main["resources"] = resource_requirements(config.resources, parallelism.devices_per_pod, placement)
+    main["securityContext"] = container_security_context()  # what the presets set too (config-llm-template.yaml)
     return {"serviceAccountName": service_account, **placement.pod_spec_fields(), "containers": [main]}
 
 

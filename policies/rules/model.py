@@ -121,6 +121,22 @@ class PolicyConfigError(ValueError):
     """A --policy-pack-config document this pack cannot read."""
 
 
+#: Rules that became part of a class rule: a policy config that names the old rule configures the new one
+#: (its enforcement level; the old rules' ``tier`` setting is dropped: the class rule applies in every tier).
+RENAMED = {"model-pod-no-host-access": "pod-security-standards", "model-pod-security-context": "pod-security-standards"}
+
+
+def _renamed(document: Mapping[str, Any]) -> dict[str, Any]:
+    found = {k: v for k, v in document.items() if k not in RENAMED}
+    for old, new in sorted(RENAMED.items()):
+        if old not in document or new in document:
+            continue
+        entry = document[old]
+        level = entry if isinstance(entry, str) else entry.get("enforcementLevel") if isinstance(entry, Mapping) else entry
+        found[new] = {"enforcementLevel": level} if level is not None else {}
+    return found
+
+
 def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> dict[str, dict[str, Any]]:
     """``--policy-pack-config`` JSON -> rule name -> {"enforcementLevel", **settings}, defaults filled.
 
@@ -128,6 +144,7 @@ def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> d
     """
     rules = list(rules)
     by_name = {r.name: r for r in rules}
+    document = _renamed(document)
     unknown = sorted(set(document) - set(by_name) - {"all"})
     if unknown:
         raise PolicyConfigError(f"unknown policy name(s) {', '.join(unknown)}; policies: {', '.join(sorted(by_name))}")
