@@ -92,6 +92,18 @@ def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> It
                          f"{pool.offer_text}; required: demand <= capacity, or pods beyond it stay Pending")
 
 
+def llm_prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
+    """``prod-endpoint-min-replicas`` for an LLMInferenceService: every workload (decode, prefill) keeps the floor."""
+    endpoint = llm_endpoint_of(resource)
+    if endpoint.endpoint in ctx["allowScaleToZero"] or endpoint.name in ctx["allowScaleToZero"]:
+        return
+    for workload in endpoint.workloads():
+        if workload.replicas < ctx["minReplicas"]:
+            shown = workload.spec.get("replicas", "unset (1)")
+            yield (f"{workload.where}.replicas is {shown} on a prod LLM endpoint; required: at least {ctx['minReplicas']}, "
+                   "so that one pod's restart or node's loss does not take the model offline")
+
+
 RULES = [
     Rule("llm-model-pinned", "serving",
          "An LLM endpoint's model URI pins a version: an hf:// commit, an OCI tag or digest, no mutable path.",

@@ -9,9 +9,10 @@ from components.core.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_
 from plandoc.document import Resource, created, of_type
 from plandoc.endpoints import Endpoint, default_mode, endpoint_of
 from plandoc.rollouts import rollout_records
-from plandoc.tokens import INFERENCE_SERVICE
+from plandoc.tokens import INFERENCE_SERVICE, LLM_INFERENCE_SERVICE
 from plandoc.values import is_unknown, mapping
 
+from .llm import llm_prod_min_replicas
 from .model import Context, Rule, floating_segments, oci_unpinned
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
@@ -66,6 +67,9 @@ def endpoint_resources_set(resource: Resource, ctx: Context) -> Iterable[str]:
 
 def prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
     if not ctx.is_prod or not _known_spec(resource):
+        return
+    if resource["type"] == LLM_INFERENCE_SERVICE:
+        yield from llm_prod_min_replicas(resource, ctx)
         return
     endpoint = _endpoint(resource, ctx)
     floor = ctx["minReplicas"]
@@ -174,8 +178,9 @@ RULES = [
          settings={"requiredResources": {"type": "array", "items": {"type": "string"}, "default": ["cpu", "memory"],
                                          "description": "Resources every container must request and limit."}}),
     Rule("prod-endpoint-min-replicas", "serving",
-         "Prod endpoints keep at least minReplicas replicas unless scale to zero is explicitly allowed.",
-         "mandatory", prod_min_replicas, (INFERENCE_SERVICE,), tiered=True,
+         "Prod endpoints (InferenceServices and LLM endpoints) keep at least minReplicas replicas unless scale to zero "
+         "is explicitly allowed.",
+         "mandatory", prod_min_replicas, (INFERENCE_SERVICE, LLM_INFERENCE_SERVICE), tiered=True,
          settings={
              "minReplicas": {"type": "integer", "minimum": 1, "default": 2,
                              "description": "Fewest predictor replicas of a prod endpoint."},
