@@ -37,6 +37,8 @@ class Context:
     extra_demand: Mapping[str, Sequence[tuple[str, int]]] = field(default_factory=dict)
     """Pool name -> (``"<stack>:<endpoint>"``, accelerators) that serving stacks on this platform stack
     (``cluster.existing``) may hold on its pools at max replicas: ``servestack check --with-serving-plan``."""
+    stack: str = ""
+    """The stack's name, when the caller has it."""
 
     @property
     def is_prod(self) -> bool:
