@@ -23,13 +23,12 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 
 from .cluster import Cluster
 from .config.node_pools import NodePoolConfig
 from .handles import NodePoolsHandle
 from .core.iam import managed_policy_arn, service_trust_policy
-from .core.node_user_data import USER_DATA_BOUNDARY, kubelet_flags, node_config, nodeadm_user_data  # noqa: F401
+from .core.node_user_data import node_config, nodeadm_user_data
 from .core.placement import PoolPlacement, placement_for
 
 #: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do

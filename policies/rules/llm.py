@@ -14,7 +14,8 @@ from plandoc.pools import placement_pools
 from plandoc.tokens import LLM_INFERENCE_SERVICE
 from plandoc.values import dig, is_unknown, items
 
-from .model import Context, Rule, floating_segments, oci_unpinned, show_taint, untolerated
+from .helpers import floating_segments, oci_unpinned, show_taint, untolerated
+from .model import Context, Rule
 
 
 def llm_model_pinned(resource: Resource, ctx: Context) -> Iterable[str]:

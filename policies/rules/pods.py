@@ -4,15 +4,14 @@ model URI names a version (pod security is :mod:`policies.rules.pod_security`'s,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from components.render.inference_service import LABEL_MODEL_VERSION
 from plandoc.document import Resource
 from plandoc.endpoints import Endpoint, default_mode, endpoint_of
 from plandoc.tokens import DAEMON_SET, INFERENCE_SERVICE
-from plandoc.values import dig, is_unknown, items, mapping, truthy
+from plandoc.values import dig, is_unknown, items, mapping
 
 from .model import Context, Rule
 

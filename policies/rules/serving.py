@@ -12,8 +12,9 @@ from plandoc.rollouts import rollout_records
 from plandoc.tokens import INFERENCE_SERVICE, LLM_INFERENCE_SERVICE
 from plandoc.values import is_unknown, mapping
 
+from .helpers import floating_segments, oci_unpinned
 from .llm import llm_prod_min_replicas
-from .model import Context, Rule, floating_segments, oci_unpinned
+from .model import Context, Rule
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
 SCALE_TO_ZERO_ANNOTATION = "servestack.io/allow-scale-to-zero"
