@@ -12,7 +12,7 @@
 - ``loggerEndpoints``: a payload logger outside the cluster (not ``*.svc``/``*.svc.cluster.local``) sends to one
   (URL prefixes).
 
-In the tiers of ``requiredIn`` (staging and prod) ``registries``, ``modelStorage`` and ``trustedAccounts``
+In the tiers of ``requiredIn`` (``policies/config/staging.json`` and ``prod.json`` name staging and prod) ``registries``, ``modelStorage`` and ``trustedAccounts``
 must be set (a stack without one fails, so that a plan cannot leave the organisation by leaving a list
 out), and a logger outside the cluster must be in ``loggerEndpoints`` (empty: none may be). Elsewhere a
 list is enforced when set.
@@ -172,7 +172,7 @@ def org_allow_lists(resources: list[Resource], ctx: Context) -> Iterable[tuple[s
 
 def stack_tier_bound(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     bound = ctx.settings.get("stackTier")
-    if not bound:
+    if bound in (None, "any"):
         return
     actual = resolve_tier(None, ctx.stack_config, ctx.stack)
     if actual != bound:
@@ -196,11 +196,13 @@ RULES = [
              "clusterDomains": {"type": "array", "items": {"type": "string"}, "default": ["svc", "svc.cluster.local"],
                                 "description": "Host suffixes of in-cluster services (loggers there need no entry)."},
              "requiredIn": {"type": "array", "items": {"type": "string", "enum": list(TIERS)},
-                            "default": ["staging", "prod"], "description": "Tiers in which every list must be set."},
+                            "default": [], "description": "Tiers in which every list must be set (the staging and prod "
+                                                         "policy configs say staging, prod)."},
          }),
     Rule("stack-tier-bound", "security",
          "A stack's tier (servestack:tier) is the one its policy config binds it to.",
          "mandatory", stack_tier_bound,
-         settings={"stackTier": {"type": "string", "enum": list(TIERS),
-                                 "description": "The tier this policy config is for; the stack must say the same."}}),
+         settings={"stackTier": {"type": "string", "enum": ["any", *TIERS], "default": "any",
+                                 "description": "The tier this policy config is for; the stack must say the same "
+                                                "(any: not bound)."}}),
 ]

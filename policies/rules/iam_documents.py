@@ -88,14 +88,13 @@ def policy_public_principal(resources: list[Resource], ctx: Context) -> Iterable
         for i, statement in enumerate(statements(document.document)):
             if statement.get("Effect") != "Allow":
                 continue
-            public = [p for kind, p in principals(statement) if p == "*"]
-            if "NotPrincipal" in statement:
-                public.append("NotPrincipal")
-            if public and not mapping(statement.get("Condition")):
+            public = any(p == "*" for _, p in principals(statement))
+            if (public or "NotPrincipal" in statement) and not mapping(statement.get("Condition")):
                 actions = ", ".join(map(str, as_list(statement.get("Action")))) or "?"
-                yield document.urn, (f"{document.where}: statement {i} allows {actions} to Principal * (anyone, any "
-                                     "account) without a condition; required: named principals, or a condition "
-                                     "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID...) that limits who")
+                who = "Principal * (anyone, any account)" if public else "every principal but those of NotPrincipal"
+                yield document.urn, (f"{document.where}: statement {i} allows {actions} to {who} without a condition; "
+                                     "required: named principals, or a condition (aws:SourceArn, aws:SourceAccount, "
+                                     "aws:PrincipalOrgID...) that limits who")
 
 
 # --- Karpenter's controller: the reference, no more ------------------------------------------------
