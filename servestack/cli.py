@@ -13,9 +13,11 @@ from .commands.check import check_command
 from .commands.cost import cost_command
 from .commands.dependents import dependents_command
 from .commands.diff import diff_command
+from .commands.init import init_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
 from .commands.rollout import rollout_command
+from .commands.schema import schema_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,6 +29,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(init_command)
 cli.add_command(plan_command)
 cli.add_command(preflight_command)
 cli.add_command(check_command)
@@ -34,6 +37,7 @@ cli.add_command(diff_command)
 cli.add_command(cost_command)
 cli.add_command(rollout_command)
 cli.add_command(dependents_command)
+cli.add_command(schema_command)
 
 
 @contextmanager

@@ -19,19 +19,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from ..core.kserve_runtimes import PROTOCOL_ORDER, Runtime, SupportedFormat
-from ..core.pod_security import container_security_context
 from .base import ConfigModel, Finding
 from .containers import ContainerConfig, ResourcesConfig
 from .endpoints import FORMAT_NAME_PATTERN, ProtocolVersion
 from .values import LABEL_VALUE
-
-#: The one container of a runtime, as KServe's built-in runtimes name it (the InferenceService's
-#: model is merged into the container of this name).
-RUNTIME_CONTAINER = "kserve-container"
-
-#: What KServe's built-in runtimes set on their container (config/runtimes/*.yaml at v0.20.0) and the
-#: seccomp profile of the restricted Pod Security Standard; a runtime image that needs root fails loudly.
-RUNTIME_SECURITY_CONTEXT: dict[str, Any] = container_security_context()
 
 #: The largest priority the CRD allows (int32).
 MAX_PRIORITY = 2**31 - 1
@@ -71,7 +62,7 @@ class ServingRuntimeConfig(ConfigModel):
     (KServe fills ``{{.Name}}`` with the InferenceService's name), ``env``, ``port``/``grpcPort``
     and probes, as for an endpoint's container. Required."""
     formats: list[RuntimeFormatConfig] = Field(min_length=1)
-    """The model formats it serves (at least one)."""
+    """The model formats it serves (at least one). Required."""
     protocol_versions: list[ProtocolVersion] = []
     """The protocols it speaks (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: none declared, which
     KServe reads as "speaks every protocol"; declare them so that KServe does not choose it for a

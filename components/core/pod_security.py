@@ -61,3 +61,8 @@ def container_security_context(non_root: bool = True) -> dict[str, Any]:
         context["runAsNonRoot"] = True
     context["seccompProfile"] = {"type": "RuntimeDefault"}
     return context
+
+
+#: The context of a runtime's server container (``servestack:servingRuntimes``): what KServe's built-in runtimes
+#: set (config/runtimes/*.yaml at v0.20.0) and the seccomp profile of the restricted profile.
+RUNTIME_SECURITY_CONTEXT: dict[str, Any] = container_security_context()
