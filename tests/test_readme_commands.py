@@ -12,7 +12,6 @@ bench), and the maintainers' refresh of upstream data from ../shared (tools/vend
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -23,7 +22,8 @@ import pytest
 from harness import REPO
 
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-BLOCK = re.compile(r"```(?:sh|bash|shell)\n(.*?)```", re.S)
+#: An untagged block is a shell block when its first line runs one of these.
+COMMANDS = ("servestack ", "make ", ".venv/", "pulumi ", "export ", "uv ")
 
 #: Commands that cannot run in a test, by their first word (or path), with the reason.
 SKIPPED = {
@@ -32,15 +32,30 @@ SKIPPED = {
 }
 
 
+def fenced(text: str) -> list[tuple[int, str, list[str]]]:
+    """Every fenced block of a Markdown text: (line of its fence, its info string, its lines)."""
+    found, current = [], None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("```"):
+            if current is None:
+                current = (number, line[3:].strip(), [])
+            else:
+                found.append(current)
+                current = None
+        elif current is not None:
+            current[2].append(line)
+    return found
+
+
 def blocks() -> list[tuple[str, list[str]]]:
-    """Each shell block as (``file:line``, its command lines without comments or blank lines)."""
+    """Each shell block as (``file:line``, its command lines without comments or blank lines): blocks
+    tagged sh/bash/shell, and untagged ones whose first line runs a command."""
     found = []
     for document in DOCUMENTS:
-        text = document.read_text()
-        for match in BLOCK.finditer(text):
-            line = text[:match.start()].count("\n") + 1
-            commands = [c for c in (raw.rstrip() for raw in match.group(1).splitlines()) if c and not c.lstrip().startswith("#")]
-            found.append((f"{document.relative_to(REPO)}:{line}", commands))
+        for line, info, lines in fenced(document.read_text()):
+            commands = [c for c in (raw.rstrip() for raw in lines) if c and not c.lstrip().startswith("#")]
+            if info in ("sh", "bash", "shell") or (not info and commands and commands[0].startswith(COMMANDS)):
+                found.append((f"{document.relative_to(REPO)}:{line}", commands))
     return found
 
 
