@@ -124,7 +124,7 @@ def test_standard_mode_adds_and_removes_only_the_canary_entry():
         "model": {"name": "kserve-container", "modelFormat": {"name": "xgboost"}, "protocolVersion": "v2",
                   "storageUri": "s3://acme-models/models/fraud/2.1.0",
                   "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                  "securityContext": container_security_context(non_root=True)},
+                  "securityContext": container_security_context()},
         "serviceAccountName": "fraud-model", "minReplicas": 1,
         **{k: steady["predictor"][k] for k in ("nodeSelector", "tolerations") if k in steady["predictor"]}}}]
     assert render("fraud", fraud_at("4-rolled-back", "Standard"), "Standard")["spec"] == steady
@@ -164,7 +164,7 @@ def test_neuron_and_fpga_custom_predictors(pool, resource):
     assert predictor["containers"] == [{
         "name": "kserve-container", "image": f"ghcr.io/acme/{pool}-server:1.0.3", "args": ["--workers=2"],
         "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-        "securityContext": container_security_context(non_root=False),
+        "securityContext": container_security_context(),
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi", resource: "1"}, "limits": {"cpu": "1", "memory": "2Gi", resource: "1"}},
         "env": [{"name": "STORAGE_URI", "value": f"s3://acme-models/models/{pool}/1.0"}],
     }]

@@ -313,6 +313,6 @@ def test_a_transformer_without_s3_artifacts_keeps_no_aws_identity():
     assert iris == {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/iris-features:1.0.0",
                                     "env": [{"name": "A", "value": "1"}, {"name": "STORAGE_URI", "value": hf}],
                                     "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                                    "securityContext": container_security_context(non_root=False)}]}
+                                    "securityContext": container_security_context()}]}
     assert "serviceAccountName" not in resource(plan, ISVC, "llm-isvc")["inputs"]["spec"]["transformer"]
     assert sorted(resources(plan, ROLE)) == ["iris-model-reader"]

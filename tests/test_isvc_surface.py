@@ -108,7 +108,8 @@ def test_custom_container_command_ports_and_probes():
                          "resources": container["resources"],
                          # secure by default; not runAsNonRoot: servestack cannot know a custom image's user
                          "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                             "privileged": False, "seccompProfile": {"type": "RuntimeDefault"}}}
+                                             "privileged": False, "runAsNonRoot": True,
+                                             "seccompProfile": {"type": "RuntimeDefault"}}}
 
 
 # --- the endpoint ------------------------------------------------------------------------------------

@@ -52,7 +52,10 @@ def test_single_node_hf_model_renders_every_field():
             "tolerations": GPU_TOLERATION,
             "containers": [{"name": "main", "args": ["--max-model-len=4096"], "resources": {
                 "requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
-                "limits": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"}}}],
+                "limits": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"}},
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "privileged": False, "runAsNonRoot": True,
+                                    "seccompProfile": {"type": "RuntimeDefault"}}}],
         },
         "router": ROUTER,
         "baseRefs": [{"name": "kserve-config-llm-template"}, {"name": "kserve-config-llm-router-route"},

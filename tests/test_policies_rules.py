@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from components.core.pod_security import container_security_context
 from policies.rules import ALL_RULES, RULES_BY_NAME, PolicyConfigError, evaluate
 from review_stack import (
     cluster,
@@ -41,7 +42,7 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 46
+    assert len(ALL_RULES) == 57
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")
@@ -214,7 +215,8 @@ def fpga_pool_and_plugin():
     plugin = res("kubernetes:apps/v1:DaemonSet", "fpga-device-plugin", {"spec": {"template": {"spec": {
         "nodeSelector": {"servestack.io/accelerator": "fpga"},
         "tolerations": [{"key": "servestack.io/fpga", "operator": "Exists", "effect": "NoSchedule"}],
-        "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0@sha256:" + "a" * 64}]}}}})
+        "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0@sha256:" + "a" * 64,
+                        "securityContext": container_security_context()}]}}}})
     return pool, plugin
 
 
@@ -507,7 +509,8 @@ def test_a_nodepool_without_its_node_class_fails_karpenter_nodepool_node_class()
 def test_every_rule_has_a_failing_case_in_this_file_or_its_siblings():
     here = Path(__file__).parent
     source = "".join((here / name).read_text() for name in (
-        "test_policies_rules.py", "test_policies_faults.py", "test_llm_policies.py", "test_karpenter_readers.py"))
+        "test_policies_rules.py", "test_policies_faults.py", "test_llm_policies.py", "test_karpenter_readers.py",
+        "test_policies_pod_security.py", "test_policies_iam_exposure.py", "test_policies_allow_lists.py"))
     assert [r.name for r in ALL_RULES if f'"{r.name}"' not in source] == []
     assert RULES_BY_NAME["prod-payload-logging"].tiered
 

@@ -221,7 +221,7 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
         spec["storageUri"] = model.storage_uri
     model.render_into(spec)
     spec["resources"] = requirements
-    spec["securityContext"] = container_security_context(non_root=True)  # every built-in runtime runs as non-root
+    spec["securityContext"] = container_security_context()  # the restricted profile
     fields["model"] = spec
     if extra:
         fields["containers"] = extra
@@ -247,7 +247,7 @@ def container(config: ContainerConfig, resources: ResourcesConfig | None, name: 
     body: dict[str, Any] = config.render_into({"name": name, "image": config.image})
     if resources is not None:
         body["resources"] = resource_requirements(resources)
-    body["securityContext"] = container_security_context(non_root=False)  # a custom image's user is its own
+    body["securityContext"] = container_security_context()  # the restricted profile: the image runs as non-root
     return body
 
 
@@ -338,6 +338,6 @@ def _explainer(endpoint: EndpointConfig) -> dict[str, Any]:
         if explainer.config:
             art["config"] = dict(sorted(explainer.config.items()))
         art["resources"] = resource_requirements(explainer.resources)
-        art["securityContext"] = container_security_context(non_root=False)
+        art["securityContext"] = container_security_context()
         return {"art": art}
     return {"containers": [container(explainer.container, explainer.resources)]}

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import accelerators, controllers, cost, exposure, karpenter, llm, pods, security, serving
+from . import (accelerators, allow_lists, controllers, cost, exposure, iam_documents, irsa, karpenter, llm,
+               node_exposure, pod_security, pods, security, serving)
 from .model import Context, PolicyConfigError, Resource, Rule, Violation, parse_policy_config, resolve_tier
 
-ALL_RULES: list[Rule] = [*security.RULES, *exposure.RULES, *pods.RULES, *accelerators.RULES, *karpenter.RULES,
-                         *serving.RULES, *llm.RULES, *cost.RULES,
-                         *controllers.RULES]
+ALL_RULES: list[Rule] = [*security.RULES, *irsa.RULES, *exposure.RULES, *iam_documents.RULES, *node_exposure.RULES,
+                         *pod_security.RULES, *pods.RULES, *accelerators.RULES, *karpenter.RULES,
+                         *serving.RULES, *llm.RULES, *cost.RULES, *allow_lists.RULES, *controllers.RULES]
 RULES_BY_NAME = {r.name: r for r in ALL_RULES}
 assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
 
@@ -33,7 +34,7 @@ def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None 
         if level == "disabled":
             continue
         ctx = Context(resolve_tier(rule_settings.get("tier"), stack_config, stack_name), rule_settings, stack_config,
-                      tuple(extra_demand or ()))
+                      tuple(extra_demand or ()), stack_name)
         found += [Violation(v.rule, v.urn, v.message, level) for v in rule.run(resources, ctx)]
     return sorted(found, key=lambda v: (v.rule, v.urn, v.message))
 

@@ -11,7 +11,8 @@ from plandoc.plugins import device_plugins
 from plandoc.pools import placement_pools, pools
 from plandoc.values import items
 
-from .model import Context, Rule, k8s_effect, show_taint, untolerated
+from .helpers import k8s_effect, show_taint, untolerated
+from .model import Context, Rule
 
 
 def accelerator_pool_tainted(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:

@@ -14,7 +14,8 @@ from plandoc.tokens import LLM_INFERENCE_SERVICE
 from plandoc.values import dig, is_unknown, items
 
 from .accelerators import capacity_violations
-from .model import Context, Rule, floating_segments, oci_unpinned, show_taint, untolerated
+from .helpers import floating_segments, oci_unpinned, show_taint, untolerated
+from .model import Context, Rule
 
 
 def llm_model_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -76,6 +77,18 @@ def llm_endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) ->
 
 def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     return capacity_violations(resources, ctx, llm=True)
+
+
+def llm_prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
+    """``prod-endpoint-min-replicas`` for an LLMInferenceService: every workload (decode, prefill) keeps the floor."""
+    endpoint = llm_endpoint_of(resource)
+    if endpoint.endpoint in ctx["allowScaleToZero"] or endpoint.name in ctx["allowScaleToZero"]:
+        return
+    for workload in endpoint.workloads():
+        if workload.replicas < ctx["minReplicas"]:
+            shown = workload.spec.get("replicas", "unset (1)")
+            yield (f"{workload.where}.replicas is {shown} on a prod LLM endpoint; required: at least {ctx['minReplicas']}, "
+                   "so that one pod's restart or node's loss does not take the model offline")
 
 
 RULES = [
