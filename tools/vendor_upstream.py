@@ -1,9 +1,8 @@
 """Derive servestack's conformance data from the upstream projects' own files.
 
-The one script that reads the upstream reference files (default: ``../shared/upstream`` beside
-the repository, i.e. ``<repository's parent>/shared/upstream``; ``--upstream DIR`` overrides it)
-and writes compact, deterministic copies into the project, each with its provenance (upstream
-repository, tag or commit, paths inside upstream, license, ``generatedBy``):
+The one script that reads the upstream reference files (default: ``../shared/upstream`` beside the repository;
+``--upstream DIR`` overrides it) and writes compact, deterministic copies into the project, each with its
+provenance (upstream repository, tag or commit, paths inside upstream, license, ``generatedBy``):
 
 - ``components/data/upstream/``: data the program needs at run time (package data): KServe's
   built-in (Cluster)ServingRuntimes per KServe version servestack installs;
@@ -34,6 +33,7 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
     dump, load_yaml_documents, provenance, share_subtrees, strip_descriptions, value_inventory,
 )
 from upstream_llm import llm_derivations
+from upstream_observability import OBSERVABILITY_CHARTS, OBSERVABILITY_CRDS
 from vendor_karpenter_iam import derive_karpenter_controller_policy
 
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
@@ -341,9 +341,9 @@ def derivations() -> list[Derivation]:
     for version in KSERVE_RUNTIME_VERSIONS:
         found.append(lambda upstream, v=version: derive_kserve_runtimes(upstream, v))
         found.append(lambda upstream, v=version: derive_kserve_isvc_config(upstream, v))
-    for crd_set in CRD_SETS:
+    for crd_set in (*CRD_SETS, *(CrdSet(*entry[:3], entry[3], entry[4], entry[5]) for entry in OBSERVABILITY_CRDS)):
         found.append(lambda upstream, c=crd_set: derive_crds(upstream, c))
-    for chart in CHART_VALUES:
+    for chart in (*CHART_VALUES, *(ChartValues(c, v, s, f, r, n) for c, v, s, f, r, n in OBSERVABILITY_CHARTS)):
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
     return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, *llm_derivations()]
 
