@@ -14,8 +14,8 @@ Run it again whenever a pin in ``components/core/versions.py`` moves:
     .venv/bin/python tools/vendor_upstream.py            # (re)write every derived file
     .venv/bin/python tools/vendor_upstream.py --check    # exit 1 if a committed file differs
 
-Every output is JSON with sorted keys and a trailing newline, so a re-run reproduces the
-committed files byte for byte. Shared helpers and shape reductions: ``tools/upstream_common.py``.
+Every output is JSON with sorted keys and a trailing newline, so a re-run reproduces the committed files
+byte for byte. Shared helpers and shape reductions: ``tools/upstream_common.py``.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
 )
 from upstream_llm import llm_derivations
 from upstream_observability import OBSERVABILITY_CHARTS, OBSERVABILITY_CRDS
+from vendor_metrics import derive_metric_sources
 from vendor_karpenter_iam import derive_karpenter_controller_policy
 
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
@@ -46,8 +47,7 @@ NOT_INSTALLED: dict[str, dict[str, str]] = {
         "kserve-openvino.yaml": "not listed in config/runtimes/kustomization.yaml nor rendered by the "
                                 "kserve-runtime-configs chart at v0.20.0",
     },
-    "v0.16.0": {},
-}
+    "v0.16.0": {}}
 
 #: The KServe versions servestack installs: the standalone charts (components/core/versions.py
 #: KSERVE_*) and the KServe bundled by Kubeflow (KUBEFLOW_KSERVE).
@@ -337,7 +337,7 @@ Derivation = Callable[[Path], tuple[Path, dict[str, Any]]]
 
 
 def derivations() -> list[Derivation]:
-    found: list[Derivation] = []
+    found: list[Derivation] = [derive_metric_sources]
     for version in KSERVE_RUNTIME_VERSIONS:
         found.append(lambda upstream, v=version: derive_kserve_runtimes(upstream, v))
         found.append(lambda upstream, v=version: derive_kserve_isvc_config(upstream, v))
