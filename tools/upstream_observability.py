@@ -27,6 +27,6 @@ OBSERVABILITY_CRDS = (
 #: vendor_upstream.ChartValues arguments.
 OBSERVABILITY_CHARTS = (
     ("kube-prometheus-stack", KPS_VERSION, KPS, "values.yaml", f"{KPS_CHART_DIR}/values.yaml", None),
-    ("dcgm-exporter", DCGM_VERSION, DCGM, "values.yaml", "deployment/values.yaml",
+    ("dcgm-exporter", "4.8.2", DCGM, "values.yaml", "deployment/values.yaml",
      "the release tag is 4.5.3-4.8.2 (DCGM 4.5.3, exporter 4.8.2); Chart.yaml at the tag says version 4.8.2"),
 )
