@@ -96,15 +96,18 @@ def test_every_manifest_is_valid(stack):
 NEW_NEURON_IMAGE = {"version": "0.9.3", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml/summarizer-neuronx:0.9.3"}
 
 
-@pytest.mark.parametrize("stack, endpoint, moves", [
-    ("staging", "fraud", ["advance"]),
-    ("staging", "fraud", ["rollback"]),
-    ("prod", "fraud", ["promote"]),
-    ("prod", "fraud", ["rollback"]),
-    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)]),
-    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "promote"]),
+@pytest.mark.parametrize("stack, endpoint, moves, rules_change", [
+    ("staging", "fraud", ["advance"], False),
+    ("staging", "fraud", ["rollback"], True),
+    ("prod", "fraud", ["promote"], True),
+    ("prod", "fraud", ["rollback"], True),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)], True),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "promote"], False),
 ])
-def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in_the_stack_plan(stack, endpoint, moves):
+def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in_the_stack_plan(stack, endpoint, moves,
+                                                                                            rules_change):
+    """A move changes the InferenceService and the rollout record; the endpoint's rules too when the versions
+    in rollout change (their candidate-against-stable alerts name both), not when only the stage moves."""
     text = (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text()
     for move in moves:
         move, options = move if isinstance(move, tuple) else (move, {})
@@ -112,7 +115,8 @@ def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in
     before, after = by_urn(planned(stack)), by_urn(plan_config(yaml.safe_load(text)["config"], stack))
     assert sorted(before) == sorted(after)
     assert sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn]) == [
-        f"servestack-endpoint-{endpoint}-isvc", f"servestack-endpoint-{endpoint}-rollout"]
+        f"servestack-endpoint-{endpoint}-isvc", f"servestack-endpoint-{endpoint}-rollout",
+        *([f"servestack-metrics-{endpoint}-rules"] if rules_change else [])]
 
 
 def test_prods_fraud_cannot_advance_past_its_only_stage():

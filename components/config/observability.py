@@ -16,7 +16,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .base import ConfigModel, Finding
-from .values import checked_memory, memory_bytes
+from ..core import versions
+from .values import checked_memory, image_pin_problem, memory_bytes
 
 Backend = Literal["kube-prometheus-stack", "amp"]
 #: Prometheus durations (``30s``, ``10m``, ``15d``): one number and unit, as retention and intervals take them.
@@ -65,7 +66,20 @@ class ObservabilityConfig(ConfigModel):
     """Name of the encrypted gp3 StorageClass the platform creates for Prometheus's volume. Default
     ``servestack-metrics``."""
 
+    neuron_monitor_image: str = f"{versions.NEURON_MONITOR.source}:{versions.NEURON_MONITOR.version}"
+    """Image of neuron-monitor, the Neuron pools' exporter (a privileged DaemonSet). Prod must pull it by digest
+    (policy ``declared-plugin-image-digest``): mirror it into your registry and give ``<image>:<tag>@sha256:<digest>``.
+    Default: AWS's public image at the pinned tag."""
+
     _duration_fields = field_validator("retention", "scrape_interval")(_checked_duration)
+
+    @field_validator("neuron_monitor_image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        problem = image_pin_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("storage_size")
     @classmethod
@@ -81,7 +95,7 @@ class ObservabilityConfig(ConfigModel):
     def problems(self) -> list[Finding]:
         found: list[Finding] = []
         if self.prometheus == "amp":
-            for field_name in ("retention", "storage_size", "alertmanager", "grafana"):
+            for field_name in ("retention", "storage_size", "alertmanager", "grafana", "storage_class_name"):
                 if field_name in self.model_fields_set:
                     alias = type(self).model_fields[field_name].alias
                     found.append(Finding((alias,), "applies to the in-cluster Prometheus only; prometheus: amp "

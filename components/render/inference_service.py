@@ -59,8 +59,11 @@ LABEL_MODEL = "servestack.io/model"
 #: A predictor's label (``spec.predictor.labels``, ``spec.canary[].predictor.labels``): its pods' model version.
 LABEL_MODEL_VERSION = "servestack.io/model-version"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-#: KServe's annotation that gives the pods Prometheus annotations for the runtime's metrics port and path.
+#: KServe's annotations for annotation-based scrapers (pod webhook, v0.20.0 metrics_aggregate_injector.go): with
+#: scraping on, ``prometheus.io/port`` becomes the queue-proxy's 9091, or its aggregation port 9088 when metric
+#: aggregation is on too (then the queue-proxy serves its own and the model server's metrics there).
 PROMETHEUS_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
+METRIC_AGGREGATION_ANNOTATION = "serving.kserve.io/enable-metric-aggregation"
 #: KServe's annotation for Knative tag routing (``latest-``/``prev-`` URLs of the revisions).
 TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
 #: KServe's annotation naming the Secret with the storage credentials (inferenceservice-config
@@ -72,6 +75,17 @@ VISIBILITY_LABELS = {"Standard": "networking.kserve.io/visibility", "Knative": "
 #: KServe's name for a transformer collocated in the predictor's pod.
 TRANSFORMER_CONTAINER = "transformer-container"
 LABEL_COMPONENT = "app.kubernetes.io/component"
+
+
+def prometheus_annotations(mode: Mode) -> dict[str, str]:
+    """``prometheusScraping``: what makes KServe v0.20.0's pod webhook point annotation-based scrapers at the
+    model's metrics. Knative mode: scraping with metric aggregation, so ``prometheus.io/port`` is the queue-proxy's
+    aggregation port, which serves the queue-proxy's request metrics and the model server's own. Standard mode has
+    no queue-proxy: the webhook would still write 9091, where nothing listens, so its scraping annotation is off;
+    servestack's PodMonitor (or the AMP scraper) reads the model server's port from the runtime's annotation."""
+    if mode is Mode.KNATIVE:
+        return {METRIC_AGGREGATION_ANNOTATION: "true", PROMETHEUS_ANNOTATION: "true"}
+    return {PROMETHEUS_ANNOTATION: "false"}
 
 
 def service_account_name(endpoint: str) -> str:
@@ -132,7 +146,7 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     if endpoint.visibility == "cluster-local":
         labels[VISIBILITY_LABELS[mode.value]] = "cluster-local"
     if endpoint.prometheus_scraping:
-        annotations[PROMETHEUS_ANNOTATION] = "true"
+        annotations.update(prometheus_annotations(mode))
     if endpoint.tag_routing and mode is Mode.KNATIVE:
         annotations[TAG_ROUTING_ANNOTATION] = "true"
     if endpoint.model.storage_secret_name is not None:
