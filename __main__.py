@@ -6,9 +6,9 @@ Run by `pulumi up` for real, and by `servestack plan` under Pulumi's mock runtim
 import pulumi
 
 from components.config import load_stack_config
-from components.environment import ServingEnvironment
+from components.environment import ServingEnvironment, ServingEnvironmentArgs
 
 config = load_stack_config()  # raises ConfigError listing every problem, before any resource
-environment = ServingEnvironment("servestack", config)
+environment = ServingEnvironment("servestack", ServingEnvironmentArgs(config=config))
 for key, value in environment.outputs.items():
     pulumi.export(key, value)

@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 
 from .core import iam, versions
 from .config.cluster import ClusterConfig
-from .handles import ControlPlaneHandle
+from .handles import OwnedControlPlaneHandle
 from .core.iam import cluster_access_policy_arn, irsa_trust_policy, managed_policy_arn, service_trust_policy
 
 #: Every control-plane log type EKS has; all are on (audit trails are not optional).
@@ -99,8 +99,9 @@ class ClusterArgs:
 class Cluster(pulumi.ComponentResource):
     """An EKS control plane with IRSA, the node add-ons and a Kubernetes provider."""
 
-    handle: ControlPlaneHandle
-    """The cluster's API, identity and Kubernetes provider, for the layers built on it."""
+    handle: OwnedControlPlaneHandle
+    """The cluster's API, identity and Kubernetes provider, and what nodes need to join it, for the
+    layers built on it."""
     cluster_security_group_id: pulumi.Output[str]
     node_addons: dict[str, aws.eks.Addon]
     """Add-ons nodes need to become Ready: node groups depend on them."""
@@ -223,7 +224,7 @@ class Cluster(pulumi.ComponentResource):
             # The provider acts as an admin role: its access entry must exist before it is used.
             opts=pulumi.ResourceOptions(parent=self, depends_on=admin_grants),
         )
-        self.handle = ControlPlaneHandle(
+        self.handle = OwnedControlPlaneHandle(
             name=cluster.name,
             endpoint=cluster.endpoint,
             certificate_authority=certificate_authority,
@@ -231,6 +232,10 @@ class Cluster(pulumi.ComponentResource):
             oidc_issuer=self._oidc_issuer,
             partition=partition,
             kubernetes_provider=kubernetes_provider,
+            cluster_security_group_id=self.cluster_security_group_id,
+            service_ipv4_cidr=self.service_ipv4_cidr,
+            node_addons=self.node_addons,
+            add_addon=self.addon,
         )
         self.register_outputs({
             "name": cluster.name,
@@ -289,7 +294,7 @@ def irsa_role(name: str, oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulu
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterAddonsArgs:
-    cluster: Cluster
+    control_plane: OwnedControlPlaneHandle
     nodes: list[pulumi.Resource]
     """Node groups: these add-ons only become healthy once their pods are scheduled."""
 
@@ -301,5 +306,5 @@ class ClusterAddons(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:cluster:ClusterAddons", name, None, opts)
-        self.addons = {addon: args.cluster.addon(name, addon, parent=self, depends_on=list(args.nodes)) for addon in WORKLOAD_ADDONS}
+        self.addons = {addon: args.control_plane.add_addon(name, addon, parent=self, depends_on=list(args.nodes)) for addon in WORKLOAD_ADDONS}
         self.register_outputs({"addons": {k: v.arn for k, v in self.addons.items()}})

@@ -41,9 +41,8 @@ def declared_plugins(config: StackConfig) -> dict[AcceleratorKind, DeclaredPlugi
     pools of one kind share one (the config checks it), so the first pool's is the kind's."""
     declared: dict[AcceleratorKind, DeclaredPlugin] = {}
     for _, pool in sorted(config.node_pools.items()):
-        if pool.fpga_device_plugin is not None:
-            declared.setdefault(pool.kind, DeclaredPlugin(image=pool.fpga_device_plugin.image,
-                                                          resource_name=pool.fpga_device_plugin.resource_name))
+        if pool.device_plugin is not None:
+            declared.setdefault(pool.kind, DeclaredPlugin(image=pool.device_plugin.image, resource_name=pool.resource_name))
     return declared
 
 
@@ -86,15 +85,15 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
                     region=config.region, is_production=config.is_production, tags=tags),
         opts,
     )
-    pools = NodePools(f"{name}-pools", NodePoolsArgs(pools=config.node_pools, cluster=cluster, subnet_ids=network.private_subnet_ids,
+    pools = NodePools(f"{name}-pools", NodePoolsArgs(pools=config.node_pools, control_plane=cluster.handle, subnet_ids=network.private_subnet_ids,
                                                      tags=tags, cluster_name=cluster_name), opts).handle
-    addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(cluster=cluster, nodes=pools.node_groups), opts)
+    addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(control_plane=cluster.handle, nodes=pools.node_groups), opts)
     karpenter_ready: list[pulumi.Resource] = []
     if karpenter_pools:
         karpenter = Karpenter(f"{name}-karpenter", KarpenterArgs(
             pools=karpenter_pools,
             placements={k: pools.placements[k] for k in karpenter_pools},
-            cluster=cluster, cluster_name=cluster_name, region=config.region,
+            control_plane=cluster.handle, cluster_name=cluster_name, region=config.region,
             system_pools={k: p.min_size for k, p in sorted(config.node_pools.items())
                           if not p.uses_karpenter and not pools.placements[k].has_accelerator},
             managed_nodes=pools.node_groups,
@@ -161,6 +160,13 @@ def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str]
                   metrics=existing.metrics)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServingEnvironmentArgs:
+    config: StackConfig
+    """The whole stack, validated (``components.config.load_stack_config``): every problem was reported
+    before this component is built, so it creates nothing from an invalid config."""
+
+
 class ServingEnvironment(pulumi.ComponentResource):
     """Network, cluster, platform and endpoints of one stack. Outputs are always registered."""
 
@@ -173,8 +179,9 @@ class ServingEnvironment(pulumi.ComponentResource):
     endpoints: dict[str, ModelEndpoint]
     """Model endpoints by name, on the cluster's pools and the platform's KServe."""
 
-    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: ServingEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:index:ServingEnvironment", name, None, opts)
+        config = args.config
         tags = naming.base_tags(config.tags)
         build = own_cluster_layers if config.cluster.existing is None else existing_cluster_layers
         layers = build(name, config, tags, pulumi.ResourceOptions(parent=self))

@@ -6,7 +6,10 @@ instead of reaching into each other:
 - :class:`NetworkHandle`: the VPC and its subnets (:class:`~components.network.Network`, or the
   network the stack config names).
 - :class:`ControlPlaneHandle`: the cluster's API, identity and Kubernetes provider
-  (:class:`~components.cluster.Cluster`).
+  (:class:`~components.cluster.Cluster`); :class:`OwnedControlPlaneHandle` adds what the stack that
+  owns the control plane needs to attach nodes to it: the add-ons nodes wait for, the cluster
+  security group, the service CIDR and how to install one more managed add-on (node pools, the
+  node-dependent add-ons and Karpenter take this handle, never the Cluster component).
 - :class:`NodePoolsHandle`: the pools' placements and node groups
   (:class:`~components.node_pools.NodePools`).
 - :class:`ClusterHandle`: all of the above that the platform and endpoints build on. The
@@ -19,6 +22,7 @@ instead of reaching into each other:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import pulumi
@@ -51,6 +55,19 @@ class ControlPlaneHandle:
     policies: looked up once per stack, not once per endpoint."""
     kubernetes_provider: k8s.Provider
     """Every Kubernetes resource of the stack is created through this provider."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnedControlPlaneHandle(ControlPlaneHandle):
+    cluster_security_group_id: pulumi.Input[str]
+    """The security group EKS creates for the cluster (nodes and control plane talk through it)."""
+    service_ipv4_cidr: str
+    """The cluster's service CIDR (a custom AMI's nodeadm config names it)."""
+    node_addons: dict[str, pulumi.Resource]
+    """Add-ons nodes need to become Ready (VPC CNI, kube-proxy, Pod Identity agent): node groups wait for them."""
+    add_addon: Callable[..., pulumi.Resource]
+    """``add_addon(name, addon, parent=None, depends_on=None)`` installs a further managed add-on at its
+    pinned version, with its own IRSA role when it calls AWS (those that need nodes: coredns, EBS CSI)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from .core import karpenter_iam, versions
 from .render import karpenter_objects
-from .cluster import Cluster
+from .handles import OwnedControlPlaneHandle
 from .config.node_pools import NodePoolConfig
 from .core.iam import managed_policy_arn, service_trust_policy
 from .core.placement import PoolPlacement
@@ -41,7 +41,7 @@ class KarpenterArgs:
     """The Karpenter pools (``provisioner: karpenter``)."""
     placements: dict[str, PoolPlacement]
     """Their placements, from the catalog (the same as a managed pool of the same types would get)."""
-    cluster: Cluster
+    control_plane: OwnedControlPlaneHandle
     cluster_name: str
     region: str
     system_pools: dict[str, int]
@@ -66,7 +66,7 @@ class Karpenter(pulumi.ComponentResource):
         super().__init__("servestack:karpenter:Karpenter", name, None, opts)
         self._name = name
         child = pulumi.ResourceOptions(parent=self)
-        control_plane, tags = args.cluster.handle, args.tags
+        control_plane, tags = args.control_plane, args.tags
         partition = pulumi.Output.from_input(control_plane.partition)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
@@ -158,13 +158,13 @@ class Karpenter(pulumi.ComponentResource):
             role_arn=controller_role.arn,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
-                args.cluster.node_addons["eks-pod-identity-agent"], *controller_attachments]),
+                control_plane.node_addons["eks-pod-identity-agent"], *controller_attachments]),
         )
 
         # --- discovery tags --------------------------------------------------------------------------
         discovery = [aws.ec2.Tag(
             f"{name}-discovery-cluster-sg",
-            resource_id=args.cluster.cluster_security_group_id,
+            resource_id=control_plane.cluster_security_group_id,
             key=karpenter_objects.DISCOVERY_TAG,
             value=args.cluster_name,
             opts=child,

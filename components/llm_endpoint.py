@@ -22,7 +22,8 @@ from .endpoint import storage_prefixes
 from .handles import ClusterHandle, PlatformHandle
 from .render.inference_service import service_account_name
 from .model_access import model_access
-from .render.llm_inference_service import devices_per_replica, render_llm_inference_service, total_devices
+from .render.llm_inference_service import devices_per_replica, total_devices
+from .render.llm_rollout import in_progress, render_llm_endpoint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,23 +62,26 @@ class LlmEndpoint(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
         sa_name = service_account_name(endpoint)
 
-        prefixes = storage_prefixes(config.model.uri)
+        prefixes = storage_prefixes(config.model.uri, config.rollout.candidate.uri if in_progress(config) else None)
         access = model_access(self, name, endpoint=endpoint, described_as="LLM endpoint", namespace=config.namespace,
                               service_account=sa_name, create_service_account=True, prefixes=prefixes,
                               kms_key_arn=config.model.kms_key_arn, cluster=cluster, tags=args.tags,
                               namespace_resource=namespace)
         self.role, read_access, self.service_account = access.role, access.read_access, access.service_account
 
-        self.manifest = render_llm_inference_service(endpoint, config, placement)
-        self.llm_inference_service = k8s.apiextensions.CustomResource(
-            f"{name}-llmisvc",
-            api_version=self.manifest["apiVersion"],
-            kind=self.manifest["kind"],
-            metadata=self.manifest["metadata"],
-            spec=self.manifest["spec"],
+        # The stable LLMInferenceService, and during a rollout the candidate in the endpoint's routing group.
+        manifests = render_llm_endpoint(endpoint, config, placement)
+        self.manifest = manifests[0]
+        created = [k8s.apiextensions.CustomResource(
+            f"{name}-llmisvc" if i == 0 else f"{name}-candidate-llmisvc",
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 depends_on=[self.service_account, *read_access, *(args.ready or platform.ready or cluster.ready)])),
-        )
+        ) for i, manifest in enumerate(manifests)]
+        self.llm_inference_service = created[0]
 
         self.outputs = {
             "name": endpoint,

@@ -25,20 +25,15 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
-from .cluster import Cluster
 from .config.node_pools import NodePoolConfig
-from .handles import NodePoolsHandle
+from .handles import NodePoolsHandle, OwnedControlPlaneHandle
 from .core.iam import managed_policy_arn, service_trust_policy
 from .core.placement import PoolPlacement, Taint, placement_for
+from .core.pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE  # noqa: F401  (re-exported)
 
 #: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do
 #: not carry AmazonEKS_CNI_Policy; ECR access is pull-only.
 NODE_POLICIES = ("AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy")
-#: Root device of AL2023 AMIs (EKS-optimized and those built from the EKS AMI templates).
-ROOT_DEVICE = "/dev/xvda"
-#: gp3 baseline performance, stated so that a plan shows what the volume gets.
-GP3_IOPS = 3000
-GP3_THROUGHPUT_MIBPS = 125
 #: Boundary of the MIME multipart user data of custom-AMI pools (fixed: plans are byte-identical).
 USER_DATA_BOUNDARY = "//SERVESTACK-NODEADM//"
 
@@ -134,7 +129,7 @@ def nodeadm_user_data(config: dict[str, Any]) -> str:
 @dataclass(frozen=True, kw_only=True)
 class NodePoolsArgs:
     pools: dict[str, NodePoolConfig]
-    cluster: Cluster
+    control_plane: OwnedControlPlaneHandle
     subnet_ids: pulumi.Input[list[str]]
     """Private subnets: nodes never get public addresses."""
     tags: dict[str, str]
@@ -153,7 +148,7 @@ class NodePools(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:node_pools:NodePools", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cluster, control_plane = args.cluster, args.cluster.handle
+        control_plane = args.control_plane
 
         role = aws.iam.Role(
             f"{name}-node-role",
@@ -173,7 +168,7 @@ class NodePools(pulumi.ComponentResource):
             for policy in NODE_POLICIES
         ]
         # Nodes join only once pod networking and credentials can run on them.
-        joins_after = [*attachments, *(cluster.node_addons[k] for k in sorted(cluster.node_addons))]
+        joins_after = [*attachments, *(control_plane.node_addons[k] for k in sorted(control_plane.node_addons))]
 
         self.node_groups, self.launch_templates, placements = {}, {}, {}
         for pool_name, pool in sorted(args.pools.items()):
@@ -218,13 +213,13 @@ class NodePools(pulumi.ComponentResource):
 
     def _launch_template(self, name: str, args: NodePoolsArgs, pool: NodePoolConfig, placement: PoolPlacement,
                          tags: dict[str, str]) -> aws.ec2.LaunchTemplate:
-        cluster, control_plane = args.cluster, args.cluster.handle
+        control_plane = args.control_plane
         named = {**tags, "Name": f"{args.cluster_name}-{placement.name}"}
         custom_ami: dict[str, Any] = {}
         if pool.ami_id is not None:
             user_data = pulumi.Output.all(control_plane.name, control_plane.endpoint, control_plane.certificate_authority).apply(
                 lambda v: base64.b64encode(nodeadm_user_data(
-                    node_config(v[0], v[1], v[2], cluster.service_ipv4_cidr, placement)
+                    node_config(v[0], v[1], v[2], control_plane.service_ipv4_cidr, placement)
                 ).encode()).decode()
             )
             custom_ami = {"image_id": pool.ami_id, "user_data": user_data}

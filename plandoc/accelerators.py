@@ -12,23 +12,25 @@ from collections.abc import Iterable
 from components.core import catalog
 from components.core.catalog import AcceleratorKind
 
-#: Every extended resource a catalog kind's device plugin advertises -> that kind.
-CATALOG_RESOURCES: dict[str, AcceleratorKind] = {
-    name: accelerator.kind for accelerator in catalog.ACCELERATORS.values() for name in accelerator.resource_names}
+def catalog_resources() -> dict[str, AcceleratorKind]:
+    """Every extended resource a catalog kind's device plugin advertises -> that kind."""
+    return {name: accelerator.kind for accelerator in catalog.ACCELERATORS.values() for name in accelerator.resource_names}
 
-#: Kinds whose device plugin the stack declares, with a resource name of the stack's choosing.
-DECLARED_PLUGIN_KINDS: frozenset[AcceleratorKind] = frozenset(
-    accelerator.kind for accelerator in catalog.ACCELERATORS.values()
-    if accelerator.plugin is not None and accelerator.plugin.declared_by_stack)
+
+def declared_plugin_kinds() -> frozenset[AcceleratorKind]:
+    """Kinds whose device plugin the stack declares, with a resource name of the stack's choosing."""
+    return frozenset(accelerator.kind for accelerator in catalog.ACCELERATORS.values()
+                     if accelerator.plugin is not None and accelerator.plugin.declared_by_stack)
 
 
 def declared_resource(kind: AcceleratorKind, taint_keys: Iterable[str]) -> str | None:
     """The extended resource of a pool of ``kind``: the catalog's, unless the stack declares the
     plugin and with it another name, which the pool's taint key then carries (no other kind's)."""
     default = catalog.ACCELERATORS[kind].resource_name
-    if kind not in DECLARED_PLUGIN_KINDS:
+    if kind not in declared_plugin_kinds():
         return default
-    return next((key for key in taint_keys if CATALOG_RESOURCES.get(key, kind) is kind), default)
+    resources = catalog_resources()
+    return next((key for key in taint_keys if resources.get(key, kind) == kind), default)
 
 
 def plugin_kind(name: str) -> AcceleratorKind | None:

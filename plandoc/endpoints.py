@@ -13,7 +13,7 @@ from components.core import catalog
 from components.render import inference_service
 from components.core.rollout import kserve_canary_replicas, routed_percent, stable_min_during_canary
 
-from .accelerators import CATALOG_RESOURCES
+from .accelerators import catalog_resources
 from .document import Resource, of_type
 from .pools import accelerator_resources
 from .tokens import INFERENCE_SERVICE
@@ -24,7 +24,7 @@ DEPLOYMENT_MODE_ANNOTATION = inference_service.DEPLOYMENT_MODE_ANNOTATION
 MODE_NAMES = {"Knative": "Knative", "Serverless": "Knative", "Standard": "Standard", "RawDeployment": "Standard",
               "ModelMesh": "ModelMesh"}
 #: The extended resources that mean an accelerator when the plan's pools are not known (one resource alone).
-CATALOG_ACCELERATOR_RESOURCES = frozenset(CATALOG_RESOURCES)
+CATALOG_ACCELERATOR_RESOURCES = frozenset(catalog_resources())
 
 
 def accelerator_request(containers: Iterable[tuple[str, Mapping[str, Any]]],

@@ -49,7 +49,7 @@ def device_plugin_of(resource: Resource) -> DevicePlugin | None:
         selector = mapping(pod.get("nodeSelector"))
         kind_label = selector.get(catalog.ACCELERATOR_LABEL)
         name = str(dig(inputs, "metadata", "name") or name_of(resource["urn"]))
-        devices = {k.value for k in catalog.DEVICE_KINDS}
+        devices = {k.value for k in catalog.device_kinds()}
         kind = AcceleratorKind(kind_label) if isinstance(kind_label, str) and kind_label in devices else plugin_kind(name)
         if kind is None:
             return None

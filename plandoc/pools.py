@@ -16,18 +16,16 @@ from typing import Any
 
 from components.core import catalog
 from components.core.catalog import AcceleratorKind
-from components.config.node_pools import CAPACITY_TYPES, PROVISIONERS, NodePoolConfig, default_provisioner
+from components.core.pools import (
+    CAPACITY_TYPES, DEFAULT_CAPACITY_TYPE, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, PROVISIONERS, default_provisioner,
+)
 
-from .accelerators import CATALOG_RESOURCES, declared_resource
+from .accelerators import catalog_resources, declared_resource
 from .document import Resource, of_type
 from .karpenter import KarpenterPool, accelerator_ceiling, karpenter_pools
 from .tokens import NODE_GROUP, STACK
 from .values import decode_json, items, mapping, name_of, whole_number
 
-#: What ``NodePoolConfig`` makes of a pool that leaves these out (its own defaults, not copies).
-DEFAULT_MIN_SIZE: int = NodePoolConfig.model_fields["min_size"].default
-DEFAULT_MAX_SIZE: int = NodePoolConfig.model_fields["max_size"].default
-DEFAULT_CAPACITY_TYPE: str = NodePoolConfig.model_fields["capacity_type"].default
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ class Pool:
 
     @property
     def has_accelerator(self) -> bool:
-        return self.kind is not AcceleratorKind.NONE
+        return self.kind != AcceleratorKind.NONE
 
     @property
     def is_karpenter(self) -> bool:
@@ -108,7 +106,7 @@ def pool_of(resource: Resource) -> Pool:
         kind = specs[0].kind
     else:  # instance types unknown or outside the catalog: trust the node label servestack sets
         label = labels.get(catalog.ACCELERATOR_LABEL)
-        kind = AcceleratorKind(label) if label in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
+        kind = AcceleratorKind(label) if label in catalog.ACCELERATORS else AcceleratorKind.NONE
     taints = tuple(t for t in items(inputs.get("taints")) if isinstance(t, Mapping))
     resource_name = declared_resource(kind, (t["key"] for t in taints if isinstance(t.get("key"), str)))
     scaling = mapping(inputs.get("scalingConfig"))
@@ -133,7 +131,7 @@ def pool_of_karpenter(pool: KarpenterPool) -> Pool:
         kind = specs[0].kind
     else:
         label = pool.labels.get(catalog.ACCELERATOR_LABEL)
-        kind = AcceleratorKind(label) if label in {k.value for k in AcceleratorKind} else AcceleratorKind.NONE
+        kind = AcceleratorKind(label) if label in catalog.ACCELERATORS else AcceleratorKind.NONE
     resource_name = declared_resource(kind, (t["key"] for t in pool.taints if isinstance(t.get("key"), str)))
     max_nodes = pool.max_nodes
     return Pool(
@@ -150,7 +148,7 @@ def pool_of_karpenter(pool: KarpenterPool) -> Pool:
         capacity_type=pool.capacity_type,
         provisioner="karpenter",
         limits=tuple(sorted((str(k), str(v)) for k, v in pool.raw_limits.items())),
-        limit_capacity=accelerator_ceiling(specs, pool.limits, resource_name) if kind is not AcceleratorKind.NONE else 0,
+        limit_capacity=accelerator_ceiling(specs, pool.limits, resource_name) if kind != AcceleratorKind.NONE else 0,
     )
 
 
@@ -169,7 +167,7 @@ def referenced_pool(urn: str, stack: str, value: Mapping[str, Any]) -> Pool | No
     platform provisions the pool: capacity is counted as maxSize x accelerators per node.
     """
     try:
-        kind = AcceleratorKind(value["kind"])
+        kind = catalog.kind_named(value["kind"])
         instance_types = tuple(str(t) for t in items(value.get("instanceTypes")))
         return Pool(
             urn=urn, name=str(value["name"]), instance_types=instance_types, min_size=0,
@@ -203,7 +201,7 @@ def placement_pools(resources: Iterable[Resource]) -> list[Pool]:
 def accelerator_resources(resources: Iterable[Resource]) -> frozenset[str]:
     """The extended resources that mean an accelerator in a plan: the catalog's, and those its
     pools declare (a stack names the resource of a device plugin it declares)."""
-    return frozenset(CATALOG_RESOURCES) | {p.resource_name for p in pools(resources) if p.has_accelerator and p.resource_name}
+    return frozenset(catalog_resources()) | {p.resource_name for p in pools(resources) if p.has_accelerator and p.resource_name}
 
 
 # --------------------------------------------------------------------------- pools in config

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.config.stack import decode_value
+from components.core.stack_keys import decode_value
 
 #: Pulumi's marker for a value that is not known until the resource exists (preview only).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

@@ -15,6 +15,7 @@ from .commands.dependents import dependents_command
 from .commands.diff import diff_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
+from .commands.drive import drive_command
 from .commands.rollout import rollout_command
 
 
@@ -33,6 +34,7 @@ cli.add_command(check_command)
 cli.add_command(diff_command)
 cli.add_command(cost_command)
 cli.add_command(rollout_command)
+rollout_command.add_command(drive_command)  # the rollout driver (servestack.driver)
 cli.add_command(dependents_command)
 
 

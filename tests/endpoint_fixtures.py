@@ -17,7 +17,7 @@ NODE_POOLS = {
     "gpu4": {"instanceTypes": ["g6.12xlarge"], "minSize": 0, "maxSize": 3},
     "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 3},
     "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
-             "fpgaDevicePlugin": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0",
+             "devicePlugin": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fpga-device-plugin:1.0.0",
                                   "resourceName": "acme.com/fpga"}},
 }
 

@@ -19,6 +19,10 @@ from servestack.plan import Plan, build_plan, load_project
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = load_project(REPO)
+#: Every stack of the repository (``stacks/Pulumi.<stack>.yaml``): tests that hold for every stack loop
+#: over these, so a new stack file is tested the moment it exists and breaks no literal list.
+REPOSITORY_STACKS: tuple[str, ...] = tuple(sorted(
+    path.name[len("Pulumi."):-len(".yaml")] for path in (REPO / "stacks").glob("Pulumi.*.yaml")))
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -5,12 +5,19 @@
 - the layers: ``components`` imports nothing of ``servestack``, ``policies`` or ``plandoc``;
   ``plandoc`` (the plan document) imports only ``components``; ``policies`` (the policy pack)
   only ``components`` and ``plandoc``;
+- the layers inside ``components``: ``core`` (pure decisions and tables) imports only itself;
+  ``render`` (Kubernetes objects as dicts) only ``core``, and the stack model only for type names
+  (under ``TYPE_CHECKING``); ``config`` (the pydantic stack model) only ``core``; the Pulumi
+  components on top may import them all; ``plandoc`` only ``core`` and ``render``, so reading a plan
+  loads neither Pulumi nor pydantic (checked by importing it in a fresh interpreter);
 - no source file over 400 lines.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -42,14 +49,28 @@ def modules() -> dict[str, tuple[Path, bool]]:
     return found
 
 
+def type_checking_nodes(tree: ast.AST) -> set[ast.AST]:
+    """The import statements under ``if TYPE_CHECKING:`` (names for annotations, never loaded)."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            found.update(child for statement in node.body for child in ast.walk(statement))
+    return found
+
+
 @cache
-def imported_names(module: str) -> frozenset[str]:
+def imported_names(module: str, at_run_time: bool = False) -> frozenset[str]:
     """Every project name ``module`` imports, anywhere in the file, as written (relative imports
-    resolved): ``from a.b import c`` gives ``a.b.c``."""
+    resolved): ``from a.b import c`` gives ``a.b.c``. ``at_run_time``: only the imports that load
+    (not those under ``if TYPE_CHECKING:``)."""
     path, is_package = modules()[module]
     package = module if is_package else module.rpartition(".")[0]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    type_only = type_checking_nodes(tree) if at_run_time else set()
+    for node in ast.walk(tree):
+        if node in type_only:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -133,6 +154,68 @@ def test_the_plan_document_imports_only_components():
 def test_the_policy_pack_imports_only_components_and_the_plan_document():
     violations = layer_violations("policies")
     assert violations == [], "\n".join(violations)
+
+
+INNER_LAYERS = {
+    "components.core": (set(), set()),
+    "components.render": ({"components.core"}, {"components.config"}),
+    "components.config": ({"components.core"}, set()),
+    "plandoc": ({"components.core", "components.render"}, set()),
+}
+"""Inner layer -> (what it may import, what it may name only for annotations). The Pulumi components
+(``components/*.py``) sit on top and may import every layer of ``components``."""
+
+
+def inner_layer_of(name: str) -> str | None:
+    return next((layer for layer in INNER_LAYERS if name == layer or name.startswith(layer + ".")), None)
+
+
+def inner_layer_violations() -> list[str]:
+    found = []
+    for module in modules():
+        layer = inner_layer_of(module)
+        if layer is None:
+            continue
+        allowed, type_only = INNER_LAYERS[layer]
+        run_time = imported_names(module, at_run_time=True)
+        for name in imported_names(module):
+            if name.split(".")[0] != "components" or inner_layer_of(name) == layer:
+                continue
+            if any(name == a or name.startswith(a + ".") for a in allowed):
+                continue
+            if name not in run_time and any(name.startswith(a + ".") for a in type_only):
+                continue
+            found.append(f"{module} imports {name}")
+    return sorted(found)
+
+
+def test_the_layers_inside_components_and_plandoc_import_only_those_below_them():
+    assert {module.rpartition(".")[0] for module in modules()} >= {"components.core", "components.render"}
+    violations = inner_layer_violations()
+    assert violations == [], "\n".join(violations)
+
+
+def test_the_inner_layer_rule_catches_a_render_module_that_loads_the_stack_model(monkeypatch):
+    real = imported_names.__wrapped__
+
+    def planted(module: str, at_run_time: bool = False) -> frozenset[str]:
+        names = real(module, at_run_time)
+        if module == "components.render.inference_service":
+            names |= {"components.config.endpoints.EndpointConfig"}
+        return names
+
+    monkeypatch.setattr(sys.modules[__name__], "imported_names", planted)
+    assert "components.render.inference_service imports components.config.endpoints.EndpointConfig" in \
+        inner_layer_violations()
+
+
+def test_reading_a_plan_loads_neither_pulumi_nor_pydantic():
+    probe = ("import importlib, pkgutil, sys, plandoc\n"
+             "for m in pkgutil.iter_modules(plandoc.__path__): importlib.import_module('plandoc.' + m.name)\n"
+             "print(sorted({n.split('.')[0] for n in sys.modules} & {'pulumi', 'pulumi_aws', 'pulumi_kubernetes', "
+             "'pydantic'}))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_no_source_file_is_over_400_lines():

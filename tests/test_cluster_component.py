@@ -24,7 +24,7 @@ def cluster_program(config: dict, production: bool):
         cluster = Cluster("c", ClusterArgs(config=ClusterConfig.model_validate(config), cluster_name="servestack-test",
                                            subnet_ids=["subnet-a", "subnet-b"], region="us-east-1", is_production=production,
                                            tags=TAGS))
-        ClusterAddons("late", ClusterAddonsArgs(cluster=cluster, nodes=[]))
+        ClusterAddons("late", ClusterAddonsArgs(control_plane=cluster.handle, nodes=[]))
     return program
 
 

@@ -9,15 +9,9 @@ from hypothesis import strategies as st
 
 from components.core import catalog, versions
 from components.core.catalog import AcceleratorKind
-from components.device_plugins import (
-    DeclaredPlugin,
-    DevicePlugins,
-    DevicePluginsArgs,
-    declared_daemon_set,
-    declared_network_policy,
-    neuron_values,
-    tolerations,
-)
+from components.core.plugin_values import neuron_values, tolerations
+from components.device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
+from components.render.device_plugins import declared_daemon_set, declared_network_policy
 from components.core.placement import placement_for
 from harness import plan_program, resource, resources
 
@@ -103,7 +97,7 @@ def test_neuron_plugin_runs_on_exactly_the_instance_types_of_the_neuron_pools():
     """The chart's own neuronInstances list lacks trn2: a trn2 pool would get no device plugin."""
     pools = [placement_for("train", ["trn2.48xlarge", "trn1.32xlarge"], 1), placement_for("inf", ["inf2.xlarge"], 2),
              placement_for("inf-big", ["inf2.xlarge", "inf2.8xlarge"], 2)]
-    values = neuron_values(pools)
+    values = neuron_values(AcceleratorKind.NEURON, pools)
     assert values["neuronInstances"] == ["inf2.8xlarge", "inf2.xlarge", "trn1.32xlarge", "trn2.48xlarge"]
     assert "affinity" not in values["devicePlugin"]
 
@@ -179,7 +173,7 @@ def pools_of_one_kind(draw):
     pools = []
     for i in range(count):
         types = draw(st.lists(st.sampled_from(_BY_KIND[kind]), min_size=1, max_size=3, unique=True))
-        resource = draw(st.sampled_from(["example.com/fpga", "servestack.io/fpga"])) if kind is AcceleratorKind.FPGA else None
+        resource = draw(st.sampled_from(["example.com/fpga", "servestack.io/fpga"])) if kind == AcceleratorKind.FPGA else None
         pools.append(placement_for(f"pool-{i}", types, 2, resource_name=resource))
     return kind, pools
 

@@ -9,9 +9,9 @@ import botocore.session
 import pytest
 
 from components.config import parse_stack_config
-from components.environment import ServingEnvironment
+from components.environment import ServingEnvironment, ServingEnvironmentArgs
 from components.core.placement import PoolPlacement
-from harness import dumps, plan_config, plan_program, repository_plan, resource, resources, stack_config
+from harness import REPOSITORY_STACKS, dumps, plan_config, plan_program, repository_plan, resource, resources, stack_config
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -20,7 +20,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 @pytest.fixture(scope="module")
 def plans():
-    return {stack: repository_plan(stack) for stack in ("dev", "staging", "prod")}
+    return {stack: repository_plan(stack) for stack in REPOSITORY_STACKS}
 
 
 def plugin_releases(plan) -> list[str]:
@@ -111,7 +111,7 @@ def test_cluster_handle_for_the_next_layers():
 
     def program():
         config = parse_stack_config("test", stack_config("staging"))
-        handles.append(ServingEnvironment("servestack", config).cluster)
+        handles.append(ServingEnvironment("servestack", ServingEnvironmentArgs(config=config)).cluster)
 
     plan_program(program)
     (handle,) = handles
@@ -148,7 +148,7 @@ def test_referenced_cluster_provider_and_placements(serving_plan, plans):
 
     def program():
         config = parse_stack_config("serving", {"aws:region": "us-east-1", "servestack:cluster": {"existing": "dev"}})
-        handles.append(ServingEnvironment("servestack", config).cluster)
+        handles.append(ServingEnvironment("servestack", ServingEnvironmentArgs(config=config)).cluster)
 
     plan_program(program, stack="serving")
     assert handles[0].placements == {k: PoolPlacement.from_output(v) for k, v in dev_outputs["nodePools"].items()}

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import REPO, stack_config
+from harness import REPO, REPOSITORY_STACKS, stack_config
 from servestack.cli import cli
 
 scalars = st.one_of(
@@ -35,7 +35,7 @@ def paths(node, prefix=()):
 
 @st.composite
 def mutated_configs(draw):
-    config = stack_config(draw(st.sampled_from(["dev", "staging", "prod"])))
+    config = stack_config(draw(st.sampled_from(REPOSITORY_STACKS)))
     for _ in range(draw(st.integers(min_value=0, max_value=4))):
         candidates = [p for p in paths(config) if p]
         path = draw(st.sampled_from(candidates))

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from components.config import ConfigError
 from components.config.stack import NAMESPACE, REGION_KEY, decode_value, parse_stack_config
-from harness import REPO
+from harness import REPO, REPOSITORY_STACKS
 from servestack.cli import cli
 from servestack.plan import load_project
 from servestack.plan.project import ProjectError
@@ -31,7 +31,7 @@ SEED = 16
 PLANNED = 4
 """How many of the cases that read cleanly are planned in full (a plan takes a second or two)."""
 
-ORIGINALS = {name: (REPO / "stacks" / f"Pulumi.{name}.yaml").read_text() for name in ("dev", "staging", "prod")}
+ORIGINALS = {name: (REPO / "stacks" / f"Pulumi.{name}.yaml").read_text() for name in REPOSITORY_STACKS}
 
 VALUES = [
     "2026-05-01", "2001-12-14t21:59:43.10-05:00", "2026-05-01 10:00:00", "!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1]",

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from components.config import ConfigError
 from components.config.stack import parse_stack_config
-from harness import REPO, repository_plan
+from harness import REPO, REPOSITORY_STACKS, repository_plan
 from plandoc.document import plan_from_document
 from plandoc.rollouts import rollout_states
 from servestack.cli import cli
@@ -120,7 +120,8 @@ def test_a_file_beyond_16_mib_and_a_file_that_is_not_utf8_are_refused(project_di
 def test_a_stack_file_that_is_a_directory_is_refused(project_dir):
     (project_dir / "stacks" / "Pulumi.dir.yaml").mkdir()
     result = invoke("plan", "--stack", "dir", "--project", str(project_dir))
-    assert (result.exit_code, result.output.strip()) == (2, "error: no stack file stacks/Pulumi.dir.yaml (stacks here: dev, dir, prod, staging)")
+    assert (result.exit_code, result.output.strip()) == (2, "error: no stack file stacks/Pulumi.dir.yaml (stacks here: "
+                                                    + ", ".join(sorted([*REPOSITORY_STACKS, "dir"])) + ")")
 
 
 def test_a_key_given_twice_is_refused_by_plan_naming_both_lines(project_dir):

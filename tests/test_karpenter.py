@@ -12,7 +12,7 @@ from components.core import catalog, karpenter_iam, versions
 from components.config import ConfigError, parse_stack_config
 from components.config.values import cpu_millis, memory_bytes
 from conformance import schema
-from harness import repository_plan, resource, resources
+from harness import REPOSITORY_STACKS, repository_plan, resource, resources
 
 KARPENTER = "servestack:index:ServingEnvironment$servestack:karpenter:Karpenter"
 NODEPOOL, NODECLASS = "kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
@@ -83,7 +83,7 @@ def test_fpga_and_neuron_pools_of_prod(dev):
     assert pools["fpga"]["spec"]["template"]["spec"]["taints"] == [{"effect": "NoSchedule", "key": "servestack.io/fpga", "value": "true"}]
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", REPOSITORY_STACKS)
 def test_nodepools_and_nodeclasses_are_valid_karpenter_v1_14_1_objects(stack):
     plan = repository_plan(stack)
     objects = [*manifests(plan, "NodePool").values(), *manifests(plan, "EC2NodeClass").values()]
@@ -92,7 +92,7 @@ def test_nodepools_and_nodeclasses_are_valid_karpenter_v1_14_1_objects(stack):
         obj["metadata"]["name"]: [] for obj in objects}
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", REPOSITORY_STACKS)
 def test_every_endpoint_on_a_karpenter_pool_fits_a_node_and_the_limits_at_max_replicas(stack):
     plan = repository_plan(stack)
     pools = manifests(plan, "NodePool")

@@ -24,7 +24,7 @@ POOLS = {
             "labels": {"team": "vision"}},
     "neuron": {"provisioner": "managed", "instanceTypes": ["inf2.xlarge"], "minSize": 1, "maxSize": 1, "desiredSize": 1, "maxUnavailable": 2},
     "fpga": {"provisioner": "managed", "instanceTypes": ["f2.6xlarge"], "minSize": 1, "amiId": "ami-0a1b2c3d4e5f60718",
-             "fpgaDevicePlugin": {"image": FPGA_IMAGE, "resourceName": "example.com/fpga"}},
+             "devicePlugin": {"image": FPGA_IMAGE, "resourceName": "example.com/fpga"}},
     "block": {"provisioner": "managed", "instanceTypes": ["p5.48xlarge"], "minSize": 1, "capacityType": "capacityBlock",
               "capacityReservationId": "cr-0123456789abcdef0", "podMetadataAccess": True},
 }
@@ -41,7 +41,7 @@ def plan():
         cluster = Cluster("c", ClusterArgs(config=ClusterConfig.model_validate({"adminRoleArns": ["arn:aws:iam::123456789012:role/a"]}),
                                            cluster_name="servestack-test", subnet_ids=["subnet-a", "subnet-b"], region="us-east-1",
                                            is_production=False, tags=TAGS))
-        NodePools("pools", NodePoolsArgs(pools=parsed(), cluster=cluster, subnet_ids=["subnet-a", "subnet-b"], tags=TAGS,
+        NodePools("pools", NodePoolsArgs(pools=parsed(), control_plane=cluster.handle, subnet_ids=["subnet-a", "subnet-b"], tags=TAGS,
                                          cluster_name="servestack-test"))
     return plan_program(program)
 

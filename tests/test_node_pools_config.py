@@ -112,25 +112,24 @@ def test_fpga_pool_without_custom_ami_or_plugin():
     assert pool_problems({"instanceTypes": ["f2.6xlarge"]}) == [
         "servestack:nodePools.bad.amiId: is required for an FPGA pool: there is no EKS-optimized FPGA AMI, so give a custom "
         "AL2023 AMI with the FPGA runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
-        "servestack:nodePools.bad.fpgaDevicePlugin: is required for an FPGA pool: no vendor publishes a device plugin for F2, "
+        "servestack:nodePools.bad.devicePlugin: is required for an FPGA pool: no vendor publishes a device plugin for F2, "
         "so give its image and resourceName",
     ]
 
 
 def test_ami_and_fpga_plugin_only_on_fpga_pools():
     assert pool_problems({"instanceTypes": ["g5.xlarge"], "amiId": "ami-0123456789abcdef0",
-                          "fpgaDevicePlugin": {"image": "example.com/fpga:1.0"}}) == [
+                          "devicePlugin": {"image": "example.com/fpga:1.0"}}) == [
         'servestack:nodePools.bad.amiId: is only for FPGA pools; other pools use the EKS-optimized AMI of their accelerator '
         '(got "ami-0123456789abcdef0")',
-        'servestack:nodePools.bad.fpgaDevicePlugin: is only for FPGA pools (got {"image": "example.com/fpga:1.0", '
-        '"resourceName": "servestack.io/fpga"})',
+        'servestack:nodePools.bad.devicePlugin: is only for FPGA pools (got {"image": "example.com/fpga:1.0"})',
     ]
 
 
 @pytest.mark.parametrize("image", ["example.com/fpga", "example.com/fpga:latest"])
 def test_fpga_plugin_image_must_be_pinned(image):
-    assert pool_problems({"instanceTypes": ["f2.6xlarge"], "amiId": "ami-0123456789abcdef0", "fpgaDevicePlugin": {"image": image}}) == [
-        "servestack:nodePools.bad.fpgaDevicePlugin.image: must be an image pinned by tag or digest, such as "
+    assert pool_problems({"instanceTypes": ["f2.6xlarge"], "amiId": "ami-0123456789abcdef0", "devicePlugin": {"image": image}}) == [
+        "servestack:nodePools.bad.devicePlugin.image: must be an image pinned by tag or digest, such as "
         f'registry.example.com/fpga-device-plugin:1.2.0 (never latest) (got "{image}")',
     ]
 
@@ -219,10 +218,10 @@ def test_fpga_pools_share_one_plugin():
     fpga = {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "amiId": "ami-0123456789abcdef0"}
     assert problems(config({
         "system": SYSTEM,
-        "a": {**fpga, "fpgaDevicePlugin": {"image": "example.com/fpga:1.0"}},
-        "b": {**fpga, "fpgaDevicePlugin": {"image": "example.com/fpga:2.0"}},
+        "a": {**fpga, "devicePlugin": {"image": "example.com/fpga:1.0"}},
+        "b": {**fpga, "devicePlugin": {"image": "example.com/fpga:2.0"}},
     })) == [
-        "servestack:nodePools: declares different fpgaDevicePlugin settings; FPGA pools must share one (one DaemonSet serves "
+        "servestack:nodePools: declares different devicePlugin settings; FPGA pools must share one (one DaemonSet serves "
         'every FPGA node) (got ["a", "b"])',
     ]
 
@@ -232,3 +231,33 @@ def test_defaults_of_a_pool():
     assert (pool.min_size, pool.max_size, pool.desired_size, pool.disk_size_gib, pool.capacity_type, pool.eks_capacity_type,
             pool.max_unavailable, pool.pod_metadata_access, pool.labels, pool.ami_id) == (
         1, 1, None, 100, "onDemand", "ON_DEMAND", 1, False, {}, None)
+
+
+FPGA_POOL = {"instanceTypes": ["f2.6xlarge"], "amiId": "ami-0123456789abcdef0"}
+
+
+def test_the_former_name_fpga_device_plugin_is_read_as_device_plugin_with_a_deprecation_note():
+    from components.config.node_pools import deprecation_notes
+
+    pools = {"system": SYSTEM, "fpga": {**FPGA_POOL, "fpgaDevicePlugin": {"image": "example.com/fpga:1.0",
+                                                                         "resourceName": "example.com/fpga"}}}
+    parsed = parse_stack_config("test", config(pools))
+    assert parsed.node_pools["fpga"].device_plugin.image == "example.com/fpga:1.0"
+    assert parsed.node_pools["fpga"].resource_name == "example.com/fpga"
+    assert deprecation_notes(pools) == [
+        "servestack:nodePools.fpga.fpgaDevicePlugin is deprecated: rename it to devicePlugin (same fields: image, "
+        "resourceName)"]
+
+
+def test_the_former_and_the_new_name_together_are_refused():
+    pool = {**FPGA_POOL, "devicePlugin": {"image": "example.com/fpga:1.0"}, "fpgaDevicePlugin": {"image": "example.com/fpga:2.0"}}
+    assert pool_problems(pool) == [
+        "servestack:nodePools.bad.fpgaDevicePlugin: is not a known setting; allowed here: instanceTypes, provisioner, "
+        "minSize, maxSize, desiredSize, diskSizeGib, capacityType, capacityReservationId, maxUnavailable, "
+        'podMetadataAccess, labels, amiId, devicePlugin (got {"image": "example.com/fpga:2.0"})',
+    ]
+
+
+def test_a_declared_plugin_defaults_to_the_catalogs_resource_of_its_kind():
+    parsed = parse_stack_config("test", config({"system": SYSTEM, "fpga": {**FPGA_POOL, "devicePlugin": {"image": "example.com/fpga:1.0"}}}))
+    assert parsed.node_pools["fpga"].resource_name == "servestack.io/fpga"

@@ -7,7 +7,7 @@ import copy
 from review_stack import isvc, node_group, res
 
 from components.core.catalog import AcceleratorKind
-from plandoc.accelerators import CATALOG_RESOURCES, DECLARED_PLUGIN_KINDS, plugin_kind
+from plandoc.accelerators import catalog_resources, declared_plugin_kinds, plugin_kind
 from plandoc.endpoints import endpoint_of, endpoints
 from plandoc.plugins import device_plugins
 from plandoc.pools import accelerator_resources, pools
@@ -29,11 +29,11 @@ def fpga_endpoint(resource: str) -> dict:
 
 
 def test_the_accelerator_resources_are_exactly_the_catalogs():
-    assert CATALOG_RESOURCES == {
+    assert catalog_resources() == {
         "nvidia.com/gpu": AcceleratorKind.NVIDIA, "aws.amazon.com/neuron": AcceleratorKind.NEURON,
         "aws.amazon.com/neuroncore": AcceleratorKind.NEURON, "aws.amazon.com/neurondevice": AcceleratorKind.NEURON,
         "servestack.io/fpga": AcceleratorKind.FPGA}
-    assert DECLARED_PLUGIN_KINDS == {AcceleratorKind.FPGA}
+    assert declared_plugin_kinds() == {AcceleratorKind.FPGA}
 
 
 def test_device_plugins_are_known_by_the_catalogs_chart_and_release_names():
@@ -67,7 +67,7 @@ def test_a_pool_of_a_stack_declared_plugin_offers_the_resource_its_taint_names()
 
 def test_an_endpoint_asks_for_an_accelerator_the_catalog_or_one_of_the_plans_pools_names():
     stack = [fpga_pool("acme.com/fpga"), fpga_endpoint("acme.com/fpga")]
-    assert accelerator_resources(stack) == {*CATALOG_RESOURCES, "acme.com/fpga"}
+    assert accelerator_resources(stack) == {*catalog_resources(), "acme.com/fpga"}
     [endpoint] = endpoints(stack)
     assert endpoint.predictor.accelerator_request() == ("acme.com/fpga", 1)
     # Alone (a CrossGuard resource rule sees one resource), only the catalog's names mean an accelerator.

@@ -14,7 +14,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from components.core.catalog import FAMILIES
+from components.core.catalog import families
 
 OUT = Path(__file__).resolve().parent.parent / "components" / "data" / "instance_types.json"
 
@@ -24,7 +24,7 @@ def main() -> None:
         described = json.load(gzip.open(raw))
     table = {}
     for name, info in sorted(described.items()):
-        if name.split(".")[0] not in FAMILIES:
+        if name.split(".")[0] not in families():
             continue
         gpus = sum(g["Count"] for g in info.get("GpuInfo", {}).get("Gpus", []))
         neuron_devices = sum(d["Count"] for d in info.get("NeuronInfo", {}).get("NeuronDevices", []))

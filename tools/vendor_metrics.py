@@ -79,6 +79,11 @@ def derive_metric_sources(upstream: Path) -> tuple[Path, dict[str, Any]]:
     request_metric = upstream / "knative-serving" / KNATIVE_REF / "queue" / "request_metric.go"
     counters = upstream / "dcgm-exporter" / DCGM_REF / "default-counters.csv"
     data = {
+        # The file's own provenance names the derived Knative part; each part carries its own below.
+        "provenance": provenance(Source("https://github.com/knative/serving", KNATIVE_REF, f"knative-serving/{KNATIVE_REF}"),
+                                 ["pkg/queue/request_metric.go"],
+                                 parts="knative and dcgm: derived (their provenance); kserveModelServer and vllm: "
+                                       "transcribed at the refs their source names"),
         "knative": {
             "provenance": provenance(Source("https://github.com/knative/serving", KNATIVE_REF,
                                             f"knative-serving/{KNATIVE_REF}"), ["pkg/queue/request_metric.go"]),

@@ -20,11 +20,10 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-NAMESPACE = "servestack"
+from ..core.findings import MISSING, Finding
+from ..core.stack_keys import NAMESPACE
 
-_MISSING = object()
-MISSING = _MISSING
-"""Marks a problem that has no offending value (a required key that is absent)."""
+_MISSING = MISSING  # marks a problem that has no offending value (a required key that is absent)
 
 
 class ConfigModel(BaseModel):
@@ -200,14 +199,6 @@ def _unwrap(annotation: Any) -> Any:
         else:
             return annotation
 
-
-@dataclass(frozen=True)
-class Finding:
-    """A semantic problem found by a model's :meth:`ConfigModel.problems`, relative to that model."""
-
-    loc: tuple[Any, ...]
-    message: str
-    value: Any = _MISSING
 
 
 def check_tree(key: str, node: Any, loc: tuple[Any, ...] = ()) -> list[ConfigProblem]:

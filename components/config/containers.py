@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from ..core.resources import DEFAULT_LIMITS, DEFAULT_REQUESTS
 from .base import ConfigModel, Finding
 from .values import ENV_NAME, checked_cpu, checked_image, checked_memory, cpu_millis, memory_bytes
 
@@ -60,9 +61,9 @@ class QuantitiesConfig(ConfigModel):
 class ResourcesConfig(ConfigModel):
     """Requests and limits of a container. Accelerators are not set here (see ``accelerators``)."""
 
-    requests: QuantitiesConfig = QuantitiesConfig(cpu="500m", memory="1Gi")
+    requests: QuantitiesConfig = QuantitiesConfig(**DEFAULT_REQUESTS)
     """What the scheduler reserves. Default ``cpu: 500m, memory: 1Gi``."""
-    limits: QuantitiesConfig = QuantitiesConfig(cpu="1", memory="2Gi")
+    limits: QuantitiesConfig = QuantitiesConfig(**DEFAULT_LIMITS)
     """The most the container may use. Default ``cpu: 1, memory: 2Gi``."""
 
     def problems(self) -> list[Finding]:

@@ -8,13 +8,13 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from ..core.labels import STORAGE_URI_ENV
 from .base import ConfigModel, Finding
 from .containers import ContainerConfig, ResourcesConfig
 from .values import checked_storage_uri
 
 
 #: The variable by which KServe hands a custom container its storage URI (and runs its storage initializer).
-STORAGE_URI_ENV = "STORAGE_URI"
 
 
 def s3_reads(container: ContainerConfig) -> list[tuple[tuple[Any, ...], str]]:

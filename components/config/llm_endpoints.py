@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from .base import ConfigModel, Finding
 from .endpoints import EndpointName, ResourcesConfig
+from .llm_rollout import LlmRolloutConfig, llm_rollout_problems
 from .node_pools import PoolName
 from .values import LABEL_VALUE, checked_kms_key_arn, checked_storage_uri
 
@@ -140,6 +141,8 @@ class LlmEndpointConfig(ConfigModel):
     """CPU and memory per pod; the accelerators come from ``parallelism``. Default ``cpu 4/8, memory 16Gi/32Gi``."""
     prefill: PrefillConfig | None = None
     """Disaggregated prefill. Default: none (one workload does both)."""
+    rollout: LlmRolloutConfig | None = None
+    """A candidate model taking a weighted share of the route (:mod:`.llm_rollout`). Default: none."""
 
     # Unknown keys are kept so that problems() can answer KServe/InferenceService spellings with where they belong.
     model_config = ConfigDict(**ConfigModel.model_config | {"extra": "allow"})
@@ -160,7 +163,16 @@ class LlmEndpointConfig(ConfigModel):
         for key, value in sorted((self.model_extra or {}).items()):
             allowed = ", ".join(f.alias or n for n, f in type(self).model_fields.items())
             found.append(Finding((key,), LLM_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}"), value))
-        return found
+        return found + llm_rollout_problems(self.rollout, self.model.version, self.model.uri, LLM_URI_SCHEMES)
+
+    def rollout_state(self):
+        """The rollout as the pure state machine sees it (as for InferenceService endpoints)."""
+        from ..core.rollout import Rollout, Stages
+
+        if self.rollout is None:
+            return Rollout.steady(self.model.version)
+        make = Rollout.rolled_back if self.rollout.rolled_back else Rollout.in_progress
+        return make(self.model.version, self.rollout.candidate.version, Stages.of(*self.rollout.stages), self.rollout.stage)
 
     @property
     def served_name(self) -> str | None:
@@ -174,9 +186,6 @@ PRESET_OWNED_ARGS = frozenset({
 })
 
 LLM_SPELLINGS: dict[str, str] = {
-    "rollout": "is not supported on LLM endpoints: KServe v0.20.0's LLMInferenceService has no canary, and its "
-               "router sends every request to the one InferencePool of the service; roll a new model out as a "
-               "second LLM endpoint and move clients (see README, Serving LLMs)",
     "autoscaling": "is not supported on LLM endpoints: set replicas (KServe's LLMInferenceService scaling needs the "
                    "Workload Variant Autoscaler, which servestack does not install)",
     "accelerators": "follows from parallelism on LLM endpoints (tensor x dataLocal devices per pod); set parallelism",

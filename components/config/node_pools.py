@@ -20,6 +20,11 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..core import catalog
 from ..core.images import ImagePin, image_pin
+from ..core.labels import RESERVED_LABEL_PREFIX
+from ..core.pools import (  # noqa: F401  (the vocabulary, re-exported for the config's readers)
+    CAPACITY_TYPES, DEFAULT_CAPACITY_TYPE, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, KARPENTER_LABEL_DOMAINS, PROVISIONERS,
+    default_provisioner,
+)
 from .base import ConfigModel, Finding
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -33,24 +38,19 @@ def _pool_name(name: str) -> str:
 
 PoolName = Annotated[str, AfterValidator(_pool_name)]
 
-#: Config spelling of a capacity type -> the EKS API's.
-CAPACITY_TYPES = {"onDemand": "ON_DEMAND", "spot": "SPOT", "capacityBlock": "CAPACITY_BLOCK"}
-#: Label domains a Karpenter NodePool refuses in its template (karpenter.sh/v1 CRD validations).
-KARPENTER_LABEL_DOMAINS = ("karpenter.sh", "karpenter.k8s.aws")
-#: Who provisions a pool's nodes.
-PROVISIONERS = ("karpenter", "managed")
+#: The former name of ``devicePlugin`` (when only FPGA pools had one), still read with a deprecation note.
+DEPRECATED_DEVICE_PLUGIN = "fpgaDevicePlugin"
 
 
-def default_provisioner(instance_types: object) -> str | None:
-    """``karpenter`` for accelerator pools, ``managed`` for CPU pools; None when the instance types
-    are not (yet) known to the catalog (the pool's problems then say why)."""
-    try:
-        kinds = {catalog.lookup(t).kind for t in instance_types}  # type: ignore[union-attr]
-    except (catalog.CatalogError, TypeError, AttributeError):
-        return None
-    if not kinds:
-        return None
-    return "managed" if kinds == {catalog.AcceleratorKind.NONE} else "karpenter"
+def deprecation_notes(pools: object) -> list[str]:
+    """A note per pool of ``servestack:nodePools`` (as written) that uses a deprecated key."""
+    if not isinstance(pools, dict):
+        return []
+    return [f"servestack:nodePools.{name}.{DEPRECATED_DEVICE_PLUGIN} is deprecated: rename it to devicePlugin "
+            "(same fields: image, resourceName)"
+            for name, pool in sorted(pools.items(), key=lambda item: str(item[0]))
+            if isinstance(pool, dict) and DEPRECATED_DEVICE_PLUGIN in pool]
+
 
 
 def _given(data: dict, name: str, alias: str) -> bool:
@@ -62,7 +62,6 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+/[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 #: The shape of an image reference: ``registry/repo:tag`` or ``registry/repo@sha256:...``.
 _IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
-RESERVED_LABEL_PREFIX = "servestack.io/"
 
 
 @cache
@@ -74,15 +73,16 @@ def eks_label_limits() -> dict[str, tuple[int, int]]:
     return {part: (shapes[shape]["min"], shapes[shape]["max"]) for part, shape in (("key", "labelKey"), ("value", "labelValue"))}
 
 
-class FpgaDevicePluginConfig(ConfigModel):
-    """The FPGA device plugin of an FPGA pool. No vendor publishes one for EC2 F2, so the stack
-    names the image it built and the extended resource that image advertises."""
+class DevicePluginConfig(ConfigModel):
+    """The device plugin of a pool whose accelerator kind has none that a vendor publishes (the
+    catalog pins no chart for it: FPGA on EC2 F2), so the stack names the image it built and the
+    extended resource that image advertises."""
 
     image: str
     """Container image, pinned by tag (never ``latest``) or digest. Required."""
-    resource_name: str = catalog.DEFAULT_FPGA_RESOURCE
+    resource_name: str | None = None
     """Extended resource the plugin advertises and pods request; also the pool's taint key.
-    Default ``servestack.io/fpga``."""
+    Default: the catalog's resource of the pool's kind (``servestack.io/fpga`` for FPGA)."""
 
     @field_validator("image")
     @classmethod
@@ -93,8 +93,8 @@ class FpgaDevicePluginConfig(ConfigModel):
 
     @field_validator("resource_name")
     @classmethod
-    def _resource(cls, name: str) -> str:
-        if not _RESOURCE_NAME.match(name):
+    def _resource(cls, name: str | None) -> str | None:
+        if name is not None and not _RESOURCE_NAME.match(name):
             raise ValueError("must be an extended resource name with a domain prefix, such as example.com/fpga")
         return name
 
@@ -111,10 +111,10 @@ class NodePoolConfig(ConfigModel):
     and a NodePool whose limits are ``maxSize`` times the largest type). The stack needs one
     managed CPU pool with ``minSize`` >= 1 for cluster add-ons and the Karpenter controller.
     Default: ``karpenter`` for accelerator pools, ``managed`` for CPU pools."""
-    min_size: int = Field(default=1, ge=0, le=1000)
+    min_size: int = Field(default=DEFAULT_MIN_SIZE, ge=0, le=1000)
     """Managed pools: the fixed number of nodes. Karpenter pools: must be 0 (Karpenter keeps no
     minimum; nodes exist while pods need them). Default 1 (managed), 0 (karpenter)."""
-    max_size: int = Field(default=3, ge=1, le=1000)
+    max_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1, le=1000)
     """Karpenter pools: most nodes (of the largest instance type; the NodePool's limits).
     Managed pools: must equal ``minSize`` (a managed node group here never scales).
     Default 3 (karpenter), ``minSize`` (managed)."""
@@ -143,9 +143,10 @@ class NodePoolConfig(ConfigModel):
     """FPGA pools only, and required there: a custom AL2023 AMI with the FPGA runtime (there is
     no EKS-optimized FPGA AMI). The pool uses AMI type ``CUSTOM`` and nodeadm user data.
     Default: none."""
-    fpga_device_plugin: FpgaDevicePluginConfig | None = None
-    """FPGA pools only, and required there: the device plugin image and resource name.
-    Default: none."""
+    device_plugin: DevicePluginConfig | None = None
+    """Pools of a kind whose device plugin the stack declares (FPGA), and required there: the plugin's
+    image and resource name. ``fpgaDevicePlugin``, its former name, is still read (with a deprecation
+    note) but not together with ``devicePlugin``. Default: none."""
 
     @model_validator(mode="before")
     @classmethod
@@ -153,6 +154,9 @@ class NodePoolConfig(ConfigModel):
         """Resolve the provisioner and the sizes that depend on it before the fields are checked."""
         if not isinstance(data, dict):
             return data
+        if DEPRECATED_DEVICE_PLUGIN in data and not _given(data, "device_plugin", "devicePlugin"):
+            data = {**data, "devicePlugin": data[DEPRECATED_DEVICE_PLUGIN]}
+            del data[DEPRECATED_DEVICE_PLUGIN]
         provisioner = data.get("provisioner") or default_provisioner(data.get("instanceTypes", data.get("instance_types")))
         if provisioner not in PROVISIONERS:
             return data
@@ -208,9 +212,9 @@ class NodePoolConfig(ConfigModel):
 
     @property
     def resource_name(self) -> str | None:
-        """Extended resource of the pool's accelerator: the FPGA plugin's is the stack's."""
-        if self.fpga_device_plugin is not None:
-            return self.fpga_device_plugin.resource_name
+        """Extended resource of the pool's accelerator: a declared plugin's is the stack's."""
+        if self.device_plugin is not None and self.device_plugin.resource_name is not None:
+            return self.device_plugin.resource_name
         return self.instance_specs()[0].accelerator.resource_name
 
     def problems(self) -> list[Finding]:
@@ -300,7 +304,7 @@ class NodePoolConfig(ConfigModel):
             title = accelerator.title
             return [Finding(
                 ("amiId",),
-                f"is required for an {title} pool: there is no EKS-optimized {title} AMI, so give a custom AL2023 AMI with the "
+                f"is required for {accelerator.a_title} pool: there is no EKS-optimized {title} AMI, so give a custom AL2023 AMI with the "
                 f"{title} runtime; the pool then uses AMI type CUSTOM and nodeadm bootstrap user data",
             )]
         if self.ami_id is not None:
@@ -309,16 +313,17 @@ class NodePoolConfig(ConfigModel):
         return []
 
     def _declared_plugin_problems(self, accelerator: catalog.Accelerator) -> list[Finding]:
-        """``fpgaDevicePlugin``: required where the catalog has no chart for the kind's plugin, refused elsewhere."""
+        """``devicePlugin``: required where the catalog has no chart for the kind's plugin, refused elsewhere."""
         if catalog.declares_plugin(accelerator):
-            if self.fpga_device_plugin is not None:
+            if self.device_plugin is not None:
                 return []
-            families = ", ".join(f.upper() for f, kind in catalog.FAMILIES.items() if kind is accelerator.kind)
+            families = ", ".join(f.upper() for f, kind in catalog.families().items() if kind == accelerator.kind)
             return [Finding(
-                ("fpgaDevicePlugin",),
-                f"is required for an {accelerator.title} pool: no vendor publishes a device plugin for {families}, so give its "
+                ("devicePlugin",),
+                f"is required for {accelerator.a_title} pool: no vendor publishes a device plugin for {families}, so give its "
                 "image and resourceName",
             )]
-        if self.fpga_device_plugin is not None:
-            return [Finding(("fpgaDevicePlugin",), f"is only for {catalog.titles(catalog.declares_plugin)} pools", self.fpga_device_plugin.model_dump(by_alias=True))]
+        if self.device_plugin is not None:
+            return [Finding(("devicePlugin",), f"is only for {catalog.titles(catalog.declares_plugin)} pools",
+                            self.device_plugin.model_dump(by_alias=True, exclude_none=True))]
         return []

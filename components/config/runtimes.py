@@ -24,19 +24,6 @@ from .containers import ContainerConfig, ResourcesConfig
 from .endpoints import FORMAT_NAME_PATTERN, ProtocolVersion
 from .values import LABEL_VALUE
 
-#: The one container of a runtime, as KServe's built-in runtimes name it (the InferenceService's
-#: model is merged into the container of this name).
-RUNTIME_CONTAINER = "kserve-container"
-
-#: What KServe's built-in runtimes set on their container (config/runtimes/*.yaml at v0.20.0); the
-#: runtimes servestack installs say the same, so a runtime image that needs root fails loudly.
-RUNTIME_SECURITY_CONTEXT: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "privileged": False,
-    "runAsNonRoot": True,
-}
-
 #: The largest priority the CRD allows (int32).
 MAX_PRIORITY = 2**31 - 1
 

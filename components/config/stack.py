@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..core import catalog, versions
 from ..core.placement import placement_for
 from ..core.catalog import AcceleratorKind
+from ..core.stack_keys import REGION_KEY, SECRET_MASK, decode_value  # noqa: F401  (re-exported)
 from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, Finding, check_tree, join_path, problems_from_validation_error
 from .cluster import ClusterConfig
 from .endpoint_fit import builtin_runtime_names, endpoint_problems, model_runtime
@@ -30,15 +31,13 @@ from .endpoints import EndpointConfig, EndpointName
 from .llm_endpoints import LlmEndpointConfig, llm_problems
 from .network import NetworkConfig
 from .observability import ObservabilityConfig
-from .node_pools import NodePoolConfig, PoolName
+from .node_pools import NodePoolConfig, PoolName, deprecation_notes
 from .platform import PlatformConfig, platform_kserve_version
 from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
 
 Tier = Literal["dev", "staging", "prod"]
-REGION_KEY = "aws:region"
 #: Config keys that may hold ``secure:`` values: the program passes them on only as secret outputs.
 SECRET_CAPABLE: frozenset[str] = frozenset()
-SECRET_MASK = "[secret]"
 
 
 class StackConfig(ConfigModel):
@@ -170,16 +169,19 @@ class StackConfig(ConfigModel):
                 "must be empty in prod: the prod API endpoint is private only (reach it from the VPC, a VPN or a peered network)",
                 self.cluster.public_access_cidrs,
             ))
-        declared_plugins = {pool.fpga_device_plugin for pool in self.node_pools.values() if pool.fpga_device_plugin is not None}
-        if len(declared_plugins) > 1:
-            kinds = catalog.titles(catalog.declares_plugin)
-            found.append(Finding(
-                ("nodePools",),
-                f"declares different fpgaDevicePlugin settings; {kinds} pools must share one (one DaemonSet serves every {kinds} node)",
-                sorted(name for name, pool in self.node_pools.items() if pool.fpga_device_plugin is not None),
-            ))
+        declaring = {name: pool for name, pool in self.node_pools.items() if pool.device_plugin is not None}
+        for kind in sorted({pool.kind for pool in declaring.values()}):
+            of_kind = {name: pool for name, pool in declaring.items() if pool.kind == kind}
+            if len({(pool.device_plugin.image, pool.resource_name) for pool in of_kind.values()}) > 1:
+                title = catalog.ACCELERATORS[kind].title
+                found.append(Finding(
+                    ("nodePools",),
+                    f"declares different devicePlugin settings; {title} pools must share one (one DaemonSet serves every "
+                    f"{title} node)",
+                    sorted(of_kind),
+                ))
         system_pools = [name for name, pool in sorted(self.node_pools.items())
-                        if pool.kind is AcceleratorKind.NONE and pool.min_size >= 1 and not pool.uses_karpenter]
+                        if pool.kind == AcceleratorKind.NONE and pool.min_size >= 1 and not pool.uses_karpenter]
         if not system_pools:
             found.append(Finding(
                 ("nodePools",),
@@ -344,15 +346,6 @@ def _texts(value: Any) -> list[str]:
     return []  # numbers and booleans: too short to find in a message without masking unrelated text
 
 
-def decode_value(value: Any) -> Any:
-    """Pulumi hands structured config to programs as JSON text; scalars stay strings."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):  # not JSON, an integer of over 4300 digits, too deep
-            return value
-    return value
-
 
 def load_stack_config() -> StackConfig:
     """Read and validate the running Pulumi program's config (real engine or mocks)."""
@@ -360,4 +353,7 @@ def load_stack_config() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     relevant = {k: decode_value(v) for k, v in raw.items() if k.startswith(f"{NAMESPACE}:") or k == REGION_KEY}
-    return parse_stack_config(pulumi.get_stack(), relevant, frozenset(secret_keys))
+    config = parse_stack_config(pulumi.get_stack(), relevant, frozenset(secret_keys))
+    for note in deprecation_notes(relevant.get(f"{NAMESPACE}:nodePools")):
+        pulumi.log.warn(note)
+    return config

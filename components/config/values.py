@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from ..core.iam import KMS_KEY_ARN
 from ..core.images import ImagePin, image_pin
+from ..core.labels import LABEL_VALUE  # noqa: F401  (re-exported)
 
 STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://", "https://")
 
@@ -21,7 +23,6 @@ _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 #: A Kubernetes label value (model versions are written into labels).
-LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 #: An environment variable name.
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -66,13 +67,6 @@ def checked_image(image: str) -> str:
     return image
 
 
-#: A KMS key's full ARN in the ``aws`` partition: ``arn:aws:kms:<region>:<account>:key/<key id>``, the key id
-#: a UUID or a multi-Region key's ``mrk-`` id. Aliases are refused: IAM authorizes kms:Decrypt by the
-#: key's ARN, so a grant on an alias ARN would not let the endpoint read its model.
-KMS_KEY_ARN = re.compile(
-    r"arn:aws:kms:(?P<region>[a-z]{2}-[a-z]+-[0-9]):[0-9]{12}:key/"
-    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-)
 
 
 def checked_kms_key_arn(value: str | None) -> str | None:

@@ -8,102 +8,97 @@ taint twice.
 
 Pure Python, no Pulumi: the hardware facts per instance type (vCPUs, memory, GPUs, Neuron
 devices, FPGAs, architecture) come from ``data/instance_types.json``, generated from the EC2
-DescribeInstanceTypes data by ``tools/gen_instance_types.py``.
+DescribeInstanceTypes data that moto ships by ``tools/gen_instance_types.py``, and from the hand-kept
+``data/instance_types_overlay.json`` for types moto's data lacks (each entry names its source).
 
 Each :class:`Accelerator` entry of :data:`ACCELERATORS` is the single home of what servestack
-knows about its kind: the extended resources its device plugin advertises, the device plugin
-itself (a Helm chart with its pin in ``versions.py``, or one the stack declares), the field of
-the instance-type data that counts its devices, the EC2 vCPU quota classes of its families,
-whether it needs its own AMI, and the EKS AMI types. Everything else (device plugins, config
-messages, plan facts, preflight quotas) loops over or looks up these entries.
+knows about its kind: its instance families, the extended resources its device plugin advertises,
+whether Karpenter can count them, whether it can serve LLMs, the device plugin itself (a Helm chart
+with its pin and its values builder, or one the stack declares), the field of the instance-type
+data that counts its devices, the EC2 vCPU quota classes of its families, whether it needs its own
+AMI, and the EKS AMI types. Everything else (device plugins, Karpenter limits, config messages, plan
+facts, preflight quotas, cost, the conformance layer's chart list) loops over or looks up these
+entries; tests loop over them too (tests/test_catalog_contract.py plans, checks and prices a stack
+of a fictitious kind added as one entry plus its data).
 
-Adding an accelerator kind touches about three files:
+Adding an accelerator kind:
 
-1. this file: the :class:`AcceleratorKind` member, its :class:`Accelerator` entry (resource
-   names, plugin, count field, quota classes, AMI types) and its families in :data:`FAMILIES`;
-2. ``components/core/versions.py``: the pin of its device plugin chart;
-3. ``components/device_plugins.py``: the Helm values of that chart (one entry of ``CHART_VALUES``).
-
-Then regenerate ``data/instance_types.json`` (``tools/gen_instance_types.py``, which needs a line
-for a device count the EC2 data has under a new name) and, to price the new instance types,
-``servestack/data/prices-*.json``. A kind whose plugin the stack declares (as FPGA's, for which no
-vendor publishes one) needs no pin or values, but the pool config then carries its image
-(``fpgaDevicePlugin`` today).
+1. this file: its :class:`Accelerator` entry in :data:`ACCELERATORS` (name, families, resource
+   names, whether Karpenter counts the resource, LLM serving, plugin, count field, quota classes,
+   AMI types); its kind name is a plain string (``AcceleratorKind("gaudi")``);
+2. its device plugin: a chart pinned in ``components/core/versions.py`` (with its source) and its
+   values builder in ``components/core/plugin_values.py``, named by the entry's ``plugin``; or
+   ``PluginSpec(name)`` alone when no vendor publishes one: the pool then declares it
+   (``devicePlugin: {image, resourceName}``);
+3. data: its instance types' hardware facts (``tools/gen_instance_types.py`` when moto knows them,
+   with a line for a device count the EC2 data has under a new name; otherwise an entry of
+   ``data/instance_types_overlay.json`` with its source) and their prices
+   (``plandoc/data/prices-<region>.json``; ``servestack prices update`` writes them);
+4. a chart pin also needs its conformance data: ``tools/vendor_upstream.py`` (a test fails while a
+   pinned version has none).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from typing import Any, ClassVar
 from functools import cache
 from importlib import resources
 
-from . import versions
+from . import plugin_values, versions
+from .labels import ACCELERATOR_LABEL, POOL_LABEL  # noqa: F401  (re-exported: the catalog's node labels)
+from .quotas import (  # noqa: F401  (re-exported: the quota classes of the entries)
+    QUOTA_F, QUOTA_G_AND_VT, QUOTA_INF, QUOTA_P, QUOTA_STANDARD, QUOTA_TRN, Quota, QuotaClass,
+)
 from .versions import Pinned
 
 
-class AcceleratorKind(str, Enum):
-    NONE = "none"
-    NVIDIA = "nvidia"
-    NEURON = "neuron"
-    FPGA = "fpga"
+class _Name(str):
+    """A name that reads like an enum member's (``.value``) but is open: the catalog decides which exist."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str.__repr__(self)})"
 
 
-class DevicePlugin(str, Enum):
-    NVIDIA = "nvidia-device-plugin"
-    NEURON = "neuron-device-plugin"
-    FPGA = "fpga-device-plugin"
+class AcceleratorKind(_Name):
+    """An accelerator kind's name (``nvidia``), the key of its catalog entry. The kinds servestack ships
+    are class attributes; :func:`kind_named` is the checked way from a string to a kind."""
+
+    NONE: ClassVar[AcceleratorKind]
+    NVIDIA: ClassVar[AcceleratorKind]
+    NEURON: ClassVar[AcceleratorKind]
+    FPGA: ClassVar[AcceleratorKind]
 
 
-#: Label every servestack node carries with its accelerator kind; device plugins select on it.
-ACCELERATOR_LABEL = "servestack.io/accelerator"
-#: Label every servestack node carries with its pool name; endpoints select on it.
-POOL_LABEL = "servestack.io/pool"
+AcceleratorKind.NONE = AcceleratorKind("none")
+AcceleratorKind.NVIDIA = AcceleratorKind("nvidia")
+AcceleratorKind.NEURON = AcceleratorKind("neuron")
+AcceleratorKind.FPGA = AcceleratorKind("fpga")
+
+
+class DevicePlugin(_Name):
+    """A device plugin's release (or DaemonSet) name in ``kube-system``."""
+
+    NVIDIA: ClassVar[DevicePlugin]
+    NEURON: ClassVar[DevicePlugin]
+    FPGA: ClassVar[DevicePlugin]
+
+
+DevicePlugin.NVIDIA = DevicePlugin("nvidia-device-plugin")
+DevicePlugin.NEURON = DevicePlugin("neuron-device-plugin")
+DevicePlugin.FPGA = DevicePlugin("fpga-device-plugin")
+
 #: Extended resource of the FPGA device plugin unless the stack declares another.
 DEFAULT_FPGA_RESOURCE = "servestack.io/fpga"
-
-
-@dataclass(frozen=True)
-class Quota:
-    """One EC2 vCPU quota of Service Quotas (service code ``ec2``)."""
-
-    code: str
-    name: str
-
-
-@dataclass(frozen=True)
-class QuotaClass:
-    """An EC2 instance class with its own vCPU quotas: one for running on-demand instances, one
-    for open spot requests (``aws service-quotas list-service-quotas --service-code ec2``)."""
-
-    on_demand: Quota
-    spot: Quota
-    letters: tuple[str, ...]
-    """Leading letters of the instance families of the class (``g`` covers g5, g6e; ``gr`` gr6)."""
-
-
-QUOTA_G_AND_VT = QuotaClass(
-    Quota("L-DB2E81BA", "Running On-Demand G and VT instances"),
-    Quota("L-3819A6DF", "All G and VT Spot Instance Requests"), ("g", "gr", "vt"))
-QUOTA_P = QuotaClass(
-    Quota("L-417A185B", "Running On-Demand P instances"),
-    Quota("L-7212CCBC", "All P Spot Instance Requests"), ("p",))
-QUOTA_INF = QuotaClass(
-    Quota("L-1945791B", "Running On-Demand Inf instances"),
-    Quota("L-B5D1601B", "All Inf Spot Instance Requests"), ("inf",))
-QUOTA_TRN = QuotaClass(
-    Quota("L-2C3B7624", "Running On-Demand Trn instances"),
-    Quota("L-6B0D517C", "All Trn Spot Instance Requests"), ("trn",))
-QUOTA_F = QuotaClass(
-    Quota("L-74FC7D96", "Running On-Demand F instances"),
-    Quota("L-88CF9481", "All F Spot Instance Requests"), ("f",))
-QUOTA_STANDARD = QuotaClass(
-    Quota("L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"),
-    Quota("L-34B43A08", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"),
-    ("a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z"))
 
 
 @dataclass(frozen=True)
@@ -119,6 +114,8 @@ class PluginSpec:
     """Chart repository URL; None for an OCI chart."""
     pin: Pinned | None = None
     """The chart's pin in ``versions.py``."""
+    values: Callable[[str, Sequence[Any]], dict[str, Any]] | None = None
+    """The chart's values for the pools it serves: ``values(kind, pools)`` (``core/plugin_values.py``)."""
 
     @property
     def declared_by_stack(self) -> bool:
@@ -139,6 +136,10 @@ class Accelerator:
     kind: AcceleratorKind
     title: str
     """The kind's name in messages (``FPGA``: "an FPGA pool")."""
+    article: str = "a"
+    """The article before the title as it is spoken ("an FPGA", "an NVIDIA", "a Neuron")."""
+    families: tuple[str, ...]
+    """The EC2 instance families of this kind that servestack supports."""
     resource_name: str | None = None
     """Extended resource pods request (``nvidia.com/gpu``); None for CPU-only."""
     other_resource_names: tuple[str, ...] = ()
@@ -153,6 +154,17 @@ class Accelerator:
     """EKS AMI type per CPU architecture; an architecture missing here is unsupported."""
     needs_custom_ami: bool = False
     """No EKS-optimized AMI exists (FPGA): the pool must bring its own AMI."""
+    karpenter_counts: bool = False
+    """Karpenter knows the capacity of :attr:`resource_name` from the instance type
+    (karpenter-provider-aws pkg/providers/instancetype/types.go), so a NodePool limit on it bounds
+    launches. A resource only a stack's own plugin advertises is not: cpu and memory bound such pools."""
+    llm_serving: str | None = None
+    """Why LLM endpoints cannot run on this kind's pools; None when they can."""
+
+    @property
+    def a_title(self) -> str:
+        """The title with its article: ``an FPGA``."""
+        return f"{self.article} {self.title}"
 
     @property
     def taint_key(self) -> str | None:
@@ -185,15 +197,24 @@ ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
     AcceleratorKind.NONE: Accelerator(
         kind=AcceleratorKind.NONE,
         title="CPU",
+        # general purpose, compute and memory optimised (x86_64 and Graviton)
+        families=("m5", "m6i", "m6a", "m6g", "m7i", "m7i-flex", "m7a", "m7g", "m8g", "m8i",
+                  "c5", "c6i", "c6a", "c6g", "c7i", "c7i-flex", "c7a", "c7g", "c8g",
+                  "r6i", "r7i", "r7a", "r7g", "r8g", "t3"),
         quota_classes=(QUOTA_STANDARD,),
+        llm_serving="an LLM endpoint's vLLM server needs GPUs (KServe v0.20.0's presets request nvidia.com/gpu)",
         ami_types={"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"},
     ),
     AcceleratorKind.NVIDIA: Accelerator(
         kind=AcceleratorKind.NVIDIA,
         title="NVIDIA",
+        article="an",
+        families=("g4dn", "g5", "g5g", "g6", "g6e", "gr6", "p4d", "p4de", "p5", "p5e", "p5en"),
         resource_name="nvidia.com/gpu",
+        karpenter_counts=True,
         plugin=PluginSpec(DevicePlugin.NVIDIA, chart=versions.NVIDIA_DEVICE_PLUGIN_CHART.name,
-                          repository="https://nvidia.github.io/k8s-device-plugin", pin=versions.NVIDIA_DEVICE_PLUGIN_CHART),
+                          repository="https://nvidia.github.io/k8s-device-plugin", pin=versions.NVIDIA_DEVICE_PLUGIN_CHART,
+                          values=plugin_values.nvidia_values),
         count_field="gpus",
         quota_classes=(QUOTA_G_AND_VT, QUOTA_P),
         ami_types={"x86_64": "AL2023_x86_64_NVIDIA", "arm64": "AL2023_ARM_64_NVIDIA"},
@@ -201,33 +222,56 @@ ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
     AcceleratorKind.NEURON: Accelerator(
         kind=AcceleratorKind.NEURON,
         title="Neuron",
+        # AWS Inferentia 2 and Trainium
+        families=("inf2", "trn1", "trn1n", "trn2"),
         resource_name="aws.amazon.com/neuron",
         other_resource_names=("aws.amazon.com/neuroncore", "aws.amazon.com/neurondevice"),
+        karpenter_counts=True,
         plugin=PluginSpec(DevicePlugin.NEURON, chart="oci://public.ecr.aws/neuron/neuron-helm-chart",
-                          pin=versions.NEURON_HELM_CHART),
+                          pin=versions.NEURON_HELM_CHART, values=plugin_values.neuron_values),
         count_field="neuronDevices",
         quota_classes=(QUOTA_INF, QUOTA_TRN),
         ami_types={"x86_64": "AL2023_x86_64_NEURON"},
+        llm_serving="KServe v0.20.0's LLM presets and vLLM images target NVIDIA GPUs",
     ),
     AcceleratorKind.FPGA: Accelerator(
         kind=AcceleratorKind.FPGA,
         title="FPGA",
+        article="an",
+        # AMD (Xilinx) Virtex UltraScale+ FPGAs
+        families=("f2",),
         resource_name=DEFAULT_FPGA_RESOURCE,
         plugin=PluginSpec(DevicePlugin.FPGA),  # no vendor publishes one for EC2 F2: the stack declares it
         count_field="fpgas",
         quota_classes=(QUOTA_F,),
         ami_types={"x86_64": "CUSTOM"},
         needs_custom_ami=True,
+        llm_serving="KServe's LLM presets and vLLM images serve on GPUs; no LLM runtime targets FPGAs",
     ),
 }
 
-#: Every accelerator kind with devices, in catalog order (NONE excluded).
-DEVICE_KINDS: tuple[AcceleratorKind, ...] = tuple(k for k, a in ACCELERATORS.items() if a.has_devices)
+
+def kind_named(name: str) -> AcceleratorKind:
+    """The catalog's kind of this name; ValueError for a name the catalog has no entry for."""
+    kind = AcceleratorKind(name)
+    if kind not in ACCELERATORS:
+        raise ValueError(f"{name!r} is not an accelerator kind of the catalog ({', '.join(ACCELERATORS)})")
+    return kind
+
+
+def device_kinds() -> tuple[AcceleratorKind, ...]:
+    """Every accelerator kind with devices, in catalog order (NONE excluded)."""
+    return tuple(k for k, a in ACCELERATORS.items() if a.has_devices)
+
+
+def karpenter_counted_resources() -> tuple[str, ...]:
+    """Extended resources Karpenter knows the capacity of from the instance type (NodePool limits bound them)."""
+    return tuple(a.resource_name for a in ACCELERATORS.values() if a.karpenter_counts and a.resource_name)
 
 
 def kinds_text(conjunction: str = "or") -> str:
     """The accelerator kinds for messages: ``nvidia, neuron or fpga``."""
-    names = [k.value for k in DEVICE_KINDS]
+    names = [k.value for k in device_kinds()]
     return ", ".join(names[:-1]) + f" {conjunction} " + names[-1] if len(names) > 1 else "".join(names)
 
 
@@ -267,23 +311,10 @@ def quota_classes() -> tuple[QuotaClass, ...]:
     return tuple(dict.fromkeys(q for a in ACCELERATORS.values() for q in a.quota_classes))
 
 
-#: Instance family -> accelerator kind, for every family the catalog supports.
-FAMILIES: dict[str, AcceleratorKind] = {
-    # general purpose, compute and memory optimised (x86_64 and Graviton)
-    **{f: AcceleratorKind.NONE for f in (
-        "m5", "m6i", "m6a", "m6g", "m7i", "m7i-flex", "m7a", "m7g", "m8g", "m8i",
-        "c5", "c6i", "c6a", "c6g", "c7i", "c7i-flex", "c7a", "c7g", "c8g",
-        "r6i", "r7i", "r7a", "r7g", "r8g", "t3",
-    )},
-    # NVIDIA GPUs
-    **{f: AcceleratorKind.NVIDIA for f in (
-        "g4dn", "g5", "g5g", "g6", "g6e", "gr6", "p4d", "p4de", "p5", "p5e", "p5en",
-    )},
-    # AWS Inferentia 2 and Trainium
-    **{f: AcceleratorKind.NEURON for f in ("inf2", "trn1", "trn1n", "trn2")},
-    # AMD (Xilinx) Virtex UltraScale+ FPGAs
-    "f2": AcceleratorKind.FPGA,
-}
+def families() -> dict[str, AcceleratorKind]:
+    """Instance family -> accelerator kind, for every family the catalog supports (from the entries)."""
+    return {f: a.kind for a in ACCELERATORS.values() for f in a.families}
+
 
 #: Families that AWS has retired, with what to use instead.
 RETIRED_FAMILIES: dict[str, str] = {
@@ -313,8 +344,17 @@ class InstanceType:
 
 @cache
 def _hardware() -> dict[str, dict]:
-    with resources.files("components").joinpath("data/instance_types.json").open() as f:
-        return json.load(f)
+    """Hardware facts per instance type: the generated table, then the hand-kept overlay (types moto's
+    data lacks; an overlay entry never replaces a generated one)."""
+    data = resources.files("components").joinpath("data")
+    with data.joinpath("instance_types.json").open() as f:
+        table = json.load(f)
+    with data.joinpath("instance_types_overlay.json").open() as f:
+        overlay = json.load(f)["instanceTypes"]
+    clashes = sorted(set(table) & set(overlay))
+    if clashes:
+        raise ValueError(f"data/instance_types_overlay.json repeats generated instance types: {', '.join(clashes)}")
+    return {**table, **{name: facts for name, facts in overlay.items()}}
 
 
 def family_of(instance_type: str) -> str:
@@ -326,16 +366,17 @@ def lookup(instance_type: str) -> InstanceType:
     family = family_of(instance_type)
     if family in RETIRED_FAMILIES:
         raise CatalogError(RETIRED_FAMILIES[family])
-    if family not in FAMILIES:
+    supported = families()
+    if family not in supported:
         raise CatalogError(
             f"instance family {family!r} is not in the accelerator catalog; supported families: "
-            + ", ".join(sorted(FAMILIES))
+            + ", ".join(sorted(supported))
         )
     facts = _hardware().get(instance_type)
     if facts is None:
         sizes = sorted(t for t in _hardware() if family_of(t) == family)
         raise CatalogError(f"{instance_type!r} is not an EC2 instance type; {family} sizes: {', '.join(sizes)}")
-    accelerator = ACCELERATORS[FAMILIES[family]]
+    accelerator = ACCELERATORS[supported[family]]
     count = accelerator.devices(facts)
     architecture = "arm64" if facts["architectures"] == ["arm64"] else "x86_64"
     return InstanceType(instance_type, family, accelerator, architecture, facts["vcpus"], facts["memoryMiB"], count)

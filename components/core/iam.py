@@ -9,10 +9,17 @@ these documents with sorted keys, so plans stay byte-identical.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..config.values import KMS_KEY_ARN
+#: A KMS key's full ARN in the ``aws`` partition: ``arn:aws:kms:<region>:<account>:key/<key id>``, the key id
+#: a UUID or a multi-Region key's ``mrk-`` id. Aliases are refused: IAM authorizes kms:Decrypt by the
+#: key's ARN, so a grant on an alias ARN would not let the endpoint read its model.
+KMS_KEY_ARN = re.compile(
+    r"arn:aws:kms:(?P<region>[a-z]{2}-[a-z]+-[0-9]):[0-9]{12}:key/"
+    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
 
 #: The audience IRSA tokens are issued for.
 STS_AUDIENCE = "sts.amazonaws.com"

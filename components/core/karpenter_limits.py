@@ -11,17 +11,14 @@ from collections.abc import Sequence
 
 from . import catalog
 
-#: Extended resources Karpenter knows the capacity of from the instance type (karpenter-provider-aws
-#: pkg/providers/instancetype/types.go): a limit on them bounds launches. The FPGA plugin's resource
-#: is advertised by the stack's plugin only, so Karpenter cannot count it: cpu and memory bound FPGA pools.
-COUNTED_RESOURCES = ("nvidia.com/gpu", "aws.amazon.com/neuron")
-
 
 def limits(instance_types: Sequence[str], max_size: int, resource_name: str | None) -> dict[str, int]:
     """``{"cpu": vCPUs, "memory": MiB, <resource>: devices}``: what the NodePool may hold at most."""
     specs = [catalog.lookup(t) for t in instance_types]
     found = {"cpu": max_size * max(s.vcpus for s in specs), "memory": max_size * max(s.memory_mib for s in specs)}
-    if resource_name in COUNTED_RESOURCES:
+    # Only resources Karpenter knows from the instance type bound launches (catalog: karpenter_counts);
+    # cpu and memory bound the rest (a resource only the stack's own plugin advertises).
+    if resource_name in catalog.karpenter_counted_resources():
         found[resource_name] = max_size * max(s.accelerators for s in specs)
     return found
 

@@ -82,6 +82,13 @@ SERVESTACK = Source(
     "servestack's own pod labels, copied onto series by the scrape objects' relabelings")
 
 
+# --------------------------------------------------------------------------- scraping
+
+#: The interval at which servestack's scrape objects scrape model servers and exporters; analysis
+#: windows must hold at least two samples of it (rate() needs two).
+SCRAPE_INTERVAL = "30s"
+SCRAPE_INTERVAL_SECONDS = 30
+
 # --------------------------------------------------------------------------- labels
 
 NAMESPACE_LABEL = "namespace"

@@ -50,7 +50,7 @@ class PoolPlacement:
 
     @property
     def has_accelerator(self) -> bool:
-        return self.kind is not AcceleratorKind.NONE
+        return self.kind != AcceleratorKind.NONE
 
     def node_selector(self) -> dict[str, str]:
         return {catalog.POOL_LABEL: self.name}
@@ -83,7 +83,7 @@ class PoolPlacement:
     def from_output(cls, value: dict[str, Any]) -> "PoolPlacement":
         return cls(
             name=value["name"],
-            kind=AcceleratorKind(value["kind"]),
+            kind=catalog.kind_named(value["kind"]),
             resource_name=value.get("resourceName"),
             accelerators_per_node=int(value["acceleratorsPerNode"]),
             labels=dict(value["labels"]),

@@ -17,6 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+#: What KServe's built-in runtimes set on their container (config/runtimes/*.yaml at v0.20.0); the
+#: runtimes servestack installs say the same, so a runtime image that needs root fails loudly.
+RUNTIME_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "privileged": False,
+    "runAsNonRoot": True,
+}
 #: Seccomp profile types that confine a container (``Unconfined`` does not).
 CONFINING_SECCOMP = ("RuntimeDefault", "Localhost")
 #: The only capability a model server may add (binding a port below 1024).

@@ -19,11 +19,11 @@ reads (:func:`render_rollout_record`): ``kubectl get cm <endpoint>-rollout -o ya
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import versions
-from ..config.endpoint_fit import ModelRuntime, rendered_model_runtime
-from ..config.endpoints import STORAGE_URI_ENV, ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+from ..core.model_runtime import ModelRuntime, rendered_model_runtime
+from ..core.resources import DEFAULT_LIMITS, DEFAULT_REQUESTS
 from ..core.kserve_runtimes import Runtime
 from ..core.placement import PoolPlacement
 from ..core.pod_security import container_security_context
@@ -40,41 +40,30 @@ from ..core.rollout import (
     stages_problem,
 )
 
+from ..core.labels import (  # noqa: F401  (the keys, re-exported for readers of rendered objects)
+    DEPLOYMENT_MODE_ANNOTATION,
+    PROGRESS_DEADLINE_ANNOTATION,
+    KSERVE_CONTAINER,
+    STORAGE_URI_ENV,
+    PREDICTOR_CONTAINER,
+    LABEL_ENDPOINT,
+    LABEL_MODEL,
+    LABEL_MODEL_VERSION,
+    LABEL_MANAGED_BY,
+    PROMETHEUS_ANNOTATION,
+    METRIC_AGGREGATION_ANNOTATION,
+    TAG_ROUTING_ANNOTATION,
+    STORAGE_SECRET_ANNOTATION,
+    VISIBILITY_LABELS,
+    TRANSFORMER_CONTAINER,
+    LABEL_COMPONENT,
+)
+
+if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not load pydantic
+    from ..config.endpoints import ContainerConfig, EndpointConfig, ModelConfig, ResourcesConfig
+
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
-#: Knative's per-revision start-up deadline (how long a new replica may take to become ready):
-#: knative/serving's ``serving.ProgressDeadlineAnnotationKey``, which its revision reconciler turns
-#: into the Deployment's ``progressDeadlineSeconds`` (a Go duration such as ``20m``).
-PROGRESS_DEADLINE_ANNOTATION = "serving.knative.dev/progress-deadline"
-#: KServe's name for the predictor container (what a canary's ``model.name`` must say: the CRD
-#: requires a name there, and KServe merges the model into the runtime's container of this name).
-KSERVE_CONTAINER = "kserve-container"
-#: KServe's name for the predictor container of a custom predictor.
-PREDICTOR_CONTAINER = KSERVE_CONTAINER
-
-#: InferenceService labels: static for the life of the endpoint (KServe copies them into pods).
-LABEL_ENDPOINT = "servestack.io/endpoint"
-LABEL_MODEL = "servestack.io/model"
-#: A predictor's label (``spec.predictor.labels``, ``spec.canary[].predictor.labels``): its pods' model version.
-LABEL_MODEL_VERSION = "servestack.io/model-version"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-#: KServe's annotations for annotation-based scrapers (pod webhook, v0.20.0 metrics_aggregate_injector.go): with
-#: scraping on, ``prometheus.io/port`` becomes the queue-proxy's 9091, or its aggregation port 9088 when metric
-#: aggregation is on too (then the queue-proxy serves its own and the model server's metrics there).
-PROMETHEUS_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
-METRIC_AGGREGATION_ANNOTATION = "serving.kserve.io/enable-metric-aggregation"
-#: KServe's annotation for Knative tag routing (``latest-``/``prev-`` URLs of the revisions).
-TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
-#: KServe's annotation naming the Secret with the storage credentials (inferenceservice-config
-#: ``credentials.storageSecretNameAnnotation``; over the service account's secrets and ``storage-config``).
-STORAGE_SECRET_ANNOTATION = "serving.kserve.io/storageSecretName"
-#: Cluster-local visibility: KServe's label in Standard mode (constants.NetworkVisibility, read by its raw
-#: ingress/HTTPRoute reconcilers), Knative's label in Knative mode (constants.VisibilityLabel).
-VISIBILITY_LABELS = {"Standard": "networking.kserve.io/visibility", "Knative": "networking.knative.dev/visibility"}
-#: KServe's name for a transformer collocated in the predictor's pod.
-TRANSFORMER_CONTAINER = "transformer-container"
-LABEL_COMPONENT = "app.kubernetes.io/component"
 
 
 def prometheus_annotations(mode: Mode) -> dict[str, str]:
@@ -241,8 +230,10 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
 def resource_requirements(resources: ResourcesConfig | None, accelerators: int = 0,
                           placement: PoolPlacement | None = None) -> dict[str, dict[str, Any]]:
     """Kubernetes ResourceRequirements; accelerators use the pool's extended resource name."""
-    resources = resources or ResourcesConfig()
-    requests, limits = resources.requests.as_dict(), resources.limits.as_dict()
+    if resources is None:
+        requests, limits = dict(DEFAULT_REQUESTS), dict(DEFAULT_LIMITS)
+    else:
+        requests, limits = resources.requests.as_dict(), resources.limits.as_dict()
     if accelerators:
         assert placement is not None and placement.resource_name, "checked by the config: the pool has accelerators"
         # Extended resources cannot be overcommitted: request exactly what the limit says.

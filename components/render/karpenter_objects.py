@@ -15,12 +15,14 @@ replaced after :data:`EXPIRE_AFTER` so that it runs a patched AMI. Expiry is for
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import catalog, karpenter_limits, versions
-from ..config.node_pools import NodePoolConfig
-from ..node_pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE
+from ..core.pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE
 from ..core.placement import PoolPlacement
+
+if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not load pydantic
+    from ..config.node_pools import NodePoolConfig
 
 NODEPOOL_API = "karpenter.sh/v1"
 NODECLASS_API = "karpenter.k8s.aws/v1"

@@ -22,12 +22,14 @@ What servestack writes, and what it leaves to KServe's ``LLMInferenceServiceConf
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config.llm_endpoints import LlmEndpointConfig, ParallelismConfig
-from ..config.values import LABEL_VALUE
+from ..core.labels import LABEL_VALUE
 from .inference_service import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_MODEL_VERSION, resource_requirements, service_account_name
 from ..core.placement import PoolPlacement
+
+if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not load pydantic
+    from ..config.llm_endpoints import LlmEndpointConfig, ParallelismConfig
 
 API_VERSION = "serving.kserve.io/v1alpha2"
 KIND = "LLMInferenceService"

@@ -9,10 +9,14 @@ output (:func:`runtimes_from_output`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config.runtimes import RUNTIME_CONTAINER, RUNTIME_SECURITY_CONTEXT, ServingRuntimeConfig
+from ..core.labels import KSERVE_CONTAINER as RUNTIME_CONTAINER
+from ..core.pod_security import RUNTIME_SECURITY_CONTEXT
 from ..core.kserve_runtimes import Runtime, SupportedFormat
+
+if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not load pydantic
+    from ..config.runtimes import ServingRuntimeConfig
 
 API_VERSION = "serving.kserve.io/v1alpha1"
 KIND = "ClusterServingRuntime"

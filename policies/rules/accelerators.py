@@ -29,7 +29,7 @@ def accelerator_pool_tainted(resources: list[Resource], ctx: Context) -> Iterabl
 def accelerator_pool_has_device_plugin(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
     plugins = device_plugins(resources)
     for pool in pools(resources):
-        if pool.has_accelerator and not any(p.kind is pool.kind for p in plugins):
+        if pool.has_accelerator and not any(p.kind == pool.kind for p in plugins):
             yield pool.urn, (f"{pool.kind.value} pool {pool.name} has no {pool.kind.value} device plugin in the stack; "
                              f"required: one, because without it the nodes never advertise {pool.resource_name} "
                              "and every endpoint that requests it stays Pending")
@@ -40,7 +40,7 @@ def device_plugin_tolerates_pool(resources: list[Resource], ctx: Context) -> Ite
     for pool in pools(resources):
         if not pool.has_accelerator:
             continue
-        for plugin in (p for p in plugins if p.kind is pool.kind):
+        for plugin in (p for p in plugins if p.kind == pool.kind):
             missing = untolerated(plugin.tolerations, pool.taints)
             if missing:
                 yield plugin.urn, (f"the {plugin.kind.value} device plugin does not tolerate "

@@ -27,6 +27,7 @@ from plandoc.tokens import INFERENCE_SERVICE, REPLACE_OPS
 from plandoc.values import dig, name_of
 from policies.rules.serving import created_mid_rollout
 
+from ..analysis.report import evidence_markdown
 from .fields import is_rollout_record, rollout_relevant, show, whole_lines
 
 _MISSING = object()
@@ -88,6 +89,8 @@ class PlanDiff:
     versions_before: dict[str, Any] | None = None
     versions_after: dict[str, Any] | None = None
     version_changes: list[VersionChange] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    """Markdown of the analyses recorded by the rollout moves of this change (servestack.analysis.report)."""
 
     def count(self, op: str) -> int:
         return sum(1 for c in self.changes if c.op == op)
@@ -257,6 +260,7 @@ def diff_plans(base: PlanDoc, head: PlanDoc) -> PlanDiff:
     result.cost_after = estimate(head.resource_list(), head.config)
     result.versions_before, result.versions_after = base.versions, head.versions
     result.version_changes = version_changes(base.versions, head.versions)
+    result.evidence = evidence_markdown(base.config, head.config)
     return result
 
 
@@ -312,6 +316,7 @@ def render_markdown(d: PlanDiff) -> str:
             mode = modes[0] if len(set(modes)) == 1 else " → ".join(modes)
             lines.append(f"| `{r.endpoint}` | {mode} | {r.before.describe() if r.before else '(new)'} | "
                          f"{r.after.describe() if r.after else '(deleted)'} |")
+    lines += d.evidence  # the recorded analysis next to the traffic change
     for op, title in (("create", "Created"), ("delete", "Deleted"), ("update", "Updated")):
         selected = [c for c in d.changes if c.op == op]
         if not selected:

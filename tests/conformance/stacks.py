@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from harness import PROJECT, REPO, stack_config
+from harness import PROJECT, REPO, REPOSITORY_STACKS, stack_config
 from servestack.plan import Plan, build_plan, load_project
 
 ACCOUNT = "123456789012"
@@ -36,7 +36,7 @@ POOLS_ALL_KINDS = {
     "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "maxSize": 12},
     "neuron": {"instanceTypes": ["inf2.xlarge"], "minSize": 0, "maxSize": 6},
     "fpga": {"instanceTypes": ["f2.6xlarge"], "minSize": 0, "maxSize": 3, "amiId": "ami-0a1b2c3d4e5f60718",
-             "fpgaDevicePlugin": {"image": f"{ECR}/fpga-device-plugin:1.0.0", "resourceName": "servestack.io/fpga"}},
+             "devicePlugin": {"image": f"{ECR}/fpga-device-plugin:1.0.0", "resourceName": "servestack.io/fpga"}},
 }
 POOLS_CPU_ONLY = {"system": POOLS_ALL_KINDS["system"]}
 
@@ -309,7 +309,7 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
 
 # --- planning ----------------------------------------------------------------------------------------
 
-REPOSITORY_STACKS = ("dev", "staging", "prod")
+
 GENERATED_STACKS = ("conformance-knative-kourier", "conformance-standard-envoy", "conformance-knative-istio-cpu",
                     "conformance-kubeflow")
 ALL_STACKS = REPOSITORY_STACKS + GENERATED_STACKS

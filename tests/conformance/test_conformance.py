@@ -17,7 +17,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from components.core import versions
+from components.core import catalog, versions
 from components.core.kserve_runtimes import builtin_runtimes, resolve_runtime
 from components.render.serving_runtimes import runtimes_from_output
 
@@ -545,8 +545,8 @@ def test_every_pinned_version_has_conformance_data(conformance_line):
     charts = [(versions.CERT_MANAGER.name, versions.CERT_MANAGER.version),
               ("kserve-resources", versions.KSERVE_RESOURCES.version),
               ("kserve-runtime-configs", versions.KSERVE_RUNTIME_CONFIGS.version),
-              (versions.NVIDIA_DEVICE_PLUGIN_CHART.name, versions.NVIDIA_DEVICE_PLUGIN_CHART.version),
-              (versions.NEURON_HELM_CHART.name, versions.NEURON_HELM_CHART.version),
+              # every device plugin chart the accelerator catalog pins, whatever kinds it has
+              *((a.plugin.pin.name, a.plugin.pin.version) for a in catalog.ACCELERATORS.values() if a.plugin and a.plugin.pin),
               (versions.ENVOY_GATEWAY.name, versions.ENVOY_GATEWAY.version),
               (versions.KARPENTER.name, versions.KARPENTER.version),
               (versions.KUBE_PROMETHEUS_STACK.name, versions.KUBE_PROMETHEUS_STACK.version),
