@@ -54,6 +54,9 @@ PY = sys.executable
 POOLS = {"system": ("m7i.2xlarge", 0), "gpu": ("g6.12xlarge", 4), "neuron": ("inf2.24xlarge", 6)}
 NEURON_IMAGE = "public.ecr.aws/neuron/pytorch-inference-neuronx:2.7.0-neuronx-py310-sdk2.24.1-ubuntu22.04"
 MAX_REPLICAS = 2
+#: A CPU endpoint's default cpu request (components.core.resources) and the system pool's vCPUs per node.
+CPU_REQUEST_MILLIS = 500
+SYSTEM_VCPUS = 8
 
 
 def _endpoint(i: int, advanced: bool) -> dict:
@@ -81,15 +84,22 @@ def generated_config(endpoints: int, advanced: bool = False) -> dict:
     """A staging stack with ``endpoints`` endpoints over three pools sized for them (the policy
     pack's capacity rule counts both revisions of a Knative canary at max replicas)."""
     demand = {pool: 0 for pool in POOLS}
+    cpu_millis = 0
     config_endpoints = {}
     for i in range(endpoints):
         endpoint = _endpoint(i, advanced)
         config_endpoints[f"model-{i:04d}"] = endpoint
-        demand[endpoint["pool"]] += endpoint.get("accelerators", 0) * MAX_REPLICAS * (2 if "rollout" in endpoint else 1)
+        revisions = 2 if "rollout" in endpoint else 1
+        demand[endpoint["pool"]] += endpoint.get("accelerators", 0) * MAX_REPLICAS * revisions
+        if endpoint["pool"] == "system":
+            cpu_millis += CPU_REQUEST_MILLIS * MAX_REPLICAS * revisions
     pools = {}
     for pool, (instance_type, per_node) in POOLS.items():
-        needed = -(-demand[pool] // per_node) if per_node else 3
-        pools[pool] = {"instanceTypes": [instance_type], "minSize": 2 if pool == "system" else 0, "maxSize": max(2, needed)}
+        if per_node:  # a Karpenter pool, from no nodes up to what its endpoints need at max replicas
+            pools[pool] = {"instanceTypes": [instance_type], "minSize": 0, "maxSize": max(2, -(-demand[pool] // per_node))}
+        else:  # the managed system pool has a fixed size: room for its CPU endpoints at max replicas
+            size = max(2, -(-cpu_millis * 2 // (SYSTEM_VCPUS * 1000)))  # at most half of each node's vCPUs
+            pools[pool] = {"instanceTypes": [instance_type], "minSize": size, "maxSize": size}
     return {
         "aws:region": "us-east-1",
         "servestack:tier": "staging",
@@ -281,6 +291,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, default=REPO / "build" / "bench" / "results.json")
+    parser.add_argument("--startup-runs", type=int, default=5,
+                        help="runs of the start-up timings (servestack --help, plan of dev); 0 skips them")
     parser.add_argument("--one", nargs=3, metavar=("KIND", "ROOT", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -315,12 +327,14 @@ def main() -> None:
         results["growth100to1000"] = {k: sizes["1000"][k]["seconds"] / sizes["100"][k]["seconds"] for k in ("plan", "baseline", "check", "diff")}
         print("growth 100 -> 1000 endpoints (linear = x10): " + ", ".join(f"{k} x{v:.1f}" for k, v in results["growth100to1000"].items()))
     servestack = str(Path(PY).parent / "servestack")
+    runs = args.startup_runs
     results["startup"] = {
-        "servestack --help": wall_clock([servestack, "--help"], 5),
-        "servestack plan --stack dev": wall_clock([servestack, "plan", "--stack", "dev", "--out", str(REPO / "build" / "bench" / "dev")], 5),
-    }
+        "servestack --help": wall_clock([servestack, "--help"], runs),
+        "servestack plan --stack dev": wall_clock([servestack, "plan", "--stack", "dev", "--out", str(REPO / "build" / "bench" / "dev")],
+                                                  runs),
+    } if runs else {}
     for command, seconds in results["startup"].items():
-        print(f"{command}: {seconds:.2f}s (median of 5, wall clock)")
+        print(f"{command}: {seconds:.2f}s (median of {runs}, wall clock)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.json}")

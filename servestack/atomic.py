@@ -117,6 +117,28 @@ def replace(path: Path, text: str) -> None:
     _fsync_directory(path.parent)
 
 
+def create(path: Path, text: str, mode: int = 0o644) -> None:
+    """Create the file at ``path`` holding ``text``, atomically: readers see no file or the whole text.
+
+    Raises FileExistsError (nothing written) when a file of that name exists, even one created a
+    moment earlier by another command: the file is linked into place, which never replaces a file.
+    """
+    fd, temp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fchmod(out.fileno(), mode)
+            os.fsync(out.fileno())
+        os.link(temp, path)
+    finally:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+    _fsync_directory(path.parent)
+
+
 def _fsync_directory(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

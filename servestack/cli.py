@@ -13,10 +13,12 @@ from .commands.check import check_command
 from .commands.cost import cost_command
 from .commands.dependents import dependents_command
 from .commands.diff import diff_command
+from .commands.init import init_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
 from .commands.drive import drive_command
 from .commands.rollout import rollout_command
+from .commands.schema import schema_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +30,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(init_command)
 cli.add_command(plan_command)
 cli.add_command(preflight_command)
 cli.add_command(check_command)
@@ -36,6 +39,7 @@ cli.add_command(cost_command)
 cli.add_command(rollout_command)
 rollout_command.add_command(drive_command)  # the rollout driver (servestack.driver)
 cli.add_command(dependents_command)
+cli.add_command(schema_command)
 
 
 @contextmanager

@@ -186,3 +186,29 @@ def test_a_run_leaves_the_collector_off_when_it_found_it_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_after_a_failure_unretrieved_exceptions_are_dropped_and_everything_else_reaches_asyncio(monkeypatch):
+    """A failed plan reports its failure once: the outputs and stack-reference lookups that carried the
+    error are dropped quietly when collected, not each printed with a traceback as "... exception was
+    never retrieved" (seen on stderr of the whole suite after a serving stack's config error). Other
+    loop errors, and any error of a plan that did not fail, still reach asyncio's default handler."""
+    import asyncio
+    import threading
+
+    from servestack.plan.engine import _quiet_after_failure
+
+    loop = asyncio.new_event_loop()
+    seen = []
+    monkeypatch.setattr(loop, "default_exception_handler", lambda context: seen.append(context["message"]))
+    failed = threading.Event()
+    contexts = [{"message": "Future exception was never retrieved"}, {"message": "Task exception was never retrieved"},
+                {"message": "Exception in callback"}]
+    for context in contexts:
+        _quiet_after_failure(failed, loop, context)
+    failed.set()
+    for context in contexts:
+        _quiet_after_failure(failed, loop, context)
+    loop.close()
+    assert seen == ["Future exception was never retrieved", "Task exception was never retrieved",
+                    "Exception in callback", "Exception in callback"]

@@ -65,6 +65,12 @@ def test_dependents_are_the_serving_stacks_that_name_a_changed_stack(project):
     assert run("staging").exit_code == 0
 
 
+def test_dependents_of_a_stack_that_has_no_file_is_a_one_line_refusal(project):
+    result = CliRunner().invoke(cli, ["dependents", "dev", "nosuch", "--project", str(project)])
+    known = ", ".join(sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project / "stacks").glob("Pulumi.*.yaml")))
+    assert (result.exit_code, result.output) == (2, f"error: no stack file stacks/Pulumi.nosuch.yaml (stacks here: {known})\n")
+
+
 # ----------------------------------------------------------------------------- the platform's pools in a serving plan
 
 

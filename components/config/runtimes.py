@@ -62,7 +62,7 @@ class ServingRuntimeConfig(ConfigModel):
     (KServe fills ``{{.Name}}`` with the InferenceService's name), ``env``, ``port``/``grpcPort``
     and probes, as for an endpoint's container. Required."""
     formats: list[RuntimeFormatConfig] = Field(min_length=1)
-    """The model formats it serves (at least one)."""
+    """The model formats it serves (at least one). Required."""
     protocol_versions: list[ProtocolVersion] = []
     """The protocols it speaks (``v1``, ``v2``, ``grpc-v1``, ``grpc-v2``). Default: none declared, which
     KServe reads as "speaks every protocol"; declare them so that KServe does not choose it for a

@@ -219,7 +219,7 @@ def _type_adapter(annotation: Any) -> TypeAdapter:
 
 
 @cache
-def _known_regions() -> frozenset[str]:
+def known_regions() -> frozenset[str]:
     # Read botocore's endpoint data directly: a botocore Session would read AWS_PROFILE and fail
     # on a profile that does not exist, and the offline plan must not depend on AWS settings.
     resolver = botocore.regions.EndpointResolver(botocore.loaders.create_loader().load_data("endpoints"))
@@ -251,7 +251,7 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
     region = raw.get(REGION_KEY)
     if region is None:
         problems.append(ConfigProblem(REGION_KEY, "is required: the AWS region of the stack (pulumi config set aws:region us-east-1)"))
-    elif not isinstance(region, str) or region not in _known_regions():
+    elif not isinstance(region, str) or region not in known_regions():
         problems.append(ConfigProblem(REGION_KEY, "is not an AWS region where EKS runs", region))
     values["region"] = region
 

@@ -48,11 +48,16 @@ def dependents(project, changed: set[str]) -> list[str]:
 def dependents_command(stacks: tuple[str, ...], project_dir: Path) -> None:
     """Print, one a line, the stacks of the project whose `servestack:cluster.existing` names one of
     STACKS, directly or through another dependent (STACKS themselves not repeated). Exit 2 when a
-    stack file cannot be read."""
+    stack of STACKS has no stack file or a stack file cannot be read."""
     from ..plan import ProjectError, load_project
 
     try:
         project = load_project(project_dir)
+        known = project.stacks()
+        unknown = [stack for stack in stacks if stack not in known]
+        if unknown:
+            raise fail(f"error: no stack file {', '.join(f'stacks/Pulumi.{s}.yaml' for s in unknown)} "
+                       f"(stacks here: {', '.join(known)})", EXIT_INVALID)
         found = dependents(project, set(stacks))
     except ProjectError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None

@@ -82,6 +82,8 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    failed = threading.Event()
+    loop.set_exception_handler(lambda loop_, context: _quiet_after_failure(failed, loop_, context))
     stack_trace = without_source_positions()
     collector = no_collections()
     added_path = str(project.root) not in sys.path
@@ -91,8 +93,10 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         main = program or (lambda: runpy.run_path(str(project.main), run_name="__main__"))
         loop.run_until_complete(run_in_stack(then_settle(main)))
     except ConfigError:
+        failed.set()
         raise
     except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
+        failed.set()
         if mocks.unknown_invokes:
             raise PlanError(str(UnknownInvoke(sorted(set(mocks.unknown_invokes))[0]))) from None
         cause = _root_cause(error)
@@ -125,6 +129,20 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         outputs=monitor.outputs_by_urn.get(stack_urn, {}),
         default_providers=dict(monitor.default_providers),
     )
+
+
+#: asyncio's messages for a future or task whose exception nobody awaited.
+UNRETRIEVED = ("Future exception was never retrieved", "Task exception was never retrieved")
+
+
+def _quiet_after_failure(failed: threading.Event, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The plan loop's exception handler. When the program failed, the failure is reported once, as
+    one line: the outputs that carried it and were never awaited (Pulumi resolves every output of a
+    failed resource with the error) would each print "Future exception was never retrieved" with a
+    traceback when collected; those are dropped. Anything else goes to asyncio's default handler."""
+    if failed.is_set() and context.get("message") in UNRETRIEVED:
+        return
+    loop.default_exception_handler(context)
 
 
 def _root_cause(error: BaseException) -> BaseException:

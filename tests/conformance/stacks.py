@@ -30,6 +30,8 @@ from servestack.plan import Plan, build_plan, load_project
 ACCOUNT = "123456789012"
 ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 BUCKET = "s3://acme-conformance-models/models"
+#: The SSE-KMS key of the model bucket (an endpoint's read role may decrypt with it, through S3 only).
+KMS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 POOLS_ALL_KINDS = {
     "system": {"instanceTypes": ["m7i.large"], "minSize": 2},
@@ -86,12 +88,16 @@ def feature_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
     """Container models on every accelerator kind, transformer, explainers, logger, batcher."""
     knative_only = {} if standard else {"containerConcurrency": 8, "startupTimeoutMinutes": 15}
     return {
-        "full": _endpoint("system", _model("xgboost", "full", protocolVersion="v2"),
+        "full": _endpoint("system", _model("xgboost", "full", protocolVersion="v2", kmsKeyArn=KMS_KEY),
                           autoscaling={"minReplicas": 2, "maxReplicas": 6, "scaleMetric": "cpu", "scaleTarget": 70},
                           timeoutSeconds=30,
                           transformer={"container": {"image": f"{ECR}/ml/features:1.8.0", "args": ["--store=feast"], "port": 8080},
-                                       "storageUri": f"{BUCKET}/full-features/1.8.0"},
-                          explainer={"type": "art", "config": {"nb_classes": "2"}},
+                                       "storageUri": f"{BUCKET}/full-features/1.8.0",
+                                       "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
+                                                     "limits": {"cpu": "1", "memory": "1Gi"}}},
+                          explainer={"type": "art", "artType": "SquareAttack", "config": {"nb_classes": "2"},
+                                     "resources": {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                                   "limits": {"cpu": "1", "memory": "2Gi"}}},
                           logger=LOGGER, batcher={"maxBatchSize": 16, "maxLatencyMs": 50}),
         "custom-explainer": _endpoint("system", _model("sklearn", "custom-explainer"),
                                       explainer={"type": "custom", "container": {"image": f"{ECR}/ml/explain:2.0.1"}},
@@ -116,7 +122,8 @@ def surface_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
     the user's, a collocated transformer, and vLLM through both built-in runtimes."""
     mode_only = {"deploymentStrategy": {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": "0%"}} if standard \
         else {"tagRouting": True}
-    probe = {"port": 8080, "httpPath": "/v2/health/ready", "periodSeconds": 5}
+    probe = {"port": 8080, "httpPath": "/v2/health/ready", "periodSeconds": 5, "initialDelaySeconds": 10,
+             "timeoutSeconds": 2}
     return {
         "sf-hf-vllm": _endpoint("gpu", _model("huggingface", "sf-hf-vllm", formatVersion="1", args=[
             "--model_name=sf-hf-vllm", "--backend=vllm", "--max-model-len=4096"],
@@ -132,11 +139,19 @@ def surface_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
                                            "storage": {"key": "minio", "path": "models/sf-storage/1.0.0",
                                                        "parameters": {"bucket": "ml"}}}),
         "sf-https": _endpoint("system", _model("sklearn", "sf-https", storageUri="https://models.example.com/iris/1.0.0/model.joblib",
-                                               port=8080, readinessProbe=probe,
+                                               port=8080, readinessProbe={**probe, "successThreshold": 2},
                                                livenessProbe={"port": 8080, "tcp": True, "failureThreshold": 6})),
         "sf-ctr": _endpoint("system", {"version": "2.0.0", "container": {
             "image": f"{ECR}/ml/scorer:2.0.0", "command": ["python", "-m", "scorer"], "port": 8080, "readinessProbe": probe,
-            "env": {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}}, "WORKERS": "2"}}}),
+            "livenessProbe": {"port": 8080, "tcp": True, "timeoutSeconds": 3},
+            "startupProbe": {"port": 8080, "httpPath": "/health", "failureThreshold": 30, "initialDelaySeconds": 5},
+            "env": {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}}, "WORKERS": "2",
+                    "API_TOKEN": {"secretKeyRef": {"name": "scorer-secrets", "key": "token", "optional": False}}}}}),
+        # gRPC and HTTP on their own ports, in the endpoint's own namespace and an explicit deployment mode
+        "sf-ctr-grpc": _endpoint("system", {"version": "1.0.0", "container": {
+            "image": f"{ECR}/ml/grpc-scorer:1.0.0", "grpcPort": 9000,
+            "readinessProbe": {"port": 9000, "grpc": True}}},
+            namespace="models", deploymentMode="Standard" if standard else "Knative"),
         "sf-colloc": _endpoint("system", _model("sklearn", "sf-colloc", args=["--http_port=8085"],
                                                 **({"port": 8085} if standard else {})),
                                transformer={"collocated": True, "container": {
@@ -262,8 +277,9 @@ def llm_endpoints() -> dict[str, Any]:
     multi-node data parallel (LeaderWorkerSet), and both split and multi-node."""
     return {
         "llm-single": {"pool": "gpu", "model": {"uri": LLM_HF_URI, "version": "3.1-8b"}, "args": ["--max-model-len=4096"]},
-        "llm-tensor": {"pool": "llm", "model": {"uri": f"{BUCKET}/llm-tensor/1.0.0", "name": "Qwen/Qwen2.5-32B-Instruct",
-                                                 "version": "1.0.0"}, "replicas": 2, "parallelism": {"tensor": 4}},
+        "llm-tensor": {"pool": "llm", "namespace": "models",
+                       "model": {"uri": f"{BUCKET}/llm-tensor/1.0.0", "name": "Qwen/Qwen2.5-32B-Instruct", "kmsKeyArn": KMS_KEY,
+                                 "version": "1.0.0"}, "replicas": 2, "parallelism": {"tensor": 4, "pipeline": 1}},
         "llm-pd": {"pool": "llm", "model": {"uri": "oci://ghcr.io/acme/models/chat:1.0.0", "version": "1.0.0"},
                    "parallelism": {"tensor": 2}, "prefill": {"replicas": 2, "parallelism": {"tensor": 2}}},
         "llm-dp": {"pool": "llm", "model": {"uri": "pvc://models-pvc/deepseek", "version": "1.0.0"},
