@@ -27,7 +27,8 @@ from .config.observability import ObservabilityConfig
 from .core import versions
 from .core.catalog import AcceleratorKind
 from .core.placement import PoolPlacement
-from .device_plugins import node_selector, pools_served, tolerations
+from .core.plugin_values import node_selector, tolerations
+from .render.device_plugins import pools_served
 from .handles import MetricsHandle
 from .render import monitoring
 from .render.amp_scrape import AMP_COLLECTOR_USER, amp_collector_rbac, scrape_configuration
