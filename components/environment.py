@@ -222,8 +222,9 @@ class ServingEnvironment(pulumi.ComponentResource):
             family = metric_names.KNATIVE if component.deployment_mode == "Knative" else metric_names.STANDARD
             self.endpoint_metrics[endpoint] = EndpointMetrics(f"{name}-metrics-{endpoint}", EndpointMetricsArgs(
                 endpoint=endpoint, namespace=endpoint_config.namespace, family=family, metrics=handle, provider=provider,
-                versions=versions, depends_on=[component]), pulumi.ResourceOptions(parent=self))
+                versions=versions, depends_on=[component.inference_service]), pulumi.ResourceOptions(parent=self))
         for endpoint, llm in sorted(self.llm_endpoints.items()):
             self.endpoint_metrics[f"llm-{endpoint}"] = EndpointMetrics(f"{name}-metrics-llm-{endpoint}", EndpointMetricsArgs(
                 endpoint=endpoint, namespace=config.llm_endpoints[endpoint].namespace, family=metric_names.LLM,
-                metrics=handle, provider=provider, depends_on=[llm]), pulumi.ResourceOptions(parent=self))
+                metrics=handle, provider=provider, depends_on=[llm.llm_inference_service]),
+                pulumi.ResourceOptions(parent=self))

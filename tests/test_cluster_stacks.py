@@ -90,6 +90,7 @@ def test_exports_what_a_serving_stack_needs(plans):
     assert sorted(outputs) == sorted([
         "tier", "region", "clusterName", "clusterEndpoint", "clusterCertificateAuthority", "oidcProviderArn", "oidcIssuer",
         "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds", "platform", "endpoints", "llmEndpoints",
+        "observability",  # the metrics backend serving stacks put their endpoints' rules into (issue 21)
     ])
     assert outputs["clusterName"] == "servestack-dev"
     assert outputs["oidcIssuer"].startswith("oidc.eks.us-east-1.amazonaws.com/id/")

@@ -22,6 +22,8 @@ from servestack.plan.project import ProjectError
 DEV = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
 #: The first line after the dev stack file: where the tests below append their faults.
 AFTER = len(DEV.splitlines()) + 1
+#: The line of dev's own aws:region (after the schema and description comments).
+REGION_LINE = DEV.splitlines().index("  aws:region: us-east-1") + 1
 SHOWN = "stacks/Pulumi.dev.yaml"
 
 
@@ -128,7 +130,7 @@ def test_a_key_given_twice_is_refused_by_plan_naming_both_lines(project_dir):
     (project_dir / "stacks" / "Pulumi.dev.yaml").write_text(DEV + "  aws:region: eu-west-1\n")
     result = invoke("plan", "--stack", "dev", "--project", str(project_dir), "--out", str(project_dir / "out"))
     assert (result.exit_code, result.output) == (2, (
-        f'error: {SHOWN} is not valid YAML: the key "aws:region" is given twice in one mapping: at line 3 and line {AFTER} '
+        f'error: {SHOWN} is not valid YAML: the key "aws:region" is given twice in one mapping: at line {REGION_LINE} and line {AFTER} '
         f"(Pulumi refuses that; keep one); line {AFTER}, column 3\n"))
 
 
