@@ -33,6 +33,12 @@ WORKLOAD_ADDONS = ("aws-ebs-csi-driver", "coredns")
 #: Days CloudWatch keeps control-plane logs (EKS would otherwise create a group kept forever).
 LOG_RETENTION_DAYS = 90
 
+#: Configuration values of add-ons (``aws eks describe-addon-configuration`` lists each add-on's schema).
+#: vpc-cni's network policy agent enforces Kubernetes NetworkPolicies (servestack renders some, and users
+#: add their own); it is off unless ``enableNetworkPolicy`` is "true", and without it every NetworkPolicy
+#: is accepted and ignored. Source: https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
+ADDON_CONFIGURATION: dict[str, dict[str, str]] = {"vpc-cni": {"enableNetworkPolicy": "true"}}
+
 #: Service accounts of add-ons with an IRSA role of their own, and the managed policy it gets.
 ADDON_IRSA = {
     "vpc-cni": ("aws-node", "AmazonEKS_CNI_Policy"),
@@ -269,6 +275,7 @@ class Cluster(pulumi.ComponentResource):
             addon_name=addon,
             addon_version=self._addon_versions[addon].version,
             service_account_role_arn=role_arn,
+            configuration_values=json.dumps(ADDON_CONFIGURATION[addon], sort_keys=True) if addon in ADDON_CONFIGURATION else None,
             # Take over whatever runs under the add-on's name, and keep the declared config on update.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

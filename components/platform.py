@@ -7,6 +7,8 @@ charts in order: CRDs, controller, built-in runtimes. With Kubeflow, its kustomi
 replace all of that but cert-manager, applied layer by layer in upstream's order, and KServe is
 Kubeflow's own. Every step is an explicit ``depends_on`` edge, so that one ``pulumi up`` on an
 empty cluster converges and a preview never needs a CRD or namespace that does not exist yet.
+The Gateway API and LLM installs (Envoy Gateway, the InferencePool CRDs, Envoy AI Gateway, KServe's
+llmisvc charts, LeaderWorkerSet) are in :mod:`components.platform_llm`.
 
 The decisions (chart values, Knative feature flags, namespace labels, Kubeflow layers) are pure
 functions below, tested without Pulumi.
@@ -25,17 +27,16 @@ from .core import versions
 from .config.platform import PlatformConfig, platform_kserve_version
 from .config.runtimes import ServingRuntimeConfig, custom_runtimes
 from .handles import ClusterHandle, PlatformHandle
-from .render.llm_platform import LWS_NAMESPACE, LlmNeeds, gie_manifest_url, llm_gateway, llmisvc_resources_values, lws_values, runtime_configs_llm_values
+from .platform_llm import ENVOY_GATEWAY_CLASS, ENVOY_GATEWAY_CONTROLLER, ENVOY_GATEWAY_NAMESPACE, KSERVE_NAMESPACE, LlmInstalls
+from .render.llm_platform import LlmNeeds, runtime_configs_llm_values
 from .core.kubeflow import KUBEFLOW_KNATIVE_LAYER, KUBEFLOW_KSERVE_LAYER, kubeflow_layers
 from .core.placement import PoolPlacement
 from .render.serving_runtimes import render_cluster_serving_runtime, runtimes_output
 from .core.versions import Pinned
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
-KSERVE_NAMESPACE = "kserve"
 KNATIVE_NAMESPACE = "knative-serving"
 ISTIO_NAMESPACE = "istio-system"
-ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"
 
 # Knative's webhook refuses a Service whose pod spec sets nodeSelector, tolerations or affinity
 # unless the matching feature is "enabled" in config-features (each is "disabled" by default in
@@ -47,10 +48,8 @@ KNATIVE_POD_SPEC_FEATURES = {
 }
 KOURIER_INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 
-# Standard mode: the Gateway KServe's chart creates, and the GatewayClass it names.
+# Standard mode: the Gateway KServe's chart creates (its GatewayClass: ENVOY_GATEWAY_CLASS).
 KSERVE_GATEWAY = f"{KSERVE_NAMESPACE}/kserve-ingress-gateway"
-ENVOY_GATEWAY_CLASS = "envoy"
-ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 
 # --------------------------------------------------------------------------- pure decisions
 
@@ -134,7 +133,7 @@ class ServingPlatformArgs:
     """``servestack:servingRuntimes``: ClusterServingRuntimes to install after KServe's built-in ones."""
 
 
-class ServingPlatform(pulumi.ComponentResource):
+class ServingPlatform(LlmInstalls, pulumi.ComponentResource):
     """cert-manager, KServe (standalone or Kubeflow's) and their networking; fills :attr:`handle`."""
 
     handle: PlatformHandle
@@ -261,9 +260,9 @@ class ServingPlatform(pulumi.ComponentResource):
         if config.kserve.deployment_mode == "Knative":
             networking = self._knative()
             if llm is not None:
-                gateway_api = self._gateway_api()  # LLM routing runs on the Gateway API in every mode
+                gateway_api = self._gateway_api(llm)  # LLM routing runs on the Gateway API in every mode
         else:
-            networking = gateway_api = self._gateway_api()
+            networking = gateway_api = self._gateway_api(llm)
 
         crd = self._release("kserve-crd", versions.KSERVE_CRD, KSERVE_NAMESPACE, {}, [cert_manager, *cluster.ready])
         controller = self._release("kserve-resources", versions.KSERVE_RESOURCES, KSERVE_NAMESPACE,
@@ -280,29 +279,6 @@ class ServingPlatform(pulumi.ComponentResource):
         # The runtimes wait for the controller, which waits for the CRDs, cert-manager, the
         # networking layer and (through them) the cluster: the one install endpoints wait for.
         return [runtimes]
-
-    def _llm(self, llm: LlmNeeds, cert_manager: pulumi.Resource, crd: pulumi.Resource, controller: pulumi.Resource,
-             gateway_api: list[pulumi.Resource]) -> list[pulumi.Resource]:
-        """The llmisvc CRDs and controller, the InferencePool CRDs, LWS and the LLM Gateway
-        (:mod:`components.render.llm_platform`); the first is the controller, the rest what endpoints wait for too."""
-        cluster = self._cluster
-        llm_crd = self._release("kserve-llmisvc-crd", versions.KSERVE_LLMISVC_CRD, KSERVE_NAMESPACE, {},
-                                [cert_manager, crd, *cluster.ready])
-        gie = k8s.yaml.v2.ConfigFile(f"{self._name}-gateway-api-inference-extension", file=gie_manifest_url(),
-                                     opts=self._remote_child([*gateway_api, *cluster.ready]))
-        llm_controller = self._release("kserve-llmisvc-resources", versions.KSERVE_LLMISVC_RESOURCES, KSERVE_NAMESPACE,
-                                       llmisvc_resources_values(), [llm_crd, gie, controller, *gateway_api])
-        installed: list[pulumi.Resource] = [llm_controller]
-        if self._config.kserve.deployment_mode == "Knative":
-            # Standard mode's kserve-resources chart creates this Gateway (createGateway); Knative mode's does not.
-            gateway = llm_gateway(ENVOY_GATEWAY_CLASS)
-            installed.append(k8s.apiextensions.CustomResource(
-                f"{self._name}-llm-gateway", api_version=gateway["apiVersion"], kind=gateway["kind"],
-                metadata=k8s.meta.v1.ObjectMetaArgs(**gateway["metadata"]), spec=gateway["spec"],
-                opts=self._child([*gateway_api, controller])))
-        if llm.multi_node:
-            installed.append(self._release("lws", versions.LWS, LWS_NAMESPACE, lws_values(), cluster.ready))
-        return installed
 
     def _knative(self) -> list[pulumi.Resource]:
         """Knative Serving from its release manifests, its networking layer and feature flags."""
@@ -345,19 +321,6 @@ class ServingPlatform(pulumi.ComponentResource):
             opts=self._remote_child([*knative_core, istiod, gateway]),
         )
         return [base, cni, istiod, gateway, net_istio]
-
-    def _gateway_api(self) -> list[pulumi.Resource]:
-        """Standard mode's ingress: Envoy Gateway (with the Gateway API CRDs) and its GatewayClass."""
-        envoy = self._release("envoy-gateway", versions.ENVOY_GATEWAY, ENVOY_GATEWAY_NAMESPACE, {}, self._cluster.ready)
-        gateway_class = k8s.apiextensions.CustomResource(
-            f"{self._name}-gatewayclass-{ENVOY_GATEWAY_CLASS}",
-            api_version="gateway.networking.k8s.io/v1",
-            kind="GatewayClass",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=ENVOY_GATEWAY_CLASS),
-            spec={"controllerName": ENVOY_GATEWAY_CONTROLLER},
-            opts=self._child([envoy]),
-        )
-        return [envoy, gateway_class]
 
     # ----------------------------------------------------------------------- Kubeflow
 

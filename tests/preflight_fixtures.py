@@ -68,3 +68,13 @@ def write_plan(directory: Path, plan: dict[str, Any]) -> Path:
     path = directory / "preview.json"
     path.write_text(json.dumps(plan, indent=2))
     return path
+
+
+def publish_eks_ami(parameter: str, image_id: str, region: str = "us-east-1", account: str = "123456789012") -> None:
+    """Publish one public EKS AMI parameter in moto's SSM, as AWS publishes it (moto loads some public
+    ``/aws/service`` parameters from its own data this way and refuses PutParameter under ``/aws``)."""
+    from moto.ssm.models import Parameter, ssm_backends
+
+    ssm_backends[account][region]._parameters[parameter].append(Parameter(
+        account_id=account, name=parameter, value=image_id, parameter_type="String", description=None,
+        allowed_pattern=None, keyid=None, last_modified_date=None, version=1, data_type="aws:ec2:image"))

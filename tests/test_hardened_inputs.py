@@ -22,8 +22,8 @@ from servestack.plan.project import ProjectError
 DEV = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
 #: The first line after the dev stack file: where the tests below append their faults.
 AFTER = len(DEV.splitlines()) + 1
-#: The line of dev's own aws:region (after the schema and description comments).
-REGION_LINE = DEV.splitlines().index("  aws:region: us-east-1") + 1
+#: The line of dev's own ``aws:region`` key.
+REGION_LINE = next(number for number, line in enumerate(DEV.splitlines(), start=1) if line.strip().startswith("aws:region:"))
 SHOWN = "stacks/Pulumi.dev.yaml"
 
 
@@ -159,7 +159,7 @@ def test_a_newline_in_a_key_or_value_cannot_forge_a_problem_line(project_dir):
     assert (result.exit_code, result.output.splitlines()) == (2, [
         "stack 'dev' has 2 config problem(s); nothing was created:",
         '  - "servestack:y\\n  - z": is not a known setting; known: servestack:cluster, servestack:endpoints, '
-        "servestack:llmEndpoints, servestack:network, servestack:nodePools, servestack:observability, servestack:platform, servestack:servingRuntimes, "
+        "servestack:llmEndpoints, servestack:network, servestack:nodePools, servestack:platform, servestack:servingRuntimes, "
         "servestack:tags, servestack:tier",
         '  - servestack:tier: must be one of dev, staging or prod (got "x\\n  - forged: fine")',
     ])

@@ -103,3 +103,29 @@ def test_llm_capacity_of_a_nodepool_without_limits_is_left_to_the_limits_rule():
     del state(doc, "kubernetes:karpenter.sh/v1:NodePool", "servestack-karpenter-llm-nodepool")["inputs"]["spec"]["limits"]
     assert found(doc, ("llm-accelerator-capacity-fits",)) == []  # no ceiling to compare with: no crash, no guess
     assert [rule for rule, _ in found(doc, ("karpenter-nodepool-limits",))] == ["karpenter-nodepool-limits"]
+
+
+def test_an_llm_route_without_envoy_ai_gateway_fails_kind_has_controller():
+    """The defect of issue 25 as the policy pack sees it: the InferencePool backend KServe creates from the
+    LLMInferenceService has no gateway that routes it once Envoy AI Gateway is gone from the plan."""
+    doc = document("prod")
+    assert found(doc, ("kind-has-controller",)) == []
+    doc["steps"] = [s for s in doc["steps"] if not s["urn"].endswith("::servestack-platform-ai-gateway")]
+    assert found(doc, ("kind-has-controller",)) == [(
+        "kind-has-controller",
+        "the InferencePool KServe creates from this LLMInferenceService: no controller the stack installs acts on it "
+        "(Envoy Gateway with Envoy AI Gateway (inference-pool addon): not installed: ai-gateway-helm v1.0.0); "
+        "required: install it at its pinned version, or the object is accepted and ignored")]
+
+
+def test_an_object_of_a_kind_no_controller_is_known_for_fails_kind_has_controller():
+    doc = document("dev")
+    monitor = {**state(doc, "kubernetes:core/v1:ServiceAccount", "servestack-llm-qwen-chat-sa"),
+               "type": "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+               "urn": "urn:pulumi:dev::servestack::kubernetes:monitoring.coreos.com/v1:ServiceMonitor::vllm"}
+    doc["steps"].append({"op": "create", "urn": monitor["urn"], "newState": monitor})
+    assert found(doc, ("kind-has-controller",)) == [(
+        "kind-has-controller",
+        "ServiceMonitor: no controller the stack installs acts on it (monitoring.coreos.com/v1 ServiceMonitor has no "
+        "controller servestack knows (components.core.controllers)); required: install it at its pinned version, or "
+        "the object is accepted and ignored")]

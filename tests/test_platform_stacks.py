@@ -29,9 +29,10 @@ def platform_releases(plan) -> dict[str, dict]:
 def test_dev_runs_kserve_in_knative_mode_with_kourier(plans):
     plan = plans["dev"]
     releases = platform_releases(plan)
-    # dev's LLM endpoint (single node) adds the llmisvc charts and Envoy Gateway for its route, not LWS.
-    assert sorted(releases) == ["cert-manager", "envoy-gateway", "kserve-crd", "kserve-llmisvc-crd", "kserve-llmisvc-resources",
-                                "kserve-resources", "kserve-runtime-configs"]
+    # dev's LLM endpoint (single node) adds the llmisvc charts, and Envoy Gateway with Envoy AI Gateway for its
+    # route (the InferencePool backend), not LWS.
+    assert sorted(releases) == ["ai-gateway", "ai-gateway-crds", "cert-manager", "envoy-gateway", "kserve-crd",
+                                "kserve-llmisvc-crd", "kserve-llmisvc-resources", "kserve-resources", "kserve-runtime-configs"]
     assert releases["kserve-resources"]["inputs"]["values"]["kserve"]["controller"]["deploymentMode"] == "Knative"
     assert releases["kserve-runtime-configs"]["inputs"]["values"]["kserve"]["llmisvcConfigs"] == {"enabled": True}
     assert sorted(resources(plan, CONFIG_FILE)) == [
@@ -60,8 +61,8 @@ def test_staging_runs_kubeflow_and_no_standalone_kserve(plans):
 def test_prod_runs_kserve_in_standard_mode_behind_envoy_gateway(plans):
     plan = plans["prod"]
     releases = platform_releases(plan)
-    assert sorted(releases) == ["cert-manager", "envoy-gateway", "kserve-crd", "kserve-llmisvc-crd", "kserve-llmisvc-resources",
-                                "kserve-resources", "kserve-runtime-configs"]
+    assert sorted(releases) == ["ai-gateway", "ai-gateway-crds", "cert-manager", "envoy-gateway", "kserve-crd",
+                                "kserve-llmisvc-crd", "kserve-llmisvc-resources", "kserve-resources", "kserve-runtime-configs"]
     assert releases["kserve-resources"]["inputs"]["values"]["kserve"]["controller"]["deploymentMode"] == "Standard"
     # One Envoy Gateway serves Standard mode and the LLM route; the kserve-resources chart creates the Gateway.
     assert sorted(resources(plan, CONFIG_FILE)) == ["servestack-platform-gateway-api-inference-extension"]

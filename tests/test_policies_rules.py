@@ -41,7 +41,7 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 44
+    assert len(ALL_RULES) == 45
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")

@@ -14,9 +14,11 @@ from click.testing import CliRunner
 from harness import REPO
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
-from preflight_fixtures import FAKE_AWS_ENV, aws_env, document, subnet, write_plan  # noqa: F401 - fixture
+from preflight_fixtures import FAKE_AWS_ENV, aws_env, document, publish_eks_ami, subnet, write_plan  # noqa: F401 - fixture
 
+from components.core import versions
 from servestack.cli import cli
+from servestack.preflight.amis import ssm_parameter
 
 SERVESTACK = Path(sys.executable).with_name("servestack")
 
@@ -103,10 +105,12 @@ def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811
         s3.put_object(Bucket="acme-ml-models-dev", Key="models/iris/1.3.0/model.joblib", Body=b"model")
         s3.put_object(Bucket="acme-ml-models-dev", Key="models/chat/2.5-1.5b-instruct/config.json", Body=b"{}")
         s3.put_object(Bucket="acme-ml-models-dev", Key="models/qwen-chat/2.5-1.5b-instruct/config.json", Body=b"{}")
+        # The EKS AL2023 release of the GPU pool's EC2NodeClass alias, as AWS publishes it.
+        publish_eks_ami(ssm_parameter("1.35", "x86_64", "nvidia", versions.EKS_AL2023_AMI.version), "ami-0a1b2c3d4e5f60718")
         result = CliRunner().invoke(cli, ["preflight", "--stack", "dev", "--project", str(REPO), "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["summary"] == {"pass": 12, "fail": 0, "warn": 0, "skip": 8}
+    assert report["summary"] == {"pass": 13, "fail": 0, "warn": 0, "skip": 8}
     assert [(r["check"], r["subject"], r["status"]) for r in report["results"]] == [
         ("s3-artifact", "endpoint chat (stable)", "pass"), ("s3-pinned", "endpoint chat (stable)", "pass"),
         ("s3-artifact", "endpoint iris (stable)", "pass"), ("s3-pinned", "endpoint iris (stable)", "pass"),
@@ -119,6 +123,7 @@ def test_stack_is_planned_first_when_no_plan_is_given(aws_env):  # noqa: F811
         ("eks-addon-version", "add-on eks-pod-identity-agent", "skip"), ("eks-addon-version", "add-on kube-proxy", "skip"),
         ("eks-addon-version", "add-on vpc-cni", "skip"),
         ("ec2-quota", "pool system", "skip"), ("ec2-quota", "pool gpu", "skip"),
+        ("ami-release", "pool gpu", "pass"),
     ]
     # moto answers no quota; the spot GPU pool is checked against the spot quota all the same.
     assert [r["message"] for r in report["results"] if r["subject"] == "pool gpu" and r["check"] == "ec2-quota"] == [

@@ -46,3 +46,41 @@ def test_check_mode_without_upstream_folder_is_a_clear_error(tmp_path, capsys):
 
 def test_default_upstream_is_shared_upstream_beside_the_repository():
     assert vendor_upstream.DEFAULT_UPSTREAM == REPO.parent / "shared" / "upstream"
+
+
+def test_stripping_descriptions_keeps_every_cel_rule_field():
+    """CRD schemas are vendored without descriptions; their CEL rules (x-kubernetes-validations) stay whole."""
+    from upstream_common import strip_descriptions
+
+    rules = [{"rule": "self.size() > 0", "message": "m", "messageExpression": "'x' + self", "reason": "FieldValueInvalid",
+              "fieldPath": ".spec", "optionalOldSelf": True}]
+    schema = {"type": "object", "description": "d", "x-kubernetes-validations": rules,
+              "properties": {"description": {"type": "string", "description": "a property named description stays"}}}
+    assert strip_descriptions(schema) == {"type": "object", "x-kubernetes-validations": rules,
+                                          "properties": {"description": {"type": "string"}}}
+
+
+def _rule_occurrences(schema) -> int:
+    if isinstance(schema, dict):
+        return len(schema.get("x-kubernetes-validations") or []) + sum(_rule_occurrences(v) for v in schema.values())
+    if isinstance(schema, list):
+        return sum(_rule_occurrences(v) for v in schema)
+    return 0
+
+
+@pytest.mark.parametrize("crd_set, kind, version, rules", [
+    # Counted in the upstream CRD files at the pinned tags (every occurrence, repeated subtrees included).
+    ("kserve-v0.20.0", "LLMInferenceService", "v1alpha2", 120),
+    ("kserve-v0.20.0", "LLMInferenceService", "v1alpha1", 117),
+    ("kserve-v0.20.0", "LLMInferenceServiceConfig", "v1alpha2", 104),
+    ("karpenter-v1.14.1", "EC2NodeClass", "v1", 54),
+    ("karpenter-v1.14.1", "NodePool", "v1", 20),
+    ("gateway-api-envoy-gateway-v1.8.1", "HTTPRoute", "v1", 106),
+    ("gateway-api-envoy-gateway-v1.8.1", "Gateway", "v1", 16),
+    ("gateway-api-inference-extension-v1.5.0", "InferencePool", "v1", 2),
+])
+def test_vendored_crds_keep_their_cel_rules(crd_set, kind, version, rules):
+    sys.path.insert(0, str(REPO / "tests"))
+    from conformance import upstream
+
+    assert _rule_occurrences(upstream.crd_version_schema(upstream.crd(crd_set, kind), version)) == rules

@@ -98,6 +98,14 @@ KSERVE_LLMISVC_RESOURCES = Pinned("kserve-llmisvc-resources", "v0.20.0", "oci://
 GATEWAY_API_INFERENCE_EXTENSION = Pinned(
     "gateway-api-inference-extension", "v1.5.0",
     "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download")
+# Envoy AI Gateway: Envoy Gateway routes an HTTPRoute backend of kind InferencePool (the backend
+# KServe's LLM routes name) only through an extension server; KServe v0.20.0's own setup
+# (hack/setup/infra/manage.envoy-ai-gateway-helm.sh, ENVOY_AI_GATEWAY_VERSION in kserve-deps.env)
+# installs Envoy AI Gateway v1.0.0, its CRDs chart then its controller chart, and reinstalls Envoy
+# Gateway with the AI Gateway's values (manifests/envoy-gateway-values.yaml) plus the inference-pool
+# addon (examples/inference-pool/envoy-gateway-values-addon.yaml), both at the same tag.
+ENVOY_AI_GATEWAY_CRD = Pinned("ai-gateway-crds-helm", "v1.0.0", "oci://docker.io/envoyproxy/ai-gateway-crds-helm")
+ENVOY_AI_GATEWAY = Pinned("ai-gateway-helm", "v1.0.0", "oci://docker.io/envoyproxy/ai-gateway-helm")
 # LeaderWorkerSet, for multi-node LLM workloads only: the release's chart (registry.k8s.io/lws/charts/lws).
 LWS = Pinned("lws", "0.8.0", "oci://registry.k8s.io/lws/charts/lws")
 

@@ -1,13 +1,14 @@
 """``servestack preflight``: check a stack's plan against AWS before ``pulumi up``.
 
 :mod:`.inputs` reads what to check from a plan (through :mod:`plandoc`); :mod:`.s3`, :mod:`.ec2`,
-:mod:`.eks` and :mod:`.quotas` check it with boto3; :func:`run_preflight` runs them all.
+:mod:`.eks`, :mod:`.quotas` and :mod:`.amis` check it with boto3; :func:`run_preflight` runs them all.
 """
 
 from __future__ import annotations
 
 from plandoc.document import PlanDoc
 
+from .amis import ami_uses, check_amis
 from .aws import AwsClients, AwsUnavailable
 from .ec2 import check_pools
 from .eks import check_addons, check_kubernetes_version
@@ -30,4 +31,5 @@ def run_preflight(plan: PlanDoc, clients: AwsClients | None = None) -> Report:
     report.results += check_kubernetes_version(inputs.kubernetes_version, clients)
     report.results += check_addons(inputs.addons, inputs.kubernetes_version, clients)
     report.results += check_quotas(inputs.pools, clients)
+    report.results += check_amis(ami_uses(plan), inputs.kubernetes_version, clients)
     return report

@@ -12,8 +12,7 @@ translates that schema to JSON Schema (draft 2020-12) for ``jsonschema``:
 - ``x-kubernetes-embedded-resource`` -> ``apiVersion``, ``kind`` and ``metadata`` allowed;
 - ``x-kubernetes-list-type: set`` -> unique items; ``map`` -> unique ``x-kubernetes-list-map-keys``
   tuples (checked in :func:`validate`);
-- CEL rules (``x-kubernetes-validations``) are not evaluated: :func:`cel_rules` counts those that
-  apply to an object, so a check can say so.
+- CEL rules (``x-kubernetes-validations``) are evaluated apart, by :mod:`.cel` (test_conformance_cel.py).
 
 ObjectMeta is validated apart, as the API server does (:func:`metadata_problems`).
 """
@@ -125,19 +124,6 @@ def _list_map_problems(schema: dict[str, Any], value: Any, path: str) -> list[st
         for index, item in enumerate(value):
             problems += _list_map_problems(items, item, f"{path}[{index}]")
     return problems
-
-
-def cel_rules(schema: dict[str, Any], value: Any) -> int:
-    """How many CEL rules (``x-kubernetes-validations``) apply to ``value``: not evaluated here."""
-    count = len(schema.get("x-kubernetes-validations") or [])
-    if isinstance(value, dict):
-        props = schema.get("properties") or {}
-        for key, sub in value.items():
-            if key in props:
-                count += cel_rules(props[key], sub)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        count += sum(cel_rules(schema["items"], item) for item in value)
-    return count
 
 
 def validate(obj: dict[str, Any], crd_set: str) -> list[str]:
