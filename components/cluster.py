@@ -186,6 +186,7 @@ class Cluster(pulumi.ComponentResource):
         )
         certificate_authority = cluster.certificate_authority.data
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.arn = cluster.arn
         issuer_url = cluster.identities[0].oidcs[0].issuer
 
         # IAM trusts the EKS issuers' certificates through its own CA library and no longer needs

@@ -13,7 +13,7 @@ Every resource keeps the environment as its parent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,7 +29,9 @@ from .llm_endpoint import LlmEndpoint, LlmEndpointArgs
 from .render.llm_inference_service import needs_leader_worker_set
 from .render.llm_presets import preset_namespaces, render_llm_preset
 from .render.llm_platform import LlmNeeds
-from .handles import ClusterHandle, NetworkHandle, PlatformHandle
+from .core import metrics as metric_names
+from .handles import ClusterHandle, MetricsHandle, NetworkHandle, PlatformHandle
+from .observability import EndpointMetrics, EndpointMetricsArgs, Metrics, MetricsArgs
 from .karpenter import Karpenter, KarpenterArgs
 from .network import Network, NetworkArgs, existing_network
 from .node_pools import NodePools, NodePoolsArgs
@@ -56,6 +58,17 @@ class Layers:
     outputs: dict[str, pulumi.Input]
     llm_ready: list[pulumi.Resource]
     """The platform's LLM installs (empty without LLM endpoints or on a referenced platform)."""
+    metrics: MetricsHandle | None
+    """The cluster's metrics platform (None: a referenced platform stack that exports none)."""
+
+
+def endpoint_families(config: StackConfig) -> tuple[str, ...]:
+    """The model families (:data:`components.core.metrics.FAMILIES`) of the stack's endpoints, sorted."""
+    families = {metric_names.KNATIVE if config.deployment_mode_of(n) == "Knative" else metric_names.STANDARD
+                for n in config.endpoints}
+    if config.llm_endpoints:
+        families.add(metric_names.LLM)
+    return tuple(sorted(families))
 
 
 def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
@@ -107,7 +120,16 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
     llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
     serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm,
                                                                      runtimes=config.serving_runtimes), opts)
-    platform = serving.handle
+    system_pool = next(n for n, p in sorted(config.node_pools.items())
+                       if not p.uses_karpenter and not pools.placements[n].has_accelerator and p.min_size >= 1)
+    metrics = Metrics(f"{name}-metrics", MetricsArgs(
+        config=config.observability, tier=config.tier, placements=pools.placements, system_pool=system_pool,
+        provider=cluster.handle.kubernetes_provider, cluster_name=handle.name, cluster_arn=cluster.arn,
+        subnet_ids=network.private_subnet_ids, cluster_security_group_id=cluster.cluster_security_group_id,
+        families=endpoint_families(config), tags=tags, depends_on=handle.ready,
+        knative_ready=serving.handle.ready if config.platform.knative_installed else None), opts)
+    # Endpoints wait for Knative's request metrics to be on, so that their first revision exports them.
+    platform = replace(serving.handle, ready=[*serving.handle.ready, *metrics.knative_patch])
 
     # What a serving stack needs to take this cluster (components.cluster.EXPORTED_OUTPUTS),
     # plus the network for whoever places load balancers.
@@ -125,8 +147,9 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
         "privateSubnetIds": network.private_subnet_ids,
         "publicSubnetIds": network.public_subnet_ids,
         "platform": platform_output(config.platform, platform),
+        "observability": metrics.handle.to_output(),
     }
-    return Layers(cluster=handle, platform=platform, outputs=outputs, llm_ready=serving.llm_ready)
+    return Layers(cluster=handle, platform=platform, outputs=outputs, llm_ready=serving.llm_ready, metrics=metrics.handle)
 
 
 def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opts: pulumi.ResourceOptions) -> Layers:
@@ -134,12 +157,14 @@ def existing_cluster_layers(name: str, config: StackConfig, tags: dict[str, str]
     The platform stack installed KServe on its cluster: KServe is installed exactly once."""
     stack = config.cluster.existing
     cluster = ExistingCluster(f"{name}-cluster", ExistingClusterArgs(stack=stack), opts).handle
-    platform = ExistingPlatform(f"{name}-platform", ExistingPlatformArgs(stack=stack, cluster=cluster), opts).handle
+    existing = ExistingPlatform(f"{name}-platform", ExistingPlatformArgs(stack=stack, cluster=cluster), opts)
+    platform = existing.handle
     # The referenced pools, in the shape the platform exports them (``nodePools``): the serving stack's plan then
     # records where its endpoints are placed, and the placement rules and cost read them (plandoc.pools).
     outputs = {"tier": config.tier, "region": config.region, "clusterName": cluster.name, "clusterStack": stack,
                "clusterNodePools": {k: cluster.placements[k].to_output() for k in sorted(cluster.placements)}}
-    return Layers(cluster=cluster, platform=platform, outputs=outputs, llm_ready=[])
+    return Layers(cluster=cluster, platform=platform, outputs=outputs, llm_ready=[],
+                  metrics=existing.metrics)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,4 +232,24 @@ class ServingEnvironment(pulumi.ComponentResource):
         }
         if self.llm_endpoints:
             self.outputs["llmEndpoints"] = {k: e.outputs for k, e in sorted(self.llm_endpoints.items())}
+        self.endpoint_metrics: dict[str, EndpointMetrics] = {}
+        if layers.metrics is not None:
+            self._endpoint_metrics(name, config, layers.metrics)
         self.register_outputs(self.outputs)
+
+    def _endpoint_metrics(self, name: str, config: StackConfig, handle: MetricsHandle) -> None:
+        """Each endpoint's PodMonitor and rules (or its AMP rule groups), after the endpoint itself."""
+        provider = self.cluster.kubernetes_provider
+        for endpoint, component in sorted(self.endpoints.items()):
+            endpoint_config = config.endpoints[endpoint]
+            rollout = endpoint_config.rollout_state()
+            versions = (rollout.stable, rollout.candidate) if rollout.phase.value == "inProgress" else None
+            family = metric_names.KNATIVE if component.deployment_mode == "Knative" else metric_names.STANDARD
+            self.endpoint_metrics[endpoint] = EndpointMetrics(f"{name}-metrics-{endpoint}", EndpointMetricsArgs(
+                endpoint=endpoint, namespace=endpoint_config.namespace, family=family, metrics=handle, provider=provider,
+                versions=versions, depends_on=[component.inference_service]), pulumi.ResourceOptions(parent=self))
+        for endpoint, llm in sorted(self.llm_endpoints.items()):
+            self.endpoint_metrics[f"llm-{endpoint}"] = EndpointMetrics(f"{name}-metrics-llm-{endpoint}", EndpointMetricsArgs(
+                endpoint=endpoint, namespace=config.llm_endpoints[endpoint].namespace, family=metric_names.LLM,
+                metrics=handle, provider=provider, depends_on=[llm.llm_inference_service]),
+                pulumi.ResourceOptions(parent=self))

@@ -110,3 +110,21 @@ class PlatformHandle:
     before an InferenceService is created. Each depends, through the install order, on everything
     installed before it and on the cluster's ``ready`` list, so waiting for these waits for all of
     it. Empty when another stack installed the platform."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsHandle:
+    """The cluster's metrics platform (:class:`~components.observability.Metrics`, or the one a referenced
+    platform stack exports): where endpoints' monitoring objects go."""
+
+    prometheus: str
+    """``kube-prometheus-stack`` (PodMonitors and PrometheusRules in the cluster) or ``amp`` (rule groups in the
+    workspace; the managed scraper finds the pods by label)."""
+    scrape_interval: str
+    amp_workspace_id: pulumi.Input[str] | None = None
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """The installs monitoring objects wait for (the Prometheus Operator's CRDs); empty when referenced."""
+
+    def to_output(self) -> dict[str, pulumi.Input]:
+        return {"prometheus": self.prometheus, "scrapeInterval": self.scrape_interval,
+                "ampWorkspaceId": self.amp_workspace_id}

@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 from pulumi.runtime.sync_await import _sync_await
 
 from .cluster import kubeconfig
-from .handles import ClusterHandle, PlatformHandle
+from .handles import ClusterHandle, MetricsHandle, PlatformHandle
 from .core.placement import PoolPlacement
 from .render.serving_runtimes import runtimes_from_output
 
@@ -110,6 +110,8 @@ class ExistingPlatform(pulumi.ComponentResource):
     """
 
     handle: PlatformHandle
+    metrics: MetricsHandle | None
+    """The platform stack's metrics platform (its ``observability`` output); None when it exports none."""
 
     def __init__(self, name: str, args: ExistingPlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("servestack:platform:ExistingPlatform", name, None, opts)
@@ -132,4 +134,8 @@ class ExistingPlatform(pulumi.ComponentResource):
             runtimes=runtimes_from_output(exported.get("servingRuntimes"), exported["kserveVersion"]),
             ready=[],  # installed and converged by the platform stack
         )
+        observability = read_output(reference, "observability")
+        self.metrics = None if observability is None else MetricsHandle(
+            prometheus=observability["prometheus"], scrape_interval=observability["scrapeInterval"],
+            amp_workspace_id=observability.get("ampWorkspaceId"))
         self.register_outputs({"stack": stack, **{k: exported[k] for k in sorted(exported)}})

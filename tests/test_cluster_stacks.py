@@ -71,7 +71,8 @@ def test_prod_private_three_zones_all_kinds(plans):
         "neuron": [{"alias": "al2023@v20260903"}]}
     assert all(v["subnetIds"] == vpc["subnetIds"] for v in pools.values())
     assert plugin_releases(plan) == ["servestack-device-plugins-neuron", "servestack-device-plugins-nvidia"]
-    assert [m["metadata"]["name"] for _, m in plan.manifests() if m["kind"] == "DaemonSet"] == ["fpga-device-plugin"]
+    assert [m["metadata"]["name"] for _, m in plan.manifests()
+            if m["kind"] == "DaemonSet" and m["metadata"]["namespace"] == "kube-system"] == ["fpga-device-plugin"]
 
 
 def test_nodes_wait_for_node_addons_and_coredns_waits_for_nodes(plans):
@@ -89,6 +90,7 @@ def test_exports_what_a_serving_stack_needs(plans):
     assert sorted(outputs) == sorted([
         "tier", "region", "clusterName", "clusterEndpoint", "clusterCertificateAuthority", "oidcProviderArn", "oidcIssuer",
         "kubernetesVersion", "nodePools", "vpcId", "privateSubnetIds", "publicSubnetIds", "platform", "endpoints", "llmEndpoints",
+        "observability",  # the metrics backend serving stacks put their endpoints' rules into (issue 21)
     ])
     assert outputs["clusterName"] == "servestack-dev"
     assert outputs["oidcIssuer"].startswith("oidc.eks.us-east-1.amazonaws.com/id/")

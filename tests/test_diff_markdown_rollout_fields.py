@@ -26,7 +26,8 @@ def fraud_blue_green() -> str:
 
 
 def test_the_candidates_storage_uri_and_predictor_are_whole_lines(fraud_blue_green):
-    isvc_section = fraud_blue_green.split("**servestack-endpoint-fraud-isvc**\n", 1)[1]
+    # The InferenceService's section ends where the next resource's begins (the endpoint's rules, since issue 21).
+    isvc_section = fraud_blue_green.split("**servestack-endpoint-fraud-isvc**\n", 1)[1].split("\n- ", 1)[0] + "\n"
     assert isvc_section == (
         '  - `spec.canary[0].predictor.labels["servestack.io/model-version"]`: `(none)` → `"2.4.0"`\n'
         "  - `spec.canary[0].predictor.minReplicas`: `(none)` → `1`\n"

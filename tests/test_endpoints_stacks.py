@@ -97,17 +97,18 @@ NEW_NEURON_IMAGE = {"version": "0.9.3", "image": "123456789012.dkr.ecr.us-east-1
 
 
 # prod's fraud rollout declares an analysis with smoke requests (issue 21): ending the rollout (promote,
-# rollback) also removes its smoke Job, and nothing else.
-@pytest.mark.parametrize("stack, endpoint, moves, removed", [
-    ("staging", "fraud", ["advance"], []),
-    ("staging", "fraud", ["rollback"], []),
-    ("prod", "fraud", ["promote"], ["servestack-endpoint-fraud-smoke"]),
-    ("prod", "fraud", ["rollback"], ["servestack-endpoint-fraud-smoke"]),
-    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)], []),
-    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "promote"], []),
+# rollback) also removes its smoke Job. The endpoint's rules change too when the versions in rollout change
+# (their candidate-against-stable alerts name both), not when only the stage moves.
+@pytest.mark.parametrize("stack, endpoint, moves, removed, rules_change", [
+    ("staging", "fraud", ["advance"], [], False),
+    ("staging", "fraud", ["rollback"], [], True),
+    ("prod", "fraud", ["promote"], ["servestack-endpoint-fraud-smoke"], True),
+    ("prod", "fraud", ["rollback"], ["servestack-endpoint-fraud-smoke"], True),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)], [], True),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "promote"], [], False),
 ])
 def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in_the_stack_plan(stack, endpoint, moves,
-                                                                                                 removed):
+                                                                                                 removed, rules_change):
     text = (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text()
     for move in moves:
         move, options = move if isinstance(move, tuple) else (move, {})
@@ -116,7 +117,8 @@ def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in
     assert set(after) <= set(before)
     assert sorted(urn.rsplit("::", 1)[1] for urn in set(before) - set(after)) == removed
     assert sorted(urn.rsplit("::", 1)[1] for urn in after if before[urn] != after[urn]) == [
-        f"servestack-endpoint-{endpoint}-isvc", f"servestack-endpoint-{endpoint}-rollout"]
+        f"servestack-endpoint-{endpoint}-isvc", f"servestack-endpoint-{endpoint}-rollout",
+        *([f"servestack-metrics-{endpoint}-rules"] if rules_change else [])]
 
 
 def test_prods_fraud_cannot_advance_past_its_only_stage():

@@ -114,11 +114,18 @@ def test_custom_container_command_ports_and_probes():
 
 # --- the endpoint ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode, label", [("Standard", "networking.kserve.io/visibility"),
-                                         ("Knative", "networking.knative.dev/visibility")])
-def test_prometheus_scraping_and_cluster_local_visibility(mode, label):
+@pytest.mark.parametrize("mode, label, scraping", [
+    # Standard mode: KServe v0.20.0's webhook would point prometheus.io/port at the queue-proxy's 9091, which
+    # does not exist there; Knative mode: aggregation makes the port the queue-proxy's 9088 (its metrics and the
+    # model server's). Changed on purpose (issue 21): "true" alone pointed scrapers at the queue-proxy only.
+    ("Standard", "networking.kserve.io/visibility", {"serving.kserve.io/enable-prometheus-scraping": "false"}),
+    ("Knative", "networking.knative.dev/visibility", {"serving.kserve.io/enable-metric-aggregation": "true",
+                                                      "serving.kserve.io/enable-prometheus-scraping": "true"}),
+])
+def test_prometheus_scraping_and_cluster_local_visibility(mode, label, scraping):
     isvc = render({**IRIS, "prometheusScraping": True, "visibility": "cluster-local"}, mode=mode)
-    assert isvc["metadata"]["annotations"]["serving.kserve.io/enable-prometheus-scraping"] == "true"
+    annotations = isvc["metadata"]["annotations"]
+    assert {k: v for k, v in annotations.items() if k.startswith("serving.kserve.io/enable-")} == scraping
     assert isvc["metadata"]["labels"][label] == "cluster-local"
 
 

@@ -45,7 +45,7 @@ def test_single_node_hf_model_renders_every_field():
     assert obj["spec"] == {
         "model": {"uri": LLM_URI},
         "replicas": 1,
-        "labels": {"servestack.io/model-version": "3.1-8b"},
+        "labels": {"servestack.io/endpoint": "chat", "servestack.io/model-version": "3.1-8b"},
         "template": {
             "serviceAccountName": "chat-model",
             "nodeSelector": {"servestack.io/pool": "gpu"},

@@ -79,7 +79,8 @@ def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
     karpenter = {state["urn"] for name, state in resources(plan, RELEASE).items() if name == "servestack-karpenter-karpenter"}
     karpenter |= {state["urn"] for state in resources(plan, "kubernetes:karpenter.sh/v1:NodePool").values()}
     plugins = {state["urn"] for name, state in resources(plan, RELEASE).items() if name.startswith("servestack-device-plugins-")}
-    plugins |= {state["urn"] for state in resources(plan, "kubernetes:apps/v1:DaemonSet").values()}  # the FPGA plugin
+    plugins |= {state["urn"] for name, state in resources(plan, "kubernetes:apps/v1:DaemonSet").items()
+                if name.startswith("servestack-device-plugins-")}  # the FPGA plugin (not the metrics' neuron-monitor)
     addons = {state["urn"] for state in resources(plan, "aws:eks/addon:Addon").values()
               if state["inputs"]["addonName"] in ("coredns", "aws-ebs-csi-driver")}
     assert len(node_groups) == 1 and len(karpenter) == 5 and len(plugins) == 3 and len(addons) == 2

@@ -34,6 +34,7 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
 )
 from upstream_llm import llm_derivations
 from vendor_karpenter_iam import derive_karpenter_controller_policy, derive_karpenter_defaults
+from upstream_observability import OBSERVABILITY_CHARTS, OBSERVABILITY_CRDS
 from vendor_metrics import derive_metric_sources
 
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
@@ -46,8 +47,7 @@ NOT_INSTALLED: dict[str, dict[str, str]] = {
         "kserve-openvino.yaml": "not listed in config/runtimes/kustomization.yaml nor rendered by the "
                                 "kserve-runtime-configs chart at v0.20.0",
     },
-    "v0.16.0": {},
-}
+    "v0.16.0": {}}
 
 #: The KServe versions servestack installs: the standalone charts (components/core/versions.py
 #: KSERVE_*) and the KServe bundled by Kubeflow (KUBEFLOW_KSERVE).
@@ -341,9 +341,9 @@ def derivations() -> list[Derivation]:
     for version in KSERVE_RUNTIME_VERSIONS:
         found.append(lambda upstream, v=version: derive_kserve_runtimes(upstream, v))
         found.append(lambda upstream, v=version: derive_kserve_isvc_config(upstream, v))
-    for crd_set in CRD_SETS:
+    for crd_set in (*CRD_SETS, *(CrdSet(*entry[:3], entry[3], entry[4], entry[5]) for entry in OBSERVABILITY_CRDS)):
         found.append(lambda upstream, c=crd_set: derive_crds(upstream, c))
-    for chart in CHART_VALUES:
+    for chart in (*CHART_VALUES, *(ChartValues(c, v, s, f, r, n) for c, v, s, f, r, n in OBSERVABILITY_CHARTS)):
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
     return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, derive_karpenter_defaults, *llm_derivations()]
 

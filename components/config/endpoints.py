@@ -220,8 +220,11 @@ class EndpointConfig(ConfigModel):
     """Accept a change of this endpoint's model, image or runtime outside a rollout (an instant, full cutover)
     in staging and prod: ``servestack diff`` then does not flag it as ``in-place-update``. Default false."""
     prometheus_scraping: bool = False
-    """Adds KServe's ``serving.kserve.io/enable-prometheus-scraping: "true"``: the pods get Prometheus
-    annotations for the runtime's metrics port and path (your Prometheus must then scrape them). Default false."""
+    """Prometheus annotations on the pods for a scraper that follows ``prometheus.io/*`` (servestack's own metrics
+    platform scrapes every endpoint without them). Knative mode: KServe's scraping with metric aggregation, so
+    ``prometheus.io/port`` is the queue-proxy's aggregation port (9088: its request metrics and the model server's).
+    Standard mode: KServe would point the annotation at 9091, where nothing listens without a queue-proxy, so its
+    scraping annotation is set to ``"false"``. Default false."""
     visibility: Literal["external", "cluster-local"] = "external"
     """``cluster-local``: no ingress, reachable inside the cluster only (the label
     ``networking.kserve.io/visibility: cluster-local`` in Standard mode, Knative's

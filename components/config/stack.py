@@ -32,6 +32,7 @@ from ..core.llm_units import kserve_presets
 from .llm_endpoints import LlmEndpointConfig, llm_problems
 from .llm_presets import LlmPresetConfig, preset_problems
 from .network import NetworkConfig
+from .observability import ObservabilityConfig
 from .node_pools import NodePoolConfig, PoolName, deprecation_notes
 from .platform import PlatformConfig, platform_kserve_version
 from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
@@ -61,6 +62,8 @@ class StackConfig(ConfigModel):
     the cluster comes from another stack (``cluster.existing``), which then owns the pools."""
     platform: PlatformConfig = PlatformConfig()
     """The serving platform. Default: KServe in Knative mode."""
+    observability: ObservabilityConfig = ObservabilityConfig()
+    """The metrics platform (:mod:`.observability`). Default: kube-prometheus-stack sized per tier."""
     endpoints: dict[EndpointName, EndpointConfig] = {}
     """Model-serving endpoints (KServe InferenceServices) keyed by name. Default: none."""
     llm_endpoints: dict[EndpointName, LlmEndpointConfig] = {}
@@ -159,7 +162,7 @@ class StackConfig(ConfigModel):
         if self.cluster.existing is not None:
             # The referenced platform stack owns the network, the pools and the platform: declaring them here
             # would create nothing and mislead the reader.
-            for field_name in ("network", "node_pools", "platform", "serving_runtimes"):
+            for field_name in ("network", "node_pools", "platform", "observability", "serving_runtimes"):
                 if field_name in self.model_fields_set:
                     alias = type(self).model_fields[field_name].alias
                     found.append(Finding(

@@ -53,6 +53,8 @@ KNATIVE_SERVING = Controller("Knative Serving", (versions.KNATIVE_SERVING,))
 KOURIER = Controller("Knative net-kourier", (versions.KNATIVE_NET_KOURIER,))
 NET_ISTIO = Controller("Knative net-istio with Istio", (versions.KNATIVE_NET_ISTIO, versions.ISTIO))
 KUBEFLOW = Controller("Kubeflow manifests (its Knative, Istio and KServe)", (versions.KUBEFLOW_MANIFESTS,))
+PROMETHEUS_OPERATOR = Controller("Prometheus Operator (kube-prometheus-stack)", (versions.KUBE_PROMETHEUS_STACK,))
+EBS_CSI = Controller("Amazon EBS CSI driver (EKS add-on aws-ebs-csi-driver, installed with every cluster)", ())
 
 _CORE = ("Namespace", "ServiceAccount", "ConfigMap", "Secret", "Service")
 
@@ -63,6 +65,7 @@ KIND_CONTROLLERS: dict[tuple[str, str], tuple[Controller, ...]] = {
     **{("rbac.authorization.k8s.io", kind): (KUBERNETES,) for kind in ("Role", "RoleBinding", "ClusterRole",
                                                                         "ClusterRoleBinding")},
     ("policy", "PodDisruptionBudget"): (KUBERNETES,),
+    ("batch", "Job"): (KUBERNETES,),
     ("networking.k8s.io", "NetworkPolicy"): (VPC_CNI_NETWORK_POLICY,),
     **{("serving.kserve.io", kind): (KSERVE, KUBEFLOW) for kind in ("InferenceService", "ServingRuntime",
                                                                            "ClusterServingRuntime")},
@@ -75,6 +78,9 @@ KIND_CONTROLLERS: dict[tuple[str, str], tuple[Controller, ...]] = {
     **{("cert-manager.io", kind): (CERT_MANAGER,) for kind in ("Certificate", "Issuer", "ClusterIssuer")},
     ("serving.knative.dev", "Service"): (KNATIVE_SERVING, KUBEFLOW),
     ("networking.internal.knative.dev", "Ingress"): (KOURIER, NET_ISTIO, KUBEFLOW),
+    **{("monitoring.coreos.com", kind): (PROMETHEUS_OPERATOR,) for kind in ("PodMonitor", "ServiceMonitor",
+                                                                              "PrometheusRule")},
+    ("storage.k8s.io", "StorageClass"): (EBS_CSI,),
 }
 
 

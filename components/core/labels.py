@@ -34,8 +34,11 @@ LABEL_MODEL = "servestack.io/model"
 #: A predictor's label (``spec.predictor.labels``, ``spec.canary[].predictor.labels``): its pods' model version.
 LABEL_MODEL_VERSION = "servestack.io/model-version"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-#: KServe's annotation that gives the pods Prometheus annotations for the runtime's metrics port and path.
+#: KServe's annotations for annotation-based scrapers (pod webhook, v0.20.0 metrics_aggregate_injector.go): with
+#: scraping on, ``prometheus.io/port`` becomes the queue-proxy's 9091, or its aggregation port 9088 when metric
+#: aggregation is on too (then the queue-proxy serves its own and the model server's metrics there).
 PROMETHEUS_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
+METRIC_AGGREGATION_ANNOTATION = "serving.kserve.io/enable-metric-aggregation"
 #: KServe's annotation for Knative tag routing (``latest-``/``prev-`` URLs of the revisions).
 TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"
 #: KServe's annotation naming the Secret with the storage credentials (inferenceservice-config

@@ -112,6 +112,28 @@ def version_relabelings() -> list[dict]:
     return out
 
 
+#: The node pool of an exporter's series (DCGM exporter, neuron-monitor): servestack labels every node
+#: ``servestack.io/pool`` (components/core/catalog.py POOL_LABEL); the exporters' scrape objects attach the
+#: node's metadata and copy it (:func:`pool_relabelings`).
+POOL_LABEL = "servestack_pool"
+NODE_LABEL_TO_SERIES = {"servestack.io/pool": POOL_LABEL}
+SERVESTACK_NODES = Source("servestack", "this repository", "components/core/catalog.py (node labels)",
+                          "servestack's own node labels, copied onto exporter series by their scrape objects")
+#: Labels every exporter series carries besides the exporter's own, and where each comes from.
+EXPORTER_LABELS: dict[str, Source] = {POOL_LABEL: SERVESTACK_NODES}
+
+
+def _meta(prefix: str, label: str) -> str:
+    return prefix + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def pool_relabelings() -> list[dict]:
+    """The Prometheus Operator ``relabelings`` that put the node's pool on every series of an exporter pod
+    (needs ``attachMetadata: {node: true}``: ``__meta_kubernetes_node_label_<name>``)."""
+    return [{"action": "replace", "sourceLabels": [_meta("__meta_kubernetes_node_label_", node_label)],
+             "targetLabel": series_label} for node_label, series_label in NODE_LABEL_TO_SERIES.items()]
+
+
 # --------------------------------------------------------------------------- metrics
 
 

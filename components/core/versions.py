@@ -140,3 +140,16 @@ KARPENTER = Pinned("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter/karpen
 # ``al2023@<version>``; Karpenter picks the standard, NVIDIA or Neuron variant per instance type).
 # Pinned, never ``latest``: a new AMI is a reviewed diff that Karpenter rolls out as drift.
 EKS_AL2023_AMI = Pinned("amazon-eks-ami (al2023)", "v20260903", "https://github.com/awslabs/amazon-eks-ami/releases/tag/v20260903")
+
+# --- metrics platform (issue 21) ----------------------------------------------------------------
+# kube-prometheus-stack 88.5.3 (prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3):
+# Prometheus Operator v0.93.1 and its CRDs; values and CRDs vendored in tests/conformance/data.
+KUBE_PROMETHEUS_STACK = Pinned("kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts")
+# NVIDIA dcgm-exporter release 4.5.3-4.8.2 (DCGM 4.5.3, exporter 4.8.2): its chart says version 4.8.2
+# (deployment/Chart.yaml at the tag); the chart's image is nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless.
+DCGM_EXPORTER = Pinned("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
+DCGM_EXPORTER_RELEASE = "4.5.3-4.8.2"
+# neuron-monitor: AWS publishes no chart for it; the Neuron SDK documents a DaemonSet of this image
+# (aws-neuron-sdk src/k8/neuron-monitor-daemonset.yml: /opt/bin/entrypoint.sh --port 8000, Prometheus on
+# that port); 1.3.0 is the image the AWS Neuron Operator's nodeMetricsImage names.
+NEURON_MONITOR = Pinned("neuron-monitor", "1.3.0", "public.ecr.aws/neuron/neuron-monitor")

@@ -49,6 +49,7 @@ from ..core.labels import (  # noqa: F401  (the keys, re-exported for readers of
     LABEL_MODEL_VERSION,
     LABEL_MANAGED_BY,
     PROMETHEUS_ANNOTATION,
+    METRIC_AGGREGATION_ANNOTATION,
     TAG_ROUTING_ANNOTATION,
     STORAGE_SECRET_ANNOTATION,
     VISIBILITY_LABELS,
@@ -61,6 +62,17 @@ if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not lo
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
+
+
+def prometheus_annotations(mode: Mode) -> dict[str, str]:
+    """``prometheusScraping``: what makes KServe v0.20.0's pod webhook point annotation-based scrapers at the
+    model's metrics. Knative mode: scraping with metric aggregation, so ``prometheus.io/port`` is the queue-proxy's
+    aggregation port, which serves the queue-proxy's request metrics and the model server's own. Standard mode has
+    no queue-proxy: the webhook would still write 9091, where nothing listens, so its scraping annotation is off;
+    servestack's PodMonitor (or the AMP scraper) reads the model server's port from the runtime's annotation."""
+    if mode is Mode.KNATIVE:
+        return {METRIC_AGGREGATION_ANNOTATION: "true", PROMETHEUS_ANNOTATION: "true"}
+    return {PROMETHEUS_ANNOTATION: "false"}
 
 
 def service_account_name(endpoint: str) -> str:
@@ -128,7 +140,7 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     if endpoint.visibility == "cluster-local":
         labels[VISIBILITY_LABELS[mode.value]] = "cluster-local"
     if endpoint.prometheus_scraping:
-        annotations[PROMETHEUS_ANNOTATION] = "true"
+        annotations.update(prometheus_annotations(mode))
     if endpoint.tag_routing and mode is Mode.KNATIVE:
         annotations[TAG_ROUTING_ANNOTATION] = "true"
     if endpoint.model.storage_secret_name is not None:

@@ -156,8 +156,9 @@ def render_llm_inference_service(name: str, config: LlmEndpointConfig, placement
     spec: dict[str, Any] = {
         "model": model,
         "replicas": config.replicas,
-        # spec.labels and spec.annotations go onto the workload's pods (not the LLMInferenceService's own metadata).
-        "labels": {**dict(sorted(config.pod_labels.items())), LABEL_MODEL_VERSION: config.model.version},
+        # spec.labels go onto the workload's pods (not the LLMInferenceService's own metadata): the endpoint and
+        # model version there are what the metrics' scrape objects label every vLLM series with.
+        "labels": {**dict(sorted(config.pod_labels.items())), LABEL_ENDPOINT: name, LABEL_MODEL_VERSION: config.model.version},
     }
     if config.pod_annotations:
         spec["annotations"] = dict(sorted(config.pod_annotations.items()))

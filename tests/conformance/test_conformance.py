@@ -30,6 +30,8 @@ ISVC_GROUP = "serving.kserve.io"
 GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
 #: Karpenter's NodePool and EC2NodeClass, judged by the pinned Karpenter CRDs (below; also tests/test_karpenter.py).
 KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
+#: PodMonitors and PrometheusRules, judged by the Prometheus Operator CRDs (test_conformance_monitoring.py).
+MONITORING_GROUP = "monitoring.coreos.com"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
@@ -176,8 +178,8 @@ def test_core_objects_are_valid_for_the_stacks_kubernetes_version(stacks, confor
             notes.add(note)
         for filename, obj in stack.objects:
             group = _group(obj)
-            if group == ISVC_GROUP or group in GATEWAY_API_GROUPS or group in KARPENTER_GROUPS:
-                continue  # judged by their CRDs above
+            if group in (ISVC_GROUP, MONITORING_GROUP) or group in GATEWAY_API_GROUPS or group in KARPENTER_GROUPS:
+                continue  # judged by their CRDs (above, and in test_conformance_monitoring.py)
             checked += 1
             problems = metadata_problems(obj.get("metadata") or {}, namespaced=filename.split("__")[0] != "_cluster")
             try:
@@ -200,7 +202,8 @@ def test_every_rendered_object_is_judged_by_some_check(stacks):
     """Nothing escapes: each object is an InferenceService, a Gateway API object or a core object
     kubernetes-validate knows (the core check fails on kinds it has no schema for)."""
     custom = sorted({(obj["apiVersion"], obj["kind"]) for s in stacks for _, obj in s.objects
-                     if "." in _group(obj) and _group(obj) not in (ISVC_GROUP, *GATEWAY_API_GROUPS, *KARPENTER_GROUPS)
+                     if "." in _group(obj) and _group(obj) not in (ISVC_GROUP, MONITORING_GROUP, *GATEWAY_API_GROUPS,
+                                                                   *KARPENTER_GROUPS)
                      and not _group(obj).endswith(".k8s.io")})
     assert custom == []
 
@@ -552,6 +555,8 @@ def test_every_pinned_version_has_conformance_data(conformance_line):
         f"Knative Serving {versions.KNATIVE_SERVING.version} features": lambda: upstream.knative_feature_defaults(versions.KNATIVE_SERVING.version),
         f"Kubeflow manifests {versions.KUBEFLOW_MANIFESTS.version} targets": lambda: upstream.kubeflow_targets(versions.KUBEFLOW_MANIFESTS.version),
         f"Karpenter {versions.KARPENTER.version} CRDs": lambda: upstream.crd(f"karpenter-v{versions.KARPENTER.version}", "NodePool"),
+        f"kube-prometheus-stack {versions.KUBE_PROMETHEUS_STACK.version} CRDs": lambda: upstream.crd(
+            f"prometheus-operator-kube-prometheus-stack-{versions.KUBE_PROMETHEUS_STACK.version}", "PrometheusRule"),
     }
     charts = [(versions.CERT_MANAGER.name, versions.CERT_MANAGER.version),
               ("kserve-resources", versions.KSERVE_RESOURCES.version),
@@ -560,6 +565,8 @@ def test_every_pinned_version_has_conformance_data(conformance_line):
               *((a.plugin.pin.name, a.plugin.pin.version) for a in catalog.ACCELERATORS.values() if a.plugin and a.plugin.pin),
               (versions.ENVOY_GATEWAY.name, versions.ENVOY_GATEWAY.version),
               (versions.KARPENTER.name, versions.KARPENTER.version),
+              (versions.KUBE_PROMETHEUS_STACK.name, versions.KUBE_PROMETHEUS_STACK.version),
+              (versions.DCGM_EXPORTER.name, versions.DCGM_EXPORTER.version),
               (versions.ENVOY_AI_GATEWAY_CRD.name, versions.ENVOY_AI_GATEWAY_CRD.version),
               (versions.ENVOY_AI_GATEWAY.name, versions.ENVOY_AI_GATEWAY.version),
               (versions.KSERVE_LLMISVC_RESOURCES.name, versions.KSERVE_LLMISVC_RESOURCES.version),

@@ -121,5 +121,5 @@ def test_what_kserve_creates_from_an_llm_inference_service():
 
 
 def test_a_kind_without_a_table_row_has_no_controller():
-    assert controllers_for("monitoring.coreos.com/v1", "ServiceMonitor") == ()
+    assert controllers_for("monitoring.coreos.com/v1", "Probe") == ()  # servestack renders no Probe
     assert controllers_for("v1", "Namespace")[0].name == "Kubernetes control plane (EKS)"
