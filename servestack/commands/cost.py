@@ -56,6 +56,16 @@ def _llm_text(llm) -> list[str]:
     return lines + [f"  Note: {n}" for n in notes]
 
 
+def _cold_start_text(starts) -> str:
+    """What a cold start costs in time (the price of keeping nodes warm is the table above)."""
+    if not starts:
+        return ""
+    lines = ["", "Cold starts (time to the first answer on a new node; README \"Cold-start estimate\"):"]
+    for c in starts:
+        lines.append(f"  {c.text()} ({c.reason})")
+    return "\n".join(lines) + "\n"
+
+
 @click.command("cost")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--stack", "-s", default=None, help=stack_or_path_help)
@@ -67,6 +77,7 @@ def cost_command(path: Path | None, stack: str | None, project_dir: Path, output
     and each LLM endpoint's GPUs (per pod x pods) priced through its pool's node type."""
     import json
 
+    from plandoc.coldstart import cold_starts
     from plandoc.cost import estimate, node_price, platform_demand
     from plandoc.llm import llm_costs
 
@@ -74,10 +85,13 @@ def cost_command(path: Path | None, stack: str | None, project_dir: Path, output
     cost = estimate(plan.resource_list(), plan.config)
     llm = llm_costs(plan.resource_list(), node_price)
     platform = platform_demand(plan.resource_list(), plan.config)
+    starts = cold_starts(plan.resource_list(), plan.config)
     if output_format == "json":
         extra = {"llmEndpoints": [c.to_json() for c in llm[0]], "llmNotes": llm[1]} if llm[0] or llm[1] else {}
         if platform:
             extra["platformDemand"] = [d.to_json() for d in platform]
+        if starts:
+            extra["coldStarts"] = [c.to_json() for c in starts]
         click.echo(json.dumps({"stack": plan.stack, **cost.to_json(), **extra}, indent=2, sort_keys=True))
     else:
-        click.echo(render_text(cost, llm, platform), nl=False)
+        click.echo(render_text(cost, llm, platform) + _cold_start_text(starts), nl=False)
