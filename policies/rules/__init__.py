@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import accelerators, controllers, cost, exposure, karpenter, llm, pods, security, serving
+from . import accelerators, coldstart, controllers, cost, exposure, karpenter, llm, pods, security, serving
 from .model import Context, PolicyConfigError, Resource, Rule, Violation, parse_policy_config, resolve_tier
 
 ALL_RULES: list[Rule] = [*security.RULES, *exposure.RULES, *pods.RULES, *accelerators.RULES, *karpenter.RULES,
-                         *serving.RULES, *llm.RULES, *cost.RULES,
+                         *serving.RULES, *llm.RULES, *cost.RULES, *coldstart.RULES,
                          *controllers.RULES]
 RULES_BY_NAME = {r.name: r for r in ALL_RULES}
 assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
