@@ -76,7 +76,8 @@ class LlmEndpoint(pulumi.ComponentResource):
             metadata=self.manifest["metadata"],
             spec=self.manifest["spec"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                depends_on=[self.service_account, *read_access, *(args.ready or platform.ready or cluster.ready)])),
+                depends_on=[self.service_account, *read_access, *(args.ready or platform.ready or cluster.ready),
+                            *cluster.pool_ready.get(config.pool, [])])),
         )
 
         self.outputs = {
