@@ -16,15 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from . import naming
 from .core.catalog import AcceleratorKind
 from .cluster import Cluster, ClusterAddons, ClusterAddonsArgs, ClusterArgs
 from .config import StackConfig
 from .device_plugins import DeclaredPlugin, DevicePlugins, DevicePluginsArgs
+from .efa import Efa, EfaArgs
 from .endpoint import ModelEndpoint, ModelEndpointArgs
 from .llm_endpoint import LlmEndpoint, LlmEndpointArgs
 from .render.llm_inference_service import needs_leader_worker_set
+from .render.llm_presets import preset_namespaces, render_llm_preset
 from .render.llm_platform import LlmNeeds
 from .handles import ClusterHandle, NetworkHandle, PlatformHandle
 from .karpenter import Karpenter, KarpenterArgs
@@ -94,11 +97,17 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
                           declared=declared_plugins(config)),
         opts,
     )
+    efa_pools = sorted({e.pool for e in config.llm_endpoints.values() if e.efa})
+    efa = [Efa(f"{name}-efa", EfaArgs(pools=[pools.placements[p] for p in efa_pools],
+                                      cluster_security_group_id=cluster.handle.cluster_security_group_id,
+                                      provider=cluster.handle.kubernetes_provider, tags=tags), opts)] if efa_pools else []
     # The platform's charts run on the managed system pool: they wait for the node groups and add-ons only, not
     # for Karpenter's NodePools nor the device plugins, which only workloads on those pools wait for (issue 24).
     for pool, placement in sorted(pools.placements.items()):
         if placement.has_accelerator:
             pool_ready[pool] = [*pool_ready.get(pool, []), *(plugins.plugins[k] for k in sorted(plugins.plugins))]
+    for pool in efa_pools:
+        pool_ready[pool] = [*pool_ready.get(pool, []), *(e.plugin for e in efa)]
     handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
         *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons))], pool_ready=pool_ready)
     llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
@@ -146,6 +155,20 @@ class ServingEnvironmentArgs:
     before this component is built, so it creates nothing from an invalid config."""
 
 
+def llm_presets(name: str, config: StackConfig, cluster: ClusterHandle, ready: list[pulumi.Resource],
+                opts: pulumi.ResourceOptions) -> dict[tuple[str, str], pulumi.Resource]:
+    """The stack's LLMInferenceServiceConfig presets, one per (preset, namespace) an LLM endpoint names."""
+    created: dict[tuple[str, str], pulumi.Resource] = {}
+    for preset, namespace in preset_namespaces(config.llm_presets, config.llm_endpoints):
+        manifest = render_llm_preset(preset, config.llm_presets[preset], namespace)
+        created[(preset, namespace)] = k8s.apiextensions.CustomResource(
+            f"{name}-llm-preset-{namespace}-{preset}", api_version=manifest["apiVersion"], kind=manifest["kind"],
+            metadata=manifest["metadata"], spec=manifest["spec"],
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                provider=cluster.kubernetes_provider, depends_on=[*ready, *cluster.ready])))
+    return created
+
+
 class ServingEnvironment(pulumi.ComponentResource):
     """Network, cluster, platform and endpoints of one stack. Outputs are always registered."""
 
@@ -175,11 +198,15 @@ class ServingEnvironment(pulumi.ComponentResource):
         }
         if self.endpoints:
             self.outputs["endpoints"] = {k: e.outputs for k, e in sorted(self.endpoints.items())}
+        presets = llm_presets(name, config, self.cluster, layers.llm_ready, pulumi.ResourceOptions(parent=self))
         self.llm_endpoints = {
             endpoint: LlmEndpoint(
                 f"{name}-llm-{endpoint}",
                 LlmEndpointArgs(config=endpoint_config, cluster=self.cluster, platform=self.platform,
-                                ready=layers.llm_ready, tags=tags, name=endpoint),
+                                ready=[*layers.llm_ready, *(presets[(p, endpoint_config.namespace)]
+                                                            for p in endpoint_config.presets
+                                                            if (p, endpoint_config.namespace) in presets)],
+                                tags=tags, name=endpoint),
                 pulumi.ResourceOptions(parent=self),
             )
             for endpoint, endpoint_config in sorted(config.llm_endpoints.items())

@@ -40,7 +40,7 @@ class LlmEndpoint(pulumi.ComponentResource):
     """One LLM endpoint. Outputs: name, namespace, pool, service account, role ARN, devices."""
 
     llm_inference_service: k8s.apiextensions.CustomResource
-    service_account: k8s.core.v1.ServiceAccount
+    service_account: k8s.core.v1.ServiceAccount | None
     role: aws.iam.Role | None
     manifest: dict[str, Any]
 
@@ -59,11 +59,14 @@ class LlmEndpoint(pulumi.ComponentResource):
             raise ValueError(f"LLM endpoint {endpoint}: namespace {config.namespace!r} is not one the platform provides "
                              f"({', '.join(sorted(platform.namespaces)) or 'none'})")
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes_provider)
-        sa_name = service_account_name(endpoint)
+        # serviceAccountName: the user's account (credentials that are not IAM); servestack makes none, and no role.
+        sa_name = config.service_account_name or service_account_name(endpoint)
 
-        prefixes = storage_prefixes(config.model.uri)
+        # The model and its LoRA adapters run as the same account.
+        prefixes = [] if config.service_account_name is not None else storage_prefixes(*config.model.storage_uris())
         access = model_access(self, name, endpoint=endpoint, described_as="LLM endpoint", namespace=config.namespace,
-                              service_account=sa_name, create_service_account=True, prefixes=prefixes,
+                              service_account=sa_name, create_service_account=config.service_account_name is None,
+                              prefixes=prefixes,
                               kms_key_arn=config.model.kms_key_arn, cluster=cluster, tags=args.tags,
                               namespace_resource=namespace)
         self.role, read_access, self.service_account = access.role, access.read_access, access.service_account
@@ -76,8 +79,8 @@ class LlmEndpoint(pulumi.ComponentResource):
             metadata=self.manifest["metadata"],
             spec=self.manifest["spec"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                depends_on=[self.service_account, *read_access, *(args.ready or platform.ready or cluster.ready),
-                            *cluster.pool_ready.get(config.pool, [])])),
+                depends_on=[*([self.service_account] if self.service_account else []), *read_access,
+                            *(args.ready or platform.ready or cluster.ready), *cluster.pool_ready.get(config.pool, [])])),
         )
 
         self.outputs = {
@@ -89,7 +92,8 @@ class LlmEndpoint(pulumi.ComponentResource):
             "roleArn": self.role.arn if self.role is not None else None,
             "modelVersion": config.model.version,
             "replicas": config.replicas,
-            "devicesPerReplica": devices_per_replica(config),
-            "devices": total_devices(config),
+            # A CPU pool's pods hold no accelerator.
+            "devicesPerReplica": devices_per_replica(config) if placement.has_accelerator else 0,
+            "devices": total_devices(config) if placement.has_accelerator else 0,
         }
         self.register_outputs(self.outputs)

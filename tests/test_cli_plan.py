@@ -88,7 +88,7 @@ def test_a_broken_stack_exits_2_with_one_line_per_problem_and_writes_nothing(pro
     assert result.output.splitlines() == [
         "stack 'dev' has 3 config problem(s); nothing was created:",
         "  - servestack:network.availabilityZones: must be <= 6 (got 9)",
-        "  - servestack:nodeGroups: is not a known setting; known: servestack:cluster, servestack:endpoints, servestack:llmEndpoints, servestack:network, "
+        "  - servestack:nodeGroups: is not a known setting; known: servestack:cluster, servestack:endpoints, servestack:llmEndpoints, servestack:llmPresets, servestack:network, "
         "servestack:nodePools, servestack:platform, servestack:servingRuntimes, servestack:tags, servestack:tier",
         "  - servestack:nodePools.gpu.maxSize: must be >= 1 (got -1)",
     ]

@@ -42,7 +42,7 @@ def test_every_problem_in_every_section_is_reported_together():
     }
     assert problems_of(raw) == [
         'aws:region: is not an AWS region where EKS runs (got "us-east-9")',
-        "servestack:colour: is not a known setting; known: servestack:cluster, servestack:endpoints, servestack:llmEndpoints, servestack:network, "
+        "servestack:colour: is not a known setting; known: servestack:cluster, servestack:endpoints, servestack:llmEndpoints, servestack:llmPresets, servestack:network, "
         "servestack:nodePools, servestack:platform, servestack:servingRuntimes, servestack:tags, servestack:tier",
         "servestack:network.availabilityZones: must be >= 2 (got 1)",
         "servestack:network.natGateway: is not a known setting; allowed here: vpcCidr, availabilityZones, "

@@ -63,7 +63,7 @@ def test_valid_endpoints_parse():
     (iris(model={"container": {**CONTAINER, "env": {"MODEL-NAME": "x"}}, "version": "1"}),
      f'{P}.iris.model.container.env: must use environment variable names of letters, digits and _; not: MODEL-NAME (got {{"MODEL-NAME": "x"}})'),
     (iris(model__storageUri="http://example.com/iris"),
-     f'{P}.iris.model.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs://, https:// (got "http://example.com/iris")'),
+     f'{P}.iris.model.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs://, https://, hdfs://, webhdfs:// (got "http://example.com/iris")'),
     (iris(model__storageUri="s3://acme-models/iris.joblib"),
      f"{P}.iris.model.storageUri: must name a model under a prefix (s3://bucket/models/<model>/<version>): the endpoint "
      'may read only that prefix, never a whole bucket (got "s3://acme-models/iris.joblib")'),
@@ -126,7 +126,7 @@ def test_unknown_setting_lists_the_allowed_ones():
     assert line == (f"{P}.iris.replicas: is not a known setting; allowed here: pool, model, namespace, deploymentMode, "
                     "resources, accelerators, autoscaling, startupTimeoutMinutes, containerConcurrency, timeoutSeconds, "
                     "transformer, explainer, logger, batcher, rollout, prometheusScraping, visibility, tagRouting, "
-                    "deploymentStrategy, serviceAccountName (got 2)")
+                    "deploymentStrategy, podLabels, podAnnotations, serviceAccountName (got 2)")
 
 
 def test_endpoint_names_are_dns_labels():

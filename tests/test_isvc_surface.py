@@ -158,7 +158,7 @@ def test_collocated_transformer_is_kserves_transformer_container_in_the_predicto
 
 @pytest.mark.parametrize("endpoint, mode, expected", [
     (with_model(IRIS, grpcPort=9000, protocolVersion="v1"), "Knative",
-     f"{P}.e.model.grpcPort: serves gRPC (h2c), but protocolVersion v1 is REST; use grpc-v1 or grpc-v2 (got 9000)"),
+     f"{P}.e.model.grpcPort: serves gRPC (h2c), but protocolVersion v1 is REST; use v2, grpc-v1 or grpc-v2 (got 9000)"),
     (with_model(IRIS, port=8080, protocolVersion="grpc-v1"), "Knative",
      f"{P}.e.model.port: is an HTTP port, but protocolVersion grpc-v1 is gRPC; set grpcPort instead (got 8080)"),
     (with_model(IRIS, readinessProbe={"port": 9000, "httpPath": "/ready"}), "Knative",
@@ -175,7 +175,7 @@ def test_collocated_transformer_is_kserves_transformer_container_in_the_predicto
     (with_model(IRIS, storage={"key": "minio", "path": "iris"}), "Knative",
      f'{P}.e.model.storage: cannot be set together with storageUri (KServe reads one or the other) (got "minio")'),
     (with_model(IRIS, storageUri="pvc://models/iris", storageSecretName="creds"), "Knative",
-     f"{P}.e.model.storageSecretName: applies to s3://, gs://, https:// storage URIs and the storage spec (KServe's "
+     f"{P}.e.model.storageSecretName: applies to s3://, gs://, https://, hdfs://, webhdfs:// storage URIs and the storage spec (KServe's "
      'credentials); the storageUri is pvc://models/iris (got "creds")'),
     ({**IRIS, "deploymentStrategy": {"type": "Recreate"}}, "Knative",
      f"{P}.e.deploymentStrategy: belongs to Standard mode (the predictor's Deployment); Knative rolls revisions itself "

@@ -105,8 +105,9 @@ def test_devices_count_replicas_pods_and_prefill():
     ({"e": {**SMALL, "model": {"uri": "gs://b/m", "version": "1"}}},
      [f'{P}.e.model.uri: must start with one of hf://, s3://, oci://, pvc:// (got "gs://b/m")']),
     ({"e": {**SMALL, "pool": "neuron"}},
-     [f"{P}.e.pool: must be an NVIDIA GPU pool: KServe v0.20.0's LLMInferenceService presets run vLLM from a CUDA image "
-      '(llm-d-cuda); pool neuron is neuron (got "neuron")']),
+     [f"{P}.e.image: is required on pool neuron (neuron): KServe v0.20.0's presets run vLLM from a CUDA image "
+      "(llm-d-cuda); a Neuron pool needs vLLM's Neuron build (AWS's Neuron Deep Learning Container "
+      "public.ecr.aws/neuron/pytorch-inference-vllm-neuronx)"]),
     ({"e": {**SMALL, "parallelism": {"tensor": 4}}},
      [f"{P}.e.parallelism.tensor: needs tensor x dataLocal = 4 devices in one pod, but the nodes of pool gpu have 1 (got 4)"]),
     ({"e": {**SMALL, "pool": "gpu4", "parallelism": {"data": 6, "dataLocal": 4}}},
@@ -116,7 +117,7 @@ def test_devices_count_replicas_pods_and_prefill():
       "not be wired for it; use tensor or data parallelism (got 2)"]),
     ({"e": {**SMALL, "args": ["--tensor-parallel-size=2"]}},
      [f"{P}.e.args: must not set --tensor-parallel-size: KServe's preset passes it from model and parallelism "
-      "(got [\"--tensor-parallel-size=2\"])"]),
+      "(unless command replaces the preset's launcher) (got [\"--tensor-parallel-size=2\"])"]),
     ({"e": {**SMALL, "rollout": {"candidate": {"version": "2"}}}},
      [f"{P}.e.rollout: is not supported on LLM endpoints: KServe v0.20.0's LLMInferenceService has no canary, and its "
       "router sends every request to the one InferencePool of the service; roll a new model out as a second LLM endpoint "

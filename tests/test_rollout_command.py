@@ -163,7 +163,7 @@ def test_rollback_marks_the_rollout_and_a_new_start_replaces_it(project):
     ([], ["start", "iris", "--model-version", "1.1.0", "--storage-uri", "http://example.com/iris"],
      "refused: the start would leave stacks/Pulumi.dev.yaml invalid; nothing was written:\n"
      "stack 'dev' has 1 config problem(s); nothing was created:\n"
-     '  - servestack:endpoints.iris.rollout.candidate.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs://, https:// '
+     '  - servestack:endpoints.iris.rollout.candidate.storageUri: must start with one of s3://, oci://, hf://, pvc://, gs://, https://, hdfs://, webhdfs:// '
      '(got "http://example.com/iris")'),
 ])
 def test_illegal_moves_exit_2_and_leave_the_file_untouched(project, setup, args, message):

@@ -42,6 +42,9 @@ def main() -> None:
             "neuronDevices": neuron_devices,
             "neuronCores": neuron_cores,
             "fpgas": fpgas,
+            # Elastic Fabric Adapter interfaces (0: no EFA); Karpenter requests this many for a pod that asks for EFA.
+            "efaInterfaces": info["NetworkInfo"].get("EfaInfo", {}).get("MaximumEfaInterfaces", 0)
+            if info["NetworkInfo"].get("EfaSupported") else 0,
         }
         cards = info["NetworkInfo"].get("NetworkCards", [])
         network[name] = {

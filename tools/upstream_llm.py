@@ -15,6 +15,7 @@ KSERVE = Source(KSERVE_REPO, "v0.20.0", "kserve/v0.20.0")
 LWS = Source("https://github.com/kubernetes-sigs/lws", "v0.8.0", "lws/v0.8.0")
 AI_GATEWAY = Source("https://github.com/envoyproxy/ai-gateway", "v1.0.0", "envoy-ai-gateway/v1.0.0")
 _AI_GATEWAY_CHART_NOTE = "Chart.yaml at the tag says version v0.0.0-latest (the release publishes the chart as v1.0.0)"
+EKS_CHARTS = Source("https://github.com/aws/eks-charts", "bfe91c4b9257c80f754ad4b3d6a9a3c239b2b8ec", "eks-charts/bfe91c4")
 
 #: (chart, version servestack pins, source, file under the source folder, path in the repository, note)
 LLM_CHARTS = (
@@ -26,6 +27,8 @@ LLM_CHARTS = (
      "manifests/charts/ai-gateway-crds-helm/values.yaml", _AI_GATEWAY_CHART_NOTE),
     ("ai-gateway-helm", "v1.0.0", AI_GATEWAY, "charts/ai-gateway-helm/values.yaml",
      "manifests/charts/ai-gateway-helm/values.yaml", _AI_GATEWAY_CHART_NOTE),
+    ("aws-efa-k8s-device-plugin", "v0.5.30", EKS_CHARTS, "aws-efa-k8s-device-plugin-values.yaml",
+     "stable/aws-efa-k8s-device-plugin/values.yaml", "Chart.yaml at the commit: version v0.5.30, appVersion v0.5.20"),
 )
 
 #: The Envoy Gateway values files KServe v0.20.0's setup passes to ``helm upgrade -i eg`` (``-f`` in
@@ -103,8 +106,16 @@ def derive_presets(upstream: Path) -> tuple[Path, dict[str, Any]]:
     }
 
 
+def derive_preset_names(upstream: Path) -> tuple[Path, dict[str, Any]]:
+    """The preset names for the program (components.core.llm_units.kserve_presets): an endpoint's
+    ``presets`` may name them, and no preset of the stack's may take one."""
+    _, derived = derive_presets(upstream)
+    return RUNTIME_DATA / "kserve-llmisvc-presets-v0.20.0.json", {
+        "provenance": derived["provenance"], "presets": sorted(derived["presets"])}
+
+
 def llm_derivations() -> list[Callable[[Path], tuple[Path, dict[str, Any]]]]:
-    found: list[Callable[[Path], tuple[Path, dict[str, Any]]]] = [derive_presets, derive_ai_gateway]
+    found: list[Callable[[Path], tuple[Path, dict[str, Any]]]] = [derive_presets, derive_ai_gateway, derive_preset_names]
     for entry in LLM_CHARTS:
         found.append(lambda upstream, e=entry: derive_chart(upstream, *e))
     return found

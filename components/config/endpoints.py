@@ -23,9 +23,11 @@ from ..core.rollout import Rollout, Stages
 from .base import ConfigModel, Finding
 from .node_pools import PoolName
 from .platform import DeploymentMode
+from .pod_metadata import pod_metadata_problems
 from .rollout import RolloutConfig
 from .containers import ContainerConfig, QuantitiesConfig, ResourcesConfig, ServerSettings  # noqa: F401 (re-exported)
-from .extras import STORAGE_URI_ENV, BatcherConfig, ExplainerConfig, LoggerConfig, TransformerConfig, s3_reads  # noqa: F401
+from .extras import (STORAGE_URI_ENV, AutoscalingConfig, BatcherConfig, DeploymentStrategyConfig,  # noqa: F401 (re-exported)
+                     ExplainerConfig, LoggerConfig, Percent, TransformerConfig, s3_reads)
 from .values import LABEL_VALUE, checked_kms_key_arn, checked_storage_uri
 
 _ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,44}$")
@@ -106,8 +108,8 @@ class ModelConfig(ServerSettings):
     assumes 1 GiB and says so."""
     storage_secret_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
     """A Secret in the endpoint's namespace with the storage credentials (KServe's
-    ``serving.kserve.io/storageSecretName`` annotation; for ``s3://``, ``gs://``, ``https://`` and the
-    ``storage`` spec). An ``s3://`` model then gets no IRSA role. Default: none."""
+    ``serving.kserve.io/storageSecretName`` annotation; for ``s3://``, ``gs://``, ``https://``, ``hdfs://``,
+    ``webhdfs://`` and the ``storage`` spec). An ``s3://`` model then gets no IRSA role. Default: none."""
     container: ContainerConfig | None = None
     """A custom predictor container instead of a format and runtime. Default: none."""
     kms_key_arn: str | None = None
@@ -133,7 +135,8 @@ class ModelConfig(ServerSettings):
                                  self.storage.key))
         if self.storage_secret_name is not None and not (self.storage is not None or (self.storage_uri or "").startswith(
                 SECRET_STORAGE_SCHEMES)):
-            found.append(Finding(("storageSecretName",), "applies to s3://, gs://, https:// storage URIs and the storage "
+            found.append(Finding(("storageSecretName",), "applies to s3://, gs://, https://, hdfs://, webhdfs:// storage URIs "
+                                 "and the storage "
                                  f"spec (KServe's credentials); the storageUri is {self.storage_uri or 'not set'}",
                                  self.storage_secret_name))
         if self.storage_secret_name is not None and self.kms_key_arn is not None:
@@ -158,9 +161,11 @@ class ModelConfig(ServerSettings):
             return found
         if self.storage_uri is None and self.storage is None:
             found.append(Finding(("storageUri",), f"is required for a {self.format} model (or storage: KServe's storage spec)"))
-        if self.grpc_port is not None and self.protocol_version in ("v1", "v2"):
+        # v2 (the Open Inference Protocol) is served over REST and gRPC (KServe v0.20.0's MLServer runtime: HTTP 8080,
+        # gRPC 9000, protocolVersions [v2]); v1 is REST only.
+        if self.grpc_port is not None and self.protocol_version == "v1":
             found.append(Finding(("grpcPort",), f"serves gRPC (h2c), but protocolVersion {self.protocol_version} is "
-                                 "REST; use grpc-v1 or grpc-v2", self.grpc_port))
+                                 "REST; use v2, grpc-v1 or grpc-v2", self.grpc_port))
         if self.port is not None and (self.protocol_version or "").startswith("grpc-"):
             found.append(Finding(("port",), f"is an HTTP port, but protocolVersion {self.protocol_version} is gRPC; "
                                  "set grpcPort instead", self.port))
@@ -168,61 +173,17 @@ class ModelConfig(ServerSettings):
         return found
 
 
-class AutoscalingConfig(ConfigModel):
-    """Replicas of the predictor and what scales them."""
-
-    min_replicas: int = Field(default=1, ge=0, le=1000)
-    """Fewest replicas; 0 scales to zero (Knative mode only). Default 1."""
-    max_replicas: int = Field(default=3, ge=1, le=1000)
-    """Most replicas. Default 3."""
-    scale_metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
-    """What the autoscaler watches: ``concurrency``/``rps`` (Knative) or ``cpu``/``memory``. Default: KServe's."""
-    scale_target: int | None = Field(default=None, ge=1)
-    """Target value of the metric per replica. Default: KServe's."""
-
-    def problems(self) -> list[Finding]:
-        found = []
-        if self.min_replicas > self.max_replicas:
-            found.append(Finding(("minReplicas",), f"must not exceed maxReplicas ({self.max_replicas})", self.min_replicas))
-        if self.scale_target is not None and self.scale_metric is None:
-            found.append(Finding(("scaleTarget",), "needs scaleMetric (the metric the target is for)", self.scale_target))
-        if self.scale_metric in ("cpu", "memory") and self.scale_target is not None and self.scale_target > 100:
-            found.append(Finding(("scaleTarget",), f"is a utilization percent for {self.scale_metric}; must be <= 100", self.scale_target))
-        return found
-
-
 #: Storage whose credentials KServe may read from a Secret (``serving.kserve.io/storageSecretName``).
-SECRET_STORAGE_SCHEMES = ("s3://", "gs://", "https://")
+SECRET_STORAGE_SCHEMES = ("s3://", "gs://", "https://", "hdfs://", "webhdfs://")
+#: Storage KServe v0.20.0's storage initializer reads only with a Secret's credentials (kserve_storage.py: the
+#: namenode and Kerberos or TLS files of a Secret with HDFS_NAMENODE, mounted at /var/secrets/kserve-hdfscreds).
+HDFS_SCHEMES = ("hdfs://", "webhdfs://")
 #: The ServerSettings fields that a custom predictor sets under ``container`` instead.
 SERVER_FIELDS = tuple(ServerSettings.model_fields)
 
 
 def _shown(value: Any) -> Any:
     return value.model_dump(by_alias=True, exclude_defaults=True) if hasattr(value, "model_dump") else value
-
-
-Percent = Annotated[str, Field(pattern=r"^[0-9]{1,3}%$")]
-
-
-class DeploymentStrategyConfig(ConfigModel):
-    """The predictor Deployment's update strategy (Standard mode)."""
-
-    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
-    """``RollingUpdate`` or ``Recreate`` (every old pod goes first: for a model that needs a whole node's
-    accelerators). Default ``RollingUpdate``."""
-    max_surge: Annotated[int, Field(ge=0)] | Percent | None = None
-    """RollingUpdate: extra pods during an update (a count or ``25%``). Default: Kubernetes' 25%."""
-    max_unavailable: Annotated[int, Field(ge=0)] | Percent | None = None
-    """RollingUpdate: pods that may be missing during an update (a count or ``25%``). Default: Kubernetes' 25%."""
-
-    def problems(self) -> list[Finding]:
-        if self.type == "Recreate" and (self.max_surge is not None or self.max_unavailable is not None):
-            return [Finding(("type",), "Recreate has no maxSurge or maxUnavailable (those are RollingUpdate's)", self.type)]
-        return []
-
-    def render(self) -> dict[str, Any]:
-        rolling = {k: v for k, v in (("maxSurge", self.max_surge), ("maxUnavailable", self.max_unavailable)) if v is not None}
-        return {"type": self.type, **({"rollingUpdate": rolling} if rolling else {})}
 
 
 class EndpointConfig(ConfigModel):
@@ -271,6 +232,11 @@ class EndpointConfig(ConfigModel):
     revision answer on their own ``latest-``/``prev-`` URLs during a rollout. Default false."""
     deployment_strategy: DeploymentStrategyConfig | None = None
     """Standard mode: how the predictor's Deployment replaces pods. Default: Kubernetes' (RollingUpdate 25%/25%)."""
+    pod_labels: dict[str, str] = {}
+    """Labels of the predictor's pods (KServe's ``predictor.labels``); servestack's own keys are refused. Default: none."""
+    pod_annotations: dict[str, str] = {}
+    """Annotations of the predictor's pods (``sidecar.istio.io/inject: "false"``...); servestack's own keys are
+    refused. Default: none."""
     service_account_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
     """An existing service account in the namespace to run the model as, for credentials that are not IAM
     (a Secret KServe reads for a Hugging Face token or S3 keys attached to it). servestack then creates
@@ -301,7 +267,13 @@ class EndpointConfig(ConfigModel):
         return make(self.model.version, self.rollout.candidate.version, stages, self.rollout.stage)
 
     def problems(self) -> list[Finding]:
-        found = []
+        found = pod_metadata_problems(self)
+        if ((self.model.storage_uri or "").startswith(HDFS_SCHEMES) and self.model.storage_secret_name is None
+                and self.service_account_name is None):
+            found.append(Finding(("model", "storageUri"), "is HDFS, which KServe's storage initializer reads only with a "
+                                 "Secret's credentials: set storageSecretName to a Secret with HDFS_NAMENODE (and "
+                                 "KERBEROS_PRINCIPAL/KERBEROS_KEYTAB or TLS_CERT/TLS_KEY/TLS_CA), or serviceAccountName to "
+                                 "an account that carries it", self.model.storage_uri))
         allowed = ", ".join(f.alias or n for n, f in type(self).model_fields.items())
         for key, value in sorted((self.model_extra or {}).items()):
             message = KSERVE_SPELLINGS.get(key, f"is not a known setting; allowed here: {allowed}")

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from ..core.labels import STORAGE_URI_ENV
 from .base import ConfigModel, Finding
 from .containers import ContainerConfig, ResourcesConfig
+from .pod_metadata import pod_metadata_problems
 from .values import checked_storage_uri
 
 
@@ -25,6 +26,53 @@ def s3_reads(container: ContainerConfig) -> list[tuple[tuple[Any, ...], str]]:
     return found
 
 
+class AutoscalingConfig(ConfigModel):
+    """Replicas of the predictor and what scales them."""
+
+    min_replicas: int = Field(default=1, ge=0, le=1000)
+    """Fewest replicas; 0 scales to zero (Knative mode only). Default 1."""
+    max_replicas: int = Field(default=3, ge=1, le=1000)
+    """Most replicas. Default 3."""
+    scale_metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
+    """What the autoscaler watches: ``concurrency``/``rps`` (Knative) or ``cpu``/``memory``. Default: KServe's."""
+    scale_target: int | None = Field(default=None, ge=1)
+    """Target value of the metric per replica. Default: KServe's."""
+
+    def problems(self) -> list[Finding]:
+        found = []
+        if self.min_replicas > self.max_replicas:
+            found.append(Finding(("minReplicas",), f"must not exceed maxReplicas ({self.max_replicas})", self.min_replicas))
+        if self.scale_target is not None and self.scale_metric is None:
+            found.append(Finding(("scaleTarget",), "needs scaleMetric (the metric the target is for)", self.scale_target))
+        if self.scale_metric in ("cpu", "memory") and self.scale_target is not None and self.scale_target > 100:
+            found.append(Finding(("scaleTarget",), f"is a utilization percent for {self.scale_metric}; must be <= 100", self.scale_target))
+        return found
+
+
+Percent = Annotated[str, Field(pattern=r"^[0-9]{1,3}%$")]
+
+
+class DeploymentStrategyConfig(ConfigModel):
+    """The predictor Deployment's update strategy (Standard mode)."""
+
+    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
+    """``RollingUpdate`` or ``Recreate`` (every old pod goes first: for a model that needs a whole node's
+    accelerators). Default ``RollingUpdate``."""
+    max_surge: Annotated[int, Field(ge=0)] | Percent | None = None
+    """RollingUpdate: extra pods during an update (a count or ``25%``). Default: Kubernetes' 25%."""
+    max_unavailable: Annotated[int, Field(ge=0)] | Percent | None = None
+    """RollingUpdate: pods that may be missing during an update (a count or ``25%``). Default: Kubernetes' 25%."""
+
+    def problems(self) -> list[Finding]:
+        if self.type == "Recreate" and (self.max_surge is not None or self.max_unavailable is not None):
+            return [Finding(("type",), "Recreate has no maxSurge or maxUnavailable (those are RollingUpdate's)", self.type)]
+        return []
+
+    def render(self) -> dict[str, Any]:
+        rolling = {k: v for k, v in (("maxSurge", self.max_surge), ("maxUnavailable", self.max_unavailable)) if v is not None}
+        return {"type": self.type, **({"rollingUpdate": rolling} if rolling else {})}
+
+
 class TransformerConfig(ConfigModel):
     """Pre/post-processing in front of the predictor."""
 
@@ -36,6 +84,15 @@ class TransformerConfig(ConfigModel):
     """Run the transformer in the predictor's pod, as KServe's ``transformer-container`` beside the model
     (one Deployment or revision; the transformer takes the requests on its ``port``, which must differ
     from the model's, and calls the model on localhost). Not with ``storageUri``. Default false."""
+    deployment_strategy: DeploymentStrategyConfig | None = None
+    """Standard mode: how the transformer's Deployment replaces pods. Default: Kubernetes' (RollingUpdate 25%/25%)."""
+    autoscaling: AutoscalingConfig | None = None
+    """Its own replicas and scaling (KServe's ``minReplicas``, ``maxReplicas``, ``scaleMetric``, ``scaleTarget`` on
+    the component). Default: KServe's (one replica, scaled like the predictor's defaults)."""
+    pod_labels: dict[str, str] = {}
+    """Labels of its pods (KServe's ``labels`` on the component); servestack's own keys are refused. Default: none."""
+    pod_annotations: dict[str, str] = {}
+    """Annotations of its pods (``sidecar.istio.io/inject``...); servestack's own keys are refused. Default: none."""
     storage_uri: str | None = None
     """Artifacts the transformer loads (a tokenizer, feature encoders), in the forms ``model.storageUri``
     takes. KServe's storage initializer downloads them to ``/mnt/models`` in the transformer's pod
@@ -50,7 +107,12 @@ class TransformerConfig(ConfigModel):
         return checked_storage_uri(value)
 
     def problems(self) -> list[Finding]:
-        found = []
+        found = pod_metadata_problems(self)
+        if self.collocated:
+            found += [Finding((alias,), "belongs to the predictor's pod, which a collocated transformer shares: set it on "
+                              "the endpoint", "[set]")
+                      for alias, value in (("autoscaling", self.autoscaling), ("deploymentStrategy", self.deployment_strategy),
+                                           ("podLabels", self.pod_labels), ("podAnnotations", self.pod_annotations)) if value]
         if self.collocated and self.storage_uri is not None:
             found.append(Finding(("storageUri",), "cannot be set on a collocated transformer: KServe's storage initializer "
                                                   "downloads only the predictor's model into its pod", self.storage_uri))
@@ -80,8 +142,18 @@ class ExplainerConfig(ConfigModel):
     """The custom explainer's container (required for ``custom``). Default: none."""
     resources: ResourcesConfig = ResourcesConfig()
     """Default: see :class:`ResourcesConfig`."""
+    autoscaling: AutoscalingConfig | None = None
+    """Its own replicas and scaling (KServe's ``minReplicas``, ``maxReplicas``, ``scaleMetric``, ``scaleTarget`` on
+    the component). Default: KServe's (one replica, scaled like the predictor's defaults)."""
+    pod_labels: dict[str, str] = {}
+    """Labels of its pods (KServe's ``labels`` on the component); servestack's own keys are refused. Default: none."""
+    pod_annotations: dict[str, str] = {}
+    """Annotations of its pods (``sidecar.istio.io/inject``...); servestack's own keys are refused. Default: none."""
 
     def problems(self) -> list[Finding]:
+        return pod_metadata_problems(self) + self._own_problems()
+
+    def _own_problems(self) -> list[Finding]:
         if self.type == "custom" and self.container is None:
             return [Finding(("container",), "is required for a custom explainer")]
         if self.type == "art" and self.container is not None:

@@ -28,7 +28,9 @@ from .base import MISSING, NAMESPACE, ConfigError, ConfigModel, ConfigProblem, F
 from .cluster import ClusterConfig
 from .endpoint_fit import builtin_runtime_names, endpoint_problems, model_runtime
 from .endpoints import EndpointConfig, EndpointName
+from ..core.llm_units import kserve_presets
 from .llm_endpoints import LlmEndpointConfig, llm_problems
+from .llm_presets import LlmPresetConfig, preset_problems
 from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName, deprecation_notes
 from .platform import PlatformConfig, platform_kserve_version
@@ -62,6 +64,9 @@ class StackConfig(ConfigModel):
     """Model-serving endpoints (KServe InferenceServices) keyed by name. Default: none."""
     llm_endpoints: dict[EndpointName, LlmEndpointConfig] = {}
     """LLM endpoints (KServe LLMInferenceServices) keyed by name; see :mod:`.llm_endpoints`. Default: none."""
+    llm_presets: dict[str, LlmPresetConfig] = {}
+    """LLMInferenceServiceConfig presets of your own that LLM endpoints name in ``presets``; see
+    :mod:`.llm_presets`. Default: none."""
     serving_runtimes: dict[RuntimeName, ServingRuntimeConfig] = {}
     """Serving runtimes of your own (KServe ClusterServingRuntimes) keyed by name, installed once by
     the platform after KServe's built-in ones; endpoints name them (``model.runtime``) or KServe
@@ -78,7 +83,7 @@ class StackConfig(ConfigModel):
 
     def _llm_problems(self) -> list[Finding]:
         if not self.llm_endpoints:
-            return []
+            return preset_problems(self.llm_presets, {}, kserve_presets())
         found = [Finding(("llmEndpoints", name), "has the same name as an InferenceService endpoint (both name the "
                                                  "service account and the model's IAM role)", name)
                  for name in sorted(set(self.llm_endpoints) & set(self.endpoints))]
@@ -98,6 +103,7 @@ class StackConfig(ConfigModel):
                                      "servestack:platform.endpointNamespaces", endpoint.namespace))
         placements = {name: placement_for(name, pool.instance_types, pool.max_size, resource_name=pool.resource_name)
                       for name, pool in self.node_pools.items()}
+        found += preset_problems(self.llm_presets, self.llm_endpoints, kserve_presets())
         return found + llm_problems(self.llm_endpoints, placements)
 
     def _runtime_problems(self) -> list[Finding]:

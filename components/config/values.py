@@ -16,7 +16,7 @@ from ..core.iam import KMS_KEY_ARN
 from ..core.images import ImagePin, image_pin
 from ..core.labels import LABEL_VALUE  # noqa: F401  (re-exported)
 
-STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://", "https://")
+STORAGE_SCHEMES = ("s3://", "oci://", "hf://", "pvc://", "gs://", "https://", "hdfs://", "webhdfs://")
 
 _CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
 _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")

@@ -160,6 +160,11 @@ class Accelerator:
     launches. A resource only a stack's own plugin advertises is not: cpu and memory bound such pools."""
     llm_serving: str | None = None
     """Why LLM endpoints cannot run on this kind's pools; None when they can."""
+    llm_image: str | None = None
+    """Why an LLM endpoint on this kind's pools must bring its own vLLM ``image`` (KServe v0.20.0's presets
+    run ``ghcr.io/llm-d/llm-d-cuda``, an NVIDIA build), naming the build that kind needs; None: the presets' serves."""
+    llm_unit: tuple[str, str] | None = None
+    """What vLLM's tensor parallelism counts here if not :attr:`resource_name`: (resource per rank, instance-data field)."""
 
     @property
     def a_title(self) -> str:
@@ -202,7 +207,8 @@ ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
                   "c5", "c6i", "c6a", "c6g", "c7i", "c7i-flex", "c7a", "c7g", "c8g",
                   "r6i", "r7i", "r7a", "r7g", "r8g", "t3"),
         quota_classes=(QUOTA_STANDARD,),
-        llm_serving="an LLM endpoint's vLLM server needs GPUs (KServe v0.20.0's presets request nvidia.com/gpu)",
+        llm_image=("KServe v0.20.0's presets run vLLM from a CUDA image (llm-d-cuda); a CPU pool needs vLLM's CPU build "
+                   "(KServe's CPU examples use public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo)"),
         ami_types={"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"},
     ),
     AcceleratorKind.NVIDIA: Accelerator(
@@ -232,7 +238,10 @@ ACCELERATORS: dict[AcceleratorKind, Accelerator] = {
         count_field="neuronDevices",
         quota_classes=(QUOTA_INF, QUOTA_TRN),
         ami_types={"x86_64": "AL2023_x86_64_NEURON"},
-        llm_serving="KServe v0.20.0's LLM presets and vLLM images target NVIDIA GPUs",
+        llm_image=("KServe v0.20.0's presets run vLLM from a CUDA image (llm-d-cuda); a Neuron pool needs vLLM's Neuron "
+                   "build (AWS's Neuron Deep Learning Container public.ecr.aws/neuron/pytorch-inference-vllm-neuronx)"),
+        # vLLM's Neuron build counts --tensor-parallel-size in NeuronCores.
+        llm_unit=("aws.amazon.com/neuroncore", "neuronCores"),
     ),
     AcceleratorKind.FPGA: Accelerator(
         kind=AcceleratorKind.FPGA,
@@ -380,6 +389,11 @@ def lookup(instance_type: str) -> InstanceType:
     count = accelerator.devices(facts)
     architecture = "arm64" if facts["architectures"] == ["arm64"] else "x86_64"
     return InstanceType(instance_type, family, accelerator, architecture, facts["vcpus"], facts["memoryMiB"], count)
+
+
+def hardware_count(instance_type: str, field: str) -> int:
+    """One count of the instance-type data (``neuronCores``) for a type :func:`lookup` accepts."""
+    return int(_hardware()[instance_type].get(field, 0))
 
 
 def known_instance_types() -> list[str]:

@@ -6,6 +6,8 @@ Keys servestack writes itself are reserved: a stack may not set them on an endpo
 
 from __future__ import annotations
 
+from typing import Iterable
+
 #: A Kubernetes label value (model versions are written into labels).
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 #: Node labels under this prefix come from the accelerator catalog.
@@ -47,3 +49,18 @@ TRANSFORMER_CONTAINER = "transformer-container"
 LABEL_COMPONENT = "app.kubernetes.io/component"
 #: The environment variable KServe's storage initializer reads a container's model location from.
 STORAGE_URI_ENV = "STORAGE_URI"
+
+#: Keys servestack writes on endpoints and their pods, outside the reserved ``servestack.io/`` prefix.
+RESERVED_KEYS = frozenset({LABEL_MANAGED_BY})
+
+
+def reserved_keys(keys: Iterable[str]) -> list[str]:
+    """The keys of ``keys`` a stack may not set on an endpoint or its pods: servestack's own (every key
+    under ``servestack.io/``, and :data:`RESERVED_KEYS`), sorted."""
+    return sorted(k for k in keys if k.startswith(RESERVED_LABEL_PREFIX) or k in RESERVED_KEYS)
+
+
+def reserved_keys_message(reserved: list[str]) -> str:
+    """The refusal of :func:`reserved_keys`' findings, naming them."""
+    return (f"must not set {', '.join(reserved)}: servestack writes these keys itself (every key under "
+            f"{RESERVED_LABEL_PREFIX}, and {', '.join(sorted(RESERVED_KEYS))})")

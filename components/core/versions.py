@@ -59,6 +59,11 @@ EKS_ADDONS: dict[str, dict[str, Pinned]] = {
 NVIDIA_DEVICE_PLUGIN_CHART = Pinned(
     "nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin (chart nvidia-device-plugin)"
 )
+#: The EFA device plugin, which advertises vpc.amazonaws.com/efa on nodes whose EFA interfaces Karpenter
+#: attached (LLM endpoints with ``efa: true``): aws/eks-charts at bfe91c4 (2026-07-21), image v0.5.20.
+EFA_DEVICE_PLUGIN_CHART = Pinned(
+    "aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts (chart aws-efa-k8s-device-plugin)"
+)
 NEURON_HELM_CHART = Pinned(
     "neuron-helm-chart", "1.7.0", "oci://public.ecr.aws/neuron/neuron-helm-chart (github.com/aws-neuron/neuron-helm-charts)"
 )

@@ -134,15 +134,16 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
     spec: dict[str, Any] = compile_predictor(
         mode, rollout,
         shared=_shared_predictor_fields(endpoint, placement, mode, account),
-        stable=model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement, runtime, collocated),
-        candidate=None if candidate is None else model_fields(candidate, endpoint.resources, endpoint.accelerators, placement,
-                                                              runtime, collocated),
+        stable=_with_pod_labels(endpoint, model_fields(endpoint.model, endpoint.resources, endpoint.accelerators, placement,
+                                                       runtime, collocated)),
+        candidate=None if candidate is None else _with_pod_labels(endpoint, model_fields(
+            candidate, endpoint.resources, endpoint.accelerators, placement, runtime, collocated)),
         candidate_replicas=endpoint.rollout.candidate_replicas if endpoint.rollout is not None and mode is Mode.STANDARD else None,
     )
     if endpoint.transformer is not None and not endpoint.transformer.collocated:
-        spec["transformer"] = _transformer(endpoint, account)
+        spec["transformer"] = {**component_extension(endpoint.transformer, mode), **_transformer(endpoint, account)}
     if endpoint.explainer is not None:
-        spec["explainer"] = _explainer(endpoint)
+        spec["explainer"] = {**component_extension(endpoint.explainer, mode), **_explainer(endpoint)}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -150,6 +151,13 @@ def render_inference_service(name: str, endpoint: EndpointConfig, placement: Poo
                      "annotations": dict(sorted(annotations.items()))},
         "spec": spec,
     }
+
+
+def _with_pod_labels(endpoint: EndpointConfig, fields: dict[str, Any]) -> dict[str, Any]:
+    """A model version's predictor fields with the endpoint's pod labels beside its version label."""
+    if endpoint.pod_labels:
+        fields["labels"] = {**dict(sorted(endpoint.pod_labels.items())), **fields["labels"]}
+    return fields
 
 
 def endpoint_rollout_record(name: str, endpoint: EndpointConfig, mode: str) -> RolloutRecord:
@@ -259,8 +267,34 @@ def _shared_predictor_fields(endpoint: EndpointConfig, placement: PoolPlacement,
         fields["batcher"] = {"maxBatchSize": endpoint.batcher.max_batch_size, "maxLatency": endpoint.batcher.max_latency_ms}
     if endpoint.deployment_strategy is not None and mode is Mode.STANDARD:
         fields["deploymentStrategy"] = endpoint.deployment_strategy.render()
+    # One annotations map: the user's pod annotations and servestack's own (merged, never one replacing the other).
+    annotations = dict(endpoint.pod_annotations)
     if endpoint.startup_timeout_minutes is not None and mode is Mode.KNATIVE:
-        fields["annotations"] = {PROGRESS_DEADLINE_ANNOTATION: f"{endpoint.startup_timeout_minutes}m"}
+        annotations[PROGRESS_DEADLINE_ANNOTATION] = f"{endpoint.startup_timeout_minutes}m"
+    if annotations:
+        fields["annotations"] = dict(sorted(annotations.items()))
+    return fields
+
+
+def component_extension(component: Any, mode: Mode) -> dict[str, Any]:
+    """A transformer's or explainer's own replicas, scaling, pod labels and annotations and (Standard mode)
+    deployment strategy: KServe's ComponentExtensionSpec fields."""
+    fields: dict[str, Any] = {}
+    autoscaling = component.autoscaling
+    if autoscaling is not None:
+        fields["minReplicas"] = autoscaling.min_replicas
+        fields["maxReplicas"] = autoscaling.max_replicas
+        if autoscaling.scale_metric is not None:
+            fields["scaleMetric"] = autoscaling.scale_metric
+        if autoscaling.scale_target is not None:
+            fields["scaleTarget"] = autoscaling.scale_target
+    if component.pod_labels:
+        fields["labels"] = dict(sorted(component.pod_labels.items()))
+    if component.pod_annotations:
+        fields["annotations"] = dict(sorted(component.pod_annotations.items()))
+    strategy = getattr(component, "deployment_strategy", None)
+    if strategy is not None and mode is Mode.STANDARD:
+        fields["deploymentStrategy"] = strategy.render()
     return fields
 
 

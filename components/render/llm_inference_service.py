@@ -24,11 +24,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..core.labels import LABEL_VALUE
-from .inference_service import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_MODEL_VERSION, resource_requirements, service_account_name
+from ..core.labels import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_MODEL_VERSION, LABEL_VALUE
+from ..core.llm_units import EFA_RESOURCE, efa_interfaces, unit_resource
 from ..core.placement import PoolPlacement
+from .inference_service import service_account_name
 
 if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not load pydantic
+    from ..config.llm_container import LlmContainerSettings
     from ..config.llm_endpoints import LlmEndpointConfig, ParallelismConfig
 
 API_VERSION = "serving.kserve.io/v1alpha2"
@@ -53,16 +55,28 @@ LLM_GATEWAY_NAMESPACE = "kserve"
 LLM_GATEWAY_NAME = "kserve-ingress-gateway"
 
 
+PRESET_SCHEDULER_LATENCY_PREDICTOR = "kserve-config-llm-scheduler-latency-predictor"
+
+
 def base_refs(config: LlmEndpointConfig) -> list[str]:
-    """The presets this endpoint's shape takes: the workload's (single node, prefill/decode, data-parallel
-    workers), then the router's HTTPRoute and scheduler."""
+    """The presets this endpoint's shape takes, in KServe v0.20.0's order of choice
+    (``llmisvc/config_merge.go``): the workload's (single node, prefill/decode, data-parallel workers),
+    the router's HTTPRoute (unless the team manages its own) and scheduler (with the latency predictor's
+    when the picker configuration has a latency producer), then the endpoint's own ``presets``."""
     refs: list[str] = []
     if config.prefill is None:
         refs.append(PRESET_WORKER_DATA_PARALLEL if config.parallelism.multi_node else PRESET_TEMPLATE)
     else:
         refs.append(PRESET_DECODE_WORKER_DATA_PARALLEL if config.parallelism.multi_node else PRESET_DECODE_TEMPLATE)
         refs.append(PRESET_PREFILL_WORKER_DATA_PARALLEL if config.prefill.parallelism.multi_node else PRESET_PREFILL_TEMPLATE)
-    return [*refs, PRESET_ROUTER_ROUTE, PRESET_SCHEDULER]
+    router = config.router
+    if router.route == "managed" and not router.http_routes:
+        refs.append(PRESET_ROUTER_ROUTE)
+    if router.scheduler.enabled:
+        refs.append(PRESET_SCHEDULER)
+        if router.scheduler.latency_predicting:
+            refs.append(PRESET_SCHEDULER_LATENCY_PREDICTOR)
+    return [*refs, *(p for p in config.presets if p not in refs)]
 
 
 def needs_leader_worker_set(config: LlmEndpointConfig) -> bool:
@@ -84,13 +98,42 @@ def total_devices(config: LlmEndpointConfig) -> int:
     return total
 
 
-def _pod(config: LlmEndpointConfig, parallelism: ParallelismConfig, placement: PoolPlacement, service_account: str,
-         *, args: bool) -> dict[str, Any]:
-    main: dict[str, Any] = {"name": MAIN_CONTAINER}
-    if args and config.args:
-        main["args"] = list(config.args)
-    main["resources"] = resource_requirements(config.resources, parallelism.devices_per_pod, placement)
+def _pod(settings: LlmContainerSettings, parallelism: ParallelismConfig, placement: PoolPlacement,
+         service_account: str, *, efa: bool = False) -> dict[str, Any]:
+    main: dict[str, Any] = settings.render_into({"name": MAIN_CONTAINER})
+    requests, limits = settings.resources.requests.as_dict(), settings.resources.limits.as_dict()
+    unit, _ = unit_resource(placement)
+    if unit is not None:
+        # Extended resources cannot be overcommitted: request exactly what the limit says.
+        requests[unit] = limits[unit] = str(parallelism.devices_per_pod)
+    if efa:  # every interface of the node: one EFA pod per node (Karpenter attaches them when pods ask)
+        requests[EFA_RESOURCE] = limits[EFA_RESOURCE] = str(efa_interfaces(placement))
+    main["resources"] = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
     return {"serviceAccountName": service_account, **placement.pod_spec_fields(), "containers": [main]}
+
+
+def _router(config: LlmEndpointConfig) -> dict[str, Any] | None:
+    router = config.router
+    body: dict[str, Any] = {}
+    if router.route == "managed":
+        gateways = [g.render() for g in router.gateways] or [{"name": LLM_GATEWAY_NAME, "namespace": LLM_GATEWAY_NAMESPACE}]
+        body["gateway"] = {"refs": gateways}
+        body["route"] = {"http": {"refs": [{"name": r} for r in router.http_routes]}} if router.http_routes else {}
+    scheduler = router.scheduler
+    if scheduler.enabled:
+        picker: dict[str, Any] = {}
+        if scheduler.config is not None:
+            picker["config"] = {"inline": scheduler.config}
+        elif scheduler.config_map is not None:
+            picker["config"] = {"ref": {"name": scheduler.config_map.name, "key": scheduler.config_map.key}}
+        if scheduler.replicas is not None:
+            picker["replicas"] = scheduler.replicas
+        if scheduler.env:
+            picker["template"] = {"containers": [
+                {"name": c, "env": [{"name": k, "value": v} if isinstance(v, str) else {"name": k, "valueFrom": v.render()}
+                                    for k, v in sorted(env.items())]} for c, env in sorted(scheduler.env.items())]}
+        body["scheduler"] = picker
+    return body or None
 
 
 def model_label(name: str, config: LlmEndpointConfig) -> str:
@@ -100,49 +143,53 @@ def model_label(name: str, config: LlmEndpointConfig) -> str:
 
 def render_llm_inference_service(name: str, config: LlmEndpointConfig, placement: PoolPlacement) -> dict[str, Any]:
     """The LLMInferenceService of one LLM endpoint."""
-    sa = service_account_name(name)
+    sa = config.service_account_name or service_account_name(name)
     model: dict[str, Any] = {"uri": config.model.uri}
     if config.model.name is not None:
         model["name"] = config.model.name
+    if config.model.lora is not None:
+        model["lora"] = config.model.lora.render()
     spec: dict[str, Any] = {
         "model": model,
         "replicas": config.replicas,
-        # spec.labels go onto the workload's pods (not the LLMInferenceService's own metadata).
-        "labels": {LABEL_MODEL_VERSION: config.model.version},
+        # spec.labels and spec.annotations go onto the workload's pods (not the LLMInferenceService's own metadata).
+        "labels": {**dict(sorted(config.pod_labels.items())), LABEL_MODEL_VERSION: config.model.version},
     }
+    if config.pod_annotations:
+        spec["annotations"] = dict(sorted(config.pod_annotations.items()))
     parallelism = config.parallelism.rendered()
     if parallelism:
         spec["parallelism"] = parallelism
-    spec["template"] = _pod(config, config.parallelism, placement, sa, args=True)
+    spec["template"] = _pod(config, config.parallelism, placement, sa, efa=config.efa)
     if config.parallelism.multi_node:
-        spec["worker"] = _pod(config, config.parallelism, placement, sa, args=True)
+        spec["worker"] = _pod(config, config.parallelism, placement, sa, efa=config.efa)
+    if config.kv_cache_offloading is not None:
+        spec["kvCacheOffloading"] = config.kv_cache_offloading.render()
     if config.prefill is not None:
+        settings = config.prefill_settings()
         prefill: dict[str, Any] = {"replicas": config.prefill.replicas}
         prefill_parallelism = config.prefill.parallelism.rendered()
         if prefill_parallelism:
             prefill["parallelism"] = prefill_parallelism
-        prefill["template"] = _pod(config, config.prefill.parallelism, placement, sa, args=True)
+        prefill["template"] = _pod(settings, config.prefill.parallelism, placement, sa, efa=config.efa)
         if config.prefill.parallelism.multi_node:
-            prefill["worker"] = _pod(config, config.prefill.parallelism, placement, sa, args=True)
+            prefill["worker"] = _pod(settings, config.prefill.parallelism, placement, sa, efa=config.efa)
         spec["prefill"] = prefill
-    spec["router"] = {
-        "gateway": {"refs": [{"name": LLM_GATEWAY_NAME, "namespace": LLM_GATEWAY_NAMESPACE}]},
-        "route": {},
-        "scheduler": {},
-    }
+    router = _router(config)
+    if router is not None:
+        spec["router"] = router
     spec["baseRefs"] = [{"name": ref} for ref in base_refs(config)]
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": name,
-            "namespace": config.namespace,
-            "labels": {
-                LABEL_MANAGED_BY: "servestack",
-                LABEL_ENDPOINT: name,
-                # A served name such as Qwen/Qwen2.5-7B is no label value: the endpoint's name stands in.
-                LABEL_MODEL: model_label(name, config),
-            },
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": config.namespace,
+        "labels": {
+            **dict(sorted(config.labels.items())),
+            LABEL_MANAGED_BY: "servestack",
+            LABEL_ENDPOINT: name,
+            # A served name such as Qwen/Qwen2.5-7B is no label value: the endpoint's name stands in.
+            LABEL_MODEL: model_label(name, config),
         },
-        "spec": spec,
     }
+    if config.annotations:
+        metadata["annotations"] = dict(sorted(config.annotations.items()))
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": spec}

@@ -27,6 +27,9 @@ import yaml
 from harness import PROJECT, REPO, REPOSITORY_STACKS, stack_config
 from servestack.plan import Plan, build_plan, load_project
 
+from .llm_stacks import STACK as STACK_LLM
+from .llm_stacks import llm_surface_config
+
 ACCOUNT = "123456789012"
 ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 BUCKET = "s3://acme-conformance-models/models"
@@ -94,10 +97,16 @@ def feature_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
                           transformer={"container": {"image": f"{ECR}/ml/features:1.8.0", "args": ["--store=feast"], "port": 8080},
                                        "storageUri": f"{BUCKET}/full-features/1.8.0",
                                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
-                                                     "limits": {"cpu": "1", "memory": "1Gi"}}},
+                                                     "limits": {"cpu": "1", "memory": "1Gi"}},
+                                       "podLabels": {"tier": "pre"}, "podAnnotations": {"sidecar.istio.io/inject": "true"},
+                                       "autoscaling": {"minReplicas": 1, "maxReplicas": 4, "scaleMetric": "cpu", "scaleTarget": 60},
+                                       "deploymentStrategy": {"type": "RollingUpdate", "maxSurge": 1}},
                           explainer={"type": "art", "artType": "SquareAttack", "config": {"nb_classes": "2"},
                                      "resources": {"requests": {"cpu": "500m", "memory": "1Gi"},
-                                                   "limits": {"cpu": "1", "memory": "2Gi"}}},
+                                                   "limits": {"cpu": "1", "memory": "2Gi"}},
+                                     "autoscaling": {"minReplicas": 1, "maxReplicas": 2},
+                                     "podLabels": {"tier": "explain"}, "podAnnotations": {"sidecar.istio.io/inject": "false"}},
+                          podLabels={"team": "fraud"}, podAnnotations={"acme.com/cost-center": "42"},
                           logger=LOGGER, batcher={"maxBatchSize": 16, "maxLatencyMs": 50}),
         "custom-explainer": _endpoint("system", _model("sklearn", "custom-explainer"),
                                       explainer={"type": "custom", "container": {"image": f"{ECR}/ml/explain:2.0.1"}},
@@ -286,7 +295,7 @@ def llm_endpoints() -> dict[str, Any]:
                    "parallelism": {"data": 8, "dataLocal": 4}},
         "llm-pd-dp": {"pool": "llm", "model": {"uri": f"{BUCKET}/llm-pd-dp/1.0.0", "version": "1.0.0"},
                       "parallelism": {"data": 4, "dataLocal": 2, "tensor": 2},
-                      "prefill": {"parallelism": {"data": 4, "dataLocal": 4}}},
+                      "prefill": {"parallelism": {"data": 4, "dataLocal": 2}}},
     }
 
 
@@ -313,6 +322,7 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
             {**standard, "servestack:nodePools": {**standard["servestack:nodePools"], "llm": LLM_POOL}},
             {**standalone_formats, **feature_endpoints(standard=True), **custom_runtime_endpoints()}, mode="Standard"),
             "servestack:llmEndpoints": llm_endpoints()},
+        STACK_LLM: llm_surface_config({**standard, "servestack:endpoints": {}}),
         "conformance-knative-istio-cpu": _with_rollouts(
             istio, {"fmt-sklearn": standalone_formats["fmt-sklearn"], "ctr-cpu": feature_endpoints(standard=False)["ctr-cpu"]},
             mode="Knative"),
@@ -327,7 +337,7 @@ def _generated_configs() -> dict[str, dict[str, Any]]:
 
 
 GENERATED_STACKS = ("conformance-knative-kourier", "conformance-standard-envoy", "conformance-knative-istio-cpu",
-                    "conformance-kubeflow")
+                    "conformance-kubeflow", STACK_LLM)
 ALL_STACKS = REPOSITORY_STACKS + GENERATED_STACKS
 
 

@@ -522,6 +522,8 @@ def test_the_generated_stacks_use_every_setting_the_readme_names():
     assert {(e.get("explainer") or {}).get("type") for e in endpoints.values()} >= {"art", "custom"}
     assert any("logger" in e for e in endpoints.values()) and any("batcher" in e for e in endpoints.values())
     for stack, config in configs.items():
+        if not config["servestack:endpoints"]:  # the LLM surface stack (llm_stacks.py) has LLM endpoints only
+            continue
         mode = "Standard" if config["servestack:platform"].get("kserve", {}).get("deploymentMode") == "Standard" else "Knative"
         for base in ("ro", "rc"):
             states = {suffix: config["servestack:endpoints"][f"{base}-{suffix}"] for suffix, _ in ROLLOUT_STATES[mode]}
