@@ -26,10 +26,10 @@ def test_prod_llm_endpoint_facts():
 def test_cost_prices_an_llm_endpoint_through_its_pool(tmp_path):
     path = write(document("prod"), tmp_path)
     text = CliRunner().invoke(cli, ["cost", str(path)], catch_exceptions=False).output
-    assert text.endswith(
-        "\nLLM endpoints (their share of the node pools above, not added to the total):\n"
-        "  LLM endpoint models/assistant: 8 nvidia.com/gpu (2 pods) on pool llm (4 per node): "
-        "2 node(s) x 10.4926 = 20.9853 $/h\n")
+    # the cold starts (issue 24) follow the LLM endpoints' lines
+    assert ("\nLLM endpoints (their share of the node pools above, not added to the total):\n"
+            "  LLM endpoint models/assistant: 8 nvidia.com/gpu (2 pods) on pool llm (4 per node): "
+            "2 node(s) x 10.4926 = 20.9853 $/h\n\nCold starts (") in text
     out = json.loads(CliRunner().invoke(cli, ["cost", str(path), "--format", "json"]).output)
     assert out["llmEndpoints"] == [{"endpoint": "models/assistant", "pool": "llm", "replicas": 2, "workers": 0,
                                     "accelerators": 8, "resource": "nvidia.com/gpu", "nodes": 2.0,

@@ -36,13 +36,13 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     console.print("Node pools:" if node_pools else "Node pools: none in the plan", soft_wrap=True)
     for line in node_pools:
         console.print(f"  {line}", soft_wrap=True, markup=False)
-    console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config).summary()}", soft_wrap=True)
-    rollouts = rollout_lines(reviewed.resource_list())
-    console.print("Rollouts (traffic as the platform routes it):" if rollouts else "Rollouts: none in progress", soft_wrap=True)
-    for line in rollouts:
-        console.print(f"  {line}", soft_wrap=True, markup=False)
     starts = cold_start_lines(reviewed.resource_list(), reviewed.config)
     console.print("Cold starts (estimate, README \"Cold-start estimate\"):" if starts else "Cold starts: none (every endpoint "
                   "starts on warm nodes)", soft_wrap=True)
     for line in starts:
+        console.print(f"  {line}", soft_wrap=True, markup=False)
+    console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config).summary()}", soft_wrap=True)
+    rollouts = rollout_lines(reviewed.resource_list())
+    console.print("Rollouts (traffic as the platform routes it):" if rollouts else "Rollouts: none in progress", soft_wrap=True)
+    for line in rollouts:
         console.print(f"  {line}", soft_wrap=True, markup=False)
