@@ -37,6 +37,7 @@ from .config.endpoints import EndpointConfig, ModelConfig
 from .handles import ClusterHandle, PlatformHandle
 from .core.iam import S3Prefix
 from .model_access import model_access
+from .render.smoke_job import smoke_job_of
 from .render.inference_service import endpoint_rollout_record, render_inference_service, render_rollout_record, service_account_name
 
 #: Annotation by which EKS's pod identity webhook gives a service account's pods an IAM role.
@@ -149,6 +150,13 @@ class ModelEndpoint(pulumi.ComponentResource):
             data=record["data"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])),
         )
+
+        # Standard mode with analysis.smoke: requests to the candidate's own Service, so its analysis has data.
+        smoke = smoke_job_of(endpoint, config, self.deployment_mode)
+        self.smoke_job = None if smoke is None else k8s.batch.v1.Job(
+            f"{name}-smoke", metadata=smoke["metadata"], spec=smoke["spec"],
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[self.inference_service], replace_on_changes=["spec"], delete_before_replace=True)))
 
         rollout = endpoint_rollout_record(endpoint, config, self.deployment_mode)
         self.outputs = {

@@ -22,7 +22,8 @@ from .endpoint import storage_prefixes
 from .handles import ClusterHandle, PlatformHandle
 from .render.inference_service import service_account_name
 from .model_access import model_access
-from .render.llm_inference_service import devices_per_replica, render_llm_inference_service, total_devices
+from .render.llm_inference_service import devices_per_replica, total_devices
+from .render.llm_rollout import in_progress, render_llm_endpoint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,8 +63,9 @@ class LlmEndpoint(pulumi.ComponentResource):
         # serviceAccountName: the user's account (credentials that are not IAM); servestack makes none, and no role.
         sa_name = config.service_account_name or service_account_name(endpoint)
 
-        # The model and its LoRA adapters run as the same account.
-        prefixes = [] if config.service_account_name is not None else storage_prefixes(*config.model.storage_uris())
+        # The model, its LoRA adapters and, during a rollout, the candidate's model run as the same account.
+        candidate = config.rollout.candidate.uri if in_progress(config) else None
+        prefixes = [] if config.service_account_name is not None else storage_prefixes(*config.model.storage_uris(), candidate)
         access = model_access(self, name, endpoint=endpoint, described_as="LLM endpoint", namespace=config.namespace,
                               service_account=sa_name, create_service_account=config.service_account_name is None,
                               prefixes=prefixes,
@@ -71,17 +73,21 @@ class LlmEndpoint(pulumi.ComponentResource):
                               namespace_resource=namespace)
         self.role, read_access, self.service_account = access.role, access.read_access, access.service_account
 
-        self.manifest = render_llm_inference_service(endpoint, config, placement)
-        self.llm_inference_service = k8s.apiextensions.CustomResource(
-            f"{name}-llmisvc",
-            api_version=self.manifest["apiVersion"],
-            kind=self.manifest["kind"],
-            metadata=self.manifest["metadata"],
-            spec=self.manifest["spec"],
+        # The stable LLMInferenceService, and during a rollout the candidate in the endpoint's routing group.
+        manifests = render_llm_endpoint(endpoint, config, placement)
+        self.manifest = manifests[0]
+        created = [k8s.apiextensions.CustomResource(
+            f"{name}-llmisvc" if i == 0 else f"{name}-candidate-llmisvc",
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 depends_on=[*([self.service_account] if self.service_account else []), *read_access,
-                            *(args.ready or platform.ready or cluster.ready), *cluster.pool_ready.get(config.pool, [])])),
-        )
+                            *(args.ready or platform.ready or cluster.ready),
+                            *cluster.pool_ready.get(config.pool, [])])),
+        ) for i, manifest in enumerate(manifests)]
+        self.llm_inference_service = created[0]
 
         self.outputs = {
             "name": endpoint,

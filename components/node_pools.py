@@ -23,19 +23,17 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 
 from .config.node_pools import NodePoolConfig
 from .handles import NodePoolsHandle, OwnedControlPlaneHandle
 from .core.iam import managed_policy_arn, service_trust_policy
-from .core.placement import PoolPlacement, Taint, placement_for
+from .core.node_user_data import node_config, nodeadm_user_data
+from .core.placement import PoolPlacement, placement_for
 from .core.pools import GP3_IOPS, GP3_THROUGHPUT_MIBPS, ROOT_DEVICE  # noqa: F401  (re-exported)
 
 #: Managed policies of the node role. The VPC CNI has an IRSA role of its own, so the nodes do
 #: not carry AmazonEKS_CNI_Policy; ECR access is pull-only.
 NODE_POLICIES = ("AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy")
-#: Boundary of the MIME multipart user data of custom-AMI pools (fixed: plans are byte-identical).
-USER_DATA_BOUNDARY = "//SERVESTACK-NODEADM//"
 
 
 # ----------------------------------------------------------------------------- pure decisions
@@ -77,50 +75,6 @@ def root_volume(pool: NodePoolConfig) -> dict[str, Any]:
         "encrypted": "true",
         "delete_on_termination": "true",
     }
-
-
-def kubelet_flags(labels: dict[str, str], taints: tuple[Taint, ...]) -> list[str]:
-    flags = ["--node-labels=" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))]
-    if taints:
-        flags.append("--register-with-taints=" + ",".join(f"{t.key}={t.value}:{t.effect}" for t in taints))
-    return flags
-
-
-def node_config(cluster_name: str, endpoint: str, certificate_authority: str, service_cidr: str,
-                placement: PoolPlacement) -> dict[str, Any]:
-    """The nodeadm ``NodeConfig`` a custom AL2023 AMI needs to join the cluster."""
-    return {
-        "apiVersion": "node.eks.aws/v1alpha1",
-        "kind": "NodeConfig",
-        "spec": {
-            "cluster": {
-                "name": cluster_name,
-                "apiServerEndpoint": endpoint,
-                "certificateAuthority": certificate_authority,
-                "cidr": service_cidr,
-            },
-            # With a custom AMI, EKS does not pass the node group's labels and taints to the
-            # kubelet: register the node with them so that nothing schedules there untainted.
-            "kubelet": {"flags": kubelet_flags(placement.labels, placement.taints)},
-        },
-    }
-
-
-def nodeadm_user_data(config: dict[str, Any]) -> str:
-    """MIME multipart user data with one ``application/node.eks.aws`` part, as nodeadm reads it."""
-    body = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
-    return (
-        "MIME-Version: 1.0\n"
-        f'Content-Type: multipart/mixed; boundary="{USER_DATA_BOUNDARY}"\n'
-        "\n"
-        f"--{USER_DATA_BOUNDARY}\n"
-        "Content-Type: application/node.eks.aws\n"
-        "\n"
-        "---\n"
-        f"{body}"
-        "\n"
-        f"--{USER_DATA_BOUNDARY}--\n"
-    )
 
 
 # ----------------------------------------------------------------------------- component

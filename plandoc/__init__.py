@@ -18,12 +18,16 @@ Modules, from the bottom up:
 - :mod:`.pools`        node pools from node groups (``Pool``) and from ``servestack:nodePools`` with its defaults
 - :mod:`.plugins`      device plugins (Helm releases, charts, DaemonSets) and their tolerations
 - :mod:`.endpoints`    InferenceServices, predictors, accelerator demand per pool
-- :mod:`.llm`          LLMInferenceServices: pool, accelerators per pod, pods (replicas x (1 + workers)), model, cost
+- :mod:`.llm`          LLMInferenceServices: pool, accelerators per pod, pods (replicas x (1 + workers)), model
 - :mod:`.rollouts`     where each endpoint's rollout stands: its rollout record, else config and labels
 - :mod:`.placement`    where and on what each pool runs: types, max size, market, zones (preflight)
 - :mod:`.models`       model URIs per endpoint, stable and candidate (preflight)
 - :mod:`.cluster`      Kubernetes and add-on versions (preflight)
 - :mod:`.network`      subnets and why each is public; the subnets of a node group
 - :mod:`.iam`          the policy documents and managed policies each IAM role holds
-- :mod:`.cost`         the estimated on-demand cost, from ``data/prices-us-east-1.json``
+- :mod:`.prices`       price tables by region (``data/prices-<region>.json``); none: "unknown", never another's
+- :mod:`.allocatable`  what a node of an instance type offers to pods (Karpenter's reservations)
+- :mod:`.demand`       every workload's pods at min and max and what each requests, per pool
+- :mod:`.capacity`     the capacity model: per pool, demand and the nodes it needs at min and max (bin-packing)
+- :mod:`.cost`         the estimated cost (floor, ceiling, bound), read from the capacity model
 """

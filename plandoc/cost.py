@@ -1,42 +1,32 @@
-"""Estimated hourly and monthly cost of a stack, from the on-demand price table in ``data/``.
+"""Estimated hourly and monthly cost of a stack, read from the capacity model (:mod:`.capacity`) and priced with the
+table of the stack's own region (:mod:`.prices`).
 
-Priced: the EKS control plane, node pools at their min and max size, NAT gateways and their
-public IPv4 addresses. A pool's node is priced at the most expensive of its instance types (a
-managed node group or a NodePool may launch any of them). A Karpenter pool runs from 0 nodes
-to the most nodes its NodePool's limits allow; one without limits has no ceiling, which a note
-says (its maximum is then counted as 0, never guessed). Instance types missing from the table are listed
-as unpriced, never guessed. Data transfer, EBS, load balancers and logs are not included.
+Priced: the EKS control plane, the nodes each pool needs for its demand at min (the floor) and at max (the
+ceiling), NAT gateways and their public IPv4 addresses. A spot pool is priced at the table's spot price where it
+has one (else on-demand, an upper bound, which a note says). Besides the floor and the ceiling, the *bound* is what
+every pool may cost at most: a managed group at ``maxSize`` nodes of its first type, a Karpenter pool at the most
+nodes its NodePool limits allow of its dearest type (a pool without limits has no bound). Instance types without a
+price are listed as unpriced, never guessed; a region without a price file is priced "unknown", with the command
+that writes it. Data transfer, EBS, load balancers and logs are not included.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from .capacity import CapacityModel, PoolCapacity, capacity_model
 from .document import Resource, of_type
-from .pools import catalog_entries, configured_pools, placement_pools, pools
-from .tokens import CLUSTER, EIP, NAT_GATEWAY, NODE_GROUP, NODE_POOL
+from .prices import UPDATE_COMMAND
+from .tokens import CLUSTER, EIP, NAT_GATEWAY
 from .values import dig, name_of
-
-PRICE_FILE = "data/prices-us-east-1.json"
-#: Where the price table lives in the project, for people reading a cost report.
-PRICE_SOURCE = f"plandoc/{PRICE_FILE}"
-
-
-@cache
-def price_table() -> dict[str, Any]:
-    with resources.files("plandoc").joinpath(PRICE_FILE).open() as f:
-        return json.load(f)
 
 
 @dataclass(frozen=True)
 class CostLine:
     item: str
-    """What is priced: ``control plane``, ``pool gpu (g6.xlarge)``, ``NAT gateways``."""
+    """What is priced: ``EKS control plane ...``, ``Karpenter pool gpu: g6e.xlarge``, ``NAT gateways``."""
     count_min: int
     count_max: int
     unit_hourly: float
@@ -59,7 +49,15 @@ class CostEstimate:
     notes: tuple[str, ...] = ()
     region: str = "us-east-1"
     price_date: str = ""
+    """Empty when the region has no price file: then nothing is priced (:attr:`known` False)."""
     hours_per_month: int = 730
+    bound_lines: tuple[tuple[str, float | None], ...] = ()
+    """(pool, USD per hour at its bound; None: unbounded or unpriced) for every pool."""
+    price_source: str = ""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.price_date)
 
     @property
     def hourly_min(self) -> float:
@@ -70,6 +68,14 @@ class CostEstimate:
         return round(sum(line.hourly_max for line in self.lines), 4)
 
     @property
+    def hourly_bound(self) -> float | None:
+        """Every pool at its bound (plus the fixed lines); None when a pool has none or is unpriced."""
+        if any(h is None for _, h in self.bound_lines):
+            return None
+        fixed = sum(line.hourly_max for line in self.lines if not line.item.startswith(_POOL_PREFIXES))
+        return round(fixed + sum(h for _, h in self.bound_lines if h is not None), 4)
+
+    @property
     def monthly_min(self) -> float:
         return round(self.hourly_min * self.hours_per_month, 2)
 
@@ -77,25 +83,39 @@ class CostEstimate:
     def monthly_max(self) -> float:
         return round(self.hourly_max * self.hours_per_month, 2)
 
+    @property
+    def prices_text(self) -> str:
+        """``us-east-1 prices of 2026-11-01``, or why there are none."""
+        if not self.known:
+            return (f"{self.region} prices unknown: no price file for {self.region}; "
+                    f"run `{UPDATE_COMMAND.format(region=self.region)}`")
+        return f"{self.region} prices of {self.price_date}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "region": self.region,
-            "priceDate": self.price_date,
+            "priceDate": self.price_date or None,
+            "pricesKnown": self.known,
             "currency": "USD",
-            "hourly": {"min": self.hourly_min, "max": self.hourly_max},
+            "hourly": {"min": self.hourly_min, "max": self.hourly_max, "bound": self.hourly_bound},
             "monthly": {"min": self.monthly_min, "max": self.monthly_max},
             "lines": [{"item": line.item, "countMin": line.count_min, "countMax": line.count_max,
                        "unitHourly": line.unit_hourly, "hourlyMin": line.hourly_min, "hourlyMax": line.hourly_max,
                        "source": line.source} for line in self.lines],
+            "bounds": [{"pool": pool, "hourly": hourly} for pool, hourly in self.bound_lines],
             "unpriced": list(self.unpriced),
             "notes": list(self.notes),
         }
 
     def summary(self) -> str:
-        """One line: ``$1.23-4.56/h ($898-3,329/month, us-east-1 on-demand 2026-11-01)``."""
-        return (f"{money_range(self.hourly_min, self.hourly_max)}/h ({money_range(self.monthly_min, self.monthly_max, 0)}/month, "
-                f"{self.region} on-demand prices of {self.price_date})"
-                + (f"; unpriced: {', '.join(self.unpriced)}" if self.unpriced else ""))
+        """One line: ``$1.23-4.56/h ($898-3,329/month, us-east-1 prices of 2026-11-01)``."""
+        if not self.known:
+            return self.prices_text
+        return (f"{money_range(self.hourly_min, self.hourly_max)}/h ({money_range(self.monthly_min, self.monthly_max, 0)}"
+                f"/month, {self.prices_text})" + (f"; unpriced: {', '.join(self.unpriced)}" if self.unpriced else ""))
+
+
+_POOL_PREFIXES = ("node pool ", "Karpenter pool ")
 
 
 def money(value: float, decimals: int = 2) -> str:
@@ -108,68 +128,108 @@ def money_range(low: float, high: float, decimals: int = 2) -> str:
     return f"{money(low, decimals)}-{money(high, decimals)[1:]}"
 
 
-def node_price(instance_types: Iterable[str], table: Mapping[str, Any] | None = None) -> tuple[float | None, list[str]]:
-    """Price of one node (the dearest listed type) and the types the table does not price."""
-    prices = (table or price_table())["instances"]
-    types = list(instance_types)
-    unpriced = [t for t in types if t not in prices]
-    priced = [prices[t] for t in types if t in prices]
-    return (max(priced) if priced else None), unpriced
+def cost_delta_text(before: CostEstimate, after: CostEstimate) -> str:
+    """The cost line of a diff: floor and ceiling before -> after, the change of each, and the prices used."""
+    if not (before.known and after.known):
+        missing = after if not after.known else before
+        return f"**Estimated cost**: {missing.prices_text}"
+    d_min, d_max = after.hourly_min - before.hourly_min, after.hourly_max - before.hourly_max
+
+    def signed(value: float) -> str:
+        return f"{'+' if value >= 0 else '-'}{money(abs(value))}"
+
+    line = (f"**Estimated cost** ({after.prices_text}): {money_range(before.hourly_min, before.hourly_max)}/h → "
+            f"{money_range(after.hourly_min, after.hourly_max)}/h (at min {signed(d_min)}/h, at max {signed(d_max)}/h, "
+            f"{signed(d_max * after.hours_per_month)}/month at max)")
+    if after.unpriced:
+        line += f"; unpriced: {', '.join(after.unpriced)}"
+    return line
 
 
-def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None = None) -> CostEstimate:
-    table = price_table()
-    stack_config = stack_config or {}
+def _pool_lines(pool: PoolCapacity, source: str) -> list[CostLine]:
+    what = "Karpenter pool" if pool.pool.is_karpenter else "node pool"
+    low, high = dict(pool.floor.nodes), dict(pool.ceiling.nodes)
+    prices = {t.name: t.hourly for t in pool.types}
+    return [CostLine(f"{what} {pool.name}: {t}", low.get(t, 0), high.get(t, 0), prices[t], source)
+            for t in sorted(set(low) | set(high)) if prices.get(t) is not None]
+
+
+def _bound(pool: PoolCapacity) -> float | None:
+    prices = [t.hourly for t in pool.types]
+    if not pool.types or any(p is None for p in prices) or pool.unknown_types:
+        return None
+    if pool.pool.is_karpenter:  # max_size: the most nodes its limits allow (0 when they bound nothing)
+        return round(pool.pool.max_size * max(prices), 4) if pool.pool.max_size else None
+    return round(pool.pool.max_size * prices[0], 4)
+
+
+def pool_unpriced(pool: PoolCapacity) -> list[str]:
+    """Instance types of the pool the table has no price for (every type the pool may launch)."""
+    return [t for t in pool.pool.instance_types if next((n.hourly for n in pool.types if n.name == t), None) is None]
+
+
+def estimate(resources: list[Resource], stack_config: Mapping[str, Any] | None = None,
+             model: CapacityModel | None = None) -> CostEstimate:
+    """The cost of the plan, from its capacity ``model`` (built here when not given)."""
+    model = model or capacity_model(resources, stack_config)
+    table = model.prices
     lines: list[CostLine] = []
-    unpriced: set[str] = set()
     notes: list[str] = []
+    unpriced: set[str] = set()
 
     for cluster in of_type(resources, CLUSTER):
         support = str(dig(cluster["inputs"], "upgradePolicy", "supportType") or "STANDARD")
-        name = name_of(cluster["urn"])
-        lines.append(CostLine(f"EKS control plane {name} ({support.lower()} support)", 1, 1, table["eksControlPlane"].get(support, table["eksControlPlane"]["STANDARD"])))
-
-    planned = pools(resources)
-    node_pools = [(p.name, p.instance_types, p.min_size, p.max_size, "plan", p.is_karpenter) for p in planned]
-    discounted = sorted(p.name for p in planned if p.capacity_type != "ON_DEMAND")
-    if discounted:
-        notes.append(f"spot or capacity-block pools ({', '.join(discounted)}) are priced on-demand, an upper bound")
-    unbounded = sorted(p.name for p in planned if p.is_karpenter and not p.max_size)
-    if unbounded:
-        notes.append(f"Karpenter pools without limits ({', '.join(unbounded)}) have no cost ceiling; their maximum is "
-                     "not included")
-    if not of_type(resources, NODE_GROUP, NODE_POOL):
-        configured = configured_pools(stack_config)
-        if configured:
-            notes.append("node pools priced from servestack:nodePools: the plan declares no node groups or NodePools")
-            for pool in configured.values():
-                node_pools.append((pool.name, pool.instance_types, pool.min_size, pool.max_size, "config", pool.is_karpenter))
-    for name, types, low, high, source, karpenter in node_pools:
-        price, missing = node_price(types, table)
-        unpriced.update(missing)
+        price = (table.eks_control_plane.get(support) or table.eks_control_plane.get("STANDARD")) if table else None
         if price is not None:
-            what = "Karpenter pool" if karpenter else "node pool"
-            lines.append(CostLine(f"{what} {name} ({', '.join(types)})", low, high, price, source))
+            lines.append(CostLine(f"EKS control plane {name_of(cluster['urn'])} ({support.lower()} support)", 1, 1, price))
+        else:
+            unpriced.add("EKS control plane")
 
-    nat = len(of_type(resources, NAT_GATEWAY))
-    if nat:
-        lines.append(CostLine("NAT gateways", nat, nat, table["natGateway"]))
-    eips = len(of_type(resources, EIP))
-    if eips:
-        lines.append(CostLine("public IPv4 addresses", eips, eips, table["publicIpv4Address"]))
+    own = [] if model.referenced else list(model.pools)
+    for pool in own:
+        source = "config" if pool.source == "config" else "plan"
+        lines += _pool_lines(pool, source)
+        unpriced.update(pool_unpriced(pool))
+    if own and own[0].source == "config":
+        notes.append("node pools priced from servestack:nodePools: the plan declares no node groups or NodePools")
+    on_demand = sorted(p.name for p in own if p.pool.capacity_type != "ON_DEMAND"
+                       and any(table is None or t.name not in table.spot for t in p.types))
+    if on_demand and table is not None:
+        notes.append(f"spot or capacity-block pools ({', '.join(on_demand)}) are priced on-demand where the table has "
+                     "no spot price, an upper bound")
+    unbounded = sorted(p.name for p in own if p.pool.is_karpenter and not p.pool.limit_values)
+    if unbounded:
+        notes.append(f"Karpenter pools without limits ({', '.join(unbounded)}) have no bound")
+    for pool in own:
+        if pool.ceiling.short:
+            pods = ", ".join(f"{owner} {n}" for owner, n in pool.ceiling.short)
+            notes.append(f"pool {pool.name} cannot hold its demand at max ({pods} pod(s) stay Pending): not priced")
 
-    region = str(stack_config.get("aws:region") or table["region"])
-    if region != table["region"]:
-        notes.append(f"the stack runs in {region}; prices are {table['region']}'s")
-    return CostEstimate(tuple(lines), tuple(sorted(unpriced)), tuple(notes), region, table["date"], table["hoursPerMonth"])
+    for count, item, price in ((len(of_type(resources, NAT_GATEWAY)), "NAT gateways", table and table.nat_gateway),
+                               (len(of_type(resources, EIP)), "public IPv4 addresses",
+                                table and table.public_ipv4_address)):
+        if count and price is not None:
+            lines.append(CostLine(item, count, count, price))
+        elif count:
+            unpriced.add(item)
+    if table is None:
+        lines = []
+        unpriced = set()
+    return CostEstimate(tuple(lines), tuple(sorted(unpriced)), tuple(notes), model.region,
+                        table.date if table else "", table.hours_per_month if table else 730,
+                        tuple((p.name, _bound(p)) for p in own), table.source if table else "")
 
 
-def accelerator_count(resources: list[Resource]) -> tuple[int | None, list[str]]:
-    """Accelerators of all pools at max size (each node at its largest instance type; a Karpenter
-    pool at its limits); None when a Karpenter pool's limits bound nothing."""
+def accelerator_count(model: CapacityModel | list[Resource]) -> tuple[int | None, list[str]]:
+    """Accelerators of all the stack's own pools at their bound (a managed group at maxSize of its largest type, a
+    Karpenter pool at its limits); None when a Karpenter pool's limits bound nothing. ``model``: the capacity model
+    (or the plan's resources, to build it)."""
+    if not isinstance(model, CapacityModel):
+        model = capacity_model(model)
     total: int | None = 0
     parts = []
-    for pool in pools(resources):
+    for capacity in ([] if model.referenced else model.pools):
+        pool = capacity.pool
         if not pool.has_accelerator:
             continue
         if pool.is_karpenter:
@@ -177,57 +237,7 @@ def accelerator_count(resources: list[Resource]) -> tuple[int | None, list[str]]
             parts.append(f"{pool.name} {'unbounded' if count is None else count} ({pool.size_text})")
             total = None if total is None or count is None else total + count
             continue
-        per_node = max((entry.accelerators for entry in catalog_entries(pool.instance_types)), default=0)
+        per_node = max((t.accelerators for t in capacity.types), default=0)
         total = None if total is None else total + per_node * pool.max_size
         parts.append(f"{pool.name} {pool.max_size} x {per_node}")
     return total, parts
-
-
-# --------------------------------------------------------------------------- a serving stack's demand
-
-
-@dataclass(frozen=True)
-class PlatformDemand:
-    """What an endpoint of a serving stack (``cluster.existing``) may hold on the platform stack's nodes:
-    the platform stack pays for them, so it is an estimate beside the serving stack's total, never in it."""
-
-    endpoint: str
-    """``namespace/name``."""
-    pool: str
-    platform_stack: str
-    resource: str
-    accelerators: int
-    """At max replicas (both models while a canary runs)."""
-    nodes: int
-    """Nodes that many accelerators fill at the pool's fewest accelerators per node (rounded up)."""
-    node_hourly: float | None
-    """The pool's dearest node type (:func:`node_price`); None when unpriced."""
-
-    @property
-    def hourly(self) -> float | None:
-        return None if self.node_hourly is None else round(self.nodes * self.node_hourly, 4)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "pool": self.pool, "platformStack": self.platform_stack,
-                "resource": self.resource, "accelerators": self.accelerators, "nodes": self.nodes,
-                "nodeHourly": self.node_hourly, "hourly": self.hourly}
-
-
-def platform_demand(resources: list[Resource], stack_config: Mapping[str, Any] | None = None) -> list[PlatformDemand]:
-    """Each endpoint's accelerators on the referenced platform's pools, when the plan has no pools of its own."""
-    from .endpoints import accelerator_demand_by_pool
-
-    if pools(resources):
-        return []
-    by_name = {p.name: p for p in placement_pools(resources)}
-    found = []
-    for pool_name, demands in sorted(accelerator_demand_by_pool(resources, stack_config).items()):
-        pool = by_name.get(pool_name)
-        if pool is None or not pool.has_accelerator or not pool.accelerators_per_node:
-            continue  # endpoint-on-accelerator-pool reports it
-        price, _ = node_price(pool.instance_types)
-        for endpoint, count in demands:
-            nodes = -(-count // pool.accelerators_per_node)
-            found.append(PlatformDemand(f"{endpoint.namespace}/{endpoint.name}", pool.name, pool.platform_stack,
-                                        str(pool.resource_name), count, nodes, price))
-    return found

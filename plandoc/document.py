@@ -48,6 +48,9 @@ class PlanDoc:
     """Resource key -> the step's op."""
     versions: dict[str, Any] | None = None
     """What the plan was made with (its ``versions.json``: python, sdks); None for a real preview or an older plan."""
+    offline: bool = False
+    """servestack's offline plan (:func:`is_offline_plan`): its every step is a create because it knows nothing
+    deployed, so its resources carry no ``op`` and no rule reads a creation from it."""
 
     def resource_list(self) -> list[dict[str, Any]]:
         """The resources sorted by key (the order rules and reports use)."""
@@ -130,7 +133,15 @@ def load_plan(path: Path | str) -> PlanDoc:
     return plan
 
 
+def is_offline_plan(document: Mapping[str, Any]) -> bool:
+    """Whether ``document`` is servestack's offline plan: it has the top-level ``outputs`` that only
+    ``servestack plan`` writes (a real preview has its outputs on the Stack step) and no ``oldState``."""
+    return isinstance(document.get("outputs"), Mapping) and not any(
+        isinstance(step, Mapping) and step.get("oldState") for step in document.get("steps") or [])
+
+
 def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") -> PlanDoc:
+    offline = is_offline_plan(document)
     resources: dict[str, dict[str, Any]] = {}
     previous: dict[str, dict[str, Any]] = {}
     ops: dict[str, str] = {}
@@ -151,7 +162,8 @@ def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") ->
             continue
         if step.get("newState"):
             resources[key] = _state(step["newState"], urn)
-            resources[key]["op"] = op  # rules that judge a creation read it (CrossGuard's resources have none)
+            if not offline:  # rules that judge a creation read it (CrossGuard's resources have none)
+                resources[key]["op"] = op
             ops[key] = op
     # The stack's outputs: a servestack plan's top-level ``outputs``, else the Stack step's (a real preview's).
     # Kept on the Stack resource, where a rule that reads resources finds them (plandoc.pools.placement_pools).
@@ -162,7 +174,7 @@ def plan_from_document(document: Mapping[str, Any], source: str = "<memory>") ->
                 resource["outputs"] = dict(outputs)
             break
     config = {str(k): decode_json(v) for k, v in (document.get("config") or {}).items()}
-    return PlanDoc(source, stack, project, config, resources, previous, ops)
+    return PlanDoc(source, stack, project, config, resources, previous, ops, offline=offline)
 
 
 def created(resource: Resource) -> bool:

@@ -11,7 +11,8 @@ from typing import Any
 
 from components.core import catalog
 from components.render import inference_service
-from components.core.rollout import kserve_canary_replicas, routed_percent, stable_min_during_canary
+from components.core.canary_replicas import kserve_canary_replicas, stable_min_during_canary
+from components.core.rollout import routed_percent
 
 from .accelerators import catalog_resources
 from .document import Resource, of_type

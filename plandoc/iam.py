@@ -82,3 +82,67 @@ def role_grants(resources: Iterable[Resource]) -> dict[str, RoleGrants]:
                 grants[owner].documents.append((attachment["urn"], f"policy {name_of(policy_urn)}",
                                                 decode_json(policies[policy_urn]["inputs"].get("policy"))))
     return grants
+
+
+# --------------------------------------------------------------------------- every policy document of a plan
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """One IAM or resource policy document a plan declares."""
+
+    urn: str
+    type: str
+    where: str
+    """Where it sits in the resource's inputs: ``assumeRolePolicy``, ``inlinePolicies[0] (read)``, ``policy``..."""
+    document: Mapping[str, Any]
+
+    @property
+    def is_trust(self) -> bool:
+        return self.where == "assumeRolePolicy"
+
+
+def _is_document(value: Any) -> bool:
+    return isinstance(value, Mapping) and "Statement" in value
+
+
+def policy_documents(resources: Iterable[Resource]) -> list[PolicyDocument]:
+    """Every policy document of every AWS resource: role trust and inline policies, role/user/group policies,
+    managed policies, KMS key, SQS queue, S3 bucket, SNS topic, ECR repository, secret policies... any input
+    of an ``aws:`` resource whose value is a policy document (JSON text or decoded)."""
+    found = []
+    for resource in resources:
+        if not resource["type"].startswith("aws:"):
+            continue
+        for key, value in sorted(mapping(resource.get("inputs")).items()):
+            decoded = decode_json(value)
+            if _is_document(decoded):
+                found.append(PolicyDocument(resource["urn"], resource["type"], key, decoded))
+            elif key == "inlinePolicies":
+                for i, inline in enumerate(items(value)):
+                    inline = mapping(inline)
+                    if _is_document(decode_json(inline.get("policy"))):
+                        found.append(PolicyDocument(resource["urn"], resource["type"],
+                                                    f"inlinePolicies[{i}] ({inline.get('name', '')})",
+                                                    decode_json(inline.get("policy"))))
+    return found
+
+
+def principals(statement: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, principal) of a statement: ``("*", "*")`` for ``Principal: "*"``, else ``("AWS", arn)``,
+    ``("Service", name)``, ``("Federated", arn)``..."""
+    principal = statement.get("Principal")
+    if principal == "*":
+        return [("*", "*")]
+    return [(str(kind), str(value)) for kind, values in mapping(principal).items() for value in as_list(values)
+            if isinstance(value, str)]
+
+
+def account_of(principal: str) -> str | None:
+    """The account an ``arn:aws:iam::<account>:...`` ARN or a bare 12-digit account id names (None otherwise)."""
+    if len(principal) == 12 and principal.isdigit():
+        return principal
+    parts = principal.split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and parts[4].isdigit():
+        return parts[4]
+    return None

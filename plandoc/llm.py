@@ -1,5 +1,5 @@
 """LLM endpoints as a plan declares them: KServe ``LLMInferenceService`` (v1alpha2), their
-pods and the accelerators they hold, their model, and what they cost.
+pods and the accelerators they hold, and their model (their pods' demand and cost: :mod:`.demand`, :mod:`.capacity`).
 
 An LLMInferenceService runs ``spec.replicas`` copies of its workload; a multi-node workload
 (``spec.worker`` set) is a LeaderWorkerSet of ``parallelism.data / parallelism.dataLocal`` pods per
@@ -11,7 +11,6 @@ canary (servestack installs neither), so the declared size is both the least and
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from components.render.inference_service import LABEL_ENDPOINT
 from .document import Resource, of_type
 from .endpoints import CATALOG_ACCELERATOR_RESOURCES, accelerator_request
 from .models import ModelUri
-from .pools import Pool, accelerator_resources, pools
+from .pools import accelerator_resources
 from .tokens import LLM_INFERENCE_SERVICE
 from .values import dig, is_known, items, mapping, name_of
 
@@ -160,69 +159,7 @@ def llm_endpoints(resources: Iterable[Resource]) -> list[LlmEndpoint]:
                   key=lambda e: (e.namespace, e.name))
 
 
-def llm_demand_by_pool(resources: Iterable[Resource]) -> dict[str, list[tuple[LlmEndpoint, int]]]:
-    """Pool name -> (LLM endpoint, accelerators it holds) for every LLM endpoint with accelerators on a pool."""
-    found: dict[str, list[tuple[LlmEndpoint, int]]] = defaultdict(list)
-    for endpoint in llm_endpoints(resources):
-        if endpoint.accelerator_request() and endpoint.pool:
-            found[endpoint.pool].append((endpoint, endpoint.accelerators))
-    return found
-
-
 def llm_model_uris(resources: Iterable[Resource]) -> list[ModelUri]:
     """The model of every LLM endpoint (no canary: always the stable one)."""
     return [ModelUri(e.endpoint, e.model_uri, ("stable",), (f"resource {name_of(e.urn)} spec.model.uri",))
             for e in llm_endpoints(resources) if e.model_uri]
-
-
-# --------------------------------------------------------------------------- cost
-
-
-@dataclass(frozen=True)
-class LlmCost:
-    """What an LLM endpoint's accelerators cost, priced through its pool's node type."""
-
-    endpoint: LlmEndpoint
-    pool: Pool
-    accelerators: int
-    node_hourly: float
-    """Price of one node of the pool (its dearest instance type)."""
-
-    @property
-    def nodes(self) -> float:
-        """Node equivalents: accelerators / accelerators per node."""
-        return self.accelerators / self.pool.accelerators_per_node
-
-    @property
-    def hourly(self) -> float:
-        return round(self.nodes * self.node_hourly, 4)
-
-    @property
-    def item(self) -> str:
-        e = self.endpoint
-        pods = f"{e.replicas} x {1 + e.workers} pods" if e.workers else f"{e.replicas} pod{'s' if e.replicas != 1 else ''}"
-        return (f"LLM endpoint {e.namespace}/{e.name}: {self.accelerators} {self.pool.resource_name} ({pods}) "
-                f"on pool {self.pool.name} ({self.pool.accelerators_per_node} per node)")
-
-    def to_json(self) -> dict[str, Any]:
-        e = self.endpoint
-        return {"endpoint": f"{e.namespace}/{e.name}", "pool": self.pool.name, "replicas": e.replicas,
-                "workers": e.workers, "accelerators": self.accelerators, "resource": self.pool.resource_name,
-                "nodes": round(self.nodes, 4), "nodeHourly": self.node_hourly, "hourly": self.hourly}
-
-
-def llm_costs(resources: list[Resource], node_price) -> tuple[list[LlmCost], list[str]]:
-    """Each LLM endpoint's share of its pool, and notes on what could not be priced. ``node_price``:
-    instance types -> (price of one node or None, unpriced types) (:func:`plandoc.cost.node_price`)."""
-    by_name = {p.name: p for p in pools(resources)}
-    found, notes = [], []
-    for pool_name, demands in sorted(llm_demand_by_pool(resources).items()):
-        pool = by_name.get(pool_name)
-        for endpoint, count in demands:
-            price = node_price(pool.instance_types)[0] if pool is not None and pool.accelerators_per_node else None
-            if price is None:
-                notes.append(f"LLM endpoint {endpoint.namespace}/{endpoint.name} on pool {pool_name}: not priced "
-                             "(the pool is not in the plan, has no accelerators per node, or its types are unpriced)")
-                continue
-            found.append(LlmCost(endpoint, pool, count, price))
-    return found, notes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from components.core import catalog
@@ -22,10 +23,9 @@ from components.core.pools import (
 
 from .accelerators import catalog_resources, declared_resource
 from .document import Resource, of_type
-from .karpenter import KarpenterPool, accelerator_ceiling, karpenter_pools
+from .karpenter import KarpenterPool, accelerator_ceiling, karpenter_pools, node_resources
 from .tokens import NODE_GROUP, STACK
 from .values import decode_json, items, mapping, name_of, whole_number
-
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Pool:
     """``managed`` (an EKS node group) or ``karpenter`` (a NodePool and its EC2NodeClass)."""
     limits: tuple[tuple[str, str], ...] = ()
     """A Karpenter pool's ``spec.limits`` as written, sorted."""
+    limit_values: tuple[tuple[str, Decimal], ...] = ()
+    """A Karpenter pool's ``spec.limits`` parsed (:func:`.karpenter.quantity`); what the capacity model launches under."""
     limit_capacity: int | None = None
     """A Karpenter pool's accelerators at its limits (:func:`.karpenter.accelerator_ceiling`); None: unbounded."""
     platform_stack: str = ""
@@ -148,6 +150,7 @@ def pool_of_karpenter(pool: KarpenterPool) -> Pool:
         capacity_type=pool.capacity_type,
         provisioner="karpenter",
         limits=tuple(sorted((str(k), str(v)) for k, v in pool.raw_limits.items())),
+        limit_values=tuple(sorted(pool.limits.items())),
         limit_capacity=accelerator_ceiling(specs, pool.limits, resource_name) if kind != AcceleratorKind.NONE else 0,
     )
 
@@ -262,3 +265,29 @@ def configured_pools(stack_config: Mapping[str, Any]) -> dict[str, ConfiguredPoo
     if not isinstance(entries, Mapping):
         return {}
     return {str(name): configured_pool(name, entry) for name, entry in sorted(entries.items()) if isinstance(entry, Mapping)}
+
+
+#: :attr:`plandoc.capacity.PoolCapacity.source` of pools read from ``servestack:nodePools``.
+CONFIG_SOURCE = "config"
+
+
+def configured_as_pools(stack_config: Mapping[str, Any]) -> list[Pool]:
+    """``servestack:nodePools`` as :class:`Pool` (for a plan that declares no pools yet): kind and resource from the
+    catalog, the pool label servestack sets; a Karpenter pool limited as servestack renders its NodePool (maxSize
+    x the largest type's cpu, memory and accelerators)."""
+    found = []
+    for pool in configured_pools(stack_config).values():
+        specs = catalog_entries(pool.instance_types)
+        kind = specs[0].kind if specs else AcceleratorKind.NONE
+        limits: dict[str, Decimal] = {}
+        if pool.is_karpenter and specs:
+            for spec in specs:
+                for resource, amount in node_resources(spec).items():
+                    limits[resource] = max(limits.get(resource, Decimal(0)), amount * pool.max_size)
+        found.append(Pool(
+            urn=f"config:servestack:nodePools.{pool.name}", name=pool.name, instance_types=pool.instance_types,
+            min_size=pool.min_size, max_size=pool.max_size, kind=kind,
+            resource_name=catalog.ACCELERATORS[kind].resource_name, taints=(), labels={catalog.POOL_LABEL: pool.name},
+            accelerators_per_node=min((s.accelerators for s in specs), default=0), capacity_type=pool.capacity_type,
+            provisioner=pool.provisioner, limit_values=tuple(sorted(limits.items()))))
+    return found

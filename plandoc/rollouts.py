@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.render import inference_service
-from components.core.rollout import RECORD_COMPONENT, STANDARD_CANARY_UNROUTED_IN, RolloutRecord
+from components.core.rollout import STANDARD_CANARY_UNROUTED_IN
+from components.core.rollout_record import RECORD_COMPONENT, RolloutRecord
 
 from .document import PlanDoc, Resource, of_type
 from .endpoints import Endpoint, endpoints

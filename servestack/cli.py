@@ -17,6 +17,8 @@ from .commands.diff import diff_command
 from .commands.init import init_command
 from .commands.plan import plan_command
 from .commands.preflight import preflight_command
+from .commands.prices import prices_command
+from .commands.drive import drive_command
 from .commands.rollout import rollout_command
 from .commands.schema import schema_command
 
@@ -38,7 +40,9 @@ cli.add_command(diff_command)
 cli.add_command(cost_command)
 cli.add_command(deploy_path_command)
 cli.add_command(rollout_command)
+rollout_command.add_command(drive_command)  # the rollout driver (servestack.driver)
 cli.add_command(dependents_command)
+cli.add_command(prices_command)
 cli.add_command(schema_command)
 
 

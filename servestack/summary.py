@@ -16,6 +16,7 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
+from plandoc.capacity import CapacityModel, PoolCapacity, capacity_model
 from plandoc.pools import Pool, pools
 from plandoc.rollouts import rollout_records
 
@@ -90,8 +91,9 @@ def rollout_lines(resources: list[dict[str, Any]]) -> list[str]:
             for (namespace, endpoint), record in sorted(records.items()) if record.phase != "steady"]
 
 
-def pool_line(pool: Pool) -> str:
-    """``gpu: Karpenter NodePool, g6.xlarge, 0-4 nodes (NodePool limits cpu=16, ...), ON_DEMAND, up to 4 nvidia.com/gpu``."""
+def pool_line(pool: Pool, capacity: PoolCapacity | None = None) -> str:
+    """``gpu: Karpenter NodePool, g6.xlarge, 0-4 nodes (NodePool limits cpu=16, ...), ON_DEMAND, up to 4 nvidia.com/gpu;
+    demand needs 1 x g6.xlarge at min, 3 x g6.xlarge at max`` (the capacity model's nodes)."""
     how = "Karpenter NodePool" if pool.is_karpenter else "managed node group"
     if pool.is_karpenter and not pool.max_size:
         size = f"0 nodes and up, no ceiling ({pool.size_text})"
@@ -103,11 +105,18 @@ def pool_line(pool: Pool) -> str:
         size = f"{pool.min_size}-{pool.max_size} nodes"
     line = f"{pool.name}: {how}, {', '.join(pool.instance_types) or 'instance types unknown'}, {size}, {pool.capacity_type}"
     if pool.has_accelerator and pool.resource_name:
-        capacity = pool.capacity
-        line += f", up to {capacity} {pool.resource_name}" if capacity is not None else f", {pool.resource_name} unbounded"
+        offered = pool.capacity
+        line += f", up to {offered} {pool.resource_name}" if offered is not None else f", {pool.resource_name} unbounded"
+    if capacity is not None:
+        line += f"; demand needs {capacity.floor.text()} at min, {capacity.ceiling.text()} at max"
+        short = sum(n for _, n in capacity.ceiling.short)
+        line += f" ({short} pod(s) fit on no node at max)" if short else ""
     return line
 
 
-def pool_lines(resources: list[dict[str, Any]]) -> list[str]:
-    """One line per node pool, managed node groups and Karpenter NodePools alike."""
-    return [pool_line(pool) for pool in pools(resources)]
+def pool_lines(resources: list[dict[str, Any]], stack_config: dict[str, Any] | None = None,
+               model: CapacityModel | None = None) -> list[str]:
+    """One line per node pool, managed node groups and Karpenter NodePools alike, with the capacity model's nodes."""
+    model = model or capacity_model(resources, stack_config)
+    by_name = {p.name: p for p in model.pools} if not model.referenced else {}
+    return [pool_line(pool, by_name.get(pool.name)) for pool in pools(resources)]

@@ -12,6 +12,7 @@ from components.core import catalog, karpenter_limits
 from components.core.catalog import Accelerator, AcceleratorKind, DevicePlugin, PluginSpec
 from components.core.quotas import Quota, QuotaClass
 from plandoc import cost
+from plandoc.prices import price_table
 from policies.rules import evaluate
 
 GAUDI = AcceleratorKind("gaudi")
@@ -35,7 +36,7 @@ def gaudi(monkeypatch):
     )
     monkeypatch.setitem(catalog.ACCELERATORS, GAUDI, entry)
     monkeypatch.setitem(catalog._hardware(), GAUDI_TYPE, GAUDI_FACTS)
-    monkeypatch.setitem(cost.price_table()["instances"], GAUDI_TYPE, 13.1090)
+    monkeypatch.setitem(price_table("us-east-1").instances, GAUDI_TYPE, 13.1090)
     return entry
 
 
@@ -78,8 +79,9 @@ def test_a_kind_added_as_one_entry_and_its_data_is_planned_checked_and_priced(ga
     states = [step["newState"] for step in plan.steps]
     assert [v for v in evaluate(states, {}, plan.document["config"], "gaudi-dev") if v.enforcement == "mandatory"] == []
     lines = {line.item: line for line in cost.estimate(states, plan.document["config"]).lines}
-    gaudi_line = lines[f"Karpenter pool gaudi ({GAUDI_TYPE})"]
-    assert (gaudi_line.unit_hourly, gaudi_line.count_max) == (13.1090, 2)
+    # translate: 1-4 replicas of 2 Gaudis; one node of 8 holds all 4 at max (the capacity model's packing)
+    gaudi_line = lines[f"Karpenter pool gaudi: {GAUDI_TYPE}"]
+    assert (gaudi_line.unit_hourly, gaudi_line.count_min, gaudi_line.count_max) == (13.1090, 1, 1)
 
 
 def test_without_its_device_plugin_a_pool_of_the_new_kind_is_refused_with_the_kinds_own_words(gaudi):

@@ -33,7 +33,7 @@ def test_clean_plan_directory_passes_with_exit_0(tmp_path):
     write(tmp_path, document(good_stack()))
     result = run("check", str(tmp_path))
     assert result.exit_code == 0
-    assert result.output == (f"servestack check: stack prod (tier prod) from {tmp_path / 'preview.json'}: 46 rules over "
+    assert result.output == (f"servestack check: stack prod (tier prod) from {tmp_path / 'preview.json'}: 58 rules over "
                              "7 resources\n\nPASSED: no mandatory violations\n")
 
 
@@ -43,13 +43,13 @@ def test_mandatory_violation_exits_1_and_groups_by_rule_and_resource(tmp_path):
     path = write(tmp_path, document(stack))
     result = run("check", str(path))
     assert result.exit_code == 1
-    assert result.output == f"""servestack check: stack prod (tier prod) from {path}: 46 rules over 7 resources
+    assert result.output == f"""servestack check: stack prod (tier prod) from {path}: 58 rules over 7 resources
 
 launch-template-imdsv2 [mandatory]: Node launch templates require IMDSv2 with a hop limit that keeps pods away from node credentials.
   aws:ec2/launchTemplate:LaunchTemplate servestack-gpu
     - metadataOptions.httpTokens is optional; required: "required" (IMDSv2), because IMDSv1 lets any SSRF in a pod read the node role's credentials
 
-prod-endpoint-min-replicas [mandatory]: Prod endpoints keep at least minReplicas replicas unless scale to zero is explicitly allowed.
+prod-endpoint-min-replicas [mandatory]: Prod endpoints (InferenceServices and LLM endpoints) keep at least minReplicas replicas unless scale to zero is explicitly allowed.
   kubernetes:serving.kserve.io/v1beta1:InferenceService fraud
     - spec.predictor.minReplicas is 1 on a prod endpoint; required: at least 2, so that one pod's restart or node's loss does not take the model offline (scale to zero needs the endpoint in allowScaleToZero or the annotation servestack.io/allow-scale-to-zero: "true")
 
@@ -109,7 +109,7 @@ def test_json_output(tmp_path):
         "source": str(path),
         "tier": "prod",
         "resources": 7,
-        "rules": 46,
+        "rules": 58,
         "passed": False,
         "summary": {"mandatory": 1, "advisory": 0},
         "violations": [{
@@ -127,14 +127,16 @@ def test_real_pulumi_preview_json(tmp_path):
     result = run("check", str(PREVIEW), "--format", "json")
     assert result.exit_code == 1
     report = json.loads(result.output)
-    assert (report["stack"], report["tier"], report["resources"], report["summary"]) == ("prod", "prod", 11, {"mandatory": 8, "advisory": 0})
-    # The recorded preview's InferenceServices name no service account and no securityContext (issue 16's rules).
+    assert (report["stack"], report["tier"], report["resources"], report["summary"]) == ("prod", "prod", 11, {"mandatory": 13, "advisory": 0})
+    # The recorded preview's InferenceServices name no service account and no securityContext (issue 16's rules,
+    # issue 22's restricted profile), and its model reader admits any service account of the cluster.
     assert [(v["rule"], v["resource"]) for v in report["violations"]] == [
         ("accelerator-capacity-fits", "servestack-gpu"),
         ("endpoint-own-service-account", "churn"),
         ("endpoint-own-service-account", "fraud"),
         ("launch-template-imdsv2", "servestack-gpu"),
-        *[("model-pod-security-context", name) for name in ("churn", "churn", "fraud", "fraud")],
+        *[("pod-security-standards", name) for name in ("churn",) * 4 + ("fraud",) * 4],
+        ("workload-identity-bound", "fraud-model-reader"),
     ]
     assert report["violations"][0]["message"] == (
         "endpoints on pool gpu need up to 3 nvidia.com/gpu at max replicas (fraud 3) but the pool offers 2 (maxSize 2 x "
@@ -154,7 +156,7 @@ def test_markdown_output_for_a_pull_request(tmp_path):
     result = run("check", str(path), "--format", "markdown")
     assert result.output == (
         "### ❌ Policy check: stack `prod` (tier prod)\n\n"
-        "46 rules over 7 resources. **FAILED: 1 mandatory and 0 advisory violation(s)**\n\n"
+        "58 rules over 7 resources. **FAILED: 1 mandatory and 0 advisory violation(s)**\n\n"
         "**prod-payload-logging** (mandatory): Prod endpoints log their payloads.\n"
         "- `kubernetes:serving.kserve.io/v1beta1:InferenceService fraud`: spec.predictor.logger is not set on a prod "
         "endpoint; required: a logger with mode all (or request) and a sink url, so that every prediction served in "
@@ -181,7 +183,7 @@ def test_the_dev_stack_plan():
     plan = plan_config(stack_config("dev"), stack="dev")
     reviewed = plan_from_document(plan.document)
     report = run_check(reviewed)
-    assert (report.stack, report.tier, report.rules) == ("dev", "dev", 46)
+    assert (report.stack, report.tier, report.rules) == ("dev", "dev", 58)
     # The rules see the real resources (they do not pass for want of them) ...
     resources = reviewed.resource_list()
     assert {p.name: (p.kind.value, p.resource_name) for p in pools(resources)} == {

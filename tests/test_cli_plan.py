@@ -47,7 +47,7 @@ def test_the_summary_shows_the_component_tree_with_counts_by_type(project_dir):
 @pytest.mark.parametrize("stack, lines", [
     ("prod", ["Rollouts (traffic as the platform routes it):",
               "  models/fraud (Standard): 2.3.1 (100%) + candidate 2.4.0 (0%, only at fraud-v2-4-0-predictor.models), "
-              "stage 1/1 (0); stable min 4 → 3, candidate 1"]),
+              "stage 1/1 (0); stable min 4 kept, candidate 1"]),
     ("staging", ["Rollouts (traffic as the platform routes it):",
                  "  models/fraud (Knative): 2.3.1 (50%) + candidate 2.4.0 (50%), stage 2/3 (10,50,100)"]),
     ("dev", ["Rollouts: none in progress"]),

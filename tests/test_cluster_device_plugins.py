@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi_kubernetes as k8s
 import pytest
 from hypothesis import given, settings
@@ -117,9 +119,15 @@ def test_fpga_daemon_set_manifest(plan):
     assert container["resources"] == {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
     assert manifest["metadata"]["namespace"] == "kube-system"
     # What it cannot pass is documented in the manifest, as Checkov's skip annotations.
-    annotations = manifest["metadata"]["annotations"]
+    annotations = {k: v for k, v in manifest["metadata"]["annotations"].items() if k.startswith("checkov.io/")}
     assert [a.split("=")[0] for a in annotations.values()] == (
         ["CKV_K8S_15", "CKV_K8S_23", "CKV_K8S_40", "CKV_K8S_43", "CKV_K8S_8", "CKV_K8S_9"])
+    # ... and, for the policy pack's pod-security-standards, the restricted profile's checks it waives, with why.
+    assert json.loads(manifest["metadata"]["annotations"]["servestack.io/pod-security-exceptions"]) == {
+        "hostPath": "mounts the kubelet's /var/lib/kubelet/device-plugins (where it registers over a unix socket) and "
+                    "/dev (the FPGA devices) from the node: a device plugin's job",
+        "runAsNonRoot": "runs as root: it creates its socket in the kubelet's root-owned directory and opens the "
+                        "root-owned device files under /dev"}
     assert annotations["checkov.io/skip2"] == (
         "CKV_K8S_23=runs as root: it creates its socket in the kubelet's root-owned /var/lib/kubelet/device-plugins and "
         "opens the FPGA devices under /dev (privileged access to the device, through hostPath)")
@@ -129,7 +137,7 @@ def test_fpga_daemon_set_manifest(plan):
 def test_fpga_plugin_by_digest_claims_no_digest_exception():
     digest = FPGA_IMAGE + "@sha256:" + "0" * 64
     manifest = declared_daemon_set(AcceleratorKind.FPGA, [placements()["fpga"]], digest, "example.com/fpga")
-    assert [a.split("=")[0] for a in manifest["metadata"]["annotations"].values()] == (
+    assert [a.split("=")[0] for k, a in manifest["metadata"]["annotations"].items() if k.startswith("checkov.io/")] == (
         ["CKV_K8S_15", "CKV_K8S_23", "CKV_K8S_40", "CKV_K8S_8", "CKV_K8S_9"])
 
 

@@ -83,7 +83,7 @@ def test_markdown_of_hand_built_plans_matches_the_golden_file(tmp_path):
 
 def test_the_golden_file_says_what_a_reviewer_needs():
     golden = GOLDEN.read_text()
-    assert "(at max size -$0.80/h, -$587.50/month)" in golden
+    assert "(at min -$0.80/h, at max -$0.80/h, -$587.50/month at max)" in golden
     for flag in ("premature-promotion", "rollout-skips-stage", "created-mid-rollout", "pool-below-demand",
                  "protected-resource-deleted"):
         assert f"- **{flag}**" in golden

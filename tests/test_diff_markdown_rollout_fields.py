@@ -44,8 +44,10 @@ def test_the_candidates_storage_uri_and_predictor_are_whole_lines(fraud_blue_gre
         '  - `spec.canary[0].predictor.model.securityContext.seccompProfile.type`: `(none)` → `"RuntimeDefault"`\n'
         '  - `spec.canary[0].predictor.model.storageUri`: `(none)` → `"s3://acme-ml-models-prod/models/fraud/2.4.0"`\n'
         '  - `spec.canary[0].predictor.name`: `(none)` → `"v2-4-0"`\n'
+        '  - `spec.canary[0].predictor.nodeSelector["servestack.io/pool"]`: `(none)` → `"system"`\n'
         '  - `spec.canary[0].predictor.serviceAccountName`: `(none)` → `"fraud-model"`\n'
-        "  - `spec.canary[0].trafficPercent`: `(none)` → `0`\n")
+        "  - `spec.canary[0].trafficPercent`: `(none)` → `0`\n"
+        "  - `spec.predictor.minReplicas`: `4` → `5`\n")
     assert "..." not in isvc_section
 
 
@@ -56,7 +58,7 @@ def test_the_rollout_record_data_is_shown_whole(fraud_blue_green):
         '  - `data.candidateService`: `(none)` → `"fraud-v2-4-0-predictor.models"`\n'
         '  - `data.candidateVersion`: `(none)` → `"2.4.0"`\n'
         '  - `data.phase`: `"steady"` → `"inProgress"`\n'
-        '  - `data.stableMinReplicasDuringCanary`: `(none)` → `"3"`\n'
+        '  - `data.stableMinReplicasDuringCanary`: `(none)` → `"4"`\n'
         '  - `data.stage`: `(none)` → `"1"`\n'
         '  - `data.stages`: `(none)` → `"0"`')
 

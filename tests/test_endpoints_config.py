@@ -125,8 +125,8 @@ def test_unknown_setting_lists_the_allowed_ones():
     [line] = problems({"iris": iris(replicas=2)})
     assert line == (f"{P}.iris.replicas: is not a known setting; allowed here: pool, model, namespace, deploymentMode, "
                     "resources, accelerators, autoscaling, startupTimeoutMinutes, containerConcurrency, timeoutSeconds, "
-                    "transformer, explainer, logger, batcher, rollout, prometheusScraping, visibility, tagRouting, "
-                    "deploymentStrategy, podLabels, podAnnotations, serviceAccountName (got 2)")
+                    "transformer, explainer, logger, batcher, rollout, allowInPlaceUpdate, prometheusScraping, visibility, "
+                    "tagRouting, deploymentStrategy, podLabels, podAnnotations, serviceAccountName (got 2)")
 
 
 def test_endpoint_names_are_dns_labels():

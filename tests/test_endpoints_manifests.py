@@ -113,7 +113,10 @@ def test_knative_stages_move_only_canary_traffic_percent():
 def test_standard_mode_adds_and_removes_only_the_canary_entry():
     steady = render("fraud", fraud_at("0-steady", "Standard"), "Standard")["spec"]
     spec = render("fraud", fraud_at("1-blue-green", "Standard"), "Standard")["spec"]
-    assert spec["predictor"] == steady["predictor"]
+    # the stable's minimum is written one higher (KServe lowers it by the canary's replica): it keeps its own
+    stable_min = steady["predictor"]["minReplicas"]
+    assert spec["predictor"] == {**steady["predictor"], "minReplicas": stable_min + 1,
+                                 "maxReplicas": max(steady["predictor"]["maxReplicas"], stable_min + 1)}
     # What KServe v0.20.0's CRD requires of a canary (model name with modelFormat) and really does:
     # no traffic, one replica of the candidate's own Deployment.
     assert spec["canary"] == [{"trafficPercent": 0, "predictor": {
@@ -121,8 +124,9 @@ def test_standard_mode_adds_and_removes_only_the_canary_entry():
         "model": {"name": "kserve-container", "modelFormat": {"name": "xgboost"}, "protocolVersion": "v2",
                   "storageUri": "s3://acme-models/models/fraud/2.1.0",
                   "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                  "securityContext": container_security_context(non_root=True)},
-        "serviceAccountName": "fraud-model", "minReplicas": 1}}]
+                  "securityContext": container_security_context()},
+        "serviceAccountName": "fraud-model", "minReplicas": 1,
+        **{k: steady["predictor"][k] for k in ("nodeSelector", "tolerations") if k in steady["predictor"]}}}]
     assert render("fraud", fraud_at("4-rolled-back", "Standard"), "Standard")["spec"] == steady
     promoted = render("fraud", fraud_at("5-promoted", "Standard"), "Standard")["spec"]
     assert "canary" not in promoted
@@ -135,7 +139,9 @@ def test_candidate_replicas_render_in_standard_mode():
     endpoint["autoscaling"] = {"minReplicas": 2, "maxReplicas": 4}
     canary = render("fraud", endpoint, "Standard")["spec"]["canary"]
     assert canary[0]["predictor"]["minReplicas"] == 2
-    assert record("fraud", endpoint, "Standard")["data"]["stableMinReplicasDuringCanary"] == "1"
+    # written as 2 + 2 = 4, which KServe lowers by the 2 candidates to the configured 2
+    assert render("fraud", endpoint, "Standard")["spec"]["predictor"]["minReplicas"] == 4
+    assert record("fraud", endpoint, "Standard")["data"]["stableMinReplicasDuringCanary"] == "2"
 
 
 def test_accelerator_placement_comes_from_the_pool():
@@ -158,7 +164,7 @@ def test_neuron_and_fpga_custom_predictors(pool, resource):
     assert predictor["containers"] == [{
         "name": "kserve-container", "image": f"ghcr.io/acme/{pool}-server:1.0.3", "args": ["--workers=2"],
         "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-        "securityContext": container_security_context(non_root=False),
+        "securityContext": container_security_context(),
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi", resource: "1"}, "limits": {"cpu": "1", "memory": "2Gi", resource: "1"}},
         "env": [{"name": "STORAGE_URI", "value": f"s3://acme-models/models/{pool}/1.0"}],
     }]

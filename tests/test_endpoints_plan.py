@@ -92,7 +92,8 @@ def stable_pod_template_inputs(mode: str, state: str) -> str:
     the stable predictor's spec; in Knative mode minus canaryTrafficPercent (it only moves the
     route's traffic split between revisions, never a revision's template)."""
     isvc = isvc_of(mode, state)
-    predictor = {k: v for k, v in isvc["spec"]["predictor"].items() if not (mode == "Knative" and k == "canaryTrafficPercent")}
+    predictor = {k: v for k, v in isvc["spec"]["predictor"].items() if not (mode == "Knative" and k == "canaryTrafficPercent")
+                 and k not in ("minReplicas", "maxReplicas")}  # the Deployment's scale, not its pod template
     return json.dumps({"labels": isvc["metadata"].get("labels"), "annotations": isvc["metadata"].get("annotations"),
                        "predictor": predictor}, sort_keys=True)
 
@@ -120,7 +121,7 @@ def test_the_rollout_record_is_a_config_map_beside_the_inference_service():
                                 "servestack.io/endpoint": "iris"}},
         "data": {"candidateReplicas": "1", "candidateService": "iris-v1-1-0-predictor.models", "candidateTrafficPercent": "0",
                  "candidateVersion": "1.1.0", "mode": "Standard", "phase": "inProgress", "stableMinReplicas": "2",
-                 "stableMinReplicasDuringCanary": "1", "stableVersion": "1.0.0", "stage": "1", "stages": "0",
+                 "stableMinReplicasDuringCanary": "2", "stableVersion": "1.0.0", "stage": "1", "stages": "0",
                  "traffic": "stable 100% / candidate 0%"},
     }
     assert record["parent"] == f"{COMPONENT}::iris"
@@ -312,6 +313,6 @@ def test_a_transformer_without_s3_artifacts_keeps_no_aws_identity():
     assert iris == {"containers": [{"name": "kserve-container", "image": "ghcr.io/acme/iris-features:1.0.0",
                                     "env": [{"name": "A", "value": "1"}, {"name": "STORAGE_URI", "value": hf}],
                                     "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                                    "securityContext": container_security_context(non_root=False)}]}
+                                    "securityContext": container_security_context()}]}
     assert "serviceAccountName" not in resource(plan, ISVC, "llm-isvc")["inputs"]["spec"]["transformer"]
     assert sorted(resources(plan, ROLE)) == ["iris-model-reader"]

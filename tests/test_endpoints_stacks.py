@@ -68,7 +68,7 @@ def test_the_mid_rollouts_in_each_mode():
     assert "canaryTrafficPercent" not in json.dumps(prod)
     assert {k: records("prod")["fraud"][k] for k in ("traffic", "stableMinReplicas", "stableMinReplicasDuringCanary",
                                                       "candidateService")} == {
-        "traffic": "stable 100% / candidate 0%", "stableMinReplicas": "4", "stableMinReplicasDuringCanary": "3",
+        "traffic": "stable 100% / candidate 0%", "stableMinReplicas": "4", "stableMinReplicasDuringCanary": "4",
         "candidateService": "fraud-v2-4-0-predictor.models"}
 
 
@@ -96,22 +96,26 @@ def test_every_manifest_is_valid(stack):
 NEW_NEURON_IMAGE = {"version": "0.9.3", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml/summarizer-neuronx:0.9.3"}
 
 
-@pytest.mark.parametrize("stack, endpoint, moves", [
-    ("staging", "fraud", ["advance"]),
-    ("staging", "fraud", ["rollback"]),
-    ("prod", "fraud", ["promote"]),
-    ("prod", "fraud", ["rollback"]),
-    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)]),
-    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "promote"]),
+# prod's fraud rollout declares an analysis with smoke requests (issue 21): ending the rollout (promote,
+# rollback) also removes its smoke Job, and nothing else.
+@pytest.mark.parametrize("stack, endpoint, moves, removed", [
+    ("staging", "fraud", ["advance"], []),
+    ("staging", "fraud", ["rollback"], []),
+    ("prod", "fraud", ["promote"], ["servestack-endpoint-fraud-smoke"]),
+    ("prod", "fraud", ["rollback"], ["servestack-endpoint-fraud-smoke"]),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE)], []),
+    ("prod", "summarize", [("start", NEW_NEURON_IMAGE), "promote"], []),
 ])
-def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in_the_stack_plan(stack, endpoint, moves):
+def test_a_rollout_command_changes_the_endpoints_inference_service_and_record_in_the_stack_plan(stack, endpoint, moves,
+                                                                                                 removed):
     text = (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text()
     for move in moves:
         move, options = move if isinstance(move, tuple) else (move, {})
         text = apply_move(PROJECT, stack, text, endpoint, move, **options).after
     before, after = by_urn(planned(stack)), by_urn(plan_config(yaml.safe_load(text)["config"], stack))
-    assert sorted(before) == sorted(after)
-    assert sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn]) == [
+    assert set(after) <= set(before)
+    assert sorted(urn.rsplit("::", 1)[1] for urn in set(before) - set(after)) == removed
+    assert sorted(urn.rsplit("::", 1)[1] for urn in after if before[urn] != after[urn]) == [
         f"servestack-endpoint-{endpoint}-isvc", f"servestack-endpoint-{endpoint}-rollout"]
 
 
@@ -137,7 +141,7 @@ def test_status_of_every_stack():
         ("dev", "iris", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
         ("prod", "anomaly", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
         ("prod", "chat", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
-        ("prod", "fraud", "Standard", "2.4.0", "1/1 (0)", "stable 100% / candidate 0%", "stable min 4 → 3, candidate 1"),
+        ("prod", "fraud", "Standard", "2.4.0", "1/1 (0)", "stable 100% / candidate 0%", "stable min 4 kept, candidate 1"),
         ("prod", "summarize", "Standard", "-", "-", "stable 100% / candidate 0%", "-"),
         ("staging", "anomaly", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
         ("staging", "chat", "Knative", "-", "-", "stable 100% / candidate 0%", "-"),
@@ -153,9 +157,9 @@ def test_the_endpoints_pass_the_policy_pack(stack):
 
     report = run_check(plan_from_document(planned(stack).document))
     assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "mandatory"] == []
-    # The offline plan creates every resource: staging's fraud, mid-rollout in Knative mode, is one to create steady.
-    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "advisory"] == (
-        [("no-create-mid-rollout", "servestack-endpoint-fraud-isvc")] if stack == "staging" else [])
+    # An offline plan says nothing of what is deployed: staging's fraud, mid-rollout in Knative mode, is an existing
+    # endpoint's rollout, not an endpoint created mid-rollout (issue 23: the rule fired on every rollout).
+    assert [(v.rule, v.urn.rsplit("::", 1)[1]) for v in report.violations if v.enforcement == "advisory"] == []
 
 
 # ----------------------------------------------------------------------------- a serving stack

@@ -122,8 +122,8 @@ def test_a_file_beyond_16_mib_and_a_file_that_is_not_utf8_are_refused(project_di
 def test_a_stack_file_that_is_a_directory_is_refused(project_dir):
     (project_dir / "stacks" / "Pulumi.dir.yaml").mkdir()
     result = invoke("plan", "--stack", "dir", "--project", str(project_dir))
-    assert (result.exit_code, result.output.strip()) == (2, "error: no stack file stacks/Pulumi.dir.yaml (stacks here: "
-                                                    + ", ".join(sorted([*REPOSITORY_STACKS, "dir"])) + ")")
+    assert (result.exit_code, result.output.strip()) == (2, "error: stack file stacks/Pulumi.dir.yaml is a directory, not a "
+                                                    "file (stacks here: " + ", ".join(sorted(REPOSITORY_STACKS)) + ")")
 
 
 def test_a_key_given_twice_is_refused_by_plan_naming_both_lines(project_dir):
@@ -234,7 +234,7 @@ def test_a_stages_annotation_with_a_superscript_digit_is_no_stages():
 
 
 def test_a_rollout_record_with_a_superscript_digit_is_read_without_it():
-    from components.core.rollout import RolloutRecord
+    from components.core.rollout_record import RolloutRecord
 
     record = RolloutRecord.from_data("e", {"mode": "Knative", "phase": "canary", "stableVersion": "1", "stages": "10,5\u00b2,100",
                                            "stage": "\u00b2", "candidateTrafficPercent": "10"})

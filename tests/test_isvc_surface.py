@@ -108,7 +108,8 @@ def test_custom_container_command_ports_and_probes():
                          "resources": container["resources"],
                          # secure by default; not runAsNonRoot: servestack cannot know a custom image's user
                          "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                             "privileged": False, "seccompProfile": {"type": "RuntimeDefault"}}}
+                                             "privileged": False, "runAsNonRoot": True,
+                                             "seccompProfile": {"type": "RuntimeDefault"}}}
 
 
 # --- the endpoint ------------------------------------------------------------------------------------
@@ -167,8 +168,9 @@ def test_collocated_transformer_is_kserves_transformer_container_in_the_predicto
      f"{P}.e.model.env.HF_TOKEN: is a Pulumi secret (secure:); a secret value would be written into the InferenceService "
      'in clear: put it in a Kubernetes Secret and reference it with secretKeyRef: {name, key} (got {"secure": "v1:AAAA"})'),
     (with_model(IRIS, env={"API_KEY": "abc123"}), "Knative",
-     f"{P}.e.model.env.API_KEY: looks like a credential; a value here is written into the InferenceService in clear: "
-     'put it in a Kubernetes Secret and reference it with secretKeyRef: {name, key} (got "[redacted]")'),
+     f"{P}.e.model.env.API_KEY: holds what looks like a credential (Secret Keyword), which would be written in clear "
+     "into the plan, the manifests and Pulumi's state: put it in a Kubernetes Secret and reference it with "
+     'secretKeyRef: {name, key} (got "[redacted]")'),
     (with_model(IRIS, env={"A": {"secretKeyRef": {"name": "s", "key": "k"}, "fieldRef": {"fieldPath": "metadata.name"}}}),
      "Knative", f"{P}.e.model.env.A: must set exactly one of secretKeyRef or fieldRef (got "
                 '{"fieldRef": {"fieldPath": "metadata.name"}, "secretKeyRef": {"key": "k", "name": "s"}})'),

@@ -98,25 +98,29 @@ def test_placements_put_a_karpenter_pool_in_the_networks_zones():
 def test_the_summary_lists_karpenter_and_managed_pools():
     assert pool_lines(karpenter_stack()) == [
         "gpu: Karpenter NodePool, g6.xlarge, 0-4 nodes (NodePool limits cpu=16, memory=64Gi, nvidia.com/gpu=4), ON_DEMAND, "
-        "up to 4 nvidia.com/gpu",
-        "system: managed node group, m7i.xlarge, 3-6 nodes, ON_DEMAND",
+        "up to 4 nvidia.com/gpu; demand needs 2 x g6.xlarge at min, 2 x g6.xlarge at max",
+        "system: managed node group, m7i.xlarge, 3-6 nodes, ON_DEMAND; demand needs 3 x m7i.xlarge at min, "
+        "6 x m7i.xlarge at max",
     ]
     assert pool_lines([node_pool("gpu", ["g6.xlarge"], None)]) == [
         "gpu: Karpenter NodePool, g6.xlarge, 0 nodes and up, no ceiling (NodePool limits none), ON_DEMAND, "
-        "nvidia.com/gpu unbounded"]
+        "nvidia.com/gpu unbounded; demand needs 0 nodes at min, 0 nodes at max"]
 
 
-def test_a_karpenter_pool_costs_from_zero_to_its_limits():
+def test_a_karpenter_pool_is_priced_by_what_runs_on_it():
+    """fraud's 2 replicas of 1 GPU need 2 g6.xlarge at min and at max (not 0 to the 4 its limits allow):
+    floor 0.10 + 2 x 0.8048 + 3 x 0.2016 = 2.3144, ceiling 0.10 + 1.6096 + 6 x 0.2016 = 2.9192; the bound (every
+    pool at its limits) 0.10 + 4 x 0.8048 + 1.2096 = 4.5288. A pool without limits has no bound."""
     cost = estimate(karpenter_stack(), PROD)
     assert [(line.item, line.count_min, line.count_max, line.unit_hourly) for line in cost.lines] == [
         ("EKS control plane servestack-cluster (standard support)", 1, 1, 0.10),
-        ("Karpenter pool gpu (g6.xlarge)", 0, 4, 0.8048),
-        ("node pool system (m7i.xlarge)", 3, 6, 0.2016),
+        ("Karpenter pool gpu: g6.xlarge", 2, 2, 0.8048),
+        ("node pool system: m7i.xlarge", 3, 6, 0.2016),
     ]
-    assert (cost.hourly_min, cost.hourly_max) == (0.7048, 4.5288)
+    assert (cost.hourly_min, cost.hourly_max, cost.hourly_bound) == (2.3144, 2.9192, 4.5288)
     unlimited = estimate([node_pool("gpu", ["g6.xlarge"], None)], PROD)
-    assert [(line.count_min, line.count_max) for line in unlimited.lines] == [(0, 0)]
-    assert unlimited.notes == ("Karpenter pools without limits (gpu) have no cost ceiling; their maximum is not included",)
+    assert (unlimited.lines, unlimited.hourly_bound) == ((), None)
+    assert unlimited.notes == ("Karpenter pools without limits (gpu) have no bound",)
 
 
 # --------------------------------------------------------------------------- the policy pack
@@ -195,9 +199,9 @@ def test_accelerator_capacity_uses_the_limits():
     # fraud needs 2 GPUs at max replicas; a GPU limit of 1 cannot hold them
     stack = karpenter_stack(limits={"cpu": "16", "memory": "64Gi", "nvidia.com/gpu": "1"})
     assert violations(stack, "accelerator-capacity-fits") == [
-        ("servestack-gpu", "endpoints on pool gpu need up to 2 nvidia.com/gpu at max replicas (fraud 2) but the pool offers "
-                           "1 at its NodePool limits cpu=16, memory=64Gi, nvidia.com/gpu=1; required: demand <= capacity, "
-                           "or replicas beyond it stay Pending under load")]
+        ("servestack-gpu", "endpoints on pool gpu need 2 nvidia.com/gpu at min replicas, with every rollout's candidate "
+                           "(fraud 2) but the pool offers 1 at its NodePool limits cpu=16, memory=64Gi, nvidia.com/gpu=1; "
+                           "required: demand <= capacity, or replicas beyond it stay Pending")]
     # cpu bounds it as much: 4 vCPUs is one g6.xlarge
     assert len(violations(karpenter_stack(limits={"cpu": "4", "memory": "64Gi"}), "accelerator-capacity-fits")) == 1
 
@@ -210,8 +214,9 @@ def test_a_nodepool_limit_below_the_demand_is_an_unsafe_transition():
     head = plan_from_document(document(karpenter_stack(limits={"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}), PROD))
     flags = [(f.kind, f.subject, f.message) for f in diff_plans(base, head).flags]
     assert flags == [("pool-below-demand", "gpu",
-                      "pool gpu shrinks from NodePool limits cpu=16, memory=64Gi, nvidia.com/gpu=4 to NodePool limits cpu=4, "
-                      "memory=16Gi, nvidia.com/gpu=1 (1 nvidia.com/gpu) while its endpoints (fraud) need up to 2 at max replicas")]
+                      "pool gpu changes from NodePool limits cpu=16, memory=64Gi, nvidia.com/gpu=4 (g6.xlarge) to NodePool "
+                      "limits cpu=4, memory=16Gi, nvidia.com/gpu=1 (g6.xlarge): at min replicas 1 pod fits on no node within "
+                      "its bounds (models/fraud predictor 1), 0 with its former bounds; it would stay Pending")]
     # a NodePool that loses its limits is not a shrink; moving from a node group to Karpenter at the same size is none either
     unlimited = plan_from_document(document([r for r in karpenter_stack() if "NodePool" not in r["type"]]
                                             + [node_pool("gpu", ["g6.xlarge"], None)], PROD))
@@ -224,7 +229,11 @@ def test_raising_demand_beyond_the_limits_is_flagged_too():
     base = plan_from_document(document(karpenter_stack(), PROD))
     more = replace(karpenter_stack(), isvc(max_replicas=5, min_replicas=2))
     flags = diff_plans(base, plan_from_document(document(more, PROD))).flags
-    assert flags == []  # an unmet demand introduced by the endpoint is check's business (accelerator-capacity-fits)
+    # issue 23: a demand the change raises past the pool is the diff's too (it was left to check alone)
+    assert [(f.kind, f.subject, f.message) for f in flags] == [(
+        "pool-below-demand", "gpu", "more is placed on pool gpu (NodePool limits cpu=16, memory=64Gi, nvidia.com/gpu=4, "
+        "g6.xlarge) than it holds: at max replicas 1 pod fits on no node within its bounds (models/fraud predictor 1), 0 "
+        "before; it would stay Pending")]
     assert len(violations(more, "accelerator-capacity-fits")) == 1
     assert copy.deepcopy(more) == more
 
@@ -240,11 +249,11 @@ def test_the_dev_plan_reads_its_gpu_pool_as_karpenter_everywhere():
     resources = plan.resource_list()
     assert pool_lines(resources) == [
         "gpu: Karpenter NodePool, g6.xlarge, g5.xlarge, 0-3 nodes (NodePool limits cpu=12, memory=49152Mi, nvidia.com/gpu=3), "
-        "SPOT, up to 3 nvidia.com/gpu",
-        "system: managed node group, m7i.large, 2 nodes, ON_DEMAND",
+        "SPOT, up to 3 nvidia.com/gpu; demand needs 1 x g6.xlarge at min, 3 x g6.xlarge at max",
+        "system: managed node group, m7i.large, 2 nodes, ON_DEMAND; demand needs 2 x m7i.large at min, 2 x m7i.large at max",
     ]
     assert [(line.item, line.count_min, line.count_max) for line in estimate(resources, plan.config).lines
-            if "pool" in line.item] == [("Karpenter pool gpu (g6.xlarge, g5.xlarge)", 0, 3), ("node pool system (m7i.large)", 2, 2)]
+            if "pool" in line.item] == [("Karpenter pool gpu: g6.xlarge", 1, 3), ("node pool system: m7i.large", 2, 2)]
     placements = {p.name: (p.provisioner, p.max_size, p.capacity_type, p.vcpu_limit, bool(p.zones))
                   for p in pool_placements(plan)}
     assert placements == {"gpu": ("karpenter", 3, "SPOT", 12, True), "system": ("managed", 2, "ON_DEMAND", None, True)}

@@ -27,7 +27,7 @@ def test_an_llm_endpoints_model_replicas_and_parallelism_changes_are_whole_lines
     assert f'  - `spec.model.uri`: `"s3://acme-ml-models-prod/models/assistant/2.5-32b-instruct"` → `"{NEW_URI}"`' in section
     assert "  - `spec.parallelism.tensor`: `4` → `8`" in section
     assert "  - `spec.replicas`: `2` → `1`" in section
-    assert '  - `spec.template.containers[0].resources.limits["nvidia.com/gpu"]`: `"4"` → `"8"`' in section
+    assert '  - `spec.template.containers[name=main].resources.limits["nvidia.com/gpu"]`: `"4"` → `"8"`' in section
 
 
 def test_which_llm_fields_are_rollout_relevant():

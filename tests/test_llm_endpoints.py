@@ -52,7 +52,10 @@ def test_single_node_hf_model_renders_every_field():
             "tolerations": GPU_TOLERATION,
             "containers": [{"name": "main", "args": ["--max-model-len=4096"], "resources": {
                 "requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
-                "limits": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"}}}],
+                "limits": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"}},
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "privileged": False, "runAsNonRoot": True,
+                                    "seccompProfile": {"type": "RuntimeDefault"}}}],
         },
         "router": ROUTER,
         "baseRefs": [{"name": "kserve-config-llm-template"}, {"name": "kserve-config-llm-router-route"},
@@ -118,10 +121,15 @@ def test_devices_count_replicas_pods_and_prefill():
     ({"e": {**SMALL, "args": ["--tensor-parallel-size=2"]}},
      [f"{P}.e.args: must not set --tensor-parallel-size: KServe's preset passes it from model and parallelism "
       "(unless command replaces the preset's launcher) (got [\"--tensor-parallel-size=2\"])"]),
+    # LLM rollouts are routing-group members now (issue 21): an incomplete one names what it lacks.
     ({"e": {**SMALL, "rollout": {"candidate": {"version": "2"}}}},
-     [f"{P}.e.rollout: is not supported on LLM endpoints: KServe v0.20.0's LLMInferenceService has no canary, and its "
-      "router sends every request to the one InferencePool of the service; roll a new model out as a second LLM endpoint "
-      'and move clients (see README, Serving LLMs) (got {"candidate": {"version": "2"}})']),
+     [f"{P}.e.rollout.candidate.uri: is required", f"{P}.e.rollout.stages: is required"]),
+    ({"e": {**SMALL, "rollout": {"candidate": {"version": "3.1-8b", "uri": LLM_URI}, "stages": [10, 50], "stage": 3}}},
+     [f'{P}.e.rollout.candidate.uri: must differ from the stable model\'s uri: otherwise the candidate serves the '
+      f'stable model (got "{LLM_URI}")',
+      f'{P}.e.rollout.candidate.version: must differ from the stable model\'s version (got "3.1-8b")',
+      f'{P}.e.rollout.stage: must be between 1 and 2 (the number of stages) (got 3)',
+      f"{P}.e.rollout.stages: must end at 100 (the candidate takes all traffic before it is promoted) (got [10, 50])"]),
     ({"e": {**SMALL, "namespace": "team-a"}},
      [f'{P}.e.namespace: is not one of the platform\'s endpoint namespaces (models); add it to '
       'servestack:platform.endpointNamespaces (got "team-a")']),

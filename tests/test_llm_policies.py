@@ -86,8 +86,8 @@ def test_llm_accelerator_capacity_counts_pods_per_replica_and_workers():
     spec["parallelism"] = {"tensor": 4, "data": 2, "dataLocal": 1}  # 2 pods per replica, 4 GPUs each
     spec["worker"] = dict(spec["template"])
     assert found(doc, ("llm-accelerator-capacity-fits",)) == [(
-        "llm-accelerator-capacity-fits", "endpoints on pool llm need up to 16 nvidia.com/gpu (LLM assistant 16; an LLM "
-        "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 8 at its NodePool limits "
+        "llm-accelerator-capacity-fits", "endpoints on pool llm need 16 nvidia.com/gpu at min replicas, with every "
+        "rollout's candidate (LLM assistant 16; an LLM endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 8 at its NodePool limits "
         "cpu=96, memory=786432Mi, nvidia.com/gpu=8; required: demand <= capacity, or pods beyond it stay Pending")]
     # The llm pool is a Karpenter pool: its NodePool's limits are its capacity. Four nodes' worth suffices.
     state(doc, "kubernetes:karpenter.sh/v1:NodePool", "servestack-karpenter-llm-nodepool")["inputs"]["spec"]["limits"] = {

@@ -41,7 +41,7 @@ def test_the_stack_stays_under_its_caps(stack):
 
 @pytest.mark.parametrize("stack", REPOSITORY_STACKS)
 def test_creating_mid_rollout_stays_advisory_in_every_stack(stack):
-    """An offline plan creates every resource, so this rule flags every Knative rollout there: mandatory (as prod's
-    "all" would make it) it would fail the review of every deployed stack mid-rollout."""
+    """Advisory everywhere: CrossGuard's resources say nothing of creation, and `servestack diff` (exit 1) is where
+    a review fails an endpoint created mid-rollout; the check reports it from a real preview only."""
     settings = parse_policy_config(policy_settings(stack), ALL_RULES)
     assert settings["no-create-mid-rollout"]["enforcementLevel"] == "advisory"

@@ -150,52 +150,15 @@ def test_pod_metadata_access_needs_a_reviewed_setting(config_faults):
 
 def test_the_config_faults_are_all_that_is_found(config_faults):
     assert sorted({f[0] for f in config_faults}) == [
-        "eks-extended-support-opt-in", "launch-template-imdsv2", "model-uri-names-version", "payload-logger-tls"]
+        "eks-extended-support-opt-in", "launch-template-imdsv2", "model-uri-names-version", "org-allow-lists",
+        "payload-logger-tls"]  # org-allow-lists: the external logger is not in prod's loggerEndpoints
 
 
 # --------------------------------------------------------------------------- 6, 13. what KServe runs
 
 
-def test_privileged_host_network_and_host_path_in_an_inference_service():
-    document = prod_document()
-    predictor = step(document, ISVC, "servestack-endpoint-chat-isvc")["inputs"]["spec"]["predictor"]
-    predictor["hostNetwork"] = True
-    predictor["volumes"] = [{"name": "root", "hostPath": {"path": "/"}}]
-    predictor["model"]["securityContext"].update(privileged=True, capabilities={"add": ["SYS_ADMIN"], "drop": ["ALL"]})
-    why = "; allowed: none, because a model pod that reaches the node reaches every other model on it and the node's credentials"
-    assert [(f[0], f[1], f[3]) for f in findings(document)] == [("model-pod-no-host-access", "mandatory", message) for message in [
-        f"spec.predictor.hostNetwork is true{why}",
-        "spec.predictor.model.securityContext.capabilities.add has SYS_ADMIN; allowed: NET_BIND_SERVICE only",
-        f"spec.predictor.model.securityContext.privileged is true{why}",
-        f"spec.predictor.volumes[0] (root) mounts the node's / (hostPath){why}",
-    ]]
-
-
-def test_model_pods_without_the_rendered_security_context_fail_in_prod_only():
-    document = prod_document()
-    transformer = step(document, ISVC, "servestack-endpoint-fraud-isvc")["inputs"]["spec"]["transformer"]
-    del transformer["containers"][0]["securityContext"]
-    model = step(document, ISVC, "servestack-endpoint-chat-isvc")["inputs"]["spec"]["predictor"]["model"]
-    model["securityContext"] = {"runAsUser": 0}
-    assert [(f[0], f[2], f[3]) for f in findings(document)] == [
-        ("model-pod-security-context", "servestack-endpoint-chat-isvc",
-         "spec.predictor.model.securityContext runs the model server as root (runAsNonRoot None, runAsUser 0); required "
-         "in prod: non-root, which every KServe runtime image allows"),
-        ("model-pod-security-context", "servestack-endpoint-chat-isvc",
-         "spec.predictor.model.securityContext.allowPrivilegeEscalation is unset (true); required in prod: false, so that "
-         "no process in the model's container can gain more privileges than it starts with"),
-        ("model-pod-security-context", "servestack-endpoint-chat-isvc",
-         "spec.predictor.model.securityContext.seccompProfile.type is unset (Unconfined) (nor set for the pod); required "
-         "in prod: RuntimeDefault or Localhost, so that the model server cannot make the system calls container escapes use"),
-        ("model-pod-security-context", "servestack-endpoint-fraud-isvc",
-         "spec.transformer.containers[0].securityContext.allowPrivilegeEscalation is unset (true); required in prod: "
-         "false, so that no process in the model's container can gain more privileges than it starts with"),
-        ("model-pod-security-context", "servestack-endpoint-fraud-isvc",
-         "spec.transformer.containers[0].securityContext.seccompProfile.type is unset (Unconfined) (nor set for the pod); "
-         "required in prod: RuntimeDefault or Localhost, so that the model server cannot make the system calls container "
-         "escapes use"),
-    ]
-    assert findings(document, {"model-pod-security-context": {"tier": "staging"}}) == []
+# Pod security (privileged, host namespaces, hostPath, security contexts) over every pod template:
+# tests/test_policies_pod_security.py.
 
 
 def test_inference_service_on_the_default_service_account():

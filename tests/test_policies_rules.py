@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from components.core.pod_security import container_security_context
 from policies.rules import ALL_RULES, RULES_BY_NAME, PolicyConfigError, evaluate
 from review_stack import (
     cluster,
@@ -41,7 +42,7 @@ def test_the_good_prod_stack_passes_every_rule():
 
 
 def test_rules_have_kebab_case_names_descriptions_levels_and_defaults_for_every_setting():
-    assert len(ALL_RULES) == 46  # + cold-start-budget (issue 24)
+    assert len(ALL_RULES) == 58
     for rule in ALL_RULES:
         assert rule.name == rule.name.lower() and " " not in rule.name and "_" not in rule.name
         assert rule.description.endswith(".")
@@ -214,7 +215,8 @@ def fpga_pool_and_plugin():
     plugin = res("kubernetes:apps/v1:DaemonSet", "fpga-device-plugin", {"spec": {"template": {"spec": {
         "nodeSelector": {"servestack.io/accelerator": "fpga"},
         "tolerations": [{"key": "servestack.io/fpga", "operator": "Exists", "effect": "NoSchedule"}],
-        "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0@sha256:" + "a" * 64}]}}}})
+        "containers": [{"name": "plugin", "image": "ghcr.io/acme/fpga-plugin:1.2.0@sha256:" + "a" * 64,
+                        "securityContext": container_security_context()}]}}}})
     return pool, plugin
 
 
@@ -412,12 +414,50 @@ def test_accelerator_count_cap():
 
 
 def test_hourly_cost_cap():
-    # gpu 4 x g6.xlarge 0.8048 + system 6 x m7i.xlarge 0.2016 + control plane 0.10 = 4.5288
+    # bound: gpu 4 x g6.xlarge 0.8048 + system 6 x m7i.xlarge 0.2016 + control plane 0.10 = 4.5288
     assert violations(good_stack(), "hourly-cost-cap", {"hourly-cost-cap": {"maxHourlyCost": 4.53}}) == []
     assert violations(good_stack(), "hourly-cost-cap", {"hourly-cost-cap": {"maxHourlyCost": 4.5}}) == [
-        ("", "the stack's estimated cost at max size is $4.53/h (largest: node pool gpu (g6.xlarge) $3.22/h, node pool "
-             "system (m7i.xlarge) $1.21/h, EKS control plane servestack-cluster (standard support) $0.10/h); allowed: at "
-             "most $4.50/h (policy setting maxHourlyCost), so that a change that raises the ceiling gets an explicit decision")]
+        ("", "the stack's estimated cost with every pool at its bound is $4.53/h (largest: pool gpu $3.22/h, pool "
+             "system $1.21/h); allowed: at most $4.50/h (policy setting maxHourlyCost), so that a change that raises "
+             "the ceiling gets an explicit decision")]
+
+
+@pytest.mark.parametrize("instance_type", ["g6e.48xlarge", "p4d.24xlarge", "trn2.48xlarge"])
+def test_hourly_cost_cap_fails_closed_on_a_type_without_a_price(instance_type):
+    """1000 nodes of a type the table does not price: the cap cannot bound them, so it is a violation naming it."""
+    stack = [*good_stack(), node_group("big", [instance_type], 0, 1000, accelerator="nvidia")]
+    assert violations(stack, "hourly-cost-cap") == [
+        ("servestack-big", f"pool big may launch {instance_type}, which the us-east-1 prices of 2026-11-01 do not "
+                           "price; required: a price for every instance type a pool may launch, so that the cap of "
+                           "$100.00/h (policy setting maxHourlyCost) bounds it")]
+
+
+def test_hourly_cost_cap_fails_closed_in_a_region_without_prices():
+    found = evaluate(good_stack(), {}, {"aws:region": "eu-west-1", "servestack:tier": "prod"}, "prod")
+    assert [(v.rule, v.message) for v in found if v.rule == "hourly-cost-cap"] == [
+        ("hourly-cost-cap", "the stack's cost cannot be checked against the cap of $100.00/h: eu-west-1 prices "
+                            "unknown: no price file for eu-west-1; run `servestack prices update --region eu-west-1`")]
+
+
+@pytest.mark.parametrize("field,value", [("maxReplicas", -5), ("minReplicas", -1), ("maxReplicas", 2.5),
+                                         ("minReplicas", "two")])
+def test_capacity_demand_readable_refuses_counts_that_would_hide_demand(field, value):
+    endpoint = isvc(max_replicas=4)
+    endpoint["inputs"]["spec"]["predictor"][field] = value
+    default = 1 if field == "minReplicas" else 2
+    assert violations(replace(good_stack(), endpoint), "capacity-demand-readable") == [
+        ("fraud", f"spec.predictor.{field} is {value!r}; required: a whole number >= 0 (a negative or non-numeric "
+                  f"count would hide demand); counted as {default}")]
+
+
+def test_a_negative_max_replicas_never_lowers_demand_below_capacity():
+    """fraud at 6 replicas of 1 GPU on a 4-GPU pool fails; maxReplicas -5 is refused and counted as the minimum
+    (6), so the capacity rule still fails: FAILED never becomes PASSED."""
+    over = replace(good_stack(), isvc(min_replicas=6, max_replicas=6))
+    hidden = replace(good_stack(), isvc(min_replicas=6, max_replicas=-5))
+    assert len(violations(over, "accelerator-capacity-fits")) == 1
+    assert len(violations(hidden, "accelerator-capacity-fits")) == 1
+    assert len(violations(hidden, "capacity-demand-readable")) == 1
 
 
 # --------------------------------------------------------------------------- unknowns and enforcement
@@ -469,7 +509,8 @@ def test_a_nodepool_without_its_node_class_fails_karpenter_nodepool_node_class()
 def test_every_rule_has_a_failing_case_in_this_file_or_its_siblings():
     here = Path(__file__).parent
     source = "".join((here / name).read_text() for name in (
-        "test_policies_rules.py", "test_policies_faults.py", "test_llm_policies.py", "test_karpenter_readers.py"))
+        "test_policies_rules.py", "test_policies_faults.py", "test_llm_policies.py", "test_karpenter_readers.py",
+        "test_policies_pod_security.py", "test_policies_iam_exposure.py", "test_policies_allow_lists.py"))
     assert [r.name for r in ALL_RULES if f'"{r.name}"' not in source] == []
     assert RULES_BY_NAME["prod-payload-logging"].tiered
 

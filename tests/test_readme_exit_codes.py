@@ -23,9 +23,11 @@ def test_every_command_has_a_row_with_its_three_codes():
     assert (EXIT_OK, EXIT_FAILED, EXIT_INVALID) == (0, 1, 2)
 
 
-def test_the_diff_row_names_every_unsafe_transition():
+def test_the_diff_row_and_the_review_section_name_every_unsafe_transition():
+    from servestack.review.flags import KINDS
+
     ok, found, invalid = table()["diff"]
     assert ok == "no unsafe transition"
-    for kind in ("a skipped stage", "a promotion before the last stage", "created mid-rollout",
-                 "a pool shrunk below its endpoints' demand", "a protected resource deleted"):
-        assert kind in found
+    assert re.findall(r"`([a-z-]+)`", found.split(":", 1)[1].split("see [")[0]) == list(KINDS)
+    review = (REPO / "README.md").read_text().split("#### What `diff` flags\n", 1)[1].split("\n\n", 2)[1]
+    assert re.findall(r"^\| `([a-z-]+)` \|", review, re.M) == list(KINDS)

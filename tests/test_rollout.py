@@ -6,17 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from components.core.rollout_record import RolloutRecord, rollout_record
 from components.core.rollout import (
     Mode,
     Phase,
     Rollout,
-    RolloutRecord,
     RolloutRefused,
     Stages,
     TrafficSplit,
     kserve_canary_replicas,
     predictor_name,
-    rollout_record,
     stable_min_during_canary,
     stages_problem,
 )
@@ -230,7 +229,8 @@ NEW_CANARY = {"model": {"name": "kserve-container", **NEW["model"]}}
 
 @pytest.mark.parametrize("state, stable, expected", [
     (Rollout.steady("1.0.0"), OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD}}),
-    (BLUE_GREEN, OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD},
+    # the stable's minReplicas 1 is written 2: KServe lowers it by the canary's replica and keeps 1
+    (BLUE_GREEN, OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD, "minReplicas": 2},
                        "canary": [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **NEW_CANARY, "serviceAccountName": "iris-model", "minReplicas": 1}}]}),
     (BLUE_GREEN.rollback(), OLD, {"predictor": {"name": "v1-0-0", **SHARED, **OLD}}),
     # promotion from the last (only) stage: the candidate becomes the stable predictor, under its own
@@ -244,7 +244,7 @@ def test_standard_mode_uses_a_named_canary_entry(state, stable, expected):
 def test_standard_candidate_replicas_go_on_the_canary_predictor_only():
     spec = compile_predictor("Standard", BLUE_GREEN, shared=SHARED, stable=OLD, candidate=NEW, candidate_replicas=2)
     assert spec["canary"] == [{"trafficPercent": 0, "predictor": {"name": "v1-1-0", **NEW_CANARY, "serviceAccountName": "iris-model", "minReplicas": 2}}]
-    assert "minReplicas" not in OLD and spec["predictor"]["minReplicas"] == 1
+    assert "minReplicas" not in OLD and spec["predictor"]["minReplicas"] == 3  # 1 kept beside the 2 candidates
 
 
 def test_a_custom_container_canary_keeps_its_containers():
@@ -290,11 +290,11 @@ def test_the_record_of_a_standard_mode_blue_green_rollout():
     assert record.to_data() == {
         "candidateReplicas": "1", "candidateService": "fraud-v1-1-0-predictor.models", "candidateTrafficPercent": "0",
         "candidateVersion": "1.1.0", "mode": "Standard", "phase": "inProgress", "stableMinReplicas": "4",
-        "stableMinReplicasDuringCanary": "3", "stableVersion": "1.0.0", "stage": "1", "stages": "0",
+        "stableMinReplicasDuringCanary": "4", "stableVersion": "1.0.0", "stage": "1", "stages": "0",
         "traffic": "stable 100% / candidate 0%"}
     assert RolloutRecord.from_data("fraud", record.to_data()) == record
     assert record.describe() == ("1.0.0 (100%) + candidate 1.1.0 (0%, only at fraud-v1-1-0-predictor.models), "
-                                 "stage 1/1 (0); stable min 4 → 3, candidate 1")
+                                 "stage 1/1 (0); stable min 4 kept, candidate 1")
 
 
 @pytest.mark.parametrize("state, data, described", [

@@ -217,7 +217,7 @@ def test_standard_mode_starts_a_blue_green_candidate_and_promotes_it_from_its_on
     status = run(project, "status", "--stack", "dev")
     rows = [[c.strip() for c in line.strip("│").split("│")] for line in status.stdout.splitlines() if line.startswith("│")]
     assert rows[1] == ["dev", "wine", "Standard", "system", "7", "8", "1/1 (0)", "stable 100% / candidate 0%",
-                       "stable min 1 → 1, candidate 1"]
+                       "stable min 1 kept, candidate 1"]
     result = run(project, "promote", "wine", "--stack", "dev")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "wine: promote 8 to stable (replaces 7)"
@@ -316,6 +316,22 @@ def test_start_refuses_stages_that_only_python_int_reads_as_numbers(project, sta
            f"got {stages!r}\n", before)
 
 
+@pytest.mark.parametrize("stages, shown", [
+    ("1" * 5000, "1" * 57 + "..."), ("10," + "9" * 4301, "10," + "9" * 54 + "..."), ("1000", "1000"),
+    ("0" * 5000 + "50,100", "0" * 57 + "..."),
+])
+def test_start_refuses_stages_of_numbers_too_long_to_be_percents(project, stages, shown):
+    before = stack_text(project)
+    result = run(project, "start", "wine", "--stack", "dev", "--model-version", "8", "--storage-uri",
+                 "s3://acme-models/models/wine/8", "--stages", stages)
+    if stages.startswith("0" * 5000):  # leading zeros: 50 is a percent
+        assert result.exit_code == 0, result.stderr
+        return
+    assert (result.exit_code, result.stderr, stack_text(project)) == (
+        2, f"refused: --stages must be percents from 0 to 100; got {shown!r}\n", before)
+    assert "set_int_max_str_digits" not in result.output
+
+
 @pytest.mark.parametrize("option, value", [
     ("--model-version", "["), ("--model-version", "*a"), ("--model-version", "!!python/name:x"),
     ("--model-version", "{a: 1}"), ("--storage-uri", "*a"), ("--storage-uri", "["),
@@ -332,7 +348,7 @@ def test_start_with_a_value_that_is_yaml_syntax_exits_2_naming_the_field(project
 
 
 def test_a_version_that_is_yaml_syntax_is_written_quoted_so_it_reads_back_as_itself():
-    from servestack import stackfile
+    from servestack.stackio import stackfile
 
     document = stackfile.parse("config:\n  a: {}\n", "x")
     for value in ["[", "*a", "!!python/name:x", "{a: 1}", "1.10", "true", "- x", "a: b", "#x"]:

@@ -75,7 +75,8 @@ def test_a_runtime_renders_as_a_cluster_serving_runtime_like_kserves_own():
                 "ports": [{"containerPort": 8080, "protocol": "TCP"}],
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                    "privileged": False, "runAsNonRoot": True},
+                                    "privileged": False, "runAsNonRoot": True,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
             }],
         },
     }

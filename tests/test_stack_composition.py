@@ -129,17 +129,18 @@ def test_cost_of_a_serving_stack_prices_its_demand_on_the_platform_nodes_apart_f
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[1] == "total                              0.0000     0.0000"
+    # sentiment: 1-3 replicas of 1 GPU; the cheapest type of dev's gpu pool that fits is g6.xlarge
     assert lines[-3:] == [
-        "On the platform stack's nodes (estimate at max replicas, not added to the total):",
-        "  endpoint models/sentiment: 3 nvidia.com/gpu on pool gpu of stack dev: 3 node(s) x 1.0060 = 3.0180 $/h",
-        "  subtotal on the platform stack's nodes: 3.0180 $/h",
+        "On the platform stack's nodes (not added to the total):",
+        "  pool gpu of platform stack dev: at min 1 x g6.xlarge, at max 3 x g6.xlarge",
+        "    models/sentiment predictor: 1-3 pod(s) x 2000m cpu, 8Gi, 1 nvidia.com/gpu",
     ]
     result = CliRunner().invoke(cli, ["cost", "--stack", "serving", "--project", str(project), "--format", "json"],
                                 catch_exceptions=False)
     import json
-    assert json.loads(result.output)["platformDemand"] == [{
-        "endpoint": "models/sentiment", "pool": "gpu", "platformStack": "dev", "resource": "nvidia.com/gpu",
-        "accelerators": 3, "nodes": 3, "nodeHourly": 1.006, "hourly": 3.018}]
+    [gpu] = [p for p in json.loads(result.output)["pools"] if p["pool"] == "gpu"]
+    assert (gpu["platformStack"], gpu["nodesMin"], gpu["nodesMax"], gpu["hourlyMin"], gpu["hourlyMax"]) == (
+        "dev", {"g6.xlarge": 1}, {"g6.xlarge": 3}, 0.8048, 2.4144)
 
 
 # ----------------------------------------------------------------------------- the platform's check counts its dependents
@@ -172,16 +173,48 @@ def test_the_platform_check_adds_the_serving_stacks_demand_to_its_pools(platform
              if v["rule"] in ("accelerator-capacity-fits", "llm-accelerator-capacity-fits")]
     pool = ("urn:pulumi:dev::servestack::servestack:index:ServingEnvironment$servestack:karpenter:Karpenter"
             "$kubernetes:karpenter.sh/v1:NodePool::servestack-karpenter-gpu-nodepool")
+    # one pool, one violation: the LLM rule, as an LLM endpoint is among the pool's workloads
     assert found == [
-        ("accelerator-capacity-fits", pool,
-         "endpoints on pool gpu need up to 5 nvidia.com/gpu at max replicas (chat 2, serving:sentiment 3) but the pool "
-         "offers 3 at its NodePool limits cpu=12, memory=49152Mi, nvidia.com/gpu=3; required: demand <= capacity, or "
-         "replicas beyond it stay Pending under load"),
         ("llm-accelerator-capacity-fits", pool,
-         "endpoints on pool gpu need up to 6 nvidia.com/gpu (LLM qwen-chat 1, chat 2, serving:sentiment 3; an LLM "
-         "endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 3 at its NodePool limits "
-         "cpu=12, memory=49152Mi, nvidia.com/gpu=3; required: demand <= capacity, or pods beyond it stay Pending"),
+         "endpoints on pool gpu need up to 6 nvidia.com/gpu at max replicas (LLM qwen-chat 1, chat 2, serving:sentiment "
+         "3; an LLM endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers 3 at its "
+         "NodePool limits cpu=12, memory=49152Mi, nvidia.com/gpu=3; required: demand <= capacity, or pods beyond it "
+         "stay Pending"),
     ]
+
+
+def test_the_same_serving_plan_given_twice_counts_once(platform_and_serving, tmp_path):
+    """sentiment at 1 replica: qwen-chat 1 + chat 2 + sentiment 1 = 4 > 3 fails; given twice it stays 4, never 5."""
+    import json
+
+    from harness import plan_config
+
+    named = tmp_path / "one.json"
+    named.write_text(json.dumps(plan_config(serving_config("dev", 1), "serving").document))
+    again = tmp_path / "again.json"
+    again.write_text(named.read_text())
+    once = check(platform_and_serving / "dev.json", "--with-serving-plan", named)
+    twice = check(platform_and_serving / "dev.json", "--with-serving-plan", named, "--with-serving-plan", again)
+    assert "need up to 4 nvidia.com/gpu at max replicas (LLM qwen-chat 1, chat 2, serving:sentiment 1;" in once.output
+    assert twice.output.replace(str(again), str(named)) == once.output
+
+
+def test_a_negative_max_replicas_in_a_serving_plan_cannot_turn_failed_into_passed(platform_and_serving, tmp_path):
+    """The serving plan's sentiment at maxReplicas 3 overflows the pool; at -5 the count is refused, counted as its
+    minimum (1), and the platform still fails with the serving plan's demand."""
+    import json
+
+    from harness import plan_config
+
+    doc = plan_config(serving_config("dev", 3), "serving").document
+    for step in doc["steps"]:
+        if step["newState"]["type"].endswith("InferenceService"):
+            step["newState"]["inputs"]["spec"]["predictor"]["maxReplicas"] = -5
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(doc))
+    result = check(platform_and_serving / "dev.json", "--with-serving-plan", hostile)
+    assert result.exit_code == 1
+    assert "serving:sentiment 1;" in result.output
 
 
 def test_a_plan_that_is_not_a_serving_stack_on_the_checked_platform_is_refused(platform_and_serving, tmp_path):
@@ -212,7 +245,7 @@ def test_a_serving_stack_named_with_org_and_project_counts_as_on_the_platform(pl
     named.write_text(json.dumps(plan_config(serving_config("organization/servestack/dev", 1), "serving").document))
     result = check(platform_and_serving / "dev.json", "--with-serving-plan", named)
     assert result.exit_code == 1  # 2 + 1 fit the 3 GPUs; with the LLM endpoint's 1 they do not
-    assert "need up to 4 nvidia.com/gpu (LLM qwen-chat 1, chat 2, serving:sentiment 1;" in result.output
+    assert "need up to 4 nvidia.com/gpu at max replicas (LLM qwen-chat 1, chat 2, serving:sentiment 1;" in result.output
     assert "\naccelerator-capacity-fits [" not in result.output
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ruamel.yaml.comments import CommentedMap
 
-from servestack import stackfile
+from servestack.stackio import stackfile
 
 TEXT = """\
 config:

@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from harness import REPO
-from servestack import atomic
+from servestack.stackio import atomic
 from servestack.cli import cli
 
 FAULTS = Path(__file__).with_name("stackfile_faults.py")

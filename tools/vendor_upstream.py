@@ -1,9 +1,8 @@
 """Derive servestack's conformance data from the upstream projects' own files.
 
-The one script that reads the upstream reference files (default: ``../shared/upstream`` beside
-the repository, i.e. ``<repository's parent>/shared/upstream``; ``--upstream DIR`` overrides it)
-and writes compact, deterministic copies into the project, each with its provenance (upstream
-repository, tag or commit, paths inside upstream, license, ``generatedBy``):
+The one script that reads the upstream reference files (default: ``../shared/upstream`` beside the repository;
+``--upstream DIR`` overrides it) and writes compact, deterministic copies into the project, each with its
+provenance (upstream repository, tag or commit, paths inside upstream, license, ``generatedBy``):
 
 - ``components/data/upstream/``: data the program needs at run time (package data): KServe's
   built-in (Cluster)ServingRuntimes per KServe version servestack installs;
@@ -15,8 +14,8 @@ Run it again whenever a pin in ``components/core/versions.py`` moves:
     .venv/bin/python tools/vendor_upstream.py            # (re)write every derived file
     .venv/bin/python tools/vendor_upstream.py --check    # exit 1 if a committed file differs
 
-Every output is JSON with sorted keys and a trailing newline, so a re-run reproduces the
-committed files byte for byte. Shared helpers and shape reductions: ``tools/upstream_common.py``.
+Every output is JSON with sorted keys and a trailing newline, so a re-run reproduces the committed files
+byte for byte. Shared helpers and shape reductions: ``tools/upstream_common.py``.
 """
 from __future__ import annotations
 
@@ -34,7 +33,8 @@ from upstream_common import (  # noqa: F401  (re-exported: the tests read them f
     dump, load_yaml_documents, provenance, share_subtrees, strip_descriptions, value_inventory,
 )
 from upstream_llm import llm_derivations
-from vendor_karpenter_iam import derive_karpenter_controller_policy
+from vendor_karpenter_iam import derive_karpenter_controller_policy, derive_karpenter_defaults
+from vendor_metrics import derive_metric_sources
 
 # --- KServe built-in runtimes (runtime data) ----------------------------------------------------
 
@@ -337,7 +337,7 @@ Derivation = Callable[[Path], tuple[Path, dict[str, Any]]]
 
 
 def derivations() -> list[Derivation]:
-    found: list[Derivation] = []
+    found: list[Derivation] = [derive_metric_sources]
     for version in KSERVE_RUNTIME_VERSIONS:
         found.append(lambda upstream, v=version: derive_kserve_runtimes(upstream, v))
         found.append(lambda upstream, v=version: derive_kserve_isvc_config(upstream, v))
@@ -345,7 +345,7 @@ def derivations() -> list[Derivation]:
         found.append(lambda upstream, c=crd_set: derive_crds(upstream, c))
     for chart in CHART_VALUES:
         found.append(lambda upstream, c=chart: derive_chart_values(upstream, c))
-    return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, *llm_derivations()]
+    return [*found, derive_kubeflow_targets, derive_knative_features, derive_karpenter_controller_policy, derive_karpenter_defaults, *llm_derivations()]
 
 
 def dump_for(relpath: Path, data: Any) -> str:

@@ -5,9 +5,8 @@ the explainer (:mod:`.endpoints`), and by custom serving runtimes (:mod:`.runtim
 Environment values are plain text or a reference (``secretKeyRef``: a key of a Kubernetes Secret;
 ``fieldRef``: a field of the pod). A secret value never belongs in stack config: it would be written
 into the InferenceService, which anyone who may read the namespace reads. So a Pulumi secret
-(``secure:``) is refused, and so is a plain value that looks like a credential (a variable named
-like ``*_TOKEN``, ``*_PASSWORD``, ``*_SECRET``, ``*_API_KEY``, ``*_ACCESS_KEY``, or a value shaped
-like a Hugging Face token ``hf_...`` or an AWS access key id ``AKIA...``): reference it instead.
+(``secure:``) is refused, and so is a plain value that looks like a credential: every string of the
+config is scanned for them (:mod:`.secrets`, with detect-secrets); reference it instead.
 
 Ports: ``port`` is the HTTP port, ``grpcPort`` the gRPC port, rendered as KServe's gRPC port (named
 ``h2c``, what KServe and Knative read as HTTP/2 cleartext). Knative serves one port per container,
@@ -16,7 +15,6 @@ so a Knative-mode endpoint may set only one of them (:mod:`.endpoint_fit`).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
@@ -30,10 +28,6 @@ KSERVE_DEFAULT_PORT = 8080
 #: The container port name by which KServe and Knative serve gRPC (HTTP/2 cleartext).
 GRPC_PORT_NAME = "h2c"
 
-#: Variable names whose plain values are credentials (compared on the upper-cased name).
-_SECRET_NAME = re.compile(r"(^|_)(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)($|_)")
-#: Values shaped like a credential: a Hugging Face token, an AWS access key id.
-_SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{20,}|(AKIA|ASIA)[A-Z0-9]{16})$")
 
 
 class QuantitiesConfig(ConfigModel):
@@ -217,11 +211,6 @@ class ServerSettings(ConfigModel):
 
     def problems(self) -> list[Finding]:
         found = []
-        for name, value in sorted(self.plain_env().items()):
-            if _SECRET_NAME.search(name.upper()) or _SECRET_VALUE.match(value):
-                found.append(Finding(("env", name), "looks like a credential; a value here is written into the "
-                                     "InferenceService in clear: put it in a Kubernetes Secret and reference it "
-                                     "with secretKeyRef: {name, key}", "[redacted]"))
         if self.port is not None and self.port == self.grpc_port:
             found.append(Finding(("grpcPort",), "must differ from port (one port speaks HTTP/1, the other gRPC)", self.grpc_port))
         exposed = self.exposed_ports()

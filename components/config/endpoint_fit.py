@@ -19,6 +19,7 @@ from ..core.model_runtime import (  # noqa: F401  (re-exported for the config's 
 )
 from ..core.placement import PoolPlacement, placement_for
 from ..core.rollout import Stages, predictor_name, stages_problem
+from .analysis import family_problems
 from .base import MISSING, Finding
 from .endpoints import EndpointConfig, ModelConfig
 from .node_pools import NodePoolConfig
@@ -239,7 +240,7 @@ def _rollout_mode_findings(endpoint: EndpointConfig, mode: str) -> list[Finding]
     rollout = endpoint.rollout
     if rollout is None:
         return []
-    found = []
+    found = [] if rollout.analysis is None else family_problems(rollout.analysis, mode.lower(), ("rollout", "analysis"))
     problem = stages_problem(mode, Stages.of(*rollout.stages))
     if problem:
         found.append(Finding(("rollout", "stages"), problem, list(rollout.stages)))

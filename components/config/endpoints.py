@@ -220,6 +220,9 @@ class EndpointConfig(ConfigModel):
     """Request batching. Default: none."""
     rollout: RolloutConfig | None = None
     """A rollout in progress (or rolled back). Default: none."""
+    allow_in_place_update: bool = False
+    """Accept a change of this endpoint's model, image or runtime outside a rollout (an instant, full cutover)
+    in staging and prod: ``servestack diff`` then does not flag it as ``in-place-update``. Default false."""
     prometheus_scraping: bool = False
     """Adds KServe's ``serving.kserve.io/enable-prometheus-scraping: "true"``: the pods get Prometheus
     annotations for the runtime's metrics port and path (your Prometheus must then scrape them). Default false."""

@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 from ..core import catalog
 
 from .base import ConfigModel, Finding
-from .containers import _SECRET_NAME, _SECRET_VALUE, EnvValue, QuantitiesConfig
+from .containers import EnvValue, QuantitiesConfig
 from .values import ENV_NAME, checked_image, checked_memory
 
 #: The port KServe's LLM presets serve vLLM on (config-llm-template ``containerPort``).
@@ -194,11 +194,8 @@ class LlmContainerSettings(ConfigModel):
         if s3:
             found.append(Finding(("args",), f"must not name an s3:// location ({s3[0]}): vLLM reads model.uri, which "
                                  "KServe downloads", self.args))
-        for name, value in sorted(self.env.items()):
-            if isinstance(value, str) and (_SECRET_NAME.search(name.upper()) or _SECRET_VALUE.match(value)):
-                found.append(Finding(("env", name), "looks like a credential; a value here is written into the "
-                                     "LLMInferenceService in clear: put it in a Kubernetes Secret and reference it "
-                                     "with secretKeyRef: {name, key}", "[redacted]"))
+        # A credential in a plain env value (or anywhere else) is found by the config's secret scan
+        # (components/config/secrets.py), over every string of the stack.
         for name in ("liveness_probe", "startup_probe"):
             probe = getattr(self, name)
             if probe is not None and probe.success_threshold not in (None, 1):

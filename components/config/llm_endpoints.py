@@ -28,6 +28,7 @@ from .endpoints import EndpointName
 from .llm_container import LlmContainerSettings
 from .llm_features import KvCacheOffloading, LoraConfig
 from .llm_router import LlmRouterConfig
+from .llm_rollout import LlmRolloutConfig, llm_rollout_problems
 from .node_pools import PoolName
 from .pod_metadata import metadata_problems
 from .values import LABEL_VALUE, checked_kms_key_arn, checked_storage_uri
@@ -217,6 +218,11 @@ class LlmEndpointConfig(LlmContainerSettings):
     """Labels of the workload's pods (KServe's ``spec.labels``). Default: none."""
     pod_annotations: dict[str, str] = {}
     """Annotations of the workload's pods (KServe's ``spec.annotations``). Default: none."""
+    allow_in_place_update: bool = False
+    """Accept a change of this endpoint's model or image (an instant, full cutover: an LLMInferenceService has
+    no canary) in staging and prod: ``servestack diff`` then does not flag it as ``in-place-update``. Default false."""
+    rollout: LlmRolloutConfig | None = None
+    """A candidate model taking a weighted share of the route (:mod:`.llm_rollout`). Default: none."""
 
     # Unknown keys are kept so that problems() can answer KServe/InferenceService spellings with where they belong.
     model_config = ConfigDict(**ConfigModel.model_config | {"extra": "allow"})
@@ -237,7 +243,16 @@ class LlmEndpointConfig(LlmContainerSettings):
         if self.prefill is not None and (self.prefill.parallelism.expert != self.parallelism.expert):
             found.append(Finding(("prefill", "parallelism", "expert"), "must equal parallelism.expert (prefill and decode "
                                  "hold the same experts)", self.prefill.parallelism.expert))
-        return found
+        return found + llm_rollout_problems(self.rollout, self.model.version, self.model.uri, LLM_URI_SCHEMES)
+
+    def rollout_state(self):
+        """The rollout as the pure state machine sees it (as for InferenceService endpoints)."""
+        from ..core.rollout import Rollout, Stages
+
+        if self.rollout is None:
+            return Rollout.steady(self.model.version)
+        make = Rollout.rolled_back if self.rollout.rolled_back else Rollout.in_progress
+        return make(self.model.version, self.rollout.candidate.version, Stages.of(*self.rollout.stages), self.rollout.stage)
 
     @property
     def served_name(self) -> str | None:
@@ -251,9 +266,6 @@ class LlmEndpointConfig(LlmContainerSettings):
 
 
 LLM_SPELLINGS: dict[str, str] = {
-    "rollout": "is not supported on LLM endpoints: KServe v0.20.0's LLMInferenceService has no canary, and its "
-               "router sends every request to the one InferencePool of the service; roll a new model out as a "
-               "second LLM endpoint and move clients (see README, Serving LLMs)",
     "autoscaling": "is not supported on LLM endpoints: set replicas (KServe's LLMInferenceService scaling needs the "
                    "Workload Variant Autoscaler, which servestack does not install)",
     "accelerators": "follows from parallelism on LLM endpoints (tensor x dataLocal devices per pod); set parallelism",

@@ -23,7 +23,6 @@ from pydantic import Field
 
 from ..core.labels import reserved_keys, reserved_keys_message
 from .base import ConfigModel, Finding
-from .containers import _SECRET_NAME, _SECRET_VALUE
 from .values import image_pin_problem
 
 PRESET_NAME = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
@@ -86,14 +85,8 @@ def container_problems(container: dict[str, Any]) -> list[Finding]:
         problem = image_pin_problem(str(image))
         if problem:
             found.append(Finding(("image",), problem, image))
-    for i, env in enumerate(container.get("env") or []):
-        if not isinstance(env, dict) or not isinstance(env.get("value"), str):
-            continue
-        name = str(env.get("name", ""))
-        if _SECRET_NAME.search(name.upper()) or _SECRET_VALUE.match(env["value"]):
-            found.append(Finding(("env", i, "value"), "looks like a credential; a value here is written into the "
-                                 "LLMInferenceServiceConfig in clear: put it in a Kubernetes Secret and reference it "
-                                 "with valueFrom.secretKeyRef", "[redacted]"))
+    # A credential in a plain env value is found by the config's secret scan (components/config/secrets.py),
+    # which reads every string of servestack:llmPresets too.
     return found
 
 

@@ -7,9 +7,12 @@ endpoint's mode in :mod:`.endpoint_fit`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
 from ..core.rollout import Stages
+from .analysis import AnalysisConfig
 from .base import ConfigModel, Finding
 from .values import LABEL_VALUE, checked_image, checked_storage_uri
 
@@ -53,6 +56,12 @@ class RolloutConfig(ConfigModel):
     """Standard mode only: replicas of the candidate's Deployment, at most the stable
     ``autoscaling.minReplicas``; KServe lowers the stable minimum by as many while the candidate
     exists. Default 1."""
+    analysis: AnalysisConfig | None = None
+    """The checks each stage must pass before it moves (``servestack rollout analyze``, ``advance
+    --require-analysis``, the rollout driver). Default: none."""
+    last_analysis: dict[str, Any] | None = None
+    """Written by ``servestack rollout advance --require-analysis``: the analysis that let the last move
+    happen (time, verdict, figures). Not edited by hand. Default: none."""
 
     @field_validator("stages")
     @classmethod

@@ -35,6 +35,7 @@ from .network import NetworkConfig
 from .node_pools import NodePoolConfig, PoolName, deprecation_notes
 from .platform import PlatformConfig, platform_kserve_version
 from .runtimes import RuntimeName, ServingRuntimeConfig, custom_runtimes
+from .secrets import mask, scan
 
 Tier = Literal["dev", "staging", "prod"]
 #: Config keys that may hold ``secure:`` values: the program passes them on only as secret outputs.
@@ -238,9 +239,12 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
 
     Raises :class:`ConfigError` listing every problem; returns the typed config otherwise.
     """
-    problems: list[ConfigProblem] = []
     sections = section_keys()
     values: dict[str, Any] = {}
+    # Credentials in clear, anywhere (a secret key's value is the engine's to keep: refused below).
+    problems, credentials = scan({k: v for k, v in raw.items() if k not in secret_keys and k.startswith(f"{NAMESPACE}:")},
+                                 {key: StackConfig.model_fields[name].annotation for key, name in sections.items()})
+    credential_paths = frozenset(p.path for p in problems)
 
     for key in sorted(raw):
         if key.startswith(f"{NAMESPACE}:") and key not in sections:
@@ -248,7 +252,8 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
 
     for key in sorted(secret_keys & set(raw)):
         if key not in SECRET_CAPABLE:
-            problems.append(ConfigProblem(key, "cannot hold a secret: its values end up in resource tags, names or "
+            problems.append(ConfigProblem(join_path(key, ()) if _PLAIN_KEY.match(key) else json.dumps(key),
+                                          "cannot hold a secret: its values end up in resource tags, names or "
                                           "manifests that anyone with read access sees"))
 
     region = raw.get(REGION_KEY)
@@ -277,7 +282,7 @@ def parse_stack_config(stack: str, raw: dict[str, Any], secret_keys: frozenset[s
         if not problems:
             return config
 
-    raise ConfigError(stack, _masked_problems(problems, raw, secret_keys))
+    raise ConfigError(stack, mask(_masked_problems(problems, raw, secret_keys), credentials, credential_paths))
 
 
 def _entry_problems(key: str, annotation: Any, value: Any) -> list[ConfigProblem]:
@@ -319,7 +324,7 @@ def _masked_problems(problems: list[ConfigProblem], raw: dict[str, Any], secret_
     texts = sorted({t for key in secret_keys if key in raw for t in _texts(raw[key]) if len(t) >= 8}, key=len, reverse=True)
     masked = []
     for problem in problems:
-        if _key_of(problem.path) in secret_keys:
+        if any(_under(problem.path, key) for key in secret_keys):
             message = problem.message
             for text in texts:
                 message = message.replace(text, SECRET_MASK)
@@ -331,10 +336,13 @@ def _masked_problems(problems: list[ConfigProblem], raw: dict[str, Any], secret_
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:/-]+$")
 
 
-def _key_of(path: str) -> str:
-    if path.startswith('"'):
-        return json.loads(path[: path.index('"', 1) + 1]) if '"' in path[1:] else path
-    return path.split(".", 1)[0].split("[", 1)[0]
+def _under(path: str, key: str) -> bool:
+    """Whether a problem's ``path`` is ``key`` or inside it (however the key is written: plain, or
+    quoted as JSON when it is not a plain word)."""
+    for spelled in {key, json.dumps(key)}:
+        if path == spelled or path.startswith((spelled + ".", spelled + "[")):
+            return True
+    return False
 
 
 def _texts(value: Any) -> list[str]:

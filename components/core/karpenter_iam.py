@@ -9,7 +9,11 @@ reference's names and statements; the controller gets them through EKS Pod Ident
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
+
+from .versions import KARPENTER
 
 #: Trust principal of roles assumed through EKS Pod Identity.
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -230,3 +234,10 @@ def controller_policies(partition: str, region: str, account_id: str, cluster_na
             {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Resource": profiles, "Action": "iam:GetInstanceProfile"},
         ),
     }
+
+
+def reference_policies() -> dict[str, Any]:
+    """Karpenter's reference controller policies at the pinned version (derived by tools/vendor_upstream.py):
+    ``policies``: ``<Name>Policy`` -> statement Sid -> its actions; ``unscoped``: the Sids whose Resource is ``*``."""
+    path = resources.files("components").joinpath(f"data/upstream/karpenter-v{KARPENTER.version}-controller-policy.json")
+    return json.loads(path.read_text(encoding="utf-8"))

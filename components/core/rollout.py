@@ -22,16 +22,21 @@ What a stage may be depends on what the deployment mode really routes (:func:`st
 The rollout's record (versions, stages, stage, phase, the traffic that really flows) is not
 written on the InferenceService, whose labels and annotations KServe copies into the pods: any
 value there that moved with a stage would restart every pod, stable ones included. It goes to
-a ConfigMap of its own (:class:`RolloutRecord`, :func:`record_name`), which nothing mounts.
+a ConfigMap of its own, which nothing mounts (:mod:`.rollout_record`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+
+from .canary_replicas import (  # noqa: F401  (re-exported: readers import them from here)
+    kserve_canary_replicas,
+    stable_min_during_canary,
+    stable_min_to_render,
+)
 
 
 class RolloutRefused(ValueError):
@@ -72,10 +77,15 @@ class Stages:
     def parse(cls, text: str) -> "Stages":
         """``Stages.parse("10,50,100")`` (``--stages``): ASCII digits and commas only, not all that
         ``int`` takes (``10_0`` is 100 to it: an instant cutover from a typo; ``+10``, spaces)."""
+        shown = text if len(text) <= 60 else text[:57] + "..."
         if not _STAGES_TEXT.fullmatch(text):
             raise ValueError(f"must be comma-separated whole percents such as 10,50,100 (digits 0-9 only, "
-                             f"no spaces); got {text!r}")
-        return cls(tuple(int(part) for part in text.split(",")))
+                             f"no spaces); got {shown!r}")
+        # a percent has at most 3 digits (leading zeros aside): longer is out of range, whatever its size
+        # (and int() refuses over 4300 digits with advice meant for Python programmers)
+        if any(len(part.lstrip("0")) > 3 for part in text.split(",")):
+            raise ValueError(f"must be percents from 0 to 100; got {shown!r}")
+        return cls(tuple(int(part.lstrip("0") or "0") for part in text.split(",")))
 
     def __iter__(self):
         return iter(self.percents)
@@ -238,19 +248,8 @@ def routed_percent(mode: Mode | str, declared: int) -> int:
     return declared if Mode(mode) is Mode.KNATIVE else 0
 
 
-def kserve_canary_replicas(stable_min: int | None, canary_min: int | None, traffic_percent: int) -> int:
-    """Replicas KServe v0.20.0 gives a Standard-mode canary's Deployment: the canary predictor's
-    minReplicas, else the stable minReplicas (default 1) times trafficPercent, rounded up."""
-    if canary_min is not None:
-        return canary_min
-    return -(-(1 if stable_min is None else stable_min) * traffic_percent // 100)
 
 
-def stable_min_during_canary(stable_min: int, canary_replicas: int) -> int:
-    """The stable predictor's minimum that KServe keeps while Standard-mode canaries exist: its
-    minReplicas lowered by the canaries' replicas, never below 1 (KServe v0.20.0's predictor
-    reconciler), although those canaries serve no traffic."""
-    return max(stable_min - canary_replicas, 1)
 
 
 def predictor_service(endpoint: str, version: str) -> str:
@@ -273,127 +272,3 @@ def predictor_name(version: str) -> str:
         return name
     suffix = hashlib.sha256(version.encode()).hexdigest()[:6]
     return f"{name[:PREDICTOR_NAME_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
-
-
-# --------------------------------------------------------------------------- the rollout record
-
-#: Labels of every rollout record ConfigMap (readers find the records by the component label).
-RECORD_COMPONENT = "rollout-record"
-
-
-def record_name(endpoint: str) -> str:
-    """The ConfigMap that records an endpoint's rollout, in the endpoint's namespace."""
-    return f"{endpoint}-rollout"
-
-
-@dataclass(frozen=True)
-class RolloutRecord:
-    """Where an endpoint's rollout stands and what the platform really does with it.
-
-    Written by ModelEndpoint into the ConfigMap :func:`record_name` (``data``, all strings), and
-    read back by ``servestack diff``, ``check``, ``plan`` and ``rollout status``.
-    """
-
-    endpoint: str
-    mode: str
-    phase: str
-    stable: str
-    candidate: str | None = None
-    stages: tuple[int, ...] = ()
-    stage: int = 0
-    """Counted from 1; 0 when steady."""
-    candidate_traffic: int = 0
-    """Percent of requests the platform really sends to the candidate."""
-    stable_min_replicas: int | None = None
-    """The stable predictor's minReplicas as configured."""
-    candidate_replicas: int | None = None
-    """Standard mode with a canary: replicas of the candidate's Deployment."""
-    stable_min_during_canary: int | None = None
-    """Standard mode with a canary: the stable minimum KServe keeps while the canary exists."""
-    candidate_service: str | None = None
-    """Standard mode with a canary: the candidate's own predictor Service (its only way in)."""
-
-    @property
-    def traffic(self) -> TrafficSplit:
-        return TrafficSplit.to_candidate(self.candidate_traffic)
-
-    @property
-    def in_progress(self) -> bool:
-        return self.phase == Phase.IN_PROGRESS.value
-
-    def to_data(self) -> dict[str, str]:
-        data = {"mode": self.mode, "phase": self.phase, "stableVersion": self.stable,
-                "traffic": str(self.traffic), "candidateTrafficPercent": str(self.candidate_traffic)}
-        optional = {
-            "candidateVersion": self.candidate,
-            "stages": ",".join(map(str, self.stages)) if self.stages else None,
-            "stage": str(self.stage) if self.stage else None,
-            "stableMinReplicas": self.stable_min_replicas,
-            "candidateReplicas": self.candidate_replicas,
-            "stableMinReplicasDuringCanary": self.stable_min_during_canary,
-            "candidateService": self.candidate_service,
-        }
-        data.update({k: str(v) for k, v in optional.items() if v is not None})
-        return dict(sorted(data.items()))
-
-    @classmethod
-    def from_data(cls, endpoint: str, data: Any) -> "RolloutRecord | None":
-        """The record in a ConfigMap's ``data`` (None when it is not one: a reader never fails on it)."""
-        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("mode", "phase", "stableVersion")):
-            return None
-
-        def number(key: str) -> int | None:
-            value = data.get(key)
-            return int(value) if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value) else None
-
-        stages = tuple(int(p) for p in str(data.get("stages") or "").split(",") if re.fullmatch(r"[0-9]{1,9}", p.strip()))
-        return cls(endpoint, data["mode"], data["phase"], data["stableVersion"],
-                   data.get("candidateVersion") if isinstance(data.get("candidateVersion"), str) else None,
-                   stages, number("stage") or 0, number("candidateTrafficPercent") or 0, number("stableMinReplicas"),
-                   number("candidateReplicas"), number("stableMinReplicasDuringCanary"),
-                   data.get("candidateService") if isinstance(data.get("candidateService"), str) else None)
-
-    def describe_stage(self) -> str:
-        """``2/3 (10,50,100)``, ``rolled back at 2/3 (10,50,100)`` or ``-``."""
-        if not self.stages:
-            return "-"
-        where = f"{self.stage}/{len(self.stages)} ({','.join(map(str, self.stages))})"
-        return f"rolled back at {where}" if self.phase == Phase.ROLLED_BACK.value else where
-
-    def describe_replicas(self) -> str:
-        """What runs while a Standard-mode canary exists, e.g. ``stable min 4 → 3, candidate 1``."""
-        if self.candidate_replicas is None or self.stable_min_during_canary is None:
-            return "-"
-        return f"stable min {self.stable_min_replicas} → {self.stable_min_during_canary}, candidate {self.candidate_replicas}"
-
-    def describe(self) -> str:
-        """One line: versions, stage, the traffic really routed and, in Standard mode, the replicas."""
-        text = f"{self.stable} ({self.traffic.stable}%)"
-        if self.candidate is None:
-            return text
-        text += f" + candidate {self.candidate} ({self.traffic.candidate}%"
-        if self.candidate_service:
-            text += f", only at {self.candidate_service}"
-        text += ")"
-        stage = self.describe_stage()
-        text += f", {stage}" if self.phase == Phase.ROLLED_BACK.value else f", stage {stage}"
-        if self.candidate_replicas is not None:
-            text += f"; {self.describe_replicas()}"
-        return text
-
-
-def rollout_record(endpoint: str, namespace: str, mode: Mode | str, rollout: Rollout, *, stable_min_replicas: int,
-                   candidate_replicas: int | None = None) -> RolloutRecord:
-    """The record of ``rollout`` as ``mode`` really runs it (``candidate_replicas``: Standard mode's, if set)."""
-    mode = Mode(mode)
-    record = RolloutRecord(
-        endpoint, mode.value, rollout.phase.value, rollout.stable, rollout.candidate,
-        tuple(rollout.stages) if rollout.stages else (), rollout.stage,
-        routed_percent(mode, rollout.traffic.candidate), stable_min_replicas,
-    )
-    if mode is Mode.STANDARD and rollout.phase is Phase.IN_PROGRESS:
-        replicas = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
-        record = replace(record, candidate_replicas=replicas,
-                         stable_min_during_canary=stable_min_during_canary(stable_min_replicas, replicas),
-                         candidate_service=f"{predictor_service(endpoint, rollout.candidate)}.{namespace}")
-    return record

@@ -126,6 +126,10 @@ KUBEFLOW_KSERVE = Pinned("kserve (bundled by Kubeflow)", "v0.16.0", "https://git
 #: validated against (KServe's own CRD, derived into tests/conformance/data by tools/vendor_upstream.py).
 KSERVE_API = Pinned("kserve-inferenceservice-api", "v0.20.0", "https://github.com/kserve/kserve/releases/tag/v0.20.0")
 
+#: The image of a rollout analysis's smoke Job (``rollout.analysis.smoke``): curl and a POSIX shell,
+#: running as a non-root user (curl_user, uid 100). Tag = the curl release.
+SMOKE_IMAGE = Pinned("curlimages/curl", "8.17.0", "https://hub.docker.com/r/curlimages/curl")
+
 # --- node autoscaling: Karpenter (issue 13) ---------------------------------------------------
 # Karpenter v1.14.1 (aws/karpenter-provider-aws): two OCI charts, the CRDs first (so that CRD
 # upgrades are Helm-managed), then the controller with skipCrds. Their NodePool/EC2NodeClass v1

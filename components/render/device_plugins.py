@@ -8,12 +8,14 @@ on nodes labelled with its kind and tolerates exactly the taints of the pools it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from ..core import catalog
 from ..core.catalog import AcceleratorKind
 from ..core.placement import PoolPlacement
+from ..core.pod_security import EXCEPTIONS_ANNOTATION
 from ..core.plugin_values import PRIORITY_CLASS, node_selector, tolerations
 
 NAMESPACE = "kube-system"
@@ -45,6 +47,16 @@ UNAVOIDABLE_FINDINGS = {
 }
 
 
+#: Checks of the restricted Pod Security Standard a device plugin cannot pass, and why: the DaemonSet
+#: carries them as servestack's exceptions annotation (policy ``pod-security-standards`` reads it).
+POD_SECURITY_EXCEPTIONS = {
+    "hostPath": "mounts the kubelet's /var/lib/kubelet/device-plugins (where it registers over a unix socket) and "
+                "/dev (the FPGA devices) from the node: a device plugin's job",
+    "runAsNonRoot": "runs as root: it creates its socket in the kubelet's root-owned directory and opens the "
+                    "root-owned device files under /dev",
+}
+
+
 def unavoidable_findings(image: str) -> dict[str, str]:
     """Checkov skip annotations (``checkov.io/skipN: <id>=<why>``) of a declared plugin's DaemonSet."""
     findings = dict(UNAVOIDABLE_FINDINGS)
@@ -63,7 +75,8 @@ def declared_daemon_set(kind: AcceleratorKind, pools: list[PoolPlacement], image
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": plugin_name, "namespace": NAMESPACE, "labels": labels,
-                     "annotations": unavoidable_findings(image)},
+                     "annotations": {**unavoidable_findings(image),
+                                     EXCEPTIONS_ANNOTATION: json.dumps(POD_SECURITY_EXCEPTIONS, sort_keys=True)}},
         "spec": {
             "selector": {"matchLabels": selector},
             "updateStrategy": {"type": "RollingUpdate"},

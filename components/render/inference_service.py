@@ -27,16 +27,14 @@ from ..core.resources import DEFAULT_LIMITS, DEFAULT_REQUESTS
 from ..core.kserve_runtimes import Runtime
 from ..core.placement import PoolPlacement
 from ..core.pod_security import container_security_context
+from ..core.canary_replicas import stable_min_to_render
+from ..core.rollout_record import RECORD_COMPONENT, RolloutRecord, record_name, rollout_record
 from ..core.rollout import (
     DEFAULT_CANDIDATE_REPLICAS,
-    RECORD_COMPONENT,
     Mode,
     Phase,
     Rollout,
-    RolloutRecord,
     predictor_name,
-    record_name,
-    rollout_record,
     stages_problem,
 )
 
@@ -98,10 +96,17 @@ def compile_predictor(mode: Mode | str, rollout: Rollout, *, shared: dict[str, A
     canary_predictor = {"name": predictor_name(rollout.candidate), **candidate}
     if "serviceAccountName" in shared:  # the candidate reads its model through the endpoint's IRSA identity too
         canary_predictor["serviceAccountName"] = shared["serviceAccountName"]
+    for field in ("nodeSelector", "tolerations", "affinity"):  # a spec.canary[] predictor inherits no placement
+        if field in shared:
+            canary_predictor[field] = shared[field]
     if "model" in canary_predictor:
         # The CRD requires the model's (container) name on a canary; KServe's own is kserve-container.
         canary_predictor["model"] = {"name": KSERVE_CONTAINER, **canary_predictor["model"]}
     canary_predictor["minReplicas"] = DEFAULT_CANDIDATE_REPLICAS if candidate_replicas is None else candidate_replicas
+    if isinstance(predictor.get("minReplicas"), int):  # KServe lowers it by the canary's replicas: keep the minimum
+        predictor["minReplicas"] = stable_min_to_render(predictor["minReplicas"], canary_predictor["minReplicas"])
+        if isinstance(predictor.get("maxReplicas"), int):
+            predictor["maxReplicas"] = max(predictor["maxReplicas"], predictor["minReplicas"])
     return {"predictor": predictor, "canary": [{"trafficPercent": rollout.traffic.candidate, "predictor": canary_predictor}]}
 
 
@@ -216,7 +221,7 @@ def model_fields(model: ModelConfig, resources: ResourcesConfig, accelerators: i
         spec["storageUri"] = model.storage_uri
     model.render_into(spec)
     spec["resources"] = requirements
-    spec["securityContext"] = container_security_context(non_root=True)  # every built-in runtime runs as non-root
+    spec["securityContext"] = container_security_context()  # the restricted profile
     fields["model"] = spec
     if extra:
         fields["containers"] = extra
@@ -242,7 +247,7 @@ def container(config: ContainerConfig, resources: ResourcesConfig | None, name: 
     body: dict[str, Any] = config.render_into({"name": name, "image": config.image})
     if resources is not None:
         body["resources"] = resource_requirements(resources)
-    body["securityContext"] = container_security_context(non_root=False)  # a custom image's user is its own
+    body["securityContext"] = container_security_context()  # the restricted profile: the image runs as non-root
     return body
 
 
@@ -333,6 +338,6 @@ def _explainer(endpoint: EndpointConfig) -> dict[str, Any]:
         if explainer.config:
             art["config"] = dict(sorted(explainer.config.items()))
         art["resources"] = resource_requirements(explainer.resources)
-        art["securityContext"] = container_security_context(non_root=False)
+        art["securityContext"] = container_security_context()
         return {"art": art}
     return {"containers": [container(explainer.container, explainer.resources)]}

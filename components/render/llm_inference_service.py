@@ -7,7 +7,8 @@ What servestack writes, and what it leaves to KServe's ``LLMInferenceServiceConf
   three data-parallel sizes when multi-node).
 - ``spec.template``: the pool's node selector and tolerations, the endpoint's service account
   (IRSA for ``s3://``), and the ``main`` container's extra vLLM ``args`` and resources with the
-  pool's accelerator (``tensor x dataLocal`` devices). The image, command, probes and volumes come
+  pool's accelerator (``tensor x dataLocal`` devices), and the restricted security context that
+  KServe's preset gives ``main`` as well (stated, so that the plan shows the pod). The image, command, probes and volumes come
   from the preset, merged by container name ``main``.
 - ``spec.worker`` (multi-node data parallel): the same placement and resources for the worker pods
   of the LeaderWorkerSet KServe creates.
@@ -28,6 +29,7 @@ from ..core.labels import LABEL_ENDPOINT, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_M
 from ..core.llm_units import EFA_RESOURCE, efa_interfaces, unit_resource
 from ..core.placement import PoolPlacement
 from .inference_service import service_account_name
+from ..core.pod_security import container_security_context
 
 if TYPE_CHECKING:  # the renderer reads the stack model's values; it does not load pydantic
     from ..config.llm_container import LlmContainerSettings
@@ -109,6 +111,8 @@ def _pod(settings: LlmContainerSettings, parallelism: ParallelismConfig, placeme
     if efa:  # every interface of the node: one EFA pod per node (Karpenter attaches them when pods ask)
         requests[EFA_RESOURCE] = limits[EFA_RESOURCE] = str(efa_interfaces(placement))
     main["resources"] = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+    # The restricted context the presets set too (config-llm-template.yaml), with the user a stack gives.
+    main["securityContext"] = {**container_security_context(), **main.get("securityContext", {})}
     return {"serviceAccountName": service_account, **placement.pod_spec_fields(), "containers": [main]}
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import accelerators, coldstart, controllers, cost, exposure, karpenter, llm, pods, security, serving
+from . import (accelerators, allow_lists, coldstart, controllers, cost, exposure, iam_documents, irsa, karpenter, llm,
+               node_exposure, pod_security, pods, security, serving)
 from .model import Context, PolicyConfigError, Resource, Rule, Violation, parse_policy_config, resolve_tier
 
-ALL_RULES: list[Rule] = [*security.RULES, *exposure.RULES, *pods.RULES, *accelerators.RULES, *karpenter.RULES,
-                         *serving.RULES, *llm.RULES, *cost.RULES, *coldstart.RULES,
+ALL_RULES: list[Rule] = [*security.RULES, *irsa.RULES, *exposure.RULES, *iam_documents.RULES, *node_exposure.RULES,
+                         *pod_security.RULES, *pods.RULES, *accelerators.RULES, *karpenter.RULES,
+                         *serving.RULES, *llm.RULES, *cost.RULES, *allow_lists.RULES, *coldstart.RULES,
                          *controllers.RULES]
 RULES_BY_NAME = {r.name: r for r in ALL_RULES}
 assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
@@ -21,9 +23,9 @@ assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
 
 def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None = None,
              stack_config: Mapping[str, Any] | None = None, stack_name: str = "",
-             extra_demand: Mapping[str, Sequence[tuple[str, int]]] | None = None) -> list[Violation]:
+             extra_demand: Sequence[Any] | None = None) -> list[Violation]:
     """Run every enabled rule over a stack's resources, violations sorted by rule then resource.
-    ``extra_demand``: accelerators other stacks may hold on its pools (:attr:`Context.extra_demand`)."""
+    ``extra_demand``: workloads other stacks place on its pools (:attr:`Context.extra_demand`)."""
     settings = parse_policy_config(policy_config or {}, ALL_RULES)
     stack_config = stack_config or {}
     found: list[Violation] = []
@@ -33,7 +35,7 @@ def evaluate(resources: list[Resource], policy_config: Mapping[str, Any] | None 
         if level == "disabled":
             continue
         ctx = Context(resolve_tier(rule_settings.get("tier"), stack_config, stack_name), rule_settings, stack_config,
-                      extra_demand or {})
+                      tuple(extra_demand or ()), stack_name)
         found += [Violation(v.rule, v.urn, v.message, level) for v in rule.run(resources, ctx)]
     return sorted(found, key=lambda v: (v.rule, v.urn, v.message))
 

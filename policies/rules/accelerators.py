@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from plandoc.document import Resource
-from plandoc.endpoints import accelerator_demand_by_pool, endpoints
+from plandoc.capacity import capacity_model
+from plandoc.endpoints import endpoints
 from plandoc.plugins import device_plugins
 from plandoc.pools import placement_pools, pools
 from plandoc.values import items
 
-from .model import Context, Rule, k8s_effect, show_taint, untolerated
+from .helpers import k8s_effect, show_taint, untolerated
+from .model import Context, Rule
 
 
 def accelerator_pool_tainted(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
@@ -88,22 +90,61 @@ def endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) -> Ite
                                  "of the pool (Knative applies them only with kubernetes.podspec-tolerations enabled)")
 
 
+def _demand(pool, llm: bool | None, at_max: bool, count_canary: bool) -> list[tuple[str, int]]:
+    """(endpoint name, accelerators) on a pool from the capacity model, summed per endpoint: at min every workload;
+    at max the stable and, when ``count_canary``, candidates that take traffic (one that takes none stays at its min,
+    counted at min)."""
+    found: dict[str, int] = {}
+    for w in pool.workloads:
+        if not w.pod.accelerators or (llm is not None and w.owner.startswith("LLM") != llm):
+            continue
+        if at_max:
+            count = w.accelerators_max if not w.candidate else (w.accelerators_max if count_canary and w.routed else 0)
+        else:
+            count = w.accelerators_min
+        name = f"LLM {w.name}" if w.owner.startswith("LLM") else w.name
+        found[name] = found.get(name, 0) + count
+    return sorted(found.items(), key=lambda item: (item[0].startswith("LLM") is False, item[0]))
+
+
+def capacity_violations(resources: list[Resource], ctx: Context, llm: bool) -> Iterable[tuple[str, str]]:
+    """Pools whose accelerator demand (from the capacity model) exceeds what they offer, at min or at max: each pool
+    once, by the LLM rule when an LLM endpoint is among its workloads, else by the InferenceService rule."""
+    model = capacity_model(resources, ctx.stack_config, ctx.extra_demand)
+    for pool_capacity in model.pools:
+        pool = pool_capacity.pool
+        has_llm = any(w.pod.accelerators and w.owner.startswith("LLM") for w in pool_capacity.workloads)
+        mine = [w for w in pool_capacity.workloads if w.pod.accelerators]
+        if not mine or has_llm != llm or not pool.has_accelerator or pool.capacity is None:
+            continue  # placement rules report a wrong pool; karpenter-nodepool-limits a pool without ceiling
+        for at_max in (False, True):
+            demands = [(n, c) for n, c in _demand(pool_capacity, None, at_max, ctx["countCanaryReplicas"]) if c]
+            needed = sum(c for _, c in demands)
+            if needed <= pool.capacity:
+                continue
+            parts = ", ".join(f"{name} {n}" for name, n in demands)
+            when = "at max replicas" if at_max else "at min replicas, with every rollout's candidate"
+            if llm:
+                yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need {'up to ' if at_max else ''}"
+                                 f"{needed} {pool.resource_name} {when} ({parts}; an LLM endpoint holds accelerators per "
+                                 f"pod x replicas x (1 + workers)) but the pool offers {pool.offer_text}; required: "
+                                 "demand <= capacity, or pods beyond it stay Pending")
+            else:
+                yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need {'up to ' if at_max else ''}"
+                                 f"{needed} {pool.resource_name} {when} ({parts}) but the pool offers {pool.offer_text}; "
+                                 "required: demand <= capacity, or replicas beyond it stay Pending"
+                                 + (" under load" if at_max else ""))
+            break
+
+
 def accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in placement_pools(resources)}
-    own = accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"])
-    for pool_name in sorted(set(own) | set(ctx.extra_demand)):
-        pool = by_name.get(pool_name)
-        if pool is None or not pool.has_accelerator:
-            continue  # endpoint-on-accelerator-pool reports it
-        demands = [*((e.name, n) for e, n in own.get(pool_name, [])), *ctx.extra_demand.get(pool_name, ())]
-        needed = sum(n for _, n in demands)
-        capacity = pool.capacity
-        if capacity is None or needed <= capacity:
-            continue  # a NodePool without limits: karpenter-nodepool-limits reports it
-        parts = ", ".join(f"{name} {n}" for name, n in demands)
-        yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} at max replicas "
-                         f"({parts}) but the pool offers {pool.offer_text}; required: demand <= capacity, or replicas beyond "
-                         "it stay Pending under load")
+    return capacity_violations(resources, ctx, llm=False)
+
+
+def capacity_demand_readable(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
+    """Replica counts and requests that cannot be counts (``maxReplicas: -5``): refused, never read as less demand."""
+    for problem in capacity_model(resources, ctx.stack_config, ctx.extra_demand).problems:
+        yield problem.urn, problem.message
 
 
 RULES = [
@@ -124,9 +165,15 @@ RULES = [
              "description": "Count EKS's ExtendedResourceToleration (a pod requesting a resource tolerates the taint "
                             "of the same key) instead of requiring explicit tolerations."}}),
     Rule("accelerator-capacity-fits", "accelerators",
-         "The accelerator demand of a pool's endpoints at max replicas fits the pool at its max size (a Karpenter pool at its limits).",
+         "The accelerator demand of a pool's endpoints fits the pool at its max size (a Karpenter pool at its limits): "
+         "at min replicas with every rollout's candidate, and at max replicas.",
          "mandatory", accelerator_capacity_fits,
          settings={"countCanaryReplicas": {
              "type": "boolean", "default": True,
-             "description": "Count the replicas of both models while a canary runs."}}),
+             "description": "At max replicas, count a candidate that takes traffic (a Knative canary) at its max too; "
+                            "a candidate that takes none (a Standard-mode blue/green) holds its minimum, counted at min."}}),
+    Rule("capacity-demand-readable", "accelerators",
+         "Every replica count and request the capacity model reads is a whole number >= 0 (a negative maxReplicas "
+         "would hide demand).",
+         "mandatory", capacity_demand_readable),
 ]

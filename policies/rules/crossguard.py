@@ -67,7 +67,7 @@ def context_for(rule: Rule, policy_config: Mapping[str, Any] | None, stack_confi
     settings = {**rule.defaults(), **{k: v for k, v in (policy_config or {}).items() if k != "enforcementLevel"}}
     if stack_config is None:
         stack_config, stack_name = stack_context()
-    return Context(resolve_tier(settings.get("tier"), stack_config, stack_name), settings, stack_config)
+    return Context(resolve_tier(settings.get("tier"), stack_config, stack_name), settings, stack_config, {}, stack_name)
 
 
 def resource_validator(rule: Rule, stack_config: Mapping[str, Any] | None = None, stack_name: str = ""):

@@ -8,6 +8,7 @@ Karpenter's defaults are read as Karpenter applies them: metadata options left o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -120,6 +121,76 @@ def nodepool_has_node_class(resources: list[Resource], ctx: Context) -> Iterable
                              "taints; required: the accelerator taint, so that other pods stay off these expensive nodes")
 
 
+# --- disruption and instance types: fail closed -------------------------------------------------
+
+#: Requirement keys that bound which instance types a NodePool may launch (Karpenter's well-known labels,
+#: karpenter.sh/docs/concepts/scheduling, v1.14).
+INSTANCE_TYPE_KEYS = ("node.kubernetes.io/instance-type", "karpenter.k8s.aws/instance-family",
+                      "karpenter.k8s.aws/instance-category")
+#: Disruption reasons whose budgets hold back evictions of running pods (Empty nodes run none of the pool's pods).
+EVICTING_REASONS = ("Drifted", "Underutilized")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+
+
+def seconds(duration: Any) -> float | None:
+    """A Go duration (``10m``, ``1h30m``, ``0s``) in seconds; None for ``Never`` or what is not one."""
+    if not isinstance(duration, str) or duration == "Never":
+        return None
+    parts = _DURATION.findall(duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        return None
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def _budget_limit(budgets: Any, reason: str) -> str | None:
+    """The most an always-active budget lets Karpenter disrupt at once for ``reason`` (``"10%"``, ``"1"``), None
+    when no budget applies (unlimited). Karpenter's default when ``budgets`` is left out: ``10%``."""
+    if budgets is None:
+        return "10%"
+    limits = [str(mapping(b).get("nodes")) for b in items(budgets)
+              if not mapping(b).get("schedule") and reason in (mapping(b).get("reasons") or EVICTING_REASONS + (reason,))]
+    if not limits:
+        return None
+    return min(limits, key=lambda n: (0, int(n)) if n.isdigit() else (1, float(n.rstrip("%") or 100)))
+
+
+def nodepool_disruption_budget(resource: Resource, ctx: Context) -> Iterable[str]:
+    disruption = dig(resource["inputs"], "spec", "disruption")
+    if is_unknown(disruption):
+        return
+    disruption = mapping(disruption)
+    policy = disruption.get("consolidationPolicy", "WhenEmptyOrUnderutilized")  # the CRD's default
+    reasons = EVICTING_REASONS if policy == "WhenEmptyOrUnderutilized" else ("Drifted",)
+    for reason in reasons:
+        limit = _budget_limit(disruption.get("budgets"), reason)
+        percent = float(limit.rstrip("%")) if limit and limit.endswith("%") and limit[:-1].replace(".", "").isdigit() else None
+        if limit is None or (percent is not None and percent > ctx["maxDisruptedPercent"]):
+            shown = "no always-active budget applies" if limit is None else f"the budget allows {limit} of the nodes at once"
+            yield (f"spec.disruption: for {reason} nodes {shown}; required: a budget without a schedule of at most "
+                   f"{ctx['maxDisruptedPercent']}% (or a node count), because each disrupted node evicts the serving "
+                   "pods on it")
+    if policy == "WhenEmptyOrUnderutilized":
+        after = seconds(disruption.get("consolidateAfter"))
+        if after is not None and after < ctx["minConsolidateAfterSeconds"]:
+            yield (f"spec.disruption.consolidateAfter is {disruption.get('consolidateAfter')} with consolidationPolicy "
+                   f"WhenEmptyOrUnderutilized: Karpenter repacks (evicting serving pods) as soon as load dips; required: "
+                   f"at least {ctx['minConsolidateAfterSeconds']}s, or WhenEmpty as servestack renders")
+
+
+def nodepool_instance_types(resource: Resource, ctx: Context) -> Iterable[str]:
+    requirements = dig(resource["inputs"], "spec", "template", "spec", "requirements")
+    if is_unknown(requirements):
+        return
+    bounding = [r for r in map(mapping, items(requirements))
+                if r.get("key") in INSTANCE_TYPE_KEYS and r.get("operator") == "In" and items(r.get("values"))
+                and not any("*" in str(v) for v in items(r.get("values")))]
+    if not bounding:
+        keys = ", ".join(f"{mapping(r).get('key')} {mapping(r).get('operator')}" for r in items(requirements)) or "none"
+        yield (f"spec.template.spec.requirements do not bound the instance types (requirements: {keys}); required: "
+               f"{' or '.join(INSTANCE_TYPE_KEYS)} with operator In and named values, because otherwise Karpenter may "
+               "launch any instance type AWS offers, at any price")
+
+
 RULES = [
     Rule("karpenter-nodepool-limits", "karpenter",
          "Every Karpenter NodePool has cpu and memory limits, so that its spend has a ceiling.",
@@ -135,6 +206,16 @@ RULES = [
     Rule("karpenter-ami-pinned", "karpenter",
          "EC2NodeClasses select AMIs by a pinned alias version or an AMI id, never @latest.",
          "mandatory", nodeclass_ami_pinned, (EC2_NODE_CLASS,)),
+    Rule("karpenter-disruption-budget", "karpenter",
+         "A NodePool's voluntary disruptions that evict serving pods are held back by a budget, and consolidation waits.",
+         "mandatory", nodepool_disruption_budget, (NODE_POOL,),
+         settings={"maxDisruptedPercent": {"type": "number", "minimum": 0, "default": 50,
+                                           "description": "Largest percentage of nodes an always-active budget may allow."},
+                   "minConsolidateAfterSeconds": {"type": "number", "minimum": 0, "default": 300,
+                                                  "description": "Shortest consolidateAfter with WhenEmptyOrUnderutilized."}}),
+    Rule("karpenter-nodepool-instance-types", "karpenter",
+         "Every NodePool names the instance types (or families, categories) it may launch.",
+         "mandatory", nodepool_instance_types, (NODE_POOL,)),
     Rule("karpenter-nodepool-node-class", "karpenter",
          "Each NodePool's EC2NodeClass is in the stack, and accelerator NodePools taint their nodes.",
          "mandatory", nodepool_has_node_class),

@@ -8,13 +8,14 @@ import re
 from collections.abc import Iterable
 
 from plandoc.document import Resource
-from plandoc.endpoints import accelerator_demand_by_pool
-from plandoc.llm import llm_demand_by_pool, llm_endpoint_of, llm_endpoints
+from plandoc.llm import llm_endpoint_of, llm_endpoints
 from plandoc.pools import placement_pools
 from plandoc.tokens import LLM_INFERENCE_SERVICE
 from plandoc.values import dig, is_unknown, items
 
-from .model import Context, Rule, floating_segments, oci_unpinned, show_taint, untolerated
+from .accelerators import capacity_violations
+from .helpers import floating_segments, oci_unpinned, show_taint, untolerated
+from .model import Context, Rule
 
 
 def llm_model_pinned(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -75,21 +76,19 @@ def llm_endpoint_on_accelerator_pool(resources: list[Resource], ctx: Context) ->
 
 
 def llm_accelerator_capacity_fits(resources: list[Resource], ctx: Context) -> Iterable[tuple[str, str]]:
-    by_name = {p.name: p for p in placement_pools(resources)}
-    others = accelerator_demand_by_pool(resources, ctx.stack_config, ctx["countCanaryReplicas"])
-    for pool_name, demands in sorted(llm_demand_by_pool(resources).items()):
-        pool = by_name.get(pool_name)
-        if pool is None or not pool.has_accelerator:
-            continue  # llm-endpoint-on-accelerator-pool reports it
-        shared = [*((e.name, n) for e, n in others.get(pool_name, [])), *ctx.extra_demand.get(pool_name, ())]
-        needed = sum(n for _, n in demands) + sum(n for _, n in shared)
-        capacity = pool.capacity
-        if capacity is None or needed <= capacity:
-            continue  # a NodePool without limits: karpenter-nodepool-limits reports it
-        parts = ", ".join([*(f"LLM {e.name} {n}" for e, n in demands), *(f"{name} {n}" for name, n in shared)])
-        yield pool.urn, (f"endpoints on pool {pool.name}{pool.owner_text} need up to {needed} {pool.resource_name} ({parts}; "
-                         f"an LLM endpoint holds accelerators per pod x replicas x (1 + workers)) but the pool offers "
-                         f"{pool.offer_text}; required: demand <= capacity, or pods beyond it stay Pending")
+    return capacity_violations(resources, ctx, llm=True)
+
+
+def llm_prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
+    """``prod-endpoint-min-replicas`` for an LLMInferenceService: every workload (decode, prefill) keeps the floor."""
+    endpoint = llm_endpoint_of(resource)
+    if endpoint.endpoint in ctx["allowScaleToZero"] or endpoint.name in ctx["allowScaleToZero"]:
+        return
+    for workload in endpoint.workloads():
+        if workload.replicas < ctx["minReplicas"]:
+            shown = workload.spec.get("replicas", "unset (1)")
+            yield (f"{workload.where}.replicas is {shown} on a prod LLM endpoint; required: at least {ctx['minReplicas']}, "
+                   "so that one pod's restart or node's loss does not take the model offline")
 
 
 RULES = [

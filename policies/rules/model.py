@@ -1,22 +1,21 @@
-"""The shared vocabulary of servestack's policy rules: rules, contexts, violations, settings.
+"""The rule framework of servestack's policy pack: rules, contexts, violations, settings.
 
 Rules are pure functions over plain resource dicts ``{"type", "urn", "inputs"}`` (inputs under
 the camelCase engine names that ``pulumi preview --json`` and the CrossGuard analyzer both
 use), so the same function backs a CrossGuard validator and ``servestack check`` offline. What
 a rule reads out of those dicts (values, unknowns, pools, endpoints, plugins) is the plan
-document's vocabulary, :mod:`plandoc`.
+document's vocabulary, :mod:`plandoc`; what several rules judge alike (tolerations, taints, CIDRs,
+mutable URIs) is :mod:`.helpers`'.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from components.core.placement import EKS_TAINT_EFFECTS
 from plandoc.document import Resource
 from plandoc.values import name_of
 
@@ -34,9 +33,11 @@ class Context:
     """The rule's config properties, defaults filled in."""
     stack_config: Mapping[str, Any] = field(default_factory=dict)
     """The stack's config (``servestack:*`` keys, decoded), when the caller has it."""
-    extra_demand: Mapping[str, Sequence[tuple[str, int]]] = field(default_factory=dict)
-    """Pool name -> (``"<stack>:<endpoint>"``, accelerators) that serving stacks on this platform stack
-    (``cluster.existing``) may hold on its pools at max replicas: ``servestack check --with-serving-plan``."""
+    extra_demand: Sequence[Any] = ()
+    """Workloads (:class:`plandoc.demand.Workload`) that serving stacks on this platform stack (``cluster.existing``)
+    place on its pools: ``servestack check --with-serving-plan``; the capacity model counts them with the stack's own."""
+    stack: str = ""
+    """The stack's name, when the caller has it."""
 
     @property
     def is_prod(self) -> bool:
@@ -121,6 +122,22 @@ class PolicyConfigError(ValueError):
     """A --policy-pack-config document this pack cannot read."""
 
 
+#: Rules that became part of a class rule: a policy config that names the old rule configures the new one
+#: (its enforcement level; the old rules' ``tier`` setting is dropped: the class rule applies in every tier).
+RENAMED = {"model-pod-no-host-access": "pod-security-standards", "model-pod-security-context": "pod-security-standards"}
+
+
+def _renamed(document: Mapping[str, Any]) -> dict[str, Any]:
+    found = {k: v for k, v in document.items() if k not in RENAMED}
+    for old, new in sorted(RENAMED.items()):
+        if old not in document or new in document:
+            continue
+        entry = document[old]
+        level = entry if isinstance(entry, str) else entry.get("enforcementLevel") if isinstance(entry, Mapping) else entry
+        found[new] = {"enforcementLevel": level} if level is not None else {}
+    return found
+
+
 def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> dict[str, dict[str, Any]]:
     """``--policy-pack-config`` JSON -> rule name -> {"enforcementLevel", **settings}, defaults filled.
 
@@ -128,6 +145,7 @@ def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> d
     """
     rules = list(rules)
     by_name = {r.name: r for r in rules}
+    document = _renamed(document)
     unknown = sorted(set(document) - set(by_name) - {"all"})
     if unknown:
         raise PolicyConfigError(f"unknown policy name(s) {', '.join(unknown)}; policies: {', '.join(sorted(by_name))}")
@@ -165,13 +183,16 @@ def parse_policy_config(document: Mapping[str, Any], rules: Iterable[Rule]) -> d
 def _type_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
     kind = schema.get("type")
     checks = {
-        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        # finite only: Infinity or NaN as a cap turns the check off (NaN compares false with everything)
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
         "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "boolean": lambda v: isinstance(v, bool),
         "string": lambda v: isinstance(v, str),
         "array": lambda v: isinstance(v, list),
     }
     if kind in checks and not checks[kind](value):
+        if kind == "number" and isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
         return f"must be of type {kind}"
     if kind == "array" and "items" in schema:  # the rules join and compare the items as the schema says
         for i, item in enumerate(value):
@@ -193,61 +214,3 @@ def resolve_tier(setting: str | None, stack_config: Mapping[str, Any], stack_nam
     if tier in TIERS:
         return str(tier)
     return "prod" if "prod" in stack_name.lower() else "dev"
-
-
-# --------------------------------------------------------------------------- helpers for rules
-
-
-def cidr_is_open(cidr: str) -> bool:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
-    except ValueError:
-        return False
-
-
-# The EKS API's spelling of taint effects -> Kubernetes' (the inverse of what node groups are created with).
-EKS_TO_K8S_EFFECT = {eks: k8s for k8s, eks in EKS_TAINT_EFFECTS.items()}
-
-
-def k8s_effect(effect: str | None) -> str | None:
-    return EKS_TO_K8S_EFFECT.get(effect, effect) if isinstance(effect, str) else effect
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """Kubernetes' ToleratesTaint: key, operator (Equal/Exists), value and effect."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != k8s_effect(taint.get("effect")):
-        return False
-    key = toleration.get("key") or ""
-    operator = toleration.get("operator") or "Equal"
-    if not key:
-        return operator == "Exists"
-    if key != taint.get("key"):
-        return False
-    if operator == "Exists":
-        return True
-    return str(toleration.get("value") or "") == str(taint.get("value") or "")
-
-
-def untolerated(tolerations: Iterable[Mapping[str, Any]], taints: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The taints (that keep pods off: NoSchedule/NoExecute) no toleration tolerates."""
-    tolerations = [t for t in tolerations if isinstance(t, Mapping)]
-    return [t for t in taints
-            if k8s_effect(t.get("effect")) != "PreferNoSchedule" and not any(tolerates(tol, t) for tol in tolerations)]
-
-
-def show_taint(taint: Mapping[str, Any]) -> str:
-    return f"{taint.get('key')}={taint.get('value', '')}:{k8s_effect(taint.get('effect'))}"
-
-
-def floating_segments(uri: str, mutable: Iterable[str]) -> list[str]:
-    """The path segments of a model URI (after its bucket or host) that name a mutable location
-    (``latest``, ``current``...), sorted; empty when the URI names none."""
-    names = {m.lower() for m in mutable}
-    segments = [s for s in re.split(r"[/:@]", re.sub(r"^[a-z0-9]+://", "", uri)) if s]
-    return sorted({s for s in segments[1:] if s.lower() in names})
-
-
-def oci_unpinned(uri: str) -> bool:
-    """An ``oci://`` model URI with neither a tag nor a digest."""
-    return uri.startswith("oci://") and "@" not in uri and ":" not in uri.rsplit("/", 1)[-1]

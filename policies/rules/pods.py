@@ -1,19 +1,17 @@
-"""Rules on what KServe will run for an endpoint: pod security, its identity, where its payloads
-go, and whether its model URI names a version."""
+"""Rules on what KServe will run for an endpoint: its identity, where its payloads go, and whether its
+model URI names a version (pod security is :mod:`policies.rules.pod_security`'s, over every pod)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from components.render.inference_service import LABEL_MODEL_VERSION
-from components.core.pod_security import ALLOWED_ADDED_CAPABILITIES, CONFINING_SECCOMP
 from plandoc.document import Resource
 from plandoc.endpoints import Endpoint, default_mode, endpoint_of
 from plandoc.tokens import DAEMON_SET, INFERENCE_SERVICE
-from plandoc.values import dig, is_unknown, items, mapping, truthy
+from plandoc.values import dig, is_unknown, items, mapping
 
 from .model import Context, Rule
 
@@ -29,65 +27,6 @@ def _endpoint(resource: Resource, ctx: Context) -> Endpoint | None:
     if is_unknown(resource["inputs"].get("spec")):
         return None
     return endpoint_of(resource, default_mode(ctx.stack_config))
-
-
-def _security_contexts(path: str, component: Mapping[str, Any], container: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The container's securityContext, then its pod's (the component's), most specific first."""
-    return [mapping(container.get("securityContext")), mapping(component.get("securityContext"))]
-
-
-def _component_of(endpoint: Endpoint, path: str) -> Mapping[str, Any]:
-    for where, spec in endpoint.components():
-        if path.startswith(where + "."):
-            return spec
-    return {}
-
-
-def model_pod_no_host_access(resource: Resource, ctx: Context) -> Iterable[str]:
-    endpoint = _endpoint(resource, ctx)
-    if endpoint is None:
-        return
-    why = "; allowed: none, because a model pod that reaches the node reaches every other model on it and the node's credentials"
-    for where, spec in endpoint.components():
-        for field in ("hostNetwork", "hostPID", "hostIPC"):
-            if truthy(spec.get(field)):
-                yield f"{where}.{field} is true{why}"
-        for i, volume in enumerate(items(spec.get("volumes"))):
-            if isinstance(volume, Mapping) and volume.get("hostPath") is not None:
-                host = mapping(volume.get("hostPath")).get("path", "?")
-                yield f"{where}.volumes[{i}] ({volume.get('name', '')}) mounts the node's {host} (hostPath){why}"
-    for path, container in endpoint.all_containers():
-        context = mapping(container.get("securityContext"))
-        if truthy(context.get("privileged")):
-            yield f"{path}.securityContext.privileged is true{why}"
-        added = [c for c in items(mapping(context.get("capabilities")).get("add")) if c not in ALLOWED_ADDED_CAPABILITIES]
-        if added:
-            yield (f"{path}.securityContext.capabilities.add has {', '.join(map(str, added))}; allowed: "
-                   f"{', '.join(ALLOWED_ADDED_CAPABILITIES)} only")
-
-
-def model_pod_security_context(resource: Resource, ctx: Context) -> Iterable[str]:
-    if not ctx.is_prod:
-        return
-    endpoint = _endpoint(resource, ctx)
-    if endpoint is None:
-        return
-    for path, container in endpoint.all_containers():
-        own, pod = _security_contexts(path, _component_of(endpoint, path), container)
-        if own.get("allowPrivilegeEscalation") is not False and not is_unknown(own.get("allowPrivilegeEscalation")):
-            yield (f"{path}.securityContext.allowPrivilegeEscalation is {own.get('allowPrivilegeEscalation', 'unset (true)')}; "
-                   "required in prod: false, so that no process in the model's container can gain more privileges than it starts with")
-        seccomp = mapping(own.get("seccompProfile")).get("type") or mapping(pod.get("seccompProfile")).get("type")
-        if seccomp not in CONFINING_SECCOMP and not is_unknown(seccomp):
-            yield (f"{path}.securityContext.seccompProfile.type is {seccomp or 'unset (Unconfined)'} (nor set for the pod); "
-                   f"required in prod: {' or '.join(CONFINING_SECCOMP)}, so that the model server cannot make the system "
-                   "calls container escapes use")
-        if path.endswith(".model"):  # a runtime's server: every built-in runtime runs as non-root
-            non_root = own.get("runAsNonRoot", pod.get("runAsNonRoot"))
-            user = own.get("runAsUser", pod.get("runAsUser"))
-            if non_root is False or user == 0:
-                yield (f"{path}.securityContext runs the model server as root (runAsNonRoot {non_root}, runAsUser {user}); "
-                       "required in prod: non-root, which every KServe runtime image allows")
 
 
 def endpoint_own_service_account(resource: Resource, ctx: Context) -> Iterable[str]:
@@ -171,12 +110,6 @@ RULES = [
     Rule("declared-plugin-image-digest", "security",
          "In prod, DaemonSets the stack declares (device plugins) pull their images by digest.",
          "mandatory", declared_plugin_image_digest, (DAEMON_SET,), tiered=True),
-    Rule("model-pod-no-host-access", "security",
-         "Endpoint pods are not privileged, add no capabilities and use no host network, PID, IPC or path.",
-         "mandatory", model_pod_no_host_access, (INFERENCE_SERVICE,)),
-    Rule("model-pod-security-context", "security",
-         "In prod, every endpoint container disallows privilege escalation and runs under seccomp; model servers run as non-root.",
-         "mandatory", model_pod_security_context, (INFERENCE_SERVICE,), tiered=True),
     Rule("endpoint-own-service-account", "security",
          "Endpoint predictors run as their own service account, never the namespace's default one.",
          "mandatory", endpoint_own_service_account, (INFERENCE_SERVICE,)),

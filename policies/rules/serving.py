@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from components.core.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase, RolloutRecord
+from components.core.rollout import STANDARD_CANARY_ROUTING_PR, STANDARD_CANARY_UNROUTED_IN, Phase
+from components.core.rollout_record import RolloutRecord
 
 from plandoc.document import Resource, created, of_type
 from plandoc.endpoints import Endpoint, default_mode, endpoint_of
 from plandoc.rollouts import rollout_records
-from plandoc.tokens import INFERENCE_SERVICE
+from plandoc.tokens import INFERENCE_SERVICE, LLM_INFERENCE_SERVICE
 from plandoc.values import is_unknown, mapping
 
-from .model import Context, Rule, floating_segments, oci_unpinned
+from .helpers import floating_segments, oci_unpinned
+from .llm import llm_prod_min_replicas
+from .model import Context, Rule
 
 #: Annotation an InferenceService carries when its owners accept scale to zero in prod.
 SCALE_TO_ZERO_ANNOTATION = "servestack.io/allow-scale-to-zero"
@@ -66,6 +69,9 @@ def endpoint_resources_set(resource: Resource, ctx: Context) -> Iterable[str]:
 
 def prod_min_replicas(resource: Resource, ctx: Context) -> Iterable[str]:
     if not ctx.is_prod or not _known_spec(resource):
+        return
+    if resource["type"] == LLM_INFERENCE_SERVICE:
+        yield from llm_prod_min_replicas(resource, ctx)
         return
     endpoint = _endpoint(resource, ctx)
     floor = ctx["minReplicas"]
@@ -174,8 +180,9 @@ RULES = [
          settings={"requiredResources": {"type": "array", "items": {"type": "string"}, "default": ["cpu", "memory"],
                                          "description": "Resources every container must request and limit."}}),
     Rule("prod-endpoint-min-replicas", "serving",
-         "Prod endpoints keep at least minReplicas replicas unless scale to zero is explicitly allowed.",
-         "mandatory", prod_min_replicas, (INFERENCE_SERVICE,), tiered=True,
+         "Prod endpoints (InferenceServices and LLM endpoints) keep at least minReplicas replicas unless scale to zero "
+         "is explicitly allowed.",
+         "mandatory", prod_min_replicas, (INFERENCE_SERVICE, LLM_INFERENCE_SERVICE), tiered=True,
          settings={
              "minReplicas": {"type": "integer", "minimum": 1, "default": 2,
                              "description": "Fewest predictor replicas of a prod endpoint."},
@@ -187,9 +194,9 @@ RULES = [
          "mandatory", canary_fields_match_mode, (INFERENCE_SERVICE,)),
     Rule("no-create-mid-rollout", "serving",
          "A Knative-mode InferenceService is not created with a rollout already in place (its candidate would take all "
-         "traffic); an offline plan creates every resource, a real preview only the new ones.",
-         # Advisory: servestack's offline plan creates every resource, so it flags every Knative rollout in
-         # progress; a real preview (or `servestack diff`) tells a new InferenceService from a deployed one.
+         "traffic); judged where the plan says what it creates: a real preview (servestack diff compares two plans).",
+         # Advisory, as before: an offline plan knows nothing deployed, so its resources carry no op and the rule
+         # is silent there (plandoc.document.is_offline_plan); a real preview's create steps are real creations.
          "advisory", no_create_mid_rollout),
     Rule("prod-payload-logging", "serving",
          "Prod endpoints log their payloads.",

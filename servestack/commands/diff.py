@@ -19,10 +19,12 @@ def diff_command(base: Path, head: Path | None, output_format: str) -> None:
     transitions, and the Python and Pulumi SDK versions when the two plans were made with different
     ones. With only BASE, a real preview is compared with the deployed state it carries.
 
-    Exit 0 when the change has no unsafe transition, 1 when it has one or more (a skipped rollout
-    stage, a promotion before the last stage, an InferenceService created mid-rollout, a pool shrunk
-    below its endpoints' demand, a protected resource deleted; the report is printed either way),
-    2 when an input is not a plan."""
+    Exit 0 when the change has no unsafe transition, 1 when it has one or more (a rollout that skips
+    a stage, is promoted early, is rewritten mid-way or starts at 100%; an endpoint created
+    mid-rollout; in staging and prod an endpoint's model, image or runtime changed outside a rollout;
+    an endpoint's runtime changed by another runtime; a pool, CPU included, left below its demand; a
+    protected resource deleted; the tier changed; the report is printed either way), 2 when an input
+    is not a plan."""
     from plandoc.document import PlanInputError, load_plan
 
     from ..review.diff import diff_plans, preview_as_diff, render_json, render_markdown

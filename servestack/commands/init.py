@@ -77,7 +77,7 @@ config:
 def copied(name: str, source: str, source_text: str, region: str, tier: str | None) -> str:
     """The source stack's file with the new region (and tier), comments and layout kept, and a first
     comment that says where it came from."""
-    from .. import stackfile
+    from ..stackio import stackfile
 
     document = stackfile.parse(source_text, f"stacks/Pulumi.{source}.yaml")
     config = document["config"]
@@ -109,9 +109,9 @@ def init_command(name: str, region: str, tier: str | None, source: str | None, a
     from components.config import ConfigError, parse_stack_config
     from components.config.stack import known_regions
 
-    from .. import atomic, stackfile
+    from ..stackio import atomic, stackfile
     from ..plan import ProjectError, load_project
-    from ..stackyaml import StackYamlError, load_stack_yaml
+    from ..stackio.stackyaml import StackYamlError, load_stack_yaml
 
     if not STACK_NAME.fullmatch(name):
         raise fail(f"error: {name!r} is not a stack name: letters, digits, '-', '_' and '.', starting with a letter "

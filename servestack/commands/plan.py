@@ -19,6 +19,7 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     preview.json (the shape of `pulumi preview --json`) and manifests/."""
     from rich.console import Console
 
+    from plandoc.capacity import capacity_model
     from plandoc.coldstart import cold_start_lines
     from plandoc.cost import estimate
     from plandoc.document import plan_from_document
@@ -32,7 +33,8 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     console.print(f"\nPlan of stack [bold]{stack}[/bold]: {len(plan.steps)} steps, "
                   f"{len(plan.manifests())} Kubernetes manifests, written to {where}/")
     reviewed = plan_from_document(plan.document)
-    node_pools = pool_lines(reviewed.resource_list())
+    model = capacity_model(reviewed.resource_list(), reviewed.config)
+    node_pools = pool_lines(reviewed.resource_list(), reviewed.config, model)
     console.print("Node pools:" if node_pools else "Node pools: none in the plan", soft_wrap=True)
     for line in node_pools:
         console.print(f"  {line}", soft_wrap=True, markup=False)
@@ -41,7 +43,7 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
                   "starts on warm nodes)", soft_wrap=True)
     for line in starts:
         console.print(f"  {line}", soft_wrap=True, markup=False)
-    console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config).summary()}", soft_wrap=True)
+    console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config, model).summary()}", soft_wrap=True)
     rollouts = rollout_lines(reviewed.resource_list())
     console.print("Rollouts (traffic as the platform routes it):" if rollouts else "Rollouts: none in progress", soft_wrap=True)
     for line in rollouts:

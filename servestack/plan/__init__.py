@@ -10,7 +10,7 @@ from typing import Any
 from .document import kubernetes_objects, preview_document, write_plan
 from .engine import PlanError, run_program
 from .project import Project, ProjectError, StackFile, load_project
-from .references import stack_in_project
+from .references import reference_problem, stack_in_project
 
 __all__ = ["Plan", "PlanError", "ProjectError", "build_plan", "load_project", "plan_stack"]
 
@@ -40,16 +40,30 @@ def build_plan(project: Project, stack: str, _referencing: tuple[str, ...] = (),
 
     def stack_outputs(reference: str) -> dict[str, Any]:
         # "org/project/stack", "org/stack" or "stack": answered by planning that stack of this project
-        # (another project's stack is refused: servestack/plan/references.py).
+        # (another project's stack is refused: servestack/plan/references.py). What the reference cannot
+        # name is a config problem of this stack (exit 2), said once, whichever stack of a chain it is in.
         target = stack_in_project(reference, project.name, stack)
         if target in (*_referencing, stack):
-            raise PlanError(f"stack references form a cycle: {' -> '.join((*_referencing, stack, target))}")
-        if target not in project.stacks():
-            raise PlanError(
-                f"stack {stack!r} references {reference!r}, which has no stack file in {project.stack_dir.name}/ "
-                f"(stacks here: {', '.join(project.stacks())})"
-            )
-        return build_plan(project, target, (*_referencing, stack)).document["outputs"]
+            chain = " -> ".join((*_referencing, stack, target))
+            raise reference_problem(stack, reference, f"forms a cycle of stack references ({chain}); reference the "
+                                                      "platform stack that owns the cluster")
+        missing = project.missing_stack(target)
+        if missing is not None:
+            raise reference_problem(stack, reference, f"names stack {target!r}, but {missing}")
+        target_file = project.read_stack(target)
+        owner = target_file.decoded.get("servestack:cluster")
+        owner = owner.get("existing") if isinstance(owner, dict) else None
+        if owner is not None:
+            raise reference_problem(stack, reference, f"names stack {target!r}, a serving stack whose cluster belongs to "
+                                                      f"{owner!r}: reference the platform stack that owns the cluster")
+        from components.cluster import EXPORTED_OUTPUTS  # the program's module: loaded when it runs, not before
+
+        outputs = build_plan(project, target, (*_referencing, stack), stack_file=target_file).document["outputs"]
+        absent = [name for name in EXPORTED_OUTPUTS if name not in outputs]
+        if absent:
+            raise reference_problem(stack, reference, f"names stack {target!r}, which exports no {', '.join(absent)}: "
+                                                      "reference a servestack platform stack")
+        return outputs
 
     run = run_program(project, stack_file, stack_outputs, program)
     return Plan(stack, preview_document(run, stack_file.decoded))

@@ -27,7 +27,7 @@ from components.config.stack import REGION_KEY
 
 from .mocks import MockContext, PlanMocks, UnknownInvoke, UnknownStackReference
 from .monitor import RecordingMonitor, Registration
-from .project import Project, StackFile
+from .project import Project, ProjectError, StackFile
 from .speedups import no_collections, then_settle, without_source_positions
 
 
@@ -100,8 +100,8 @@ def _run_in_fresh_context(project: Project, stack_file: StackFile, stack_outputs
         if mocks.unknown_invokes:
             raise PlanError(str(UnknownInvoke(sorted(set(mocks.unknown_invokes))[0]))) from None
         cause = _root_cause(error)
-        if isinstance(cause, ConfigError):
-            raise cause from None
+        if isinstance(cause, (ConfigError, ProjectError, PlanError)):
+            raise cause from None  # a referenced stack's own problem, said once as it was said
         if isinstance(cause, (UnknownInvoke, UnknownStackReference)):
             raise PlanError(str(cause)) from None
         raise PlanError(f"the program failed: {type(cause).__name__}: {cause}") from error
@@ -150,7 +150,7 @@ def _root_cause(error: BaseException) -> BaseException:
     while id(error) not in seen:
         seen.add(id(error))
         nxt = error.__cause__ or error.__context__
-        if isinstance(error, (ConfigError, UnknownInvoke, UnknownStackReference)) or nxt is None:
+        if isinstance(error, (ConfigError, ProjectError, PlanError, UnknownInvoke, UnknownStackReference)) or nxt is None:
             return error
         error = nxt
     return error

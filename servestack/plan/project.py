@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components.config.stack import SECRET_MASK
 
-from ..stackyaml import StackYamlError, one_line, read_stack_yaml
+from ..stackio.stackyaml import StackYamlError, one_line, read_stack_yaml
 
 
 class ProjectError(Exception):
@@ -40,13 +42,37 @@ class Project:
         return self.stack_dir / f"Pulumi.{stack}.yaml"
 
     def stacks(self) -> list[str]:
-        return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in self.stack_dir.glob("Pulumi.*.yaml"))
+        """The stacks whose file is a file (through symbolic links): what a command can read."""
+        return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in self.stack_dir.glob("Pulumi.*.yaml") if p.is_file())
+
+    def missing_stack(self, stack: str) -> str | None:
+        """Why ``stack`` has no stack file to read (one line), or None when it has one."""
+        path = self.stack_path(stack)
+        if path.is_file():
+            return None
+        shown = path.relative_to(self.root)
+        known = ", ".join(self.stacks()) or "none"
+        if path.is_symlink():
+            try:
+                path.resolve(strict=True)
+            except RuntimeError:  # Python 3.11-3.12 raise it for a loop, 3.13 an OSError
+                return one_line(f"stack file {shown} is a symbolic link that loops (stacks here: {known})")
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    return one_line(f"stack file {shown} is a symbolic link that loops (stacks here: {known})")
+                return one_line(f"stack file {shown} is a symbolic link to {os.readlink(path)}, which does not exist "
+                                f"(stacks here: {known})")
+        if path.is_dir():
+            return f"stack file {shown} is a directory, not a file (stacks here: {known})"
+        if path.exists():
+            return f"stack file {shown} is not a regular file (stacks here: {known})"
+        return f"no stack file {shown} (stacks here: {known})"
 
     def read_stack(self, stack: str) -> StackFile:
         path = self.stack_path(stack)
-        if not path.is_file():
-            known = ", ".join(self.stacks()) or "none"
-            raise ProjectError(f"no stack file {path.relative_to(self.root)} (stacks here: {known})")
+        missing = self.missing_stack(stack)
+        if missing is not None:
+            raise ProjectError(missing)
         try:
             document = read_stack_yaml(path, str(path.relative_to(self.root))) or {}
         except StackYamlError as error:

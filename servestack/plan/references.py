@@ -28,3 +28,8 @@ def stack_in_project(reference: str, project: str, stack: str) -> str:
             FIELD, f"names a stack of project {foreign!r}, but an offline plan can plan only stacks of this project "
                    f"({project!r}): use org/{project}/<stack>, or review with `pulumi preview` and credentials", reference)])
     return reference.rsplit("/", 1)[-1]
+
+
+def reference_problem(stack: str, reference: str, message: str) -> ConfigError:
+    """A config error of ``stack``'s ``cluster.existing`` (``reference``), saying ``message``."""
+    return ConfigError(stack, [ConfigProblem(FIELD, message, reference)])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from plandoc.document import PlanDoc
-from plandoc.endpoints import accelerator_demand_by_pool
-from plandoc.llm import llm_demand_by_pool
+from plandoc.capacity import capacity_model
+from plandoc.demand import Workload
 from plandoc.tokens import STACK
 from plandoc.values import mapping, name_of, type_of
 from policies.rules import ALL_RULES, RULES_BY_NAME, Violation, evaluate, parse_policy_config
@@ -46,13 +46,17 @@ def load_policy_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        document = json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        document = json.loads(Path(path).read_text(), parse_constant=_not_json)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise PolicyConfigError(f"{path} is not JSON: {error}") from None
     if not isinstance(document, Mapping):
         raise PolicyConfigError(f"{path} must hold a JSON object of policy name -> settings")
     parse_policy_config(document, ALL_RULES)  # reject mistakes before running anything
     return dict(document)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number (strict JSON has no NaN or Infinity)")
 
 
 def stack_outputs(plan: PlanDoc) -> Mapping[str, Any]:
@@ -76,16 +80,16 @@ def serving_plan_problem(platform: PlanDoc, serving: PlanDoc) -> str | None:
     return None
 
 
-def serving_demand(plans: list[PlanDoc]) -> dict[str, list[tuple[str, int]]]:
-    """Pool name -> (``"<stack>:<endpoint>"``, accelerators at max replicas, both models while a canary runs)
-    that the serving stacks' endpoints and LLM endpoints may hold on the platform's pools."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    for plan in plans:
-        resources = plan.resource_list()
-        for by_pool in (accelerator_demand_by_pool(resources, plan.config), llm_demand_by_pool(resources)):
-            for pool, demands in by_pool.items():
-                found.setdefault(pool, []).extend((f"{plan.stack}:{e.name}", n) for e, n in demands)
-    return {pool: found[pool] for pool in sorted(found)}
+def serving_demand(plans: list[PlanDoc]) -> tuple[Workload, ...]:
+    """The workloads the serving stacks place on the platform's pools (their capacity models' reading), each plan
+    counted once: plans of the same stack given twice are one stack (the last one given wins)."""
+    by_stack = {plan.stack or str(plan.source): plan for plan in plans}
+    found: list[Workload] = []
+    for stack, plan in sorted(by_stack.items()):
+        model = capacity_model(plan.resource_list(), plan.config)
+        for workload in [*(w for p in model.pools for w in p.workloads), *model.unplaced]:
+            found.append(replace(workload, stack=stack))
+    return tuple(found)
 
 
 def run_check(plan: PlanDoc, policy_config: Mapping[str, Any] | None = None,

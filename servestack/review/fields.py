@@ -19,9 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.render import inference_service
-from components.core.rollout import RECORD_COMPONENT
+from components.core.rollout_record import RECORD_COMPONENT
 from plandoc.tokens import CONFIG_MAP, INFERENCE_SERVICE, LLM_INFERENCE_SERVICE
 from plandoc.values import mapping
+
+from .names import identity_key, label
 
 SHORT = 100
 
@@ -30,7 +32,7 @@ _ISVC_ROLLOUT_PATH = re.compile(
 
 _LLM_ROLLOUT_PATH = re.compile(
     r"^spec\.(prefill\.)?(model|replicas|parallelism|labels|worker)\b"
-    r"|^spec\.(prefill\.)?template\.containers\[\d+\]\.(args|resources)\b")
+    r"|^spec\.(prefill\.)?template\.containers\[[^\]]+\]\.(args|resources)\b")
 
 
 def is_rollout_record(resource: Mapping[str, Any] | None) -> bool:
@@ -63,7 +65,9 @@ def leaves(value: Any, path: str) -> list[tuple[str, Any]]:
             found += leaves(value[key], f"{path}{part}")
         return found
     if isinstance(value, list) and value and any(isinstance(v, (Mapping, list)) for v in value):
-        return [leaf for i, item in enumerate(value) for leaf in leaves(item, f"{path}[{i}]")]
+        key = identity_key(value)  # the same names as the field diff: env[name=X], tolerations[key=Y]
+        return [leaf for i, item in enumerate(value)
+                for leaf in leaves(item, f"{path}{label(key, item[key]) if key else f'[{i}]'}")]
     return [(path, value)]
 
 

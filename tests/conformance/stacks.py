@@ -146,7 +146,7 @@ def surface_endpoints(*, standard: bool) -> dict[str, dict[str, Any]]:
                                               readinessProbe={"port": 9000, "grpc": True})),
         "sf-storage": _endpoint("system", {"format": "sklearn", "version": "1.0.0", "storageSecretName": "minio-credentials",
                                            "storage": {"key": "minio", "path": "models/sf-storage/1.0.0",
-                                                       "parameters": {"bucket": "ml"}}}),
+                                                       "parameters": {"bucket": "ml"}}}, allowInPlaceUpdate=True),
         "sf-https": _endpoint("system", _model("sklearn", "sf-https", storageUri="https://models.example.com/iris/1.0.0/model.joblib",
                                                port=8080, readinessProbe={**probe, "successThreshold": 2},
                                                livenessProbe={"port": 8080, "tcp": True, "failureThreshold": 6})),
@@ -274,7 +274,30 @@ def _with_rollouts(config: dict[str, Any], endpoints: dict[str, Any], *, mode: s
                                            "storageUri": f"{BUCKET}/scorer/3.1.0"})
     states.update(rollout_states(config, "rc", container_model, mode=mode,
                                  start={"version": "3.2.0", "image": f"{ECR}/ml/scorer:3.2.0"}))
+    for state in states.values():  # every rollout declares an analysis (issue 21)
+        if "rollout" in state:
+            state["rollout"]["analysis"] = copy.deepcopy(ANALYSIS[mode])
+            state["rollout"]["lastAnalysis"] = copy.deepcopy(LAST_ANALYSIS)
     return {**config, "servestack:endpoints": {**endpoints, **states}}
+
+
+_CUSTOM_CHECK = {"query": 'sum(rate(app_errors_total{namespace="{{namespace}}",servestack_endpoint="{{endpoint}}",'
+                          'servestack_model_version="{{version}}"}[{{window}}]))', "name": "app-errors", "max": 0.5,
+                 "maxVsStable": 1.5}
+ANALYSIS = {
+    "Knative": {"window": "10m", "minRequests": 200, "checks": [
+        {"errorRate": {"max": 0.01, "maxVsStable": 2}}, {"latencyP95": {"maxMs": 400, "maxVsStable": 1.2}},
+        copy.deepcopy(_CUSTOM_CHECK)]},
+    "Standard": {"window": "15m", "minRequests": 100, "checks": [
+        {"latencyP99": {"maxMs": 800}}, copy.deepcopy(_CUSTOM_CHECK)],
+        "smoke": {"payload": '{"instances": [[1.0, 2.0, 3.0, 4.0]]}', "path": "/v1/models/{model}:predict",
+                  "count": 200, "rate": 2}},
+    "LLM": {"window": "10m", "minRequests": 50, "checks": [
+        {"ttftP95": {"maxMs": 800, "maxVsStable": 1.3}}, {"interTokenP95": {"maxMs": 60}},
+        {"successRate": {"min": 0.99, "minVsStable": 0.99}}, copy.deepcopy(_CUSTOM_CHECK)]},
+}
+LAST_ANALYSIS = {"at": "2026-11-02T12:00:00Z", "verdict": "pass", "stable": "1.0.0", "candidate": "1.1.0",
+                 "checks": [{"name": "requests", "candidate": 600.0, "stable": 5400.0, "verdict": "pass"}]}
 
 
 LLM_POOL = {"instanceTypes": ["g6e.12xlarge"], "minSize": 0, "maxSize": 4}
@@ -285,7 +308,13 @@ def llm_endpoints() -> dict[str, Any]:
     """One LLM endpoint per shape: single node (hf://), tensor parallel (s3://), prefill/decode,
     multi-node data parallel (LeaderWorkerSet), and both split and multi-node."""
     return {
-        "llm-single": {"pool": "gpu", "model": {"uri": LLM_HF_URI, "version": "3.1-8b"}, "args": ["--max-model-len=4096"]},
+        "llm-single": {"pool": "gpu", "model": {"uri": LLM_HF_URI, "version": "3.1-8b"}, "args": ["--max-model-len=4096"],
+                       "allowInPlaceUpdate": True,
+                       # a rollout as a routing-group member (issue 21): the candidate at 50%, with its analysis
+                       "rollout": {"candidate": {"version": "3.2-8b", "uri": f"{BUCKET}/llm-single/3.2-8b"},
+                                   "stages": [0, 50, 100], "stage": 2, "rolledBack": False,
+                                   "analysis": copy.deepcopy(ANALYSIS["LLM"]),
+                                   "lastAnalysis": copy.deepcopy(LAST_ANALYSIS)}},
         "llm-tensor": {"pool": "llm", "namespace": "models",
                        "model": {"uri": f"{BUCKET}/llm-tensor/1.0.0", "name": "Qwen/Qwen2.5-32B-Instruct", "kmsKeyArn": KMS_KEY,
                                  "version": "1.0.0"}, "replicas": 2, "parallelism": {"tensor": 4, "pipeline": 1}},

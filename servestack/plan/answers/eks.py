@@ -116,3 +116,18 @@ def _node_group(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any
 def _launch_template(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
     return {"arn": arn(ctx, "ec2", f"launch-template/{rid}"), "latestVersion": 1, "defaultVersion": 1,
             "name": _generated_name(call)}
+
+
+@computes("aws:iam/policy:Policy", None)
+def _managed_policy(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
+    # Known, as a role's: an attachment then names the policy (policyArn) and the plan links the two.
+    name = _generated_name(call)
+    return {"name": name, "arn": arn(ctx, "iam", f"policy/{name}", region=False),
+            "policyId": "ANPA" + digest(call.urn, "policy", length=17).upper()}
+
+
+@computes("aws:sqs/queue:Queue", None)
+def _queue(call: ResourceCall, rid: str, ctx: MockContext) -> dict[str, Any]:
+    # Karpenter's interruption queue: its policy and the controller's policy name its ARN.
+    name = _generated_name(call)
+    return {"name": name, "arn": arn(ctx, "sqs", name), "url": f"https://sqs.{ctx.region}.amazonaws.com/{ACCOUNT_ID}/{name}"}

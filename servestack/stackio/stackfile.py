@@ -3,7 +3,7 @@ change them, write it back, with comments, key order, quoting and layout kept as
 
 Commands change a stack file only through :func:`update` (read, change, write in one call), and
 :func:`write` is the only function that writes one. Both are serialized and atomic
-(:mod:`servestack.atomic`): :func:`update` holds the file's lock across the read, the change and
+(:mod:`servestack.stackio.atomic`): :func:`update` holds the file's lock across the read, the change and
 the write, so a change is always computed from what the last writer left; the new text is
 renamed into place, so a killed writer or a full disk leaves the file as it was.
 """
@@ -27,6 +27,7 @@ from ruamel.yaml.tokens import CommentToken
 from . import atomic
 
 ENDPOINTS_KEY = "servestack:endpoints"
+LLM_ENDPOINTS_KEY = "servestack:llmEndpoints"
 
 
 class StackFileError(Exception):
@@ -48,7 +49,7 @@ def update(path: Path, shown_as: str, change: Callable[[str], C], *,
            timeout: float | None = None) -> C:
     """Read the stack file at ``path``, compute its new text with ``change`` and write it, holding
     the file's lock throughout (another writer waits; after ``timeout`` seconds, default
-    :data:`servestack.atomic.LOCK_TIMEOUT_SECONDS`, StackFileError says the file is busy).
+    :data:`servestack.stackio.atomic.LOCK_TIMEOUT_SECONDS`, StackFileError says the file is busy).
 
     ``change`` gets the current text and returns the change (its ``after`` is written), or raises
     to leave the file as it is. It must depend only on the text it is given: it runs on what the
@@ -141,10 +142,12 @@ def render(document: CommentedMap, original: str) -> str:
     return text
 
 
-def endpoint(document: CommentedMap, name: str, project: str = "servestack", shown_as: str = "the stack file") -> CommentedMap:
+def endpoint(document: CommentedMap, name: str, project: str = "servestack", shown_as: str = "the stack file",
+             section: str = ENDPOINTS_KEY) -> CommentedMap:
     """The mapping of endpoint ``name`` under ``config:`` / ``servestack:endpoints`` (or
-    ``endpoints``, which Pulumi reads as project ``project``'s own key)."""
-    return document["config"][config_key(document["config"], ENDPOINTS_KEY, project, shown_as)][name]
+    ``endpoints``, which Pulumi reads as project ``project``'s own key; ``section``:
+    :data:`LLM_ENDPOINTS_KEY` for an LLM endpoint)."""
+    return document["config"][config_key(document["config"], section, project, shown_as)][name]
 
 
 def config_key(config: CommentedMap, key: str, project: str, shown_as: str) -> str:
@@ -193,6 +196,22 @@ def scalar(value: str) -> Any:
     except pyyaml.YAMLError:  # '[', '*a', '!!python/name:x': not a plain scalar at all
         plain_text = False
     return value if plain_text else DoubleQuotedScalarString(value)
+
+
+def block(value: Any) -> Any:
+    """Plain dicts and lists as ruamel nodes (block mappings; lists of scalars on one line)."""
+    if isinstance(value, dict):
+        mapping = CommentedMap()
+        for key, item in value.items():
+            mapping[key] = block(item)
+        return mapping
+    if isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return flow_list(value)
+        return CommentedSeq([block(v) for v in value])
+    if isinstance(value, str):
+        return scalar(value)
+    return value
 
 
 def flow_list(values: list[int]) -> CommentedSeq:

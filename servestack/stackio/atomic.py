@@ -1,4 +1,4 @@
-"""Serialized, atomic changes of one file (what :mod:`servestack.stackfile` writes stack files with).
+"""Serialized, atomic changes of one file (what :mod:`servestack.stackio.stackfile` writes stack files with).
 
 - **The lock** is an exclusive ``fcntl.flock`` on the file itself, taken before the file is read and
   held until its new text is in place. The new text is renamed over the file, so the path then names
