@@ -22,9 +22,10 @@ def test_prod_platform_charts_do_not_pass_through_karpenter():
     the endpoints on Karpenter pools (chat: gpu, summarize: neuron) wait for their own pool's NodePool and
     device plugin, fraud (system pool) for neither.
 
-    Critical path (components/core/create_times.py), before -> after: 1345 s (22m 25s: ... system node group
-    859 s, Karpenter release +90 s, neuron EC2NodeClass and NodePool +2 s +2 s, then the platform's charts) ->
-    1311 s (21m 51s: the system node group at 859 s, CoreDNS +60 s, then the charts)."""
+    Critical path (components/core/create_times.py), before (main at 784bc7f) -> after: 1347 s (22m 27s: ...
+    system node group 859 s, Karpenter release +90 s, neuron EC2NodeClass and NodePool +2 s +2 s, then the
+    platform's charts, an endpoint and its smoke Job) -> 1313 s (21m 53s: the system node group at 859 s,
+    CoreDNS +60 s, then the charts)."""
     document = plan_config(stack_config("prod"), stack="prod").document
     releases = [s["urn"] for s in document["steps"]
                 if s["newState"]["type"] == "kubernetes:helm.sh/v3:Release" and "-platform-" in s["urn"]]
@@ -37,7 +38,7 @@ def test_prod_platform_charts_do_not_pass_through_karpenter():
     assert gpu_pool in chat_deps and _urn(document, "servestack-karpenter-neuron-nodepool") not in chat_deps
     assert waits_for(document, chat, NODE_POOL) and not waits_for(document, fraud, NODE_POOL)
     path = deploy_path(document)
-    assert path.total_seconds == 1311
+    assert path.total_seconds == 1313
     assert [s.name for s in path.steps if s.seconds >= 60] == [
         "servestack-cluster-eks", "servestack-cluster-vpc-cni", "servestack-pools-system", "servestack-addons-coredns",
         "servestack-platform-envoy-gateway", "servestack-platform-ai-gateway-crds", "servestack-platform-ai-gateway",
