@@ -29,6 +29,10 @@ from .pools import Pool, pools
 from .values import decode_json, dig, items, mapping
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _runtime(endpoint: Endpoint) -> str:
     """The runtime KServe serves the predictor's model with (``custom`` for a container of the team's own)."""
     model = mapping(endpoint.predictor.spec.get("model"))
@@ -41,8 +45,8 @@ def _runtime(endpoint: Endpoint) -> str:
     if not isinstance(name, str):
         return "custom"
     resolved = resolve_runtime(builtin_runtimes(versions.KSERVE_RESOURCES.version), name,
-                               format_version=fmt.get("version") if isinstance(fmt.get("version"), str) else None,
-                               protocol=model.get("protocolVersion") if isinstance(model.get("protocolVersion"), str) else None)
+                               format_version=_text(fmt.get("version")),
+                               protocol=_text(model.get("protocolVersion")))
     return resolved.runtime.name if resolved.runtime is not None else "custom"
 
 
@@ -57,8 +61,8 @@ def _volume_mibps(resources: list, pool_name: str) -> int | None:
     for karpenter in karpenter_pools(resources):
         if karpenter.name != pool_name or karpenter.node_class not in classes:
             continue
-        mappings = [m for m in items(dig(classes[karpenter.node_class].get("inputs") or {}, "spec", "blockDeviceMappings"))
-                    if isinstance(m, Mapping)]
+        inputs = classes[karpenter.node_class].get("inputs") or {}
+        mappings = [m for m in items(dig(inputs, "spec", "blockDeviceMappings")) if isinstance(m, Mapping)]
         root = next((m for m in mappings if m.get("rootVolume")), mappings[0] if mappings else {})
         value = dig(root, "ebs", "throughput")
         return value if isinstance(value, int) else None
@@ -73,7 +77,8 @@ def _warm_headroom(pool: Pool, min_demand: int) -> int:
     return math.ceil(min_demand / per_node) * per_node - min_demand
 
 
-def cold_starts(resources: Iterable[Mapping[str, Any]], stack_config: Mapping[str, Any] | None = None) -> list[ColdStart]:
+def cold_starts(resources: Iterable[Mapping[str, Any]],
+                stack_config: Mapping[str, Any] | None = None) -> list[ColdStart]:
     """The cold-start estimate of every endpoint that can start a pod on a node that does not exist yet."""
     resources = list(resources)
     config = stack_config or {}
@@ -99,7 +104,8 @@ def cold_starts(resources: Iterable[Mapping[str, Any]], stack_config: Mapping[st
         per_replica = request[1] if request else 0
         if low == 0:
             reason = "scales from zero (minReplicas 0)"
-        elif pool.is_karpenter and high > low and (high - low) * per_replica > _warm_headroom(pool, min_demand[pool.name]):
+        elif (pool.is_karpenter and high > low
+              and (high - low) * per_replica > _warm_headroom(pool, min_demand[pool.name])):
             reason = (f"replicas {low + 1}-{high} need nodes pool {pool.name} does not keep warm "
                       f"(its minimum demand holds {min_demand[pool.name]} {pool.resource_name or 'accelerators'})")
         elif pool.is_karpenter and high > low and per_replica == 0:
@@ -114,7 +120,8 @@ def cold_starts(resources: Iterable[Mapping[str, Any]], stack_config: Mapping[st
     return sorted(found, key=lambda c: c.endpoint)
 
 
-def cold_start_lines(resources: Iterable[Mapping[str, Any]], stack_config: Mapping[str, Any] | None = None) -> list[str]:
+def cold_start_lines(resources: Iterable[Mapping[str, Any]],
+                     stack_config: Mapping[str, Any] | None = None) -> list[str]:
     """One line per cold start, then one per stage with its basis (plan summary, ``servestack cost``)."""
     lines = []
     for c in cold_starts(resources, stack_config):

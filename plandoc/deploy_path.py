@@ -73,7 +73,8 @@ def dependency_graph(steps: list[Mapping[str, Any]]) -> tuple[dict[str, dict], d
             found |= direct(parent)
         return frozenset(found)
 
-    waits = {urn: set().union(*(customs(d) for d in direct(urn))) - {urn} for urn, s in states.items() if s.get("custom")}
+    waits = {urn: set().union(*(customs(d) for d in direct(urn))) - {urn}
+             for urn, s in states.items() if s.get("custom")}
     return states, waits
 
 

@@ -72,7 +72,8 @@ def test_prod_endpoints_above_their_warm_capacity():
     assert starts["chat"].reason == ("replicas 3-8 need nodes pool gpu does not keep warm (its minimum demand holds "
                                      "2 nvidia.com/gpu)")
     assert (starts["summarize"].total_seconds, _stages(starts["summarize"])) == (
-        201, [("node launch", 90), ("device plugin", 30), ("image pull", 41), ("model download", 9), ("model load", 31)])
+        201,
+        [("node launch", 90), ("device plugin", 30), ("image pull", 41), ("model download", 9), ("model load", 31)])
     assert starts["summarize"].stages[3].basis == "1 GiB (sizeGiB not set: assumed) at 125 MiB/s root volume"
 
 
@@ -109,8 +110,8 @@ def test_cost_shows_the_cold_starts():
     assert result.exit_code == 0
     assert result.output.endswith(
         "\nCold starts (time to the first answer on a new node; README \"Cold-start estimate\"):\n"
-        "  chat on gpu (g5.xlarge): 4m 25s = node launch 90s + device plugin 30s + image pull 58s + model download 24s + "
-        "model load 63s (scales from zero (minReplicas 0))\n")
+        "  chat on gpu (g5.xlarge): 4m 25s = node launch 90s + device plugin 30s + image pull 58s + "
+        "model download 24s + model load 63s (scales from zero (minReplicas 0))\n")
 
 
 def test_diff_shows_the_estimate_before_and_after(tmp_path):

@@ -22,15 +22,16 @@ def cold_start_budget(resources: list[Resource], ctx: Context) -> Iterable[tuple
     for start in cold_starts(resources, ctx.stack_config):
         if start.total_seconds > budget * 60:
             yield urns.get(start.endpoint, ""), (
-                f"endpoint {start.endpoint} can start a pod on a new node ({start.reason}); its cold start is estimated "
-                f"at {duration(start.total_seconds)} ({start.text().split(' = ', 1)[1]}); allowed: at most {budget} "
+                f"endpoint {start.endpoint} can start a pod on a new node ({start.reason}); its cold start is "
+                f"estimated at {duration(start.total_seconds)} ({start.text().split(' = ', 1)[1]}); allowed: at most {budget} "
                 f"minutes in tier {ctx.tier} (policy setting maxColdStartMinutes), so keep replicas warm, use a "
                 "smaller model or image, or raise the budget in review")
 
 
 RULES = [
     Rule("cold-start-budget", "serving",
-         "An endpoint that can start a pod on a node that does not exist yet has a cold-start estimate within its tier's budget.",
+         "An endpoint that can start a pod on a node that does not exist yet has a cold-start estimate "
+         "within its tier's budget.",
          "advisory", cold_start_budget, tiered=True,
          settings={"maxColdStartMinutes": {
              "type": "object", "default": DEFAULT_BUDGET,
