@@ -140,7 +140,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             # SDK's cycle check); a referenced platform has none, so then it waits for the cluster.
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 depends_on=[*([self.service_account] if self.service_account else [namespace]), *read_access,
-                            *(platform.ready or cluster.ready)])),
+                            *(platform.ready or cluster.ready), *cluster.pool_ready.get(config.pool, [])])),
         )
 
         record = render_rollout_record(endpoint, config, self.deployment_mode)

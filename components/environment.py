@@ -91,7 +91,7 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
     pools = NodePools(f"{name}-pools", NodePoolsArgs(pools=config.node_pools, control_plane=cluster.handle, subnet_ids=network.private_subnet_ids,
                                                      tags=tags, cluster_name=cluster_name), opts).handle
     addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(control_plane=cluster.handle, nodes=pools.node_groups), opts)
-    karpenter_ready: list[pulumi.Resource] = []
+    pool_ready: dict[str, list[pulumi.Resource]] = {}
     if karpenter_pools:
         karpenter = Karpenter(f"{name}-karpenter", KarpenterArgs(
             pools=karpenter_pools,
@@ -103,7 +103,7 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
             untagged_subnet_ids=list(config.network.existing.private_subnet_ids) if config.network.existing else [],
             tags=tags,
         ), opts)
-        karpenter_ready = karpenter.ready
+        pool_ready = {k: karpenter.pool_ready(k) for k in sorted(karpenter_pools)}
     plugins = DevicePlugins(
         f"{name}-device-plugins",
         DevicePluginsArgs(placements=pools.placements, provider=cluster.handle.kubernetes_provider,
@@ -114,9 +114,15 @@ def own_cluster_layers(name: str, config: StackConfig, tags: dict[str, str], opt
     efa = [Efa(f"{name}-efa", EfaArgs(pools=[pools.placements[p] for p in efa_pools],
                                       cluster_security_group_id=cluster.handle.cluster_security_group_id,
                                       provider=cluster.handle.kubernetes_provider, tags=tags), opts)] if efa_pools else []
+    # The platform's charts run on the managed system pool: they wait for the node groups and add-ons only, not
+    # for Karpenter's NodePools nor the device plugins, which only workloads on those pools wait for (issue 24).
+    for pool, placement in sorted(pools.placements.items()):
+        if placement.has_accelerator:
+            pool_ready[pool] = [*pool_ready.get(pool, []), *(plugins.plugins[k] for k in sorted(plugins.plugins))]
+    for pool in efa_pools:
+        pool_ready[pool] = [*pool_ready.get(pool, []), *(e.plugin for e in efa)]
     handle = ClusterHandle.on(cluster.handle, placements=pools.placements, ready=[
-        *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons)), *karpenter_ready,
-        *(plugins.plugins[k] for k in sorted(plugins.plugins)), *(e.plugin for e in efa)])
+        *pools.node_groups, *(addons.addons[k] for k in sorted(addons.addons))], pool_ready=pool_ready)
     llm = LlmNeeds(multi_node=any(needs_leader_worker_set(e) for e in config.llm_endpoints.values())) if config.llm_endpoints else None
     serving = ServingPlatform(f"{name}-platform", ServingPlatformArgs(config=config.platform, cluster=handle, llm=llm,
                                                                      runtimes=config.serving_runtimes), opts)

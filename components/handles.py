@@ -83,15 +83,18 @@ class ClusterHandle(ControlPlaneHandle):
     placements: dict[str, PoolPlacement]
     """Node pools by name, with the labels, taints and accelerators endpoints are placed by."""
     ready: list[pulumi.Resource] = field(default_factory=list)
-    """Node groups, add-ons and device plugins: what must exist before workloads are scheduled.
-    Empty when another stack owns the cluster (it converged there)."""
+    """The managed node groups and the add-ons: what the platform's charts (cert-manager, KServe, ...), which
+    run on the managed system pool, wait for. Empty when another stack owns the cluster (it converged there)."""
+    pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
+    """Per pool, what a workload placed on it waits for besides :attr:`ready`: a Karpenter pool's controller and
+    NodePool, an accelerator pool's device plugin. Only workloads wait for these, never the platform."""
 
     @classmethod
     def on(cls, control_plane: ControlPlaneHandle, *, placements: dict[str, PoolPlacement],
-           ready: list[pulumi.Resource]) -> ClusterHandle:
+           ready: list[pulumi.Resource], pool_ready: dict[str, list[pulumi.Resource]] | None = None) -> ClusterHandle:
         """The control plane's handle with the pools placed on it and what makes it ready."""
         shared = {f.name: getattr(control_plane, f.name) for f in fields(ControlPlaneHandle)}
-        return cls(**shared, placements=placements, ready=ready)
+        return cls(**shared, placements=placements, ready=ready, pool_ready=dict(pool_ready or {}))
 
 
 @dataclass(frozen=True, kw_only=True)

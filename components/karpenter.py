@@ -220,6 +220,10 @@ class Karpenter(pulumi.ComponentResource):
         """The controller and every NodePool: what must exist before workloads are placed on Karpenter pools."""
         return [self.releases[versions.KARPENTER.name], *(self.node_pools[k] for k in sorted(self.node_pools))]
 
+    def pool_ready(self, pool: str) -> list[pulumi.Resource]:
+        """The controller and ``pool``'s NodePool: what a workload placed on that pool waits for."""
+        return [self.releases[versions.KARPENTER.name], self.node_pools[pool]]
+
     def _release(self, pinned: Pinned, provider: k8s.Provider, values: dict, *, depends_on: list[pulumi.Resource],
                  skip_crds: bool) -> k8s.helm.v3.Release:
         release = k8s.helm.v3.Release(

@@ -84,7 +84,8 @@ class LlmEndpoint(pulumi.ComponentResource):
             spec=manifest["spec"],
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                 depends_on=[*([self.service_account] if self.service_account else []), *read_access,
-                            *(args.ready or platform.ready or cluster.ready)])),
+                            *(args.ready or platform.ready or cluster.ready),
+                            *cluster.pool_ready.get(config.pool, [])])),
         ) for i, manifest in enumerate(manifests)]
         self.llm_inference_service = created[0]
 

@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .commands.check import check_command
 from .commands.cost import cost_command
+from .commands.deploy_path import deploy_path_command
 from .commands.dependents import dependents_command
 from .commands.diff import diff_command
 from .commands.init import init_command
@@ -37,6 +38,7 @@ cli.add_command(preflight_command)
 cli.add_command(check_command)
 cli.add_command(diff_command)
 cli.add_command(cost_command)
+cli.add_command(deploy_path_command)
 cli.add_command(rollout_command)
 rollout_command.add_command(drive_command)  # the rollout driver (servestack.driver)
 cli.add_command(dependents_command)

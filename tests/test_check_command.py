@@ -33,7 +33,7 @@ def test_clean_plan_directory_passes_with_exit_0(tmp_path):
     write(tmp_path, document(good_stack()))
     result = run("check", str(tmp_path))
     assert result.exit_code == 0
-    assert result.output == (f"servestack check: stack prod (tier prod) from {tmp_path / 'preview.json'}: 57 rules over "
+    assert result.output == (f"servestack check: stack prod (tier prod) from {tmp_path / 'preview.json'}: 58 rules over "
                              "7 resources\n\nPASSED: no mandatory violations\n")
 
 
@@ -43,7 +43,7 @@ def test_mandatory_violation_exits_1_and_groups_by_rule_and_resource(tmp_path):
     path = write(tmp_path, document(stack))
     result = run("check", str(path))
     assert result.exit_code == 1
-    assert result.output == f"""servestack check: stack prod (tier prod) from {path}: 57 rules over 7 resources
+    assert result.output == f"""servestack check: stack prod (tier prod) from {path}: 58 rules over 7 resources
 
 launch-template-imdsv2 [mandatory]: Node launch templates require IMDSv2 with a hop limit that keeps pods away from node credentials.
   aws:ec2/launchTemplate:LaunchTemplate servestack-gpu
@@ -109,7 +109,7 @@ def test_json_output(tmp_path):
         "source": str(path),
         "tier": "prod",
         "resources": 7,
-        "rules": 57,
+        "rules": 58,
         "passed": False,
         "summary": {"mandatory": 1, "advisory": 0},
         "violations": [{
@@ -156,7 +156,7 @@ def test_markdown_output_for_a_pull_request(tmp_path):
     result = run("check", str(path), "--format", "markdown")
     assert result.output == (
         "### ❌ Policy check: stack `prod` (tier prod)\n\n"
-        "57 rules over 7 resources. **FAILED: 1 mandatory and 0 advisory violation(s)**\n\n"
+        "58 rules over 7 resources. **FAILED: 1 mandatory and 0 advisory violation(s)**\n\n"
         "**prod-payload-logging** (mandatory): Prod endpoints log their payloads.\n"
         "- `kubernetes:serving.kserve.io/v1beta1:InferenceService fraud`: spec.predictor.logger is not set on a prod "
         "endpoint; required: a logger with mode all (or request) and a sink url, so that every prediction served in "
@@ -183,7 +183,7 @@ def test_the_dev_stack_plan():
     plan = plan_config(stack_config("dev"), stack="dev")
     reviewed = plan_from_document(plan.document)
     report = run_check(reviewed)
-    assert (report.stack, report.tier, report.rules) == ("dev", "dev", 57)
+    assert (report.stack, report.tier, report.rules) == ("dev", "dev", 58)
     # The rules see the real resources (they do not pass for want of them) ...
     resources = reviewed.resource_list()
     assert {p.name: (p.kind.value, p.resource_name) for p in pools(resources)} == {

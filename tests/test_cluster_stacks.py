@@ -120,8 +120,10 @@ def test_cluster_handle_for_the_next_layers():
     assert handle.placements["neuron"].tolerations() == [
         {"key": "aws.amazon.com/neuron", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
     assert handle.kubernetes_provider is not None
-    # node groups, late add-ons, the Karpenter controller and NodePools, device plugins
-    assert len(handle.ready) == 1 + 2 + (1 + 3) + 3
+    # node groups and late add-ons (the platform's); per pool, Karpenter's controller and NodePool and, on an
+    # accelerator pool, the device plugins (workloads only; issue 24)
+    assert len(handle.ready) == 1 + 2
+    assert {pool: len(ready) for pool, ready in handle.pool_ready.items()} == {"fpga": 2 + 3, "gpu": 2 + 3, "neuron": 2 + 3}
 
 
 # ----------------------------------------------------------------------------- StackReference

@@ -71,7 +71,8 @@ def test_prod_runs_kserve_in_standard_mode_behind_envoy_gateway(plans):
     assert "servestack-platform-gatewayclass-envoy" in resources(plan, "kubernetes:gateway.networking.k8s.io/v1:GatewayClass")
 
 
-def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
+def test_platform_waits_for_node_groups_and_addons_only(plans):
+    """The platform's charts run on the managed system pool: not behind Karpenter or the device plugins (issue 24)."""
     plan = plans["prod"]
     cert_manager = platform_releases(plan)["cert-manager"]
     node_groups = {state["urn"] for state in resources(plan, NODE_GROUP).values()}
@@ -84,7 +85,9 @@ def test_platform_waits_for_node_groups_addons_and_device_plugins(plans):
     addons = {state["urn"] for state in resources(plan, "aws:eks/addon:Addon").values()
               if state["inputs"]["addonName"] in ("coredns", "aws-ebs-csi-driver")}
     assert len(node_groups) == 1 and len(karpenter) == 5 and len(plugins) == 3 and len(addons) == 2
-    assert set(cert_manager["dependencies"]) == node_groups | karpenter | plugins | addons
+    assert set(cert_manager["dependencies"]) == node_groups | addons
+    for state in platform_releases(plan).values():
+        assert not set(state["dependencies"]) & (karpenter | plugins)
     provider = resource(plan, "pulumi:providers:kubernetes", "servestack-cluster-k8s")["urn"]
     for state in platform_releases(plan).values():
         assert state["provider"].rsplit("::", 1)[0] == provider

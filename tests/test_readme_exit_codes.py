@@ -12,7 +12,7 @@ from servestack.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 def table() -> dict[str, list[str]]:
     readme = (REPO / "README.md").read_text()
     section = readme.split("### Exit codes\n", 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \| (.*) \|$", section, re.M)
+    rows = re.findall(r"^\| `([\w-]+)` \| (.*) \|$", section, re.M)  # deploy-path: a hyphen
     return {name: [cell.strip() for cell in cells.split("|")] for name, cells in rows}
 
 

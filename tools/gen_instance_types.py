@@ -17,12 +17,16 @@ from pathlib import Path
 from components.core.catalog import families
 
 OUT = Path(__file__).resolve().parent.parent / "components" / "data" / "instance_types.json"
+#: Network bandwidth per instance type (NetworkInfo.NetworkCards of the same data), for the cold-start
+#: estimate (components/core/coldstart.py); a file of its own so that the catalog's table keeps its fields.
+NETWORK_OUT = OUT.with_name("instance_network.json")
 
 
 def main() -> None:
     with resources.files("moto.ec2.resources").joinpath("instance_types.json.gz").open("rb") as raw:
         described = json.load(gzip.open(raw))
     table = {}
+    network = {}
     for name, info in sorted(described.items()):
         if name.split(".")[0] not in families():
             continue
@@ -42,7 +46,14 @@ def main() -> None:
             "efaInterfaces": info["NetworkInfo"].get("EfaInfo", {}).get("MaximumEfaInterfaces", 0)
             if info["NetworkInfo"].get("EfaSupported") else 0,
         }
+        cards = info["NetworkInfo"].get("NetworkCards", [])
+        network[name] = {
+            "baselineGbps": sum(c["BaselineBandwidthInGbps"] for c in cards),
+            "peakGbps": sum(c["PeakBandwidthInGbps"] for c in cards),
+            "networkPerformance": info["NetworkInfo"]["NetworkPerformance"],
+        }
     OUT.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    NETWORK_OUT.write_text(json.dumps(network, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(table)} instance types to {OUT}")
 
 

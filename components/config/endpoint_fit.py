@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import catalog, karpenter_limits
+from ..core import catalog, coldstart, karpenter_limits
 from ..core.kserve_runtimes import Runtime
 from ..core.model_runtime import (  # noqa: F401  (re-exported for the config's readers)
     ModelRuntime, builtin_runtime_names, model_runtime, rendered_model_runtime,
@@ -74,7 +74,30 @@ def endpoint_problems(endpoints: dict[str, EndpointConfig], pools: dict[str, Nod
         found += [Finding(at + f.loc, f.message, f.value) for f in placement_findings(endpoint, placement)]
         if pool.uses_karpenter and endpoint.accelerators <= placement.accelerators_per_node:
             found += [Finding(at + f.loc, f.message, f.value) for f in karpenter_limit_findings(endpoint, placement)]
+        if platform is not None:
+            late = startup_timeout_finding(name, endpoint, placement, pool.uses_karpenter,
+                                           platform_kserve_version(platform), runtimes)
+            found += [Finding(at + late.loc, late.message, late.value)] if late else []
     return found
+
+
+def startup_timeout_finding(name: str, endpoint: EndpointConfig, placement: PoolPlacement, karpenter: bool,
+                            kserve_version: str, runtimes: tuple[Runtime, ...] = ()) -> Finding | None:
+    """``startupTimeoutMinutes`` shorter than the endpoint's cold-start estimate (:mod:`..core.coldstart`):
+    Knative would give up on a revision whose first pod is still on its way."""
+    timeout = endpoint.startup_timeout_minutes
+    if timeout is None:
+        return None
+    resolved, _ = model_runtime(endpoint.model, kserve_version, runtimes)
+    estimate = coldstart.estimate(name, pool=placement.name, kind=placement.kind.value,
+                                  instance_types=placement.instance_types, new_node=karpenter,
+                                  runtime=resolved.runtime or "custom" if resolved else "custom",
+                                  model_gib=endpoint.model.size_gib)
+    if timeout * 60 >= estimate.total_seconds:
+        return None
+    return Finding(("startupTimeoutMinutes",), f"is shorter than the endpoint's cold-start estimate "
+                                               f"{coldstart.duration(estimate.total_seconds)} ({estimate.text()}); "
+                                               f"allow at least {-(-estimate.total_seconds // 60)} minutes", timeout)
 
 
 def karpenter_limit_findings(endpoint: EndpointConfig, placement: PoolPlacement) -> list[Finding]:

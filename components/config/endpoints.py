@@ -102,6 +102,10 @@ class ModelConfig(ServerSettings):
     storage: StorageSpecConfig | None = None
     """KServe's storage spec instead of ``storageUri`` (no IAM role is made: the ``storage-config`` Secret
     holds the credentials). Default: none."""
+    size_gib: float | None = Field(default=None, gt=0, le=10000, alias="sizeGiB")
+    """The model's size in GiB (what KServe downloads to the node), for the cold-start estimate of the plan
+    (README "Cold-start estimate"): the model download and load stages. Default: not set; the estimate then
+    assumes 1 GiB and says so."""
     storage_secret_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
     """A Secret in the endpoint's namespace with the storage credentials (KServe's
     ``serving.kserve.io/storageSecretName`` annotation; for ``s3://``, ``gs://``, ``https://``, ``hdfs://``,

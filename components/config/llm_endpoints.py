@@ -53,6 +53,10 @@ class LlmModelConfig(ConfigModel):
     """For ``s3://`` models and adapters encrypted with SSE-KMS: that key's ARN (``kms:Decrypt`` through S3 only). Default: none."""
     lora: LoraConfig | None = None
     """LoRA adapters served beside the model (:mod:`.llm_features`). Default: none."""
+    size_gib: float | None = Field(default=None, gt=0, le=10000, alias="sizeGiB")
+    """The model's size in GiB (what KServe downloads to the node), for the cold-start estimate of the plan
+    (README "Cold-start estimate"): the model download and load stages. Default: not set; the estimate then
+    assumes 1 GiB and says so."""
 
     @field_validator("uri")
     @classmethod

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import (accelerators, allow_lists, controllers, cost, exposure, iam_documents, irsa, karpenter, llm,
+from . import (accelerators, allow_lists, coldstart, controllers, cost, exposure, iam_documents, irsa, karpenter, llm,
                node_exposure, pod_security, pods, security, serving)
 from .model import Context, PolicyConfigError, Resource, Rule, Violation, parse_policy_config, resolve_tier
 
 ALL_RULES: list[Rule] = [*security.RULES, *irsa.RULES, *exposure.RULES, *iam_documents.RULES, *node_exposure.RULES,
                          *pod_security.RULES, *pods.RULES, *accelerators.RULES, *karpenter.RULES,
-                         *serving.RULES, *llm.RULES, *cost.RULES, *allow_lists.RULES, *controllers.RULES]
+                         *serving.RULES, *llm.RULES, *cost.RULES, *allow_lists.RULES, *coldstart.RULES,
+                         *controllers.RULES]
 RULES_BY_NAME = {r.name: r for r in ALL_RULES}
 assert len(RULES_BY_NAME) == len(ALL_RULES), "rule names must be unique"
 

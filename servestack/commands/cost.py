@@ -77,6 +77,16 @@ def model_json(model) -> list[dict]:
     return found
 
 
+def _cold_start_text(starts) -> str:
+    """What a cold start costs in time (the price of keeping nodes warm is the table above)."""
+    if not starts:
+        return ""
+    lines = ["", "Cold starts (time to the first answer on a new node; README \"Cold-start estimate\"):"]
+    for c in starts:
+        lines.append(f"  {c.text()} ({c.reason})")
+    return "\n".join(lines) + "\n"
+
+
 @click.command("cost")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--stack", "-s", default=None, help=stack_or_path_help)
@@ -89,13 +99,16 @@ def cost_command(path: Path | None, stack: str | None, project_dir: Path, output
     import json
 
     from plandoc.capacity import capacity_model
+    from plandoc.coldstart import cold_starts
     from plandoc.cost import estimate
 
     plan = plan_input(path, stack, project_dir)
     model = capacity_model(plan.resource_list(), plan.config)
     cost = estimate(plan.resource_list(), plan.config, model)
+    starts = cold_starts(plan.resource_list(), plan.config)
     if output_format == "json":
-        click.echo(json.dumps({"stack": plan.stack, **cost.to_json(), "pools": model_json(model)}, indent=2,
+        extra = {"coldStarts": [c.to_json() for c in starts]} if starts else {}
+        click.echo(json.dumps({"stack": plan.stack, **cost.to_json(), "pools": model_json(model), **extra}, indent=2,
                               sort_keys=True))
     else:
-        click.echo(render_text(cost, model), nl=False)
+        click.echo(render_text(cost, model) + _cold_start_text(starts), nl=False)

@@ -41,5 +41,8 @@ def diff_command(base: Path, head: Path | None, output_format: str) -> None:
     except PlanInputError as error:
         raise fail(f"error: {error}", EXIT_INVALID) from None
     result = diff_plans(before, after)
-    click.echo((render_json if output_format == "json" else render_markdown)(result), nl=False)
+    from ..review.coldstart import cold_start_markdown
+
+    text = render_json(result) if output_format == "json" else render_markdown(result) + cold_start_markdown(before, after)
+    click.echo(text, nl=False)
     raise click.exceptions.Exit(EXIT_FAILED if result.flags else EXIT_OK)

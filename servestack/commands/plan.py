@@ -20,6 +20,7 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     from rich.console import Console
 
     from plandoc.capacity import capacity_model
+    from plandoc.coldstart import cold_start_lines
     from plandoc.cost import estimate
     from plandoc.document import plan_from_document
 
@@ -36,6 +37,11 @@ def plan_command(stack: str, project_dir: Path, out: Path | None) -> None:
     node_pools = pool_lines(reviewed.resource_list(), reviewed.config, model)
     console.print("Node pools:" if node_pools else "Node pools: none in the plan", soft_wrap=True)
     for line in node_pools:
+        console.print(f"  {line}", soft_wrap=True, markup=False)
+    starts = cold_start_lines(reviewed.resource_list(), reviewed.config)
+    console.print("Cold starts (estimate, README \"Cold-start estimate\"):" if starts else "Cold starts: none (every endpoint "
+                  "starts on warm nodes)", soft_wrap=True)
+    for line in starts:
         console.print(f"  {line}", soft_wrap=True, markup=False)
     console.print(f"Estimated cost: {estimate(reviewed.resource_list(), reviewed.config, model).summary()}", soft_wrap=True)
     rollouts = rollout_lines(reviewed.resource_list())
