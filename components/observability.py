@@ -15,6 +15,8 @@ Their series carry the node's pool (:func:`metrics.pool_relabelings`); the GPU p
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from .config.observability import ObservabilityConfig
 from .core import versions
 from .core.catalog import AcceleratorKind
 from .core.placement import PoolPlacement
+from .core.pod_security import EXCEPTIONS_ANNOTATION
 from .core.plugin_values import node_selector, tolerations
 from .render.device_plugins import pools_served
 from .handles import MetricsHandle
@@ -96,7 +99,8 @@ def neuron_monitor_daemon_set(pools: list[PoolPlacement], image: str) -> dict[st
     labels = {"app.kubernetes.io/name": NEURON_MONITOR, **monitoring.MANAGED_BY}
     return {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": NEURON_MONITOR, "namespace": NAMESPACE, "labels": dict(sorted(labels.items()))},
+        "metadata": {"name": NEURON_MONITOR, "namespace": NAMESPACE, "labels": dict(sorted(labels.items())),
+                     "annotations": {EXCEPTIONS_ANNOTATION: json.dumps(NEURON_MONITOR_EXCEPTIONS, sort_keys=True)}},
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": NEURON_MONITOR}},
             "template": {
@@ -114,12 +118,23 @@ def neuron_monitor_daemon_set(pools: list[PoolPlacement], image: str) -> dict[st
                         "ports": [{"name": "metrics", "containerPort": NEURON_MONITOR_PORT}],
                         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                                       "limits": {"cpu": "500m", "memory": "256Mi"}},
-                        "securityContext": {"privileged": True},
+                        "securityContext": {"privileged": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     }],
                 },
             },
         },
     }
+
+
+#: Checks of the restricted Pod Security Standard neuron-monitor cannot pass, and why (policy
+#: ``pod-security-standards`` reads them from the DaemonSet's exceptions annotation).
+NEURON_MONITOR_EXCEPTIONS = {
+    "privileged": "reads the Neuron devices' counters through the Neuron runtime's device files, which AWS's "
+                  "neuron-monitor DaemonSet for EKS opens privileged",
+    "allowPrivilegeEscalation": "implied by privileged (Kubernetes refuses privileged with allowPrivilegeEscalation: false)",
+    "capabilities": "a privileged container holds every capability; dropping them would not apply",
+    "runAsNonRoot": "the Neuron device files are root-owned; AWS's image runs as root",
+}
 
 
 def exporter_monitors(placements: dict[str, PoolPlacement], interval: str) -> list[dict[str, Any]]:
