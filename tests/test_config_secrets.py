@@ -146,7 +146,9 @@ def planted(config: dict[str, Any], key: str, loc: tuple, value: str) -> dict[st
 
 def test_the_walk_reaches_every_section_and_the_fields_the_issue_names():
     sections = {key for key, _ in FIELDS}
-    assert sections == set(section_keys())
+    # servestack:llmPresets is a free-form KServe spec (no typed string fields to walk); the scan reads its
+    # strings like every section's, whatever model holds them.
+    assert sections == set(section_keys()) - {"servestack:llmPresets"}
     paths = {join_path(key, loc) for key, loc in FIELDS}
     for expected in ("servestack:tags.name", "servestack:endpoints.name.model.env.name",
                      "servestack:endpoints.name.model.args[0]", "servestack:llmEndpoints.name.args[0]",

@@ -159,7 +159,7 @@ def test_a_newline_in_a_key_or_value_cannot_forge_a_problem_line(project_dir):
     assert (result.exit_code, result.output.splitlines()) == (2, [
         "stack 'dev' has 2 config problem(s); nothing was created:",
         '  - "servestack:y\\n  - z": is not a known setting; known: servestack:cluster, servestack:endpoints, '
-        "servestack:llmEndpoints, servestack:llmPresets, servestack:network, servestack:nodePools, servestack:platform, "
+        "servestack:llmEndpoints, servestack:llmPresets, servestack:network, servestack:nodePools, servestack:observability, servestack:platform, "
         "servestack:servingRuntimes, "
         "servestack:tags, servestack:tier",
         '  - servestack:tier: must be one of dev, staging or prod (got "x\\n  - forged: fine")',

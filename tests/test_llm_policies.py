@@ -121,11 +121,11 @@ def test_an_llm_route_without_envoy_ai_gateway_fails_kind_has_controller():
 def test_an_object_of_a_kind_no_controller_is_known_for_fails_kind_has_controller():
     doc = document("dev")
     monitor = {**state(doc, "kubernetes:core/v1:ServiceAccount", "servestack-llm-qwen-chat-sa"),
-               "type": "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
-               "urn": "urn:pulumi:dev::servestack::kubernetes:monitoring.coreos.com/v1:ServiceMonitor::vllm"}
+               "type": "kubernetes:monitoring.coreos.com/v1:Probe",
+               "urn": "urn:pulumi:dev::servestack::kubernetes:monitoring.coreos.com/v1:Probe::vllm"}
     doc["steps"].append({"op": "create", "urn": monitor["urn"], "newState": monitor})
     assert found(doc, ("kind-has-controller",)) == [(
         "kind-has-controller",
-        "ServiceMonitor: no controller the stack installs acts on it (monitoring.coreos.com/v1 ServiceMonitor has no "
+        "Probe: no controller the stack installs acts on it (monitoring.coreos.com/v1 Probe has no "
         "controller servestack knows (components.core.controllers)); required: install it at its pinned version, or "
         "the object is accepted and ignored")]

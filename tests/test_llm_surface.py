@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from components.core.pod_security import container_security_context
 from components.render.llm_presets import render_llm_preset
 from test_llm_endpoints import P, SMALL, problems, rendered, stack_of
 
@@ -45,7 +46,7 @@ def test_main_container_overrides_render_exactly():
                 {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
         "livenessProbe": {"httpGet": {"path": "/health", "port": 8000, "scheme": "HTTPS"}, "initialDelaySeconds": 120},
         "readinessProbe": {"periodSeconds": 5}, "startupProbe": {"failureThreshold": 120},
-        "securityContext": {"runAsUser": 1000},
+        "securityContext": {**container_security_context(), "runAsUser": 1000},
         "resources": {"requests": {"cpu": "2", "memory": "8Gi", "ephemeral-storage": "100Gi", "nvidia.com/gpu": "1"},
                       "limits": {"cpu": "4", "memory": "16Gi", "ephemeral-storage": "100Gi", "nvidia.com/gpu": "1"}},
     }
@@ -56,7 +57,8 @@ def test_cpu_endpoint_runs_its_own_image_without_accelerators():
                            "resources": {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}}})
     assert obj["spec"]["template"] == {"serviceAccountName": "cpu-model", "nodeSelector": {"servestack.io/pool": "system"},
                                        "containers": [{"name": "main", "image": CPU_IMAGE, "resources": {
-                                           "requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}}}]}
+                                           "requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}},
+                                           "securityContext": container_security_context()}]}
 
 
 def test_neuron_endpoint_requests_neuroncores_for_its_tensor_parallel_ranks():
@@ -125,7 +127,7 @@ def test_lora_kv_cache_metadata_service_account_expert_and_presets():
     assert obj["metadata"]["labels"] == {"team": "a", "app.kubernetes.io/managed-by": "servestack",
                                          "servestack.io/endpoint": "m", "servestack.io/model": "m"}
     assert obj["metadata"]["annotations"] == {"acme.com/owner": "a"}
-    assert spec["labels"] == {"tier": "gold", "servestack.io/model-version": "1"}
+    assert spec["labels"] == {"tier": "gold", "servestack.io/endpoint": "m", "servestack.io/model-version": "1"}
     assert spec["annotations"] == {"sidecar.istio.io/inject": "false"}
     assert refs(obj)[-1] == "acme"
     assert render_llm_preset("acme", stack.llm_presets["acme"], "models") == {
@@ -180,8 +182,9 @@ SAME = {"servestack.io/x": "1", "app.kubernetes.io/managed-by": "me"}
      [f"{P}.e.parallelism.expert: needs multi-node data parallelism (data above dataLocal): only KServe v0.20.0's "
       "data-parallel worker presets pass --enable-expert-parallel (got true)"]),
     ({**SMALL, "env": {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyz"}},
-     [f'{P}.e.env.HF_TOKEN: looks like a credential; a value here is written into the LLMInferenceService in clear: '
-      'put it in a Kubernetes Secret and reference it with secretKeyRef: {name, key} (got "[redacted]")']),
+     [f'{P}.e.env.HF_TOKEN: holds what looks like a credential (Base64 High Entropy String), which would be written in '
+      "clear into the plan, the manifests and Pulumi's state: put it in a Kubernetes Secret and reference it with "
+      'secretKeyRef: {name, key} (got "[redacted]")']),
     ({**SMALL, "image": "ghcr.io/acme/vllm:latest"},
      [f'{P}.e.image: must not use the tag latest, which floats; pin a version tag or a digest (got "ghcr.io/acme/vllm:latest")']),
     ({**SMALL, "resources": {"limits": {"rdma/roce_gdr": "1"}}},
@@ -233,12 +236,9 @@ def test_llm_surface_refusals(llm, expected):
       "servestack:llmPresets.kserve-config-llm-template: is the name of a preset of KServe's; a preset of that name in an "
       "endpoint's namespace would replace KServe's own for every endpoint there: choose another (got \"kserve-config-llm-template\")"]),
     ({"p": {"spec": {"model": {"uri": "hf://x/y"}, "template": {"nodeSelector": {}, "containers": [
-        {"name": "main", "image": "ghcr.io/x/y", "env": [{"name": "API_KEY", "value": "abc"}]}]}}}},
+        {"name": "main", "image": "ghcr.io/x/y"}]}}}},
      ['servestack:llmPresets.p.spec.model: must not be set in a preset: each endpoint names its own model (model.uri, '
       'pinned and read with the endpoint\'s identity) (got "[set]")',
-      "servestack:llmPresets.p.spec.template.containers[0].env[0].value: looks like a credential; a value here is written "
-      "into the LLMInferenceServiceConfig in clear: put it in a Kubernetes Secret and reference it with "
-      'valueFrom.secretKeyRef (got "[redacted]")',
       "servestack:llmPresets.p.spec.template.containers[0].image: must be pinned by a tag or digest (repository:1.2.3 or "
       'repository@sha256:...); an untagged image floats (got "ghcr.io/x/y")',
       'servestack:llmPresets.p.spec.template.nodeSelector: comes from the endpoint\'s pool; a preset must not set it (got "[set]")']),
