@@ -46,7 +46,7 @@ def test_a_prod_plan_that_leaves_the_organisation_fails():
         ),
         ('org-allow-lists', 'servestack-endpoint-anomaly-isvc',
          'spec.predictor.containers[0].image docker.io/acme/anomaly-fpga:1.2.0 comes from docker.io, outside '
-         'the allowed registries (123456789012.dkr.ecr.us-east-1.amazonaws.com); add the registry to org-'
+         'the allowed registries (123456789012.dkr.ecr.us-east-1.amazonaws.com, curlimages/curl:); add the registry to org-'
          'allow-lists.registries after review'
         ),
         ('org-allow-lists', 'servestack-endpoint-chat-isvc',

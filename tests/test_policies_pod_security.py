@@ -59,7 +59,7 @@ def test_every_pod_servestack_renders_meets_the_restricted_profile():
                 found += [(resource["urn"].rsplit("::", 1)[-1], check) for check, _ in pod_findings(spec)]
         assert [v for v in evaluate(plan.resource_list(), {}, plan.config, plan.stack) if v.rule == RULE] == []
     assert kinds == {
-        ("ClusterServingRuntime", "spec"), ("DaemonSet", "spec.template.spec"), ("InferenceService", "spec.predictor"),
+        ("ClusterServingRuntime", "spec"), ("DaemonSet", "spec.template.spec"), ("Job", "spec.template.spec"), ("InferenceService", "spec.predictor"),
         ("InferenceService", "spec.canary[0].predictor"), ("InferenceService", "spec.transformer"),
         ("InferenceService", "spec.explainer"), ("LLMInferenceService", "spec.template"), ("Release", "values")}
     assert sorted(set(found)) == [("servestack-device-plugins-fpga", "hostPath"),

@@ -126,7 +126,7 @@ def _random_looking(run: str) -> bool:
     entropy above 3.5 bits (detect-secrets' measure). Its base64 detector's 4.5 alone misses about
     half of the random 30-character tokens and 2% of the 40-character AWS secret keys; together they
     miss under 1% and 0.03%, and find nothing in the repository's stacks, data and tests."""
-    if len(run) < 20 or not (re.search("[A-Z]", run) and re.search("[a-z]", run) and re.search("[0-9]", run)):
+    if len(run) < 20 or _identifier(run) or not (re.search("[A-Z]", run) and re.search("[a-z]", run) and re.search("[0-9]", run)):
         return False
     classes = ["u" if c.isupper() else "l" if c.islower() else "d" if c.isdigit() else "o" for c in run]
     changes = sum(a != b for a, b in zip(classes, classes[1:])) / (len(run) - 1)
@@ -134,11 +134,20 @@ def _random_looking(run: str) -> bool:
     return changes >= 0.45 and entropy.calculate_shannon_entropy(run) > 3.5
 
 
+#: A name made of short words: ``deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct``, ``RedHatAI/gpt-oss-20b``
+#: (Hugging Face repository ids, image paths, model names). Random tokens have few separators and long runs.
+_WORDS = re.compile(r"/*[A-Za-z0-9]{1,15}(?:[-_./][A-Za-z0-9]{1,15}){2,}(?::(?:[0-9a-f]{40}|[0-9a-f]{64}))?")
+
+
+def _identifier(value: str) -> bool:
+    return bool(_WORDS.fullmatch(value))
+
+
 def _ignored(kind: str, value: str) -> bool:
     if not value.strip():
         return True
     if kind in _ENTROPY:
-        return bool(_CONTENT_ADDRESS.fullmatch(value) or _UUID.fullmatch(value))
+        return bool(_CONTENT_ADDRESS.fullmatch(value) or _UUID.fullmatch(value) or _identifier(value))
     if kind == "KeywordDetector":
         # a reference, not a value: $(VAR) / ${VAR} of Kubernetes, or a secretKeyRef's own key name
         return value.startswith("$")
