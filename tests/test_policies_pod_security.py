@@ -47,7 +47,8 @@ def runtime_config():
 
 def test_every_pod_servestack_renders_meets_the_restricted_profile():
     """Each kind servestack renders pods for, in the repository's stacks and a runtime of its own: no finding
-    but the FPGA plugin's two documented exceptions, and the rule reports nothing."""
+    but the documented exceptions of the FPGA plugin (hostPath, root) and neuron-monitor (privileged, to read
+    the Neuron devices), and the rule reports nothing."""
     kinds, found = set(), []
     plans = [repository_plan(s).document for s in ("dev", "staging", "prod")]
     plans.append(plan_config(runtime_config(), "prod").document)
@@ -63,7 +64,11 @@ def test_every_pod_servestack_renders_meets_the_restricted_profile():
         ("InferenceService", "spec.canary[0].predictor"), ("InferenceService", "spec.transformer"),
         ("InferenceService", "spec.explainer"), ("LLMInferenceService", "spec.template"), ("Release", "values")}
     assert sorted(set(found)) == [("servestack-device-plugins-fpga", "hostPath"),
-                                  ("servestack-device-plugins-fpga", "runAsNonRoot")]
+                                  ("servestack-device-plugins-fpga", "runAsNonRoot"),
+                                  ("servestack-metrics-neuron-monitor", "allowPrivilegeEscalation"),
+                                  ("servestack-metrics-neuron-monitor", "capabilities"),
+                                  ("servestack-metrics-neuron-monitor", "privileged"),
+                                  ("servestack-metrics-neuron-monitor", "runAsNonRoot")]
     [plugin] = [s for s in pod_specs(step(prod_document(), DAEMON_SET, "servestack-device-plugins-fpga"))]
     assert sorted(json.loads(plugin.annotations[EXCEPTIONS_ANNOTATION])) == ["hostPath", "runAsNonRoot"]
 
