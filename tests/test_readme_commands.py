@@ -5,7 +5,7 @@ earlier line of the document made them, or the project has them.
 
 What cannot run here is skipped by rule, each with its reason (never silently): the Pulumi CLI and
 AWS, `make` (it installs .venv; CI runs `make test` itself, and tests/test_bench_runs.py runs the
-bench), and the maintainers' refresh of upstream data from ../shared (tools/vendor_upstream.py
+bench), and the maintainers' refresh of upstream data from the reference folder beside the repository (tools/vendor_upstream.py
 --upstream). A line may also say why it cannot run here in its own comment: `# needs: <what>`.
 """
 
@@ -24,6 +24,9 @@ from harness import REPO
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 #: An untagged block is a shell block when its first line runs one of these.
 COMMANDS = ("servestack ", "make ", ".venv/", "pulumi ", "export ", "uv ")
+
+#: Why the refresh of derived upstream data is not run: it reads the upstream reference folder.
+UPSTREAM_REASON = "refreshes derived data from the upstream reference folder, which only a maintainer's checkout has"
 
 #: Commands that cannot run in a test, by their first word (or path), with the reason.
 SKIPPED = {
@@ -68,7 +71,7 @@ def skip_reason(command: str) -> str | None:
         return SKIPPED[words[0]]
     if words[0].endswith("tools/vendor_upstream.py") or words[-1].endswith("tools/vendor_upstream.py") or \
             any(w.endswith("vendor_upstream.py") for w in words):
-        return "refreshes derived data from ../shared/upstream, which only a maintainer's checkout has"
+        return UPSTREAM_REASON
     return None
 
 
@@ -99,9 +102,11 @@ def test_every_shell_block_of_the_documentation_runs_as_written(where, commands,
 
 
 def test_the_skip_rules_say_why_and_nothing_else_is_skipped():
-    reasons = {skip_reason(c) for _, commands in blocks() for c in commands} - {None}
-    assert reasons <= {*SKIPPED.values(), "refreshes derived data from ../shared/upstream, which only a maintainer's "
-                       "checkout has"} | {r for r in reasons if r}
+    commands = [c for _, block in blocks() for c in block]
+    said = {c.partition(" #")[2].split("needs:", 1)[1].strip() for c in commands if "needs:" in c.partition(" #")[2]}
+    reasons = {skip_reason(c) for c in commands} - {None}
+    assert reasons <= {*SKIPPED.values(), UPSTREAM_REASON, *said}
+    assert all(reason for reason in said), "a '# needs:' comment must say what is needed"
     assert skip_reason("servestack plan --stack dev") is None
     assert skip_reason("pulumi up --stack dev") == SKIPPED["pulumi"]
     assert skip_reason("servestack rollout analyze chat --stack prod --prometheus http://x  # needs: a Prometheus") == \
