@@ -237,8 +237,7 @@ class ServerSettings(ConfigModel):
         if self.args:
             body["args"] = list(self.args)
         if self.env:
-            body["env"] = [{"name": k, "value": v} if isinstance(v, str) else {"name": k, "valueFrom": v.render()}
-                           for k, v in sorted(self.env.items())]
+            body["env"] = rendered_env(self.env)
         ports = []
         if self.port is not None:
             ports.append({"containerPort": self.port, "protocol": "TCP"})
@@ -251,6 +250,12 @@ class ServerSettings(ConfigModel):
             if probe is not None:
                 body[type(self).model_fields[name].alias] = probe.render()
         return body
+
+
+def rendered_env(env: dict[str, Any]) -> list[dict[str, Any]]:
+    """A container's env as Kubernetes spells it, by name: plain values, and references as ``valueFrom``."""
+    return [{"name": k, "value": v} if isinstance(v, str) else {"name": k, "valueFrom": v.render()}
+            for k, v in sorted(env.items())]
 
 
 class ContainerConfig(ServerSettings):

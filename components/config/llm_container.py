@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 from ..core import catalog
 
 from .base import ConfigModel, Finding
-from .containers import EnvValue, QuantitiesConfig
+from .containers import EnvValue, QuantitiesConfig, rendered_env
 from .values import ENV_NAME, checked_image, checked_memory
 
 #: The port KServe's LLM presets serve vLLM on (config-llm-template ``containerPort``).
@@ -213,8 +213,7 @@ class LlmContainerSettings(ConfigModel):
         if self.args:
             body["args"] = list(self.args)
         if self.env:
-            body["env"] = [{"name": k, "value": v} if isinstance(v, str) else {"name": k, "valueFrom": v.render()}
-                           for k, v in sorted(self.env.items())]
+            body["env"] = rendered_env(self.env)
         for name in LLM_PROBES:
             probe = getattr(self, name)
             if probe is not None:
